@@ -1,0 +1,34 @@
+/**
+ * Records as the domain sees them. Keys and values keep the type they were produced with
+ * (Kafka REST v3's JSON, STRING, BINARY), so a fetch returns what was produced and the Lambda
+ * event carries the exact bytes.
+ */
+
+/** How a key or value was produced; decides how its bytes are rendered on fetch. */
+export type DataType = 'JSON' | 'STRING' | 'BINARY';
+
+/** A key or value: its type and its bytes (UTF-8 JSON text for JSON, UTF-8 for STRING). */
+export interface TypedBytes {
+  readonly type: DataType;
+  readonly bytes: Uint8Array;
+}
+
+/** A record header: a name and raw bytes, as in Kafka. */
+export interface RecordHeader {
+  readonly name: string;
+  readonly value: Uint8Array;
+}
+
+/** A record to append: offset not yet known. `null` key or value is Kafka's null. */
+export interface RecordInput {
+  readonly key: TypedBytes | null;
+  readonly value: TypedBytes | null;
+  readonly headers: readonly RecordHeader[];
+  /** Epoch milliseconds (CreateTime); the append time when the producer gave none. */
+  readonly timestamp: number;
+}
+
+/** A stored record: a `RecordInput` at its offset. */
+export interface LogRecord extends RecordInput {
+  readonly offset: number;
+}

@@ -1,0 +1,8 @@
+/**
+ * The contract between API Gateway (REST API, Lambda proxy integration) and Shoal's handlers.
+ * The local stack's HTTP server builds the same events, so one handler serves both.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
+/** A Lambda handler for API Gateway proxy events; `context` is absent in some local calls. */
+export type HttpHandler = (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult>;

@@ -1,0 +1,156 @@
+/**
+ * The one route table. The CDK stack builds API Gateway resources and methods from it, the local
+ * stack's HTTP server matches requests against it, and each Lambda entry dispatches on it, so a
+ * route exists in all three places or in none.
+ */
+
+/** A Lambda function that serves a group of routes; its entry is `functions/<name>.ts`. */
+export type FunctionName = 'manage-topics' | 'produce-records' | 'fetch-records';
+
+/** Every function, in a stable order (CDK construct ids derive from it). */
+export const FUNCTION_NAMES: readonly FunctionName[] = ['manage-topics', 'produce-records', 'fetch-records'];
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** One route: an API Gateway resource path (with `{param}` segments) and method. */
+export interface Route {
+  readonly method: HttpMethod;
+  /** API Gateway resource path, e.g. `/v1/topics/{topic}`. */
+  readonly path: string;
+  /** Stable name used by handlers and as the OpenAPI operationId. */
+  readonly operationId: string;
+  readonly functionName: FunctionName;
+  readonly summary: string;
+}
+
+export const ROUTES = [
+  {
+    method: 'GET',
+    path: '/v1/health',
+    operationId: 'getHealth',
+    functionName: 'manage-topics',
+    summary: 'Liveness check',
+  },
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    operationId: 'getOpenApi',
+    functionName: 'manage-topics',
+    summary: 'This OpenAPI document',
+  },
+  {
+    method: 'POST',
+    path: '/v1/topics',
+    operationId: 'createTopic',
+    functionName: 'manage-topics',
+    summary: 'Create a topic',
+  },
+  {
+    method: 'GET',
+    path: '/v1/topics',
+    operationId: 'listTopics',
+    functionName: 'manage-topics',
+    summary: 'List topics',
+  },
+  {
+    method: 'GET',
+    path: '/v1/topics/{topic}',
+    operationId: 'describeTopic',
+    functionName: 'manage-topics',
+    summary: 'Describe a topic and its partitions',
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/topics/{topic}',
+    operationId: 'updateTopic',
+    functionName: 'manage-topics',
+    summary: 'Change retention or add partitions',
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/topics/{topic}',
+    operationId: 'deleteTopic',
+    functionName: 'manage-topics',
+    summary: 'Delete a topic and its records',
+  },
+  {
+    method: 'POST',
+    path: '/v1/topics/{topic}/records',
+    operationId: 'produceRecords',
+    functionName: 'produce-records',
+    summary: 'Append records',
+  },
+  {
+    method: 'GET',
+    path: '/v1/topics/{topic}/partitions/{partition}/records',
+    operationId: 'fetchRecords',
+    functionName: 'fetch-records',
+    summary: 'Read records from an offset',
+  },
+  {
+    method: 'GET',
+    path: '/v1/topics/{topic}/partitions/{partition}/offsets',
+    operationId: 'offsetForTimestamp',
+    functionName: 'fetch-records',
+    summary: 'Earliest offset at or after a timestamp',
+  },
+] as const satisfies readonly Route[];
+
+export type OperationId = (typeof ROUTES)[number]['operationId'];
+
+/** The routes one function serves. */
+export function routesOf(functionName: FunctionName): Route[] {
+  return ROUTES.filter((route) => route.functionName === functionName);
+}
+
+/** Finds the route for a method and an API Gateway resource path (not a concrete URL path). */
+export function findRoute(method: string, resourcePath: string): Route | undefined {
+  return ROUTES.find((route) => route.method === method && route.path === resourcePath);
+}
+
+/**
+ * Matches a concrete URL path (`/v1/topics/orders`) against the table, as API Gateway would,
+ * returning the route and the decoded path parameters. Literal segments win over `{param}` ones.
+ */
+export function matchPath(
+  method: string,
+  urlPath: string,
+): { route: Route; pathParameters: Record<string, string> } | { allowedMethods: HttpMethod[] } | undefined {
+  const segments = urlPath.split('/').filter((segment) => segment !== '');
+  const allowedMethods: HttpMethod[] = [];
+  let best: { route: Route; pathParameters: Record<string, string>; literals: number } | undefined;
+  for (const route of ROUTES) {
+    const pattern = route.path.split('/').filter((segment) => segment !== '');
+    if (pattern.length !== segments.length) continue;
+    const pathParameters: Record<string, string> = {};
+    let literals = 0;
+    let matched = true;
+    for (let i = 0; i < pattern.length; i++) {
+      const expected = pattern[i] as string;
+      const actual = segments[i] as string;
+      if (expected.startsWith('{') && expected.endsWith('}')) {
+        let decoded: string;
+        try {
+          decoded = decodeURIComponent(actual);
+        } catch {
+          matched = false;
+          break;
+        }
+        pathParameters[expected.slice(1, -1)] = decoded;
+      } else if (expected === actual) {
+        literals++;
+      } else {
+        matched = false;
+        break;
+      }
+    }
+    if (!matched) continue;
+    if (route.method !== method) {
+      allowedMethods.push(route.method);
+      continue;
+    }
+    if (!best || literals > best.literals) best = { route, pathParameters, literals };
+  }
+  if (best) return { route: best.route, pathParameters: best.pathParameters };
+  return allowedMethods.length > 0 ? { allowedMethods } : undefined;
+}

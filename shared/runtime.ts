@@ -1,0 +1,55 @@
+/**
+ * The composition root of the AWS side: builds the SDK clients once per process (module scope in a
+ * Lambda, once per local stack) from the config, and hands them to the adapters.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readConfig, type ShoalConfig } from './config.js';
+
+/** What every handler needs: the config and the clients built from it. */
+export interface Runtime {
+  readonly config: ShoalConfig;
+  readonly dynamodb: DynamoDBClient;
+  readonly documents: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+}
+
+/** Options for tests and the local stack. */
+export interface RuntimeOptions {
+  /** Called with each new client, e.g. to add fault-injecting middleware in tests. */
+  readonly decorateDynamoDb?: (client: DynamoDBClient) => void;
+  readonly decorateS3?: (client: S3Client) => void;
+}
+
+/** The local stack's fixed credentials; DynamoDB Local and the S3 server accept any. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'shoal', secretAccessKey: 'shoal-local' };
+
+/** Builds the clients for a config: endpoints and static credentials when it points at the local stack. */
+export function createRuntime(config: ShoalConfig, options: RuntimeOptions = {}): Runtime {
+  const dynamodb = new DynamoDBClient({
+    region: config.region,
+    ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
+    maxAttempts: 4,
+  });
+  options.decorateDynamoDb?.(dynamodb);
+  const documents = DynamoDBDocumentClient.from(dynamodb, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const s3 = new S3Client({
+    region: config.region,
+    ...(config.s3Endpoint
+      ? { endpoint: config.s3Endpoint, credentials: LOCAL_CREDENTIALS, forcePathStyle: true }
+      : {}),
+  });
+  options.decorateS3?.(s3);
+  return { config, dynamodb, documents, s3 };
+}
+
+let defaultRuntime: Runtime | undefined;
+
+/** The process-wide runtime from `process.env`, built on first use and reused by warm invocations. */
+export function getDefaultRuntime(): Runtime {
+  defaultRuntime ??= createRuntime(readConfig());
+  return defaultRuntime;
+}
