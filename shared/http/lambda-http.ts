@@ -6,3 +6,15 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 
 /** A Lambda handler for API Gateway proxy events; `context` is absent in some local calls. */
 export type HttpHandler = (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult>;
+
+/**
+ * A handler built on first invocation and reused while the Lambda stays warm, so importing a
+ * function module (as the local stack and tests do) reads no configuration.
+ */
+export function lazyHandler(build: () => HttpHandler): HttpHandler {
+  let built: HttpHandler | undefined;
+  return (event, context) => {
+    built ??= build();
+    return built(event, context);
+  };
+}

@@ -1,0 +1,33 @@
+/** Lambda entry for reading records and looking up offsets by time. */
+import { LIMITS } from '../shared/domain/limits.js';
+import { createHttpHandler, parseParameters, parsePathParameter } from '../shared/http/http-handler.js';
+import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
+import { renderRecord } from '../shared/http/render.js';
+import { FetchQuery, OffsetsQuery, PartitionParam, TopicName } from '../shared/http/schemas.js';
+import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { servicesFor } from '../shared/services.js';
+
+export function createHandler(runtime: Runtime): HttpHandler {
+  const { log } = servicesFor(runtime);
+  return createHttpHandler({
+    fetchRecords: async (request) => {
+      const topic = parsePathParameter(TopicName, request, 'topic');
+      const partition = parsePathParameter(PartitionParam, request, 'partition');
+      const query = parseParameters(FetchQuery, request.query);
+      const result = await log.fetch(topic, partition, query.offset, {
+        recordsMax: query.maxRecords ?? LIMITS.fetchRecordsDefault,
+        bytesMax: query.maxBytes ?? LIMITS.fetchBytesDefault,
+        waitMs: query.waitMs ?? 0,
+      });
+      return { status: 200, body: { ...result, records: result.records.map(renderRecord) } };
+    },
+    offsetForTimestamp: async (request) => {
+      const topic = parsePathParameter(TopicName, request, 'topic');
+      const partition = parsePathParameter(PartitionParam, request, 'partition');
+      const { timestamp } = parseParameters(OffsetsQuery, request.query);
+      return { status: 200, body: { offset: await log.offsetForTimestamp(topic, partition, timestamp) } };
+    },
+  });
+}
+
+export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

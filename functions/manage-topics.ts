@@ -1,0 +1,48 @@
+/** Lambda entry for health, the OpenAPI document and topic administration. */
+import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
+import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
+import { openApiDocument } from '../shared/http/openapi.js';
+import { renderTopic, renderTopicSummary } from '../shared/http/render.js';
+import { CreateTopicRequest, TopicName, UpdateTopicRequest } from '../shared/http/schemas.js';
+import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { servicesFor } from '../shared/services.js';
+
+export function createHandler(runtime: Runtime): HttpHandler {
+  const { topics } = servicesFor(runtime);
+  return createHttpHandler({
+    getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
+    getOpenApi: async () => ({ status: 200, body: openApiDocument() }),
+    createTopic: async (request) => {
+      const body = parseBody(CreateTopicRequest, request);
+      const created = await topics.create({
+        name: body.name,
+        partitions: body.partitions,
+        ...(body.retentionMs === undefined ? {} : { retentionMs: body.retentionMs }),
+      });
+      return {
+        status: 201,
+        body: renderTopic(created),
+        headers: { location: `/v1/topics/${encodeURIComponent(body.name)}` },
+      };
+    },
+    listTopics: async () => ({
+      status: 200,
+      body: { topics: (await topics.list()).map(renderTopicSummary) },
+    }),
+    describeTopic: async (request) => {
+      const name = parsePathParameter(TopicName, request, 'topic');
+      return { status: 200, body: renderTopic(await topics.describe(name)) };
+    },
+    updateTopic: async (request) => {
+      const name = parsePathParameter(TopicName, request, 'topic');
+      const body = parseBody(UpdateTopicRequest, request);
+      return { status: 200, body: renderTopic(await topics.update(name, body)) };
+    },
+    deleteTopic: async (request) => {
+      await topics.delete(parsePathParameter(TopicName, request, 'topic'));
+      return { status: 204 };
+    },
+  });
+}
+
+export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

@@ -1,0 +1,38 @@
+/** Lambda entry for `POST /v1/topics/{topic}/records`. */
+import { InvalidRequestError } from '../shared/domain/errors.js';
+import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
+import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
+import { renderPosition, toProduceRecord } from '../shared/http/render.js';
+import { IdempotencyKeyHeader, ProduceRequest, TopicName } from '../shared/http/schemas.js';
+import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { servicesFor } from '../shared/services.js';
+
+export function createHandler(runtime: Runtime): HttpHandler {
+  const { log } = servicesFor(runtime);
+  return createHttpHandler({
+    produceRecords: async (request) => {
+      const topic = parsePathParameter(TopicName, request, 'topic');
+      const rawKey = request.headers['idempotency-key'];
+      let idempotencyKey: string | undefined;
+      if (rawKey !== undefined) {
+        const parsed = IdempotencyKeyHeader.safeParse(rawKey);
+        if (!parsed.success) {
+          throw new InvalidRequestError(
+            `Idempotency-Key: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+            'Idempotency-Key',
+          );
+        }
+        idempotencyKey = parsed.data;
+      }
+      const body = parseBody(ProduceRequest, request);
+      const result = await log.produce(topic, body.records.map(toProduceRecord), idempotencyKey);
+      return {
+        status: 200,
+        body: { topic: result.topic, records: result.records.map(renderPosition) },
+        ...(result.duplicate ? { headers: { 'idempotent-replayed': 'true' } } : {}),
+      };
+    },
+  });
+}
+
+export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

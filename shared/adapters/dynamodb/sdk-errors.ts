@@ -1,0 +1,78 @@
+/**
+ * The one place that recognizes AWS SDK errors, by `name` (never by message text). Adapters ask
+ * these questions; nothing else inspects SDK errors.
+ */
+
+/** A cancellation reason of a failed TransactWriteItems, in item order. */
+export interface CancellationReason {
+  readonly Code?: string;
+  readonly Message?: string;
+}
+
+function nameOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string'
+    ? error.name
+    : undefined;
+}
+
+/** The per-item reasons of a cancelled transaction, or undefined when `error` is something else. */
+export function cancellationReasons(error: unknown): readonly CancellationReason[] | undefined {
+  if (nameOf(error) !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: unknown }).CancellationReasons;
+  return Array.isArray(reasons) ? (reasons as CancellationReason[]) : [];
+}
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return nameOf(error) === 'ConditionalCheckFailedException';
+}
+
+const THROTTLING_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+const THROTTLING_REASONS = new Set([
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
+
+/** DynamoDB refused for capacity: worth retrying later, the request did not apply. */
+export function isThrottling(error: unknown): boolean {
+  const name = nameOf(error);
+  if (name !== undefined && THROTTLING_NAMES.has(name)) return true;
+  return cancellationReasons(error)?.some((reason) => THROTTLING_REASONS.has(reason.Code ?? '')) ?? false;
+}
+
+/** Another transaction touched the same item at the same moment: the request did not apply. */
+export function isTransactionConflict(error: unknown): boolean {
+  if (nameOf(error) === 'TransactionInProgressException') return true;
+  return cancellationReasons(error)?.some((reason) => reason.Code === 'TransactionConflict') ?? false;
+}
+
+const AMBIGUOUS_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'AbortError',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+]);
+
+/**
+ * The request may or may not have been applied: a timeout or a connection or server failure.
+ * Writes that end this way must be resolved by reading back.
+ */
+export function isAmbiguousFailure(error: unknown): boolean {
+  const name = nameOf(error);
+  if (name !== undefined && AMBIGUOUS_NAMES.has(name)) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && AMBIGUOUS_NAMES.has(code)) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 500;
+}

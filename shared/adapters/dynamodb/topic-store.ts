@@ -1,0 +1,160 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Topic, TopicConfig } from '../../domain/topic.js';
+import type { TopicStore } from '../../ports/topic-store.js';
+import { TOPIC_DIRECTORY_PK, topicDirectoryKey, topicKey } from './keys.js';
+import { cancellationReasons } from './sdk-errors.js';
+
+interface TopicItem {
+  readonly id: string;
+  readonly pc: number;
+  readonly ret: number;
+  readonly ca: number;
+  readonly name: string;
+}
+
+function toItem(topic: Topic): TopicItem {
+  return {
+    id: topic.topicId,
+    pc: topic.partitionCount,
+    ret: topic.config.retentionMs,
+    ca: topic.createdAt,
+    name: topic.name,
+  };
+}
+
+function fromItem(item: Record<string, unknown>): Topic {
+  const stored = item as unknown as TopicItem;
+  return {
+    name: stored.name,
+    topicId: stored.id,
+    partitionCount: stored.pc,
+    config: { retentionMs: stored.ret },
+    createdAt: stored.ca,
+  };
+}
+
+/**
+ * Topics in the meta table: the topic item (read on every produce and fetch, keyed by name so reads
+ * spread over partitions) and a copy under one directory key so listing is a single Query, never
+ * a Scan. Both change together in one transaction.
+ */
+export class DynamoDbTopicStore implements TopicStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(topic: Topic): Promise<boolean> {
+    const item = toItem(topic);
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...topicKey(topic.name), ...item },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...topicDirectoryKey(topic.name), ...item },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
+  }
+
+  async get(name: string): Promise<Topic | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: topicKey(name), ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  async list(limit: number): Promise<Topic[]> {
+    const topics: Topic[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': TOPIC_DIRECTORY_PK },
+          Limit: Math.min(1000, limit - topics.length),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) topics.push(fromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && topics.length < limit);
+    return topics;
+  }
+
+  async update(expected: Topic, changes: { partitionCount: number; config: TopicConfig }): Promise<boolean> {
+    const update = (key: { pk: string; sk: string }) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET pc = :pc, ret = :ret',
+        ConditionExpression: 'id = :id AND pc = :expectedPc',
+        ExpressionAttributeValues: {
+          ':pc': changes.partitionCount,
+          ':ret': changes.config.retentionMs,
+          ':id': expected.topicId,
+          ':expectedPc': expected.partitionCount,
+        },
+      },
+    });
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [update(topicKey(expected.name)), update(topicDirectoryKey(expected.name))],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancellationReasons(error)?.some((reason) => reason.Code === 'ConditionalCheckFailed'))
+        return false;
+      throw error;
+    }
+  }
+
+  async delete(name: string): Promise<Topic | undefined> {
+    const topic = await this.get(name);
+    if (!topic) return undefined;
+    const remove = (key: { pk: string; sk: string }) => ({
+      Delete: {
+        TableName: this.tableName,
+        Key: key,
+        ConditionExpression: 'id = :id',
+        ExpressionAttributeValues: { ':id': topic.topicId },
+      },
+    });
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [remove(topicKey(name)), remove(topicDirectoryKey(name))],
+        }),
+      );
+      return topic;
+    } catch (error) {
+      if (cancellationReasons(error)?.some((reason) => reason.Code === 'ConditionalCheckFailed'))
+        return undefined;
+      throw error;
+    }
+  }
+}

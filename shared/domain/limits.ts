@@ -1,0 +1,49 @@
+/**
+ * Every published limit in one place (the README lists them). Units last.
+ */
+export const LIMITS = {
+  /** Lambda's synchronous payload limit; API Gateway would allow 10 MB. */
+  requestBodyBytesMax: 6 * 1024 * 1024,
+  /** Kafka's topic name limit. */
+  topicNameLengthMax: 249,
+  partitionsMin: 1,
+  partitionsMax: 1024,
+  /** Records in one produce request. */
+  recordsPerRequestMax: 10_000,
+  /**
+   * One record's encoded size (key + value + headers + framing). A DynamoDB item holds at most
+   * 400 KB; a batch item's own attributes take well under 1 KB of the rest.
+   */
+  recordBytesMax: 380_000,
+  /** Encoded (uncompressed) bytes packed into one batch item before the next item starts. */
+  batchItemBytesMax: 380_000,
+  /** DynamoDB transactions take at most 100 items and 4 MB. */
+  transactionItemsMax: 100,
+  transactionBytesMax: 4_000_000,
+  headersPerRecordMax: 64,
+  headerNameLengthMax: 256,
+  idempotencyKeyLengthMax: 255,
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyWindowMs: 24 * 60 * 60 * 1000,
+  /** Attempts at an append that loses the race for the partition head, before 503. */
+  appendAttemptsMax: 12,
+  appendBackoffBaseMs: 5,
+  appendBackoffCapMs: 250,
+  fetchRecordsDefault: 500,
+  fetchRecordsMax: 10_000,
+  fetchBytesDefault: 1024 * 1024,
+  /** Keeps a fetch answer (base64 and JSON framing included) under Lambda's 6 MB response limit. */
+  fetchBytesMax: 3 * 1024 * 1024,
+  /** Long-poll bound; API Gateway's integration timeout is 29 s. */
+  fetchWaitMsMax: 20_000,
+  /** How often a long poll looks at the partition head. */
+  fetchPollIntervalMs: 100,
+  /** Retention: -1 keeps records forever. */
+  retentionMsDefault: 7 * 24 * 60 * 60 * 1000,
+  retentionMsMin: 60_000,
+  retentionMsMax: 10 * 365 * 24 * 60 * 60 * 1000,
+  /** Topics listed in one answer. */
+  topicsListedMax: 10_000,
+  /** Binary search steps of an offset-for-timestamp lookup (2^60 offsets). */
+  timestampSearchStepsMax: 60,
+} as const;

@@ -1,0 +1,503 @@
+/**
+ * Produce, fetch and time lookups over the ports. Pure orchestration: partition choice, batching,
+ * the optimistic append loop and its bounded, jittered retries; no AWS SDK.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
+import type { AppendRequest, BatchToWrite, PartitionLog, StoredBatch } from '../ports/partition-log.js';
+import type { TopicStore } from '../ports/topic-store.js';
+import {
+  IdempotencyKeyReusedError,
+  InvalidRequestError,
+  LimitExceededError,
+  OffsetOutOfRangeError,
+  PartitionNotFoundError,
+  RetryableError,
+  TopicNotFoundError,
+} from './errors.js';
+import { LIMITS } from './limits.js';
+import { assignKeylessPartitions, partitionForKey } from './partitioner.js';
+import type { LogRecord, RecordHeader, TypedBytes } from './record.js';
+import { encodeBatch, encodedRecordBytes, splitIntoChunks } from './record-codec.js';
+import type { Topic } from './topic.js';
+
+/** A record as a producer sends it: partition and timestamp optional. */
+export interface ProduceRecord {
+  readonly key: TypedBytes | null;
+  readonly value: TypedBytes | null;
+  readonly headers: readonly RecordHeader[];
+  /** Epoch ms given by the producer (CreateTime); the append time when absent. */
+  readonly timestamp?: number;
+  readonly partition?: number;
+}
+
+/** Where one produced record landed. */
+export interface RecordPosition {
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch ms. */
+  readonly timestamp: number;
+}
+
+export interface ProduceResult {
+  readonly topic: string;
+  /** In request order. */
+  readonly records: readonly RecordPosition[];
+  /** True when an Idempotency-Key matched an earlier request and nothing was appended. */
+  readonly duplicate: boolean;
+}
+
+export interface FetchLimits {
+  readonly recordsMax: number;
+  readonly bytesMax: number;
+  /** Long-poll: wait up to this long for records when the partition has none at `offset`. */
+  readonly waitMs: number;
+}
+
+export interface FetchResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly LogRecord[];
+  /** The offset to fetch next. */
+  readonly nextOffset: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+/** Things the service needs from the world besides storage, injectable for tests. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  random(): number;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: () => Math.random(),
+};
+
+/** Items of a transaction besides batches: the idempotency record. */
+const IDEMPOTENCY_ITEMS = 1;
+
+/** Produce, fetch and offset lookups for every topic. */
+export class LogService {
+  constructor(
+    private readonly topics: TopicStore,
+    private readonly log: PartitionLog,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /**
+   * Appends `records` atomically: every record or none. Records of one partition get consecutive
+   * offsets in request order. With an `idempotencyKey`, a repeat of the same request within the
+   * window appends nothing and returns the first answer.
+   *
+   * @throws TopicNotFoundError, PartitionNotFoundError, LimitExceededError,
+   *   IdempotencyKeyReusedError, RetryableError (lost the race too often, or throttled)
+   */
+  async produce(
+    topicName: string,
+    records: readonly ProduceRecord[],
+    idempotencyKey?: string,
+  ): Promise<ProduceResult> {
+    const topic = await this.requireTopic(topicName);
+    if (records.length === 0)
+      throw new InvalidRequestError('records must hold at least one record', 'records');
+    if (records.length > LIMITS.recordsPerRequestMax) {
+      throw new LimitExceededError(
+        `A produce request holds at most ${LIMITS.recordsPerRequestMax} records, got ${records.length}`,
+        'recordsPerRequest',
+        records.length,
+        LIMITS.recordsPerRequestMax,
+      );
+    }
+    const requestHash = idempotencyKey === undefined ? '' : hashProduceRequest(topic.name, records);
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.log.readIdempotency(topic, idempotencyKey, this.clock.now());
+      if (earlier)
+        return this.replay(topic, idempotencyKey, requestHash, earlier.requestHash, earlier.response);
+    }
+
+    const sizes = records.map((record) => encodedRecordBytes(withTimestamp(record, 0)));
+    sizes.forEach((size, index) => {
+      if (size > LIMITS.recordBytesMax) {
+        throw new LimitExceededError(
+          `Record ${index} is ${size} bytes encoded; the limit is ${LIMITS.recordBytesMax}`,
+          'recordBytes',
+          size,
+          LIMITS.recordBytesMax,
+        );
+      }
+    });
+    const partitions = this.assignPartitions(topic, records, sizes);
+    const appendTime = this.clock.now();
+    const stamped = records.map((record) => withTimestamp(record, record.timestamp ?? appendTime));
+
+    // Records of each partition in request order, split into items small enough for DynamoDB.
+    const byPartition = new Map<number, number[]>();
+    partitions.forEach((partition, index) => {
+      const indexes = byPartition.get(partition) ?? [];
+      indexes.push(index);
+      byPartition.set(partition, indexes);
+    });
+    const chunks = [...byPartition.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, indexes]) => ({
+        partition,
+        chunks: splitIntoChunks(indexes, (i) => sizes[i] as number, LIMITS.batchItemBytesMax).map(
+          (chunk) => ({
+            indexes: chunk,
+            data: encodeBatch(chunk.map((i) => stamped[i] as (typeof stamped)[number])),
+          }),
+        ),
+      }));
+    const itemCount =
+      chunks.reduce((sum, entry) => sum + 1 + entry.chunks.length, 0) +
+      (idempotencyKey ? IDEMPOTENCY_ITEMS : 0);
+    if (itemCount > LIMITS.transactionItemsMax) {
+      throw new LimitExceededError(
+        `This request needs ${itemCount} DynamoDB items (one head and at least one batch per partition it touches, ` +
+          `plus one for an Idempotency-Key); one atomic request is limited to ${LIMITS.transactionItemsMax}: ` +
+          'send the records of fewer partitions per request',
+        'transactionItems',
+        itemCount,
+        LIMITS.transactionItemsMax,
+      );
+    }
+    const storedBytes = chunks.reduce(
+      (sum, entry) => sum + entry.chunks.reduce((inner, chunk) => inner + chunk.data.byteLength, 0),
+      0,
+    );
+    if (storedBytes > LIMITS.transactionBytesMax) {
+      throw new LimitExceededError(
+        `This request stores ${storedBytes} bytes after compression; one atomic request is limited to ` +
+          `${LIMITS.transactionBytesMax} (a DynamoDB transaction): split it`,
+        'transactionBytes',
+        storedBytes,
+        LIMITS.transactionBytesMax,
+      );
+    }
+
+    const touched = chunks.map((entry) => entry.partition);
+    const unresolved: { request: AppendRequest; positions: RecordPosition[] }[] = [];
+    for (let attempt = 1; attempt <= LIMITS.appendAttemptsMax; attempt++) {
+      const heads = await this.log.readHeads(topic, touched);
+      const landed = await this.findLanded(topic, unresolved);
+      if (landed) return { topic: topic.name, records: landed, duplicate: false };
+
+      const positions: RecordPosition[] = new Array(records.length);
+      const batches: BatchToWrite[] = [];
+      for (const [entryIndex, entry] of chunks.entries()) {
+        const head = heads[entryIndex];
+        assert.ok(head && head.partition === entry.partition, 'heads come back in the order asked');
+        let nextOffset = head.highWatermark;
+        let maxTimestampSoFar = head.maxTimestamp;
+        for (const chunk of entry.chunks) {
+          const baseOffset = nextOffset;
+          for (const index of chunk.indexes) {
+            const record = stamped[index] as (typeof stamped)[number];
+            positions[index] = {
+              partition: entry.partition,
+              offset: nextOffset++,
+              timestamp: record.timestamp,
+            };
+            maxTimestampSoFar = Math.max(maxTimestampSoFar, record.timestamp);
+          }
+          batches.push({
+            partition: entry.partition,
+            baseOffset,
+            recordCount: chunk.indexes.length,
+            data: chunk.data,
+            maxTimestampSoFar,
+          });
+        }
+      }
+      const request: AppendRequest = {
+        topic,
+        appendId: randomUUID(),
+        expectedHeads: heads,
+        batches,
+        ...(idempotencyKey === undefined
+          ? {}
+          : {
+              idempotency: {
+                key: idempotencyKey,
+                requestHash,
+                response: serializePositions(positions),
+                expiresAt: appendTime + LIMITS.idempotencyWindowMs,
+              },
+            }),
+      };
+      const outcome = await this.log.append(request);
+      switch (outcome.kind) {
+        case 'appended':
+          return { topic: topic.name, records: positions, duplicate: false };
+        case 'idempotency-key-exists': {
+          const earlier = await this.log.readIdempotency(
+            topic,
+            request.idempotency?.key ?? '',
+            this.clock.now(),
+          );
+          if (earlier)
+            return this.replay(
+              topic,
+              idempotencyKey ?? '',
+              requestHash,
+              earlier.requestHash,
+              earlier.response,
+            );
+          break; // expired between the two reads: try again
+        }
+        case 'unknown':
+          unresolved.push({ request, positions });
+          break;
+        case 'head-moved':
+          break;
+      }
+      await this.clock.sleep(backoffMs(attempt, this.clock.random));
+    }
+    const landed = await this.findLanded(topic, unresolved);
+    if (landed) return { topic: topic.name, records: landed, duplicate: false };
+    throw new RetryableError(
+      `Gave up appending to ${topic.name} after ${LIMITS.appendAttemptsMax} attempts: other producers kept winning the race for the partition head`,
+      'contention',
+      1,
+    );
+  }
+
+  /**
+   * Reads records from `offset` on, contiguous, at most `recordsMax` records and (past the first
+   * record) `bytesMax` bytes of keys, values and headers. With `waitMs`, waits for records when
+   * `offset` is the high watermark.
+   *
+   * @throws OffsetOutOfRangeError when `offset` is below logStartOffset or above highWatermark.
+   */
+  async fetch(
+    topicName: string,
+    partition: number,
+    offset: number,
+    limits: FetchLimits,
+  ): Promise<FetchResult> {
+    const topic = await this.requireTopic(topicName);
+    requirePartition(topic, partition);
+    const deadline = this.clock.now() + Math.min(limits.waitMs, LIMITS.fetchWaitMsMax);
+    let [head] = await this.log.readHeads(topic, [partition]);
+    assert.ok(head);
+    while (offset === head.highWatermark && this.clock.now() < deadline) {
+      await this.clock.sleep(Math.min(LIMITS.fetchPollIntervalMs, Math.max(1, deadline - this.clock.now())));
+      [head] = await this.log.readHeads(topic, [partition]);
+      assert.ok(head);
+    }
+    if (offset < head.logStartOffset || offset > head.highWatermark) {
+      throw new OffsetOutOfRangeError(topic.name, partition, offset, head.logStartOffset, head.highWatermark);
+    }
+    const result = {
+      topic: topic.name,
+      partition,
+      highWatermark: head.highWatermark,
+      logStartOffset: head.logStartOffset,
+    };
+    if (offset === head.highWatermark) return { ...result, records: [], nextOffset: offset };
+
+    const batches = await this.log.readBatches(topic, partition, offset, {
+      recordsMax: limits.recordsMax,
+      bytesMax: limits.bytesMax,
+    });
+    const first = batches[0];
+    if (first && first.baseOffset > offset) {
+      // The batch holding `offset` is gone (expired): the log now starts later.
+      throw new OffsetOutOfRangeError(topic.name, partition, offset, first.baseOffset, head.highWatermark);
+    }
+    const records: LogRecord[] = [];
+    let bytes = 0;
+    let expected = offset;
+    outer: for (const batch of batches) {
+      if (batch.baseOffset > expected) {
+        throw new Error(
+          `Invariant broken: ${topic.name}-${partition} jumps from offset ${expected} to batch ${batch.baseOffset}`,
+        );
+      }
+      for (const record of batch.records) {
+        if (record.offset < expected) continue;
+        assert.equal(record.offset, expected, 'records within a batch are contiguous');
+        const size = recordBytes(record);
+        if (records.length >= limits.recordsMax || (records.length > 0 && bytes + size > limits.bytesMax))
+          break outer;
+        records.push(record);
+        bytes += size;
+        expected++;
+      }
+    }
+    // Records appended after the head was read may be included; the answer's watermark covers them.
+    return {
+      ...result,
+      highWatermark: Math.max(head.highWatermark, expected),
+      records,
+      nextOffset: expected,
+    };
+  }
+
+  /**
+   * The earliest offset whose record timestamp is at or after `timestamp`, or the high watermark
+   * when there is none. Binary search over batches by their running maximum timestamp (monotonic
+   * even when producers send timestamps out of order), then a scan of one batch.
+   */
+  async offsetForTimestamp(topicName: string, partition: number, timestamp: number): Promise<number> {
+    const topic = await this.requireTopic(topicName);
+    requirePartition(topic, partition);
+    const [head] = await this.log.readHeads(topic, [partition]);
+    assert.ok(head);
+    if (head.maxTimestamp < timestamp) return head.highWatermark;
+    let low = head.logStartOffset;
+    let high = head.highWatermark;
+    let found: StoredBatch | undefined;
+    for (let step = 0; low < high && step < LIMITS.timestampSearchStepsMax; step++) {
+      const middle = low + Math.floor((high - low) / 2);
+      const batch = await this.log.readBatchAt(topic, partition, middle);
+      if (!batch) break;
+      if (batch.maxTimestampSoFar >= timestamp) {
+        found = batch;
+        high = batch.baseOffset;
+      } else {
+        low = batch.lastOffset + 1;
+      }
+    }
+    const target = found?.baseOffset === low ? found : await this.log.readBatchAt(topic, partition, low);
+    const record = target?.records.find(
+      (candidate) => candidate.offset >= low && candidate.timestamp >= timestamp,
+    );
+    return record ? record.offset : head.highWatermark;
+  }
+
+  private assignPartitions(
+    topic: Topic,
+    records: readonly ProduceRecord[],
+    sizes: readonly number[],
+  ): number[] {
+    const keyless: number[] = [];
+    const partitions = records.map((record, index) => {
+      if (record.partition !== undefined) {
+        requirePartition(topic, record.partition);
+        return record.partition;
+      }
+      if (record.key !== null) return partitionForKey(record.key.bytes, topic.partitionCount);
+      keyless.push(index);
+      return -1;
+    });
+    const spread = assignKeylessPartitions(
+      keyless.map((index) => sizes[index] as number),
+      topic.partitionCount,
+      this.clock.random,
+    );
+    keyless.forEach((recordIndex, i) => {
+      partitions[recordIndex] = spread[i] as number;
+    });
+    return partitions;
+  }
+
+  private async findLanded(
+    topic: Topic,
+    unresolved: readonly { request: AppendRequest; positions: RecordPosition[] }[],
+  ): Promise<RecordPosition[] | undefined> {
+    for (const attempt of unresolved) {
+      const first = attempt.request.batches[0];
+      assert.ok(first);
+      if (await this.log.appendLanded(topic, attempt.request.appendId, first)) return attempt.positions;
+    }
+    return undefined;
+  }
+
+  private replay(
+    topic: Topic,
+    key: string,
+    requestHash: string,
+    storedHash: string,
+    response: Uint8Array,
+  ): ProduceResult {
+    if (storedHash !== requestHash) throw new IdempotencyKeyReusedError(key);
+    return { topic: topic.name, records: deserializePositions(response), duplicate: true };
+  }
+
+  private async requireTopic(name: string): Promise<Topic> {
+    const topic = await this.topics.get(name);
+    if (!topic) throw new TopicNotFoundError(name);
+    return topic;
+  }
+}
+
+/** @throws PartitionNotFoundError */
+export function requirePartition(topic: Topic, partition: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitionCount) {
+    throw new PartitionNotFoundError(topic.name, partition, topic.partitionCount);
+  }
+}
+
+/** Bytes of a record's payload as counted against `maxBytes`. */
+export function recordBytes(record: LogRecord): number {
+  let bytes = (record.key?.bytes.byteLength ?? 0) + (record.value?.bytes.byteLength ?? 0);
+  for (const header of record.headers) bytes += header.name.length + header.value.byteLength;
+  return bytes;
+}
+
+/** Full jitter over an exponentially growing cap. */
+export function backoffMs(attempt: number, random: () => number): number {
+  const cap = Math.min(LIMITS.appendBackoffCapMs, LIMITS.appendBackoffBaseMs * 2 ** attempt);
+  return Math.floor(random() * cap);
+}
+
+function withTimestamp(record: ProduceRecord, timestamp: number) {
+  return { key: record.key, value: record.value, headers: record.headers, timestamp };
+}
+
+/**
+ * A fingerprint of what a produce request asks for (not of how it was spelled), so a retry that
+ * re-serializes the same records matches and a different request does not.
+ */
+export function hashProduceRequest(topic: string, records: readonly ProduceRecord[]): string {
+  const hash = createHash('sha256');
+  const field = (bytes: Uint8Array | string) => {
+    const buffer = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+    hash.update(`${buffer.byteLength}:`);
+    hash.update(buffer);
+  };
+  field(topic);
+  for (const record of records) {
+    field(String(record.partition ?? ''));
+    field(String(record.timestamp ?? ''));
+    for (const data of [record.key, record.value]) {
+      field(data === null ? 'null' : data.type);
+      if (data) field(data.bytes);
+    }
+    field(String(record.headers.length));
+    for (const header of record.headers) {
+      field(header.name);
+      field(header.value);
+    }
+  }
+  return hash.digest('base64url');
+}
+
+/** Compact form of a produce answer, kept with its Idempotency-Key. */
+export function serializePositions(positions: readonly RecordPosition[]): Uint8Array {
+  const columns = {
+    p: positions.map((position) => position.partition),
+    o: positions.map((position) => position.offset),
+    t: positions.map((position) => position.timestamp),
+  };
+  return brotliCompressSync(Buffer.from(JSON.stringify(columns), 'utf8'));
+}
+
+export function deserializePositions(data: Uint8Array): RecordPosition[] {
+  const columns = JSON.parse(brotliDecompressSync(data).toString('utf8')) as {
+    p: number[];
+    o: number[];
+    t: number[];
+  };
+  return columns.p.map((partition, index) => ({
+    partition,
+    offset: columns.o[index] as number,
+    timestamp: columns.t[index] as number,
+  }));
+}

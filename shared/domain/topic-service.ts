@@ -1,0 +1,145 @@
+/**
+ * Creating, describing, changing and deleting topics.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PartitionLog } from '../ports/partition-log.js';
+import type { TopicStore } from '../ports/topic-store.js';
+import { ConflictError, InvalidRequestError, TopicExistsError, TopicNotFoundError } from './errors.js';
+import { LIMITS } from './limits.js';
+import { type Clock, systemClock } from './log-service.js';
+import { type PartitionState, type Topic, type TopicConfig, validateTopicName } from './topic.js';
+
+export interface CreateTopicInput {
+  readonly name: string;
+  readonly partitions: number;
+  readonly retentionMs?: number;
+}
+
+export interface UpdateTopicInput {
+  /** A larger partition count; partitions are never removed (keys would move). */
+  readonly partitions?: number;
+  readonly retentionMs?: number;
+}
+
+/** A topic with the position of each of its partitions. */
+export interface TopicDescription {
+  readonly topic: Topic;
+  readonly partitions: readonly PartitionState[];
+}
+
+/** Attempts at an update that races another update of the same topic. */
+const UPDATE_ATTEMPTS_MAX = 5;
+
+export class TopicService {
+  constructor(
+    private readonly topics: TopicStore,
+    private readonly log: PartitionLog,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /** @throws InvalidRequestError, TopicExistsError */
+  async create(input: CreateTopicInput): Promise<TopicDescription> {
+    validateTopicName(input.name);
+    validatePartitionCount(input.partitions);
+    const config: TopicConfig = {
+      retentionMs: validateRetention(input.retentionMs ?? LIMITS.retentionMsDefault),
+    };
+    const topic: Topic = {
+      name: input.name,
+      topicId: randomUUID(),
+      partitionCount: input.partitions,
+      config,
+      createdAt: this.clock.now(),
+    };
+    if (!(await this.topics.create(topic))) throw new TopicExistsError(input.name);
+    return this.describeTopic(topic);
+  }
+
+  list(): Promise<Topic[]> {
+    return this.topics.list(LIMITS.topicsListedMax);
+  }
+
+  /** @throws TopicNotFoundError */
+  async describe(name: string): Promise<TopicDescription> {
+    return this.describeTopic(await this.require(name));
+  }
+
+  /**
+   * Adds partitions or changes retention. Fewer partitions is refused, as in Kafka.
+   * @throws TopicNotFoundError, InvalidRequestError, ConflictError
+   */
+  async update(name: string, input: UpdateTopicInput): Promise<TopicDescription> {
+    if (input.retentionMs !== undefined) validateRetention(input.retentionMs);
+    if (input.partitions !== undefined) validatePartitionCount(input.partitions);
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS_MAX; attempt++) {
+      const topic = await this.require(name);
+      const partitionCount = input.partitions ?? topic.partitionCount;
+      if (partitionCount < topic.partitionCount) {
+        throw new InvalidRequestError(
+          `Topic '${name}' has ${topic.partitionCount} partitions; the count can only grow (asked for ${partitionCount})`,
+          'partitions',
+        );
+      }
+      const config: TopicConfig = { retentionMs: input.retentionMs ?? topic.config.retentionMs };
+      if (await this.topics.update(topic, { partitionCount, config })) {
+        return this.describeTopic({ ...topic, partitionCount, config });
+      }
+    }
+    throw new ConflictError(`Topic '${name}' kept changing while it was being updated; try again`);
+  }
+
+  /** Deletes the topic; its records become unreachable at once. @throws TopicNotFoundError */
+  async delete(name: string): Promise<void> {
+    const topic = await this.topics.delete(name);
+    if (!topic) throw new TopicNotFoundError(name);
+    await this.log.deletePartitionHeads(topic);
+  }
+
+  private async describeTopic(topic: Topic): Promise<TopicDescription> {
+    const partitions = Array.from({ length: topic.partitionCount }, (_, partition) => partition);
+    const heads = await this.log.readHeads(topic, partitions);
+    return {
+      topic,
+      partitions: heads.map(({ partition, logStartOffset, highWatermark, archivedOffset }) => ({
+        partition,
+        logStartOffset,
+        highWatermark,
+        archivedOffset,
+      })),
+    };
+  }
+
+  private async require(name: string): Promise<Topic> {
+    const topic = await this.topics.get(name);
+    if (!topic) throw new TopicNotFoundError(name);
+    return topic;
+  }
+}
+
+function validatePartitionCount(partitions: number): void {
+  if (
+    !Number.isInteger(partitions) ||
+    partitions < LIMITS.partitionsMin ||
+    partitions > LIMITS.partitionsMax
+  ) {
+    throw new InvalidRequestError(
+      `partitions must be a whole number from ${LIMITS.partitionsMin} to ${LIMITS.partitionsMax}, got ${partitions}`,
+      'partitions',
+    );
+  }
+}
+
+function validateRetention(retentionMs: number): number {
+  if (retentionMs === -1) return retentionMs;
+  if (
+    !Number.isInteger(retentionMs) ||
+    retentionMs < LIMITS.retentionMsMin ||
+    retentionMs > LIMITS.retentionMsMax
+  ) {
+    throw new InvalidRequestError(
+      `retentionMs must be -1 (forever) or a whole number from ${LIMITS.retentionMsMin} to ${LIMITS.retentionMsMax}, got ${retentionMs}`,
+      'retentionMs',
+    );
+  }
+  return retentionMs;
+}

@@ -1,0 +1,155 @@
+/**
+ * Turns a table of operations into an API Gateway proxy handler: finds the route, hands the
+ * operation a parsed request, maps its answer or error to HTTP. Handlers stay thin.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { z } from 'zod';
+import { InvalidRequestError, LimitExceededError } from '../domain/errors.js';
+import { LIMITS } from '../domain/limits.js';
+import type { HttpHandler } from './lambda-http.js';
+import { internalErrorResult, problemFor, problemResult } from './problem.js';
+import { findRoute, type OperationId } from './route-table.js';
+
+const logger = new Logger({ serviceName: 'shoal' });
+
+/** What an operation sees of a request. */
+export interface HttpRequest {
+  readonly pathParameters: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** Lower-cased names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | undefined;
+  readonly requestId: string | undefined;
+}
+
+/** What an operation answers. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export type Operation = (request: HttpRequest) => Promise<HttpAnswer>;
+
+/** Builds the Lambda handler serving `operations`; a route not in the table answers 404. */
+export function createHttpHandler(operations: Partial<Record<OperationId, Operation>>): HttpHandler {
+  return async (event) => {
+    const requestId = event.requestContext?.requestId;
+    const route = findRoute(event.httpMethod, event.resource);
+    const operation = route ? operations[route.operationId as OperationId] : undefined;
+    if (!operation) {
+      return problemResult(
+        {
+          status: 404,
+          slug: 'not-found',
+          title: 'Not found',
+          detail: `No route ${event.httpMethod} ${event.path}`,
+          errorCode: 404,
+        },
+        requestId,
+      );
+    }
+    try {
+      const answer = await operation(toRequest(event));
+      return toResult(answer);
+    } catch (error) {
+      const problem = problemFor(error);
+      if (problem) return problemResult(problem, requestId);
+      logger.error('request failed', { error: error as Error, requestId, route: route?.path });
+      return internalErrorResult(requestId);
+    }
+  };
+}
+
+function toRequest(event: APIGatewayProxyEvent): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  let body = event.body ?? undefined;
+  if (body !== undefined && event.isBase64Encoded) body = Buffer.from(body, 'base64').toString('utf8');
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > LIMITS.requestBodyBytesMax) {
+    throw new LimitExceededError(
+      `The request body is over ${LIMITS.requestBodyBytesMax} bytes`,
+      'requestBodyBytes',
+      Buffer.byteLength(body, 'utf8'),
+      LIMITS.requestBodyBytesMax,
+    );
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined) query[name] = value;
+  }
+  const pathParameters: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
+    if (value !== undefined) pathParameters[name] = value;
+  }
+  return { pathParameters, query, headers, body, requestId: event.requestContext?.requestId };
+}
+
+function toResult(answer: HttpAnswer): APIGatewayProxyResult {
+  if (answer.body === undefined)
+    return { statusCode: answer.status, headers: { ...answer.headers }, body: '' };
+  return {
+    statusCode: answer.status,
+    headers: { 'content-type': 'application/json', ...answer.headers },
+    body: JSON.stringify(answer.body),
+  };
+}
+
+/** Describes the first zod issue as `field: message`, naming the field by its path (`records[2].value`). */
+function describeIssue(error: z.ZodError): { message: string; field: string } {
+  const issue = error.issues[0];
+  let field = '';
+  for (const part of issue?.path ?? []) {
+    field += typeof part === 'number' ? `[${part}]` : field === '' ? String(part) : `.${String(part)}`;
+  }
+  field ||= 'body';
+  return { message: `${field}: ${issue?.message ?? 'invalid'}`, field };
+}
+
+/** Parses the JSON body with a schema. @throws InvalidRequestError naming the field */
+export function parseBody<S extends z.ZodType>(schema: S, request: HttpRequest): z.output<S> {
+  if (request.body === undefined || request.body.trim() === '') {
+    throw new InvalidRequestError('The request needs a JSON body', 'body');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(request.body);
+  } catch (error) {
+    throw new InvalidRequestError(`The request body is not valid JSON: ${(error as Error).message}`, 'body');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const { message, field } = describeIssue(parsed.error);
+    throw new InvalidRequestError(message, field);
+  }
+  return parsed.data;
+}
+
+/** Parses query parameters (or path parameters) with a schema. @throws InvalidRequestError */
+export function parseParameters<S extends z.ZodType>(
+  schema: S,
+  values: Readonly<Record<string, string>>,
+): z.output<S> {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const { message, field } = describeIssue(parsed.error);
+    throw new InvalidRequestError(message, field);
+  }
+  return parsed.data;
+}
+
+/** Parses one path parameter with a schema. @throws InvalidRequestError */
+export function parsePathParameter<S extends z.ZodType>(
+  schema: S,
+  request: HttpRequest,
+  name: string,
+): z.output<S> {
+  const parsed = schema.safeParse(request.pathParameters[name]);
+  if (!parsed.success) {
+    throw new InvalidRequestError(`${name}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, name);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,198 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route table and the zod schemas that validate
+ * requests, and served at `GET /openapi.json`.
+ */
+import { z } from 'zod';
+import { LIMITS } from '../domain/limits.js';
+import { type OperationId, ROUTES } from './route-table.js';
+import {
+  CreateTopicRequest,
+  FetchQuery,
+  FetchResponseSchema,
+  HealthResponseSchema,
+  IdempotencyKeyHeader,
+  OffsetResponseSchema,
+  OffsetsQuery,
+  ProblemSchema,
+  ProduceRequest,
+  ProduceResponseSchema,
+  TopicDescriptionSchema,
+  TopicListSchema,
+  UpdateTopicRequest,
+} from './schemas.js';
+
+interface OperationSchemas {
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodObject;
+  readonly headers?: Record<string, { schema: z.ZodType; description: string }>;
+  readonly success: { status: number; schema?: z.ZodType; description: string };
+  /** Problem statuses this operation can answer besides 400 and 500. */
+  readonly problems: readonly number[];
+}
+
+/** Per operation: what it takes and what it answers. Every operation in ROUTES must be here. */
+const OPERATIONS: Record<OperationId, OperationSchemas> = {
+  getHealth: { success: { status: 200, schema: HealthResponseSchema, description: 'Alive' }, problems: [] },
+  getOpenApi: { success: { status: 200, description: 'This document' }, problems: [] },
+  createTopic: {
+    body: CreateTopicRequest,
+    success: { status: 201, schema: TopicDescriptionSchema, description: 'Created' },
+    problems: [409],
+  },
+  listTopics: { success: { status: 200, schema: TopicListSchema, description: 'Every topic' }, problems: [] },
+  describeTopic: {
+    success: { status: 200, schema: TopicDescriptionSchema, description: 'The topic' },
+    problems: [404],
+  },
+  updateTopic: {
+    body: UpdateTopicRequest,
+    success: { status: 200, schema: TopicDescriptionSchema, description: 'The changed topic' },
+    problems: [404, 409],
+  },
+  deleteTopic: { success: { status: 204, description: 'Deleted' }, problems: [404] },
+  produceRecords: {
+    body: ProduceRequest,
+    headers: {
+      'Idempotency-Key': {
+        schema: IdempotencyKeyHeader,
+        description: `A retry with the same key within ${LIMITS.idempotencyWindowMs / 3_600_000} h appends nothing and returns the first answer`,
+      },
+    },
+    success: {
+      status: 200,
+      schema: ProduceResponseSchema,
+      description: 'Where each record landed, in request order',
+    },
+    problems: [404, 413, 422, 429, 503],
+  },
+  fetchRecords: {
+    query: FetchQuery,
+    success: {
+      status: 200,
+      schema: FetchResponseSchema,
+      description: 'Records from the offset on, contiguous',
+    },
+    problems: [404, 416],
+  },
+  offsetForTimestamp: {
+    query: OffsetsQuery,
+    success: {
+      status: 200,
+      schema: OffsetResponseSchema,
+      description:
+        'The earliest offset whose timestamp is at or after the given time (the high watermark if none)',
+    },
+    problems: [404],
+  },
+};
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Malformed request; `field` names the offending field',
+  404: 'Topic (40401) or partition (40402) not found',
+  409: 'Conflicts with the current state',
+  413: 'Over a published limit',
+  416: 'Offset out of range; carries logStartOffset and highWatermark',
+  422: 'Idempotency-Key reused with a different request',
+  429: 'Throttled; see Retry-After',
+  500: 'Internal error',
+  503: 'Busy; see Retry-After',
+};
+
+function schemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return json;
+}
+
+let built: Record<string, unknown> | undefined;
+
+/** The document, built once per process. */
+export function openApiDocument(): Record<string, unknown> {
+  built ??= buildDocument();
+  return built;
+}
+
+function buildDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    const operation = OPERATIONS[route.operationId];
+    const parameters: unknown[] = [];
+    for (const match of route.path.matchAll(/\{([^}]+)\}/g)) {
+      parameters.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
+    }
+    if (operation.query) {
+      for (const [name, schema] of Object.entries(operation.query.shape as Record<string, z.ZodType>)) {
+        const json = schemaOf(schema);
+        parameters.push({
+          name,
+          in: 'query',
+          required: !schema.safeParse(undefined).success,
+          schema: json,
+          ...(typeof json.description === 'string' ? { description: json.description } : {}),
+        });
+      }
+    }
+    for (const [name, header] of Object.entries(operation.headers ?? {})) {
+      parameters.push({
+        name,
+        in: 'header',
+        required: false,
+        description: header.description,
+        schema: schemaOf(header.schema),
+      });
+    }
+    const responses: Record<string, unknown> = {
+      [operation.success.status]: {
+        description: operation.success.description,
+        ...(operation.success.schema
+          ? { content: { 'application/json': { schema: schemaOf(operation.success.schema) } } }
+          : {}),
+      },
+    };
+    for (const status of [400, ...operation.problems, 500]) {
+      responses[status] = {
+        description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
+    }
+    paths[route.path] ??= {};
+    (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = {
+      operationId: route.operationId,
+      summary: route.summary,
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(operation.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: schemaOf(operation.body) } },
+            },
+          }
+        : {}),
+      responses,
+      security: [{ sigv4: [] }],
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Shoal',
+      version: '1',
+      description:
+        "A serverless event log for AWS with Kafka's model: topics, partitions, dense offsets, keyed ordering, idempotent produce.",
+    },
+    paths,
+    components: {
+      schemas: { Problem: schemaOf(ProblemSchema) },
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS IAM Signature Version 4 (API Gateway IAM authorization); none on the local stack',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The zod schemas of the HTTP API v1. They validate every request and generate the OpenAPI
+ * document (`openapi.ts`), so the two cannot drift apart.
+ */
+import { z } from 'zod';
+import { LIMITS } from '../domain/limits.js';
+
+/** Latest instant JavaScript dates and Kafka timestamps share: 9999-12-31T23:59:59.999Z. */
+const TIMESTAMP_MS_MAX = 253_402_300_799_999;
+
+const wholeNumber = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(
+      z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`),
+    );
+
+/** ISO-8601 with offset, or epoch milliseconds; always epoch milliseconds after parsing. */
+export const Timestamp = z
+  .union([
+    z.number().int().min(0).max(TIMESTAMP_MS_MAX),
+    z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+  ])
+  .meta({ description: 'ISO-8601 date-time with offset, or epoch milliseconds' });
+
+export const TopicName = z
+  .string()
+  .min(1)
+  .max(LIMITS.topicNameLengthMax)
+  .regex(/^[a-zA-Z0-9._-]+$/, "may contain only ASCII letters, digits, '.', '_' and '-'")
+  .refine((name) => name !== '.' && name !== '..', "cannot be '.' or '..'")
+  .meta({ description: "Kafka's topic name rules", example: 'orders' });
+
+const RetentionMs = z
+  .number()
+  .int()
+  .refine(
+    (ms) => ms === -1 || (ms >= LIMITS.retentionMsMin && ms <= LIMITS.retentionMsMax),
+    `must be -1 (forever) or from ${LIMITS.retentionMsMin} to ${LIMITS.retentionMsMax}`,
+  )
+  .meta({
+    description: 'How long records are kept, by append time; -1 keeps them forever',
+    example: 604800000,
+  });
+
+const PartitionCount = z.number().int().min(LIMITS.partitionsMin).max(LIMITS.partitionsMax);
+
+export const CreateTopicRequest = z
+  .strictObject({
+    name: TopicName,
+    partitions: PartitionCount.meta({ example: 6 }),
+    retentionMs: RetentionMs.optional(),
+  })
+  .meta({ id: 'CreateTopicRequest' });
+
+export const UpdateTopicRequest = z
+  .strictObject({
+    partitions: PartitionCount.optional().meta({ description: 'A larger partition count' }),
+    retentionMs: RetentionMs.optional(),
+  })
+  .refine((body) => body.partitions !== undefined || body.retentionMs !== undefined, {
+    message: 'give partitions or retentionMs',
+  })
+  .meta({ id: 'UpdateTopicRequest' });
+
+const Base64 = z.base64('must be base64');
+
+/** Typed data as in Kafka REST v3. */
+export const TypedData = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('JSON'),
+      data: z.unknown().refine((value) => value !== undefined, 'data is required'),
+    }),
+    z.strictObject({ type: z.literal('STRING'), data: z.string() }),
+    z.strictObject({ type: z.literal('BINARY'), data: Base64 }),
+  ])
+  .meta({ id: 'TypedData', description: 'A key or value: JSON, STRING or BINARY (base64)' });
+
+export const Header = z
+  .strictObject({
+    name: z.string().min(1).max(LIMITS.headerNameLengthMax),
+    value: Base64,
+  })
+  .meta({ id: 'Header' });
+
+export const ProduceRecordSchema = z
+  .strictObject({
+    key: TypedData.nullable().optional(),
+    value: TypedData.nullable().optional(),
+    headers: z.array(Header).max(LIMITS.headersPerRecordMax).optional(),
+    partition: z.number().int().min(0).optional(),
+    timestamp: Timestamp.optional(),
+  })
+  .meta({ id: 'ProduceRecord' });
+
+export const ProduceRequest = z
+  .strictObject({ records: z.array(ProduceRecordSchema).min(1).max(LIMITS.recordsPerRequestMax) })
+  .meta({ id: 'ProduceRequest' });
+
+export const IdempotencyKeyHeader = z
+  .string()
+  .min(1)
+  .max(LIMITS.idempotencyKeyLengthMax)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+export const PartitionParam = wholeNumber('partition', 0, Number.MAX_SAFE_INTEGER);
+
+export const FetchQuery = z.strictObject({
+  offset: wholeNumber('offset', 0, Number.MAX_SAFE_INTEGER).meta({
+    description: 'The first offset to return',
+  }),
+  maxRecords: wholeNumber('maxRecords', 1, LIMITS.fetchRecordsMax)
+    .optional()
+    .meta({ description: `At most this many records (default ${LIMITS.fetchRecordsDefault})` }),
+  maxBytes: wholeNumber('maxBytes', 1, LIMITS.fetchBytesMax)
+    .optional()
+    .meta({
+      description: `At most about this many bytes of keys, values and headers; one record is always returned (default ${LIMITS.fetchBytesDefault})`,
+    }),
+  waitMs: wholeNumber('waitMs', 0, LIMITS.fetchWaitMsMax)
+    .optional()
+    .meta({ description: 'Long poll: wait this long for records when there are none yet (default 0)' }),
+});
+
+export const OffsetsQuery = z.strictObject({
+  timestamp: z
+    .union([
+      wholeNumber('timestamp', 0, TIMESTAMP_MS_MAX),
+      z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+    ])
+    .meta({ description: 'ISO-8601 date-time or epoch milliseconds' }),
+});
+
+// Answers (for the OpenAPI document; handlers build them from domain results).
+
+const PartitionStateSchema = z.object({
+  partition: z.number().int(),
+  logStartOffset: z.number().int(),
+  highWatermark: z.number().int(),
+  archivedOffset: z.number().int(),
+});
+
+export const TopicConfigSchema = z.object({ retentionMs: z.number().int() });
+
+export const TopicDescriptionSchema = z
+  .object({
+    name: z.string(),
+    topicId: z.string(),
+    partitionCount: z.number().int(),
+    partitions: z.array(PartitionStateSchema),
+    config: TopicConfigSchema,
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Topic' });
+
+export const TopicListSchema = z
+  .object({
+    topics: z.array(
+      z.object({
+        name: z.string(),
+        partitionCount: z.number().int(),
+        config: TopicConfigSchema,
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'TopicList' });
+
+export const ProduceResponseSchema = z
+  .object({
+    topic: z.string(),
+    records: z.array(
+      z.object({ partition: z.number().int(), offset: z.number().int(), timestamp: z.string() }),
+    ),
+  })
+  .meta({ id: 'ProduceResponse' });
+
+export const FetchResponseSchema = z
+  .object({
+    topic: z.string(),
+    partition: z.number().int(),
+    records: z.array(
+      z.object({
+        offset: z.number().int(),
+        timestamp: z.string(),
+        key: TypedData.nullable(),
+        value: TypedData.nullable(),
+        headers: z.array(Header),
+      }),
+    ),
+    nextOffset: z.number().int(),
+    highWatermark: z.number().int(),
+    logStartOffset: z.number().int(),
+  })
+  .meta({ id: 'FetchResponse' });
+
+export const OffsetResponseSchema = z.object({ offset: z.number().int() }).meta({ id: 'OffsetResponse' });
+
+export const HealthResponseSchema = z.object({ status: z.literal('ok') });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    error_code: z.number().int(),
+    field: z.string().optional(),
+    requestId: z.string().optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details, with the Confluent REST Proxy error_code' });

@@ -1,0 +1,88 @@
+import type { LogRecord } from '../domain/record.js';
+import type { PartitionState, Topic } from '../domain/topic.js';
+
+/** The stored head of one partition, read before an append. */
+export interface PartitionHead extends PartitionState {
+  /** The largest record timestamp appended so far (epoch ms), 0 when empty. */
+  readonly maxTimestamp: number;
+}
+
+/** One item to write: a contiguous run of encoded records of one partition. */
+export interface BatchToWrite {
+  readonly partition: number;
+  readonly baseOffset: number;
+  readonly recordCount: number;
+  /** Output of `encodeBatch`. */
+  readonly data: Uint8Array;
+  /** Largest timestamp of this batch and every batch before it (monotonic; for time lookups). */
+  readonly maxTimestampSoFar: number;
+}
+
+/** A whole produce request, applied in one transaction. */
+export interface AppendRequest {
+  readonly topic: Topic;
+  /** Unique per attempt; lets an ambiguous outcome (timeout) be resolved by reading it back. */
+  readonly appendId: string;
+  /** The head each touched partition must still have for the append to apply. */
+  readonly expectedHeads: readonly PartitionHead[];
+  readonly batches: readonly BatchToWrite[];
+  /** Remembered with the append, in the same transaction. */
+  readonly idempotency?: IdempotencyRecord;
+}
+
+/** What an Idempotency-Key remembers: the request's fingerprint and the answer it got. */
+export interface IdempotencyRecord {
+  readonly key: string;
+  readonly requestHash: string;
+  /** The produce answer, serialized by the domain. */
+  readonly response: Uint8Array;
+  /** Epoch ms after which the key may be reused. */
+  readonly expiresAt: number;
+}
+
+/** Expected outcomes of an append; infrastructure failures throw instead. */
+export type AppendOutcome =
+  | { readonly kind: 'appended' }
+  /** A head moved: another append won the race. */
+  | { readonly kind: 'head-moved' }
+  /** The Idempotency-Key was stored by an earlier request (maybe an earlier attempt of this one). */
+  | { readonly kind: 'idempotency-key-exists' }
+  /**
+   * The outcome is unknown (a timeout after the request left); resolve it with `appendLanded`.
+   */
+  | { readonly kind: 'unknown'; readonly cause: unknown };
+
+/** A stored batch as read back. */
+export interface StoredBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestampSoFar: number;
+  readonly records: readonly LogRecord[];
+  /** Encoded bytes as stored (for accounting). */
+  readonly storedBytes: number;
+}
+
+/** The hot tier of every partition. Implemented by `adapters/dynamodb/partition-log.ts`. */
+export interface PartitionLog {
+  /** Current heads, strongly consistent; absent partitions read as empty. */
+  readHeads(topic: Topic, partitions: readonly number[]): Promise<PartitionHead[]>;
+  append(request: AppendRequest): Promise<AppendOutcome>;
+  /** Whether the append with this id and first batch is stored (to resolve an unknown outcome). */
+  appendLanded(topic: Topic, appendId: string, firstBatch: BatchToWrite): Promise<boolean>;
+  /** A live idempotency record, or undefined when absent or expired. */
+  readIdempotency(topic: Topic, key: string, now: number): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Batches in offset order starting with the one that holds `fromOffset` (or the first after it),
+   * stopping once `recordsMax` records or `bytesMax` stored bytes are collected, or the log ends.
+   */
+  readBatches(
+    topic: Topic,
+    partition: number,
+    fromOffset: number,
+    limits: { recordsMax: number; bytesMax: number },
+  ): Promise<StoredBatch[]>;
+  /** The batch holding `offset` (or the first after it), undefined past the end. */
+  readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined>;
+  /** Removes the heads and idempotency records of a deleted topic incarnation (bounded work). */
+  deletePartitionHeads(topic: Topic): Promise<void>;
+}
