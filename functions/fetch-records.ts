@@ -19,7 +19,17 @@ export function createHandler(runtime: Runtime): HttpHandler {
         bytesMax: query.maxBytes ?? LIMITS.fetchBytesDefault,
         waitMs: query.waitMs ?? 0,
       });
-      return { status: 200, body: { ...result, records: result.records.map(renderRecord) } };
+      return {
+        status: 200,
+        body: {
+          topic: result.topic,
+          partition: result.partition,
+          records: result.records.map(renderRecord),
+          nextOffset: result.nextOffset,
+          highWatermark: result.highWatermark,
+          logStartOffset: result.logStartOffset,
+        },
+      };
     },
     offsetForTimestamp: async (request) => {
       const topic = parsePathParameter(TopicName, request, 'topic');
