@@ -30,6 +30,7 @@ export const ENV = {
   port: 'SHOAL_PORT',
   dataDir: 'SHOAL_DATA_DIR',
   archiveIntervalMs: 'SHOAL_ARCHIVE_INTERVAL_MS',
+  logRequests: 'SHOAL_LOG_REQUESTS',
 } as const;
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -63,6 +64,8 @@ export interface LocalStackConfig {
   readonly dataDir: string;
   /** How often the archiver runs on the local stack. @default 5000 */
   readonly archiveIntervalMs: number;
+  /** Print one line per HTTP request; on when set to anything but empty, `0` or `false`. @default false */
+  readonly logRequests: boolean;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -75,11 +78,17 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  return raw !== undefined && raw !== '' && raw !== '0' && raw !== 'false';
+}
+
 /** Reads the local stack's settings; throws with the variable's name when one is malformed. */
 export function readLocalStackConfig(env: NodeJS.ProcessEnv = process.env): LocalStackConfig {
   return {
     port: integer(env, ENV.port, 8092, 0, 65535),
     dataDir: env[ENV.dataDir] || '.shoal',
     archiveIntervalMs: integer(env, ENV.archiveIntervalMs, 5000, 100, 3_600_000),
+    logRequests: flag(env, ENV.logRequests),
   };
 }

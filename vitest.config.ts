@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * One DynamoDB Local and one S3 server for the whole run (test/support/global-setup.ts); each test
+ * file makes its own tables and bucket, so files run in parallel. Two workers suit a 2-core machine
+ * that also runs DynamoDB Local's JVM.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
