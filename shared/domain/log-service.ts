@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
-import type { AppendRequest, BatchToWrite, PartitionLog, StoredBatch } from '../ports/partition-log.js';
+import type {
+  AppendRequest,
+  BatchToWrite,
+  PartitionHead,
+  PartitionLog,
+  StoredBatch,
+} from '../ports/partition-log.js';
 import type { TopicStore } from '../ports/topic-store.js';
 import {
   IdempotencyKeyReusedError,
@@ -77,6 +83,12 @@ export const systemClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: () => Math.random(),
 };
+
+/** An append attempt that did not report success, with the positions it would have given. */
+interface FailedAttempt {
+  readonly request: AppendRequest;
+  readonly positions: RecordPosition[];
+}
 
 /** Items of a transaction besides batches: the idempotency record. */
 const IDEMPOTENCY_ITEMS = 1;
@@ -181,11 +193,14 @@ export class LogService {
     }
 
     const touched = chunks.map((entry) => entry.partition);
-    const unresolved: { request: AppendRequest; positions: RecordPosition[] }[] = [];
+    // Failed attempts that may still have applied: a timeout after DynamoDB wrote, or an SDK retry
+    // of such a write that then reports the head as moved (by itself).
+    let unresolved: FailedAttempt[] = [];
     for (let attempt = 1; attempt <= LIMITS.appendAttemptsMax; attempt++) {
       const heads = await this.log.readHeads(topic, touched);
-      const landed = await this.findLanded(topic, unresolved);
-      if (landed) return { topic: topic.name, records: landed, duplicate: false };
+      const settled = await this.settle(topic, heads, unresolved);
+      if (settled.landed) return { topic: topic.name, records: settled.landed, duplicate: false };
+      unresolved = settled.pending;
 
       const positions: RecordPosition[] = new Array(records.length);
       const batches: BatchToWrite[] = [];
@@ -251,15 +266,14 @@ export class LogService {
           break; // expired between the two reads: try again
         }
         case 'unknown':
-          unresolved.push({ request, positions });
-          break;
         case 'head-moved':
+          unresolved.push({ request, positions });
           break;
       }
       await this.clock.sleep(backoffMs(attempt, this.clock.random));
     }
-    const landed = await this.findLanded(topic, unresolved);
-    if (landed) return { topic: topic.name, records: landed, duplicate: false };
+    const settled = await this.settle(topic, await this.log.readHeads(topic, touched), unresolved);
+    if (settled.landed) return { topic: topic.name, records: settled.landed, duplicate: false };
     throw new RetryableError(
       `Gave up appending to ${topic.name} after ${LIMITS.appendAttemptsMax} attempts: other producers kept winning the race for the partition head`,
       'contention',
@@ -397,16 +411,29 @@ export class LogService {
     return partitions;
   }
 
-  private async findLanded(
+  /**
+   * Settles failed attempts against fresh heads. An attempt whose first partition's head has moved
+   * past the offset it expected either applied (its batch carries its append id) or never will (the
+   * offsets are taken); one whose head has not moved has not applied yet and stays pending.
+   */
+  private async settle(
     topic: Topic,
-    unresolved: readonly { request: AppendRequest; positions: RecordPosition[] }[],
-  ): Promise<RecordPosition[] | undefined> {
-    for (const attempt of unresolved) {
-      const first = attempt.request.batches[0];
-      assert.ok(first);
-      if (await this.log.appendLanded(topic, attempt.request.appendId, first)) return attempt.positions;
+    heads: readonly PartitionHead[],
+    attempts: readonly FailedAttempt[],
+  ): Promise<{ landed?: RecordPosition[]; pending: FailedAttempt[] }> {
+    const pending: FailedAttempt[] = [];
+    for (const attempt of attempts) {
+      const [expected] = attempt.request.expectedHeads;
+      const [first] = attempt.request.batches;
+      assert.ok(expected && first && first.partition === expected.partition);
+      const current = heads.find((head) => head.partition === expected.partition);
+      if (!current || current.highWatermark === expected.highWatermark) {
+        pending.push(attempt);
+      } else if (await this.log.appendLanded(topic, attempt.request.appendId, first)) {
+        return { landed: attempt.positions, pending: [] };
+      }
     }
-    return undefined;
+    return { pending };
   }
 
   private replay(

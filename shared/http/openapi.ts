@@ -13,7 +13,6 @@ import {
   IdempotencyKeyHeader,
   OffsetResponseSchema,
   OffsetsQuery,
-  ProblemSchema,
   ProduceRequest,
   ProduceResponseSchema,
   TopicDescriptionSchema,
@@ -98,12 +97,30 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   503: 'Busy; see Retry-After',
 };
 
+const componentRef = (id: string) => `#/components/schemas/${id}`;
+
+function strip(json: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _schema, $id: _id, ...rest } = json;
+  return rest;
+}
+
+/** A reference to a named schema (`.meta({ id })`), or the schema inline. */
 function schemaOf(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (id) return { $ref: componentRef(id) };
+  return strip(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>);
+}
+
+/** Every named schema, referencing each other through `#/components/schemas`. */
+function componentSchemas(): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(z.globalRegistry, {
     io: 'input',
     unrepresentable: 'any',
-  }) as Record<string, unknown>;
-  return json;
+    uri: componentRef,
+  });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, json]) => [id, strip(json as Record<string, unknown>)]),
+  );
 }
 
 let built: Record<string, unknown> | undefined;
@@ -184,7 +201,7 @@ function buildDocument(): Record<string, unknown> {
     },
     paths,
     components: {
-      schemas: { Problem: schemaOf(ProblemSchema) },
+      schemas: componentSchemas(),
       securitySchemes: {
         sigv4: {
           type: 'apiKey',

@@ -199,7 +199,7 @@ export const FetchResponseSchema = z
 
 export const OffsetResponseSchema = z.object({ offset: z.number().int() }).meta({ id: 'OffsetResponse' });
 
-export const HealthResponseSchema = z.object({ status: z.literal('ok') });
+export const HealthResponseSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 
 export const ProblemSchema = z
   .object({

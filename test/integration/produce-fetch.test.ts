@@ -25,7 +25,9 @@ async function fetchAll(topic: string, partition: number, from = 0) {
   const records: any[] = [];
   let offset = from;
   for (;;) {
-    const page = await api.get(`/v1/topics/${topic}/partitions/${partition}/records?offset=${offset}&maxRecords=1000`);
+    const page = await api.get(
+      `/v1/topics/${topic}/partitions/${partition}/records?offset=${offset}&maxRecords=1000`,
+    );
     expect(page.status).toBe(200);
     records.push(...page.body.records);
     if (page.body.nextOffset >= page.body.highWatermark) return records;
@@ -50,11 +52,29 @@ describe('produce and fetch', () => {
     expect(produced.status).toBe(200);
     expect(produced.body.records.map((r: { offset: number }) => r.offset)).toEqual([0, 1, 2, 3]);
     expect(produced.body.records[0].timestamp).toBe('2023-11-14T22:13:20.000Z');
-    expect(fetched.body).toMatchObject({ topic: 'typed', partition: 0, nextOffset: 4, highWatermark: 4, logStartOffset: 0 });
+    expect(fetched.body).toMatchObject({
+      topic: 'typed',
+      partition: 0,
+      nextOffset: 4,
+      highWatermark: 4,
+      logStartOffset: 0,
+    });
     const got = fetched.body.records;
-    expect(got[0]).toMatchObject({ offset: 0, key: str('k'), value: json({ nested: [1, 'two', null], ok: true }) });
-    expect(got[1]).toMatchObject({ key: bin(bytes), value: str('héllo ✓'), headers: [{ name: 'trace', value: 'AQID' }] });
-    expect(got[2]).toMatchObject({ key: null, value: { type: 'BINARY', data: '' }, timestamp: '2024-05-06T05:08:09.010Z' });
+    expect(got[0]).toMatchObject({
+      offset: 0,
+      key: str('k'),
+      value: json({ nested: [1, 'two', null], ok: true }),
+    });
+    expect(got[1]).toMatchObject({
+      key: bin(bytes),
+      value: str('héllo ✓'),
+      headers: [{ name: 'trace', value: 'AQID' }],
+    });
+    expect(got[2]).toMatchObject({
+      key: null,
+      value: { type: 'BINARY', data: '' },
+      timestamp: '2024-05-06T05:08:09.010Z',
+    });
     expect(got[3]).toMatchObject({ key: json(42), value: null });
   });
 
@@ -71,7 +91,9 @@ describe('produce and fetch', () => {
     }
     for (const key of keys) {
       const partition = partitionForKey(Buffer.from(key, 'utf8'), 6);
-      const values = (await fetchAll('keyed', partition)).filter((r) => r.key.data === key).map((r) => r.value.data.n);
+      const values = (await fetchAll('keyed', partition))
+        .filter((r) => r.key.data === key)
+        .map((r) => r.value.data.n);
       expect(values).toEqual([1, 2, 3]);
     }
   });
@@ -93,7 +115,10 @@ describe('produce and fetch', () => {
     await createTopic('atomic', 2);
 
     const answer = await api.post('/v1/topics/atomic/records', {
-      records: [{ value: json(1), partition: 0 }, { value: json(2), partition: 9 }],
+      records: [
+        { value: json(1), partition: 0 },
+        { value: json(2), partition: 9 },
+      ],
     });
 
     expect(answer.status).toBe(404);
@@ -109,7 +134,9 @@ describe('produce and fetch', () => {
       records: [0, 1, 2, 0, 1, 2].map((partition, i) => ({ value: json(i), partition })),
     });
 
-    expect(answer.body.records.map((r: { partition: number; offset: number }) => [r.partition, r.offset])).toEqual([
+    expect(
+      answer.body.records.map((r: { partition: number; offset: number }) => [r.partition, r.offset]),
+    ).toEqual([
       [0, 0],
       [1, 1],
       [2, 0],
@@ -124,7 +151,9 @@ describe('produce and fetch', () => {
     // Incompressible values: 1,500 × 1 KB is several 380 KB items in one transaction.
     const values = Array.from({ length: 1500 }, () => randomBytes(1024));
 
-    const answer = await api.post('/v1/topics/large/records', { records: values.map((value) => ({ value: bin(value) })) });
+    const answer = await api.post('/v1/topics/large/records', {
+      records: values.map((value) => ({ value: bin(value) })),
+    });
     const records = await fetchAll('large', 0);
 
     expect(answer.status).toBe(200);
@@ -184,7 +213,12 @@ describe('produce and fetch', () => {
 describe('idempotent produce', () => {
   it('returns the first answer for a retry with the same Idempotency-Key and appends nothing', async () => {
     await createTopic('idem', 2);
-    const body = { records: [{ key: str('a'), value: json(1) }, { key: str('b'), value: json(2) }] };
+    const body = {
+      records: [
+        { key: str('a'), value: json(1) },
+        { key: str('b'), value: json(2) },
+      ],
+    };
 
     const first = await api.post('/v1/topics/idem/records', body, { 'Idempotency-Key': 'req-1' });
     const retry = await api.post('/v1/topics/idem/records', body, { 'Idempotency-Key': 'req-1' });
@@ -201,11 +235,19 @@ describe('idempotent produce', () => {
 
   it('fails when the same Idempotency-Key comes with a different body: 422', async () => {
     await createTopic('idem-conflict', 1);
-    await api.post('/v1/topics/idem-conflict/records', { records: [{ value: json(1) }] }, { 'Idempotency-Key': 'k' });
+    await api.post(
+      '/v1/topics/idem-conflict/records',
+      { records: [{ value: json(1) }] },
+      { 'Idempotency-Key': 'k' },
+    );
 
-    const answer = await api.post('/v1/topics/idem-conflict/records', { records: [{ value: json(2) }] }, {
-      'Idempotency-Key': 'k',
-    });
+    const answer = await api.post(
+      '/v1/topics/idem-conflict/records',
+      { records: [{ value: json(2) }] },
+      {
+        'Idempotency-Key': 'k',
+      },
+    );
 
     expect(answer.status).toBe(422);
     expect((await api.get('/v1/topics/idem-conflict')).body.partitions[0].highWatermark).toBe(1);
@@ -214,9 +256,13 @@ describe('idempotent produce', () => {
   it('fails when the Idempotency-Key is malformed', async () => {
     await createTopic('idem-bad', 1);
 
-    const answer = await api.post('/v1/topics/idem-bad/records', { records: [{ value: json(1) }] }, {
-      'Idempotency-Key': 'x'.repeat(300),
-    });
+    const answer = await api.post(
+      '/v1/topics/idem-bad/records',
+      { records: [{ value: json(1) }] },
+      {
+        'Idempotency-Key': 'x'.repeat(300),
+      },
+    );
 
     expect(answer.status).toBe(400);
     expect(answer.body.field).toBe('Idempotency-Key');

@@ -19,13 +19,19 @@ describe('topics', () => {
 
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe('/v1/topics/orders.v1');
-    expect(created.body).toMatchObject({ name: 'orders.v1', partitionCount: 3, config: { retentionMs: 604_800_000 } });
-    expect(created.body.partitions).toEqual([0, 1, 2].map((partition) => ({
-      partition,
-      logStartOffset: 0,
-      highWatermark: 0,
-      archivedOffset: 0,
-    })));
+    expect(created.body).toMatchObject({
+      name: 'orders.v1',
+      partitionCount: 3,
+      config: { retentionMs: 604_800_000 },
+    });
+    expect(created.body.partitions).toEqual(
+      [0, 1, 2].map((partition) => ({
+        partition,
+        logStartOffset: 0,
+        highWatermark: 0,
+        archivedOffset: 0,
+      })),
+    );
   });
 
   it('fails when the topic exists already, with 409 and nothing changed', async () => {
@@ -35,7 +41,10 @@ describe('topics', () => {
 
     expect(again.status).toBe(409);
     expect(again.headers.get('content-type')).toBe('application/problem+json');
-    expect((await api.get('/v1/topics/dup')).body).toMatchObject({ partitionCount: 2, config: { retentionMs: 3_600_000 } });
+    expect((await api.get('/v1/topics/dup')).body).toMatchObject({
+      partitionCount: 2,
+      config: { retentionMs: 3_600_000 },
+    });
   });
 
   it.each([
@@ -83,7 +92,9 @@ describe('topics', () => {
     expect(changed.body.partitionCount).toBe(4);
     expect(changed.body.config.retentionMs).toBe(-1);
     expect(changed.body.partitions[0].highWatermark).toBe(1);
-    const produced = await api.post('/v1/topics/grow/records', { records: [{ value: json(2), partition: 3 }] });
+    const produced = await api.post('/v1/topics/grow/records', {
+      records: [{ value: json(2), partition: 3 }],
+    });
     expect(produced.body.records[0]).toMatchObject({ partition: 3, offset: 0 });
   });
 
@@ -125,6 +136,9 @@ describe('topics', () => {
     expect(health.body).toEqual({ status: 'ok' });
     expect(document.body.openapi).toBe('3.1.0');
     expect(Object.keys(document.body.paths)).toContain('/v1/topics/{topic}/partitions/{partition}/records');
-    expect(document.body.paths['/v1/topics'].post.requestBody.content['application/json'].schema.properties.name).toBeDefined();
+    expect(document.body.paths['/v1/topics'].post.requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/CreateTopicRequest',
+    });
+    expect(document.body.components.schemas.CreateTopicRequest.required).toEqual(['name', 'partitions']);
   });
 });

@@ -16,7 +16,12 @@ export interface ApiClient {
 }
 
 export function apiClient(baseUrl: string): ApiClient {
-  const call = async (method: string, path: string, body?: string | Uint8Array, headers?: Record<string, string>) => {
+  const call = async (
+    method: string,
+    path: string,
+    body?: string | Uint8Array,
+    headers?: Record<string, string>,
+  ) => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...headers },
@@ -35,7 +40,8 @@ export function apiClient(baseUrl: string): ApiClient {
   };
   return {
     get: (path) => call('GET', path),
-    post: (path, body, headers) => call('POST', path, body === undefined ? undefined : JSON.stringify(body), headers),
+    post: (path, body, headers) =>
+      call('POST', path, body === undefined ? undefined : JSON.stringify(body), headers),
     patch: (path, body) => call('PATCH', path, JSON.stringify(body)),
     delete: (path) => call('DELETE', path),
     raw: (method, path, body) => call(method, path, body),
