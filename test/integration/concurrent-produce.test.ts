@@ -46,9 +46,9 @@ describe('concurrent producers on one partition', () => {
             value: json({ producer, sequence: sequence + i }),
           }));
           const positions = await produceAcknowledged('contended', records, `p${producer}-r${request}`);
-          positions.forEach((position, i) =>
-            acknowledged.set(`${producer}/${sequence + i}`, position.offset),
-          );
+          for (const [i, position] of positions.entries()) {
+            acknowledged.set(`${producer}/${sequence + i}`, position.offset);
+          }
           sequence += size;
           request++;
         }
