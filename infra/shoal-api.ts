@@ -1,0 +1,459 @@
+/**
+ * Shoal's stateless layer: one Lambda function per entry of `FUNCTION_NAMES` and a REST API whose
+ * resources and methods are built from `ROUTES`. Adding a route or a function to the route table
+ * (and its access below) is all it takes to deploy it.
+ */
+import { fileURLToPath } from 'node:url';
+import { Duration, Names, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../shared/config.js';
+import {
+  FUNCTION_NAMES,
+  type FunctionName,
+  ROUTES,
+  type Route,
+  routesOf,
+} from '../shared/http/route-table.js';
+import type { ShoalStorage } from './shoal-storage.js';
+
+/** How much of one table a function may touch. */
+export type TableAccess = 'none' | 'read' | 'readWrite';
+
+/** What one function may do with each store. Data-access grants derive from this and nothing else. */
+export interface FunctionAccess {
+  readonly logTable: TableAccess;
+  readonly metaTable: TableAccess;
+  /** Segments are written only by the archiver, so API functions at most read them. */
+  readonly segments: 'none' | 'read';
+}
+
+/**
+ * The least privilege of each function. Typed by `FunctionName`, so a function added to the route
+ * table does not compile until its access is declared here.
+ */
+export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
+  'manage-topics': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none' },
+  'produce-records': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none' },
+  'fetch-records': { logTable: 'read', metaTable: 'read', segments: 'read' },
+};
+
+/** Settings of {@link ShoalApi}. */
+export interface ShoalApiProps {
+  /** The tables and the segment bucket the functions use, in this stack or another one. */
+  readonly storage: ShoalStorage;
+  /**
+   * Name of the API Gateway stage (the first segment of every URL path).
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * Steady-state requests per second the stage accepts across all methods before answering 429.
+   * @default 100
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Requests the stage accepts in a burst above the steady rate.
+   * @default 200
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Retention of the function log groups and of the API access log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Memory of each function, in MiB; Lambda allots CPU in proportion, which compression needs.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout of each function. API Gateway gives up on an integration after 29 seconds, so a longer
+   * timeout would only bill work whose answer nobody receives.
+   * @default Duration.seconds(29)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Whether to create the IAM role API Gateway uses to write CloudWatch logs, and register it in the
+   * region's API Gateway account settings. The setting is one per account and region: turn this off
+   * when another stack already manages it (execution and access logging need it).
+   * @default true
+   */
+  readonly cloudWatchRole?: boolean;
+}
+
+const STAGE_NAME_DEFAULT = 'prod';
+const THROTTLING_RATE_LIMIT_DEFAULT = 100;
+const THROTTLING_BURST_LIMIT_DEFAULT = 200;
+const LOG_RETENTION_DEFAULT = logs.RetentionDays.ONE_MONTH;
+const MEMORY_SIZE_DEFAULT = 1024;
+/** API Gateway REST integrations time out after 29 seconds by default. */
+const INTEGRATION_TIMEOUT_MAX = Duration.seconds(29);
+const MEMORY_SIZE_MIN = 128;
+const MEMORY_SIZE_MAX = 10_240;
+/** API Gateway's account-level ceiling; a stage limit above it has no effect. */
+const THROTTLING_RATE_LIMIT_MAX = 10_000;
+const THROTTLING_BURST_LIMIT_MAX = 5_000;
+
+/** The runtime the bundles target; bumping it is a deliberate upgrade (see the L1 acknowledgement). */
+const RUNTIME = lambda.Runtime.NODEJS_22_X;
+const ESBUILD_TARGET = 'node22';
+
+/** `functions/<name>.ts`, found from this file so that the construct works from any working directory. */
+const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * ESM bundles of CommonJS dependencies call `require` for Node built-ins; ESM has no `require`, so
+ * the banner defines one.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
+
+/**
+ * The Shoal HTTP API: a Regional REST API, IAM-authorized on every method, in front of one
+ * Lambda function per `FunctionName`, each granted only the access {@link FUNCTION_ACCESS} declares.
+ *
+ * @example
+ * const storage = new ShoalStorage(statefulStack, 'Storage');
+ * new ShoalApi(statelessStack, 'Api', { storage, throttlingRateLimit: 500 });
+ */
+export class ShoalApi extends Construct {
+  /** The functions, by name. */
+  readonly functions: Readonly<Record<FunctionName, nodejs.NodejsFunction>>;
+  readonly restApi: apigateway.RestApi;
+  /** Receives one JSON line per request (see {@link ACCESS_LOG_FIELDS}). */
+  readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ShoalApiProps) {
+    super(scope, id);
+    validateProps(props);
+    const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
+
+    this.functions = Object.fromEntries(
+      FUNCTION_NAMES.map((name) => [name, this.createFunction(name, props, logRetention)]),
+    ) as Record<FunctionName, nodejs.NodejsFunction>;
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.restApi = this.createRestApi(props);
+    this.addRoutes();
+  }
+
+  private createFunction(
+    name: FunctionName,
+    props: ShoalApiProps,
+    logRetention: logs.RetentionDays,
+  ): nodejs.NodejsFunction {
+    const id = constructIdOf(name);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // An explicit role instead of the default one keeps AWSLambdaBasicExecutionRole (logs:* on every
+    // log group of the account) off: the function may write to its own log group and nothing else.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Shoal ${name} function`,
+    });
+    logGroup.grantWrite(role);
+    grantAccess(role, FUNCTION_ACCESS[name], props.storage);
+
+    const { logTable, metaTable, segmentBucket } = props.storage;
+    const fn = new nodejs.NodejsFunction(this, id, {
+      description: `Shoal ${name}: ${routesOf(name)
+        .map((route) => route.operationId)
+        .join(', ')}`,
+      entry: `${FUNCTIONS_DIR}${name}.ts`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? MEMORY_SIZE_DEFAULT,
+      timeout: props.timeout ?? INTEGRATION_TIMEOUT_MAX,
+      role,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        [ENV.logTableName]: logTable.tableName,
+        [ENV.metaTableName]: metaTable.tableName,
+        [ENV.segmentBucketName]: segmentBucket.bucketName,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: ESBUILD_TARGET,
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the pinned @aws-sdk/* versions instead of the runtime's copy, so Lambda runs the
+        // SDK the tests ran against.
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        `Pinned to ${RUNTIME.name} on purpose: the bundle targets ${ESBUILD_TARGET} and the code is tested on ` +
+        'Node 20/22; moving to a newer runtime is a deliberate upgrade with a test run, not a silent change.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
+        'resource-level permissions; every other statement of this role names its resources.',
+    });
+    return fn;
+  }
+
+  private createRestApi(props: ShoalApiProps): apigateway.RestApi {
+    const cloudWatchRole = props.cloudWatchRole ?? true;
+    const api = new apigateway.RestApi(this, 'RestApi', {
+      restApiName: Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
+      description: 'Shoal event log HTTP API v1 (JSON over HTTPS, SigV4-signed requests)',
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      cloudWatchRole,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: props.stageName ?? STAGE_NAME_DEFAULT,
+        tracingEnabled: true,
+        // Execution logs of errors only: INFO and data traces would copy record payloads into logs.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: props.throttlingRateLimit ?? THROTTLING_RATE_LIMIT_DEFAULT,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? THROTTLING_BURST_LIMIT_DEFAULT,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    Validations.of(api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'The request validator checks the required path parameters; bodies and query strings are validated ' +
+          'by the handlers with the zod schemas that also generate the OpenAPI document, so the rules live in ' +
+          'one place and failures get the problem+json answer with error_code that the API contract promises.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Every method uses AWS_IAM authorization (SigV4): callers are IAM principals, not Cognito users, so a ' +
+          'user pool authorizer does not apply.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No WAF web ACL by default: every method requires SigV4-signed IAM credentials, the stage is throttled, ' +
+          "and a web ACL's monthly charge breaks Shoal's zero cost at zero traffic; an ACL can be associated with " +
+          'the stage by the deployer.',
+      },
+    );
+    const role = api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole && role) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "This role is registered in the region's API Gateway account settings and serves every API of the " +
+          'account, whose log groups are not known here; the AWS-managed policy is the one API Gateway documents ' +
+          'for it and is kept current by AWS. Only apigateway.amazonaws.com can assume the role.',
+      });
+    }
+    return api;
+  }
+
+  /** Walks `ROUTES`: each path segment becomes a nested resource and each route one method. */
+  private addRoutes(): void {
+    const validator = this.restApi.addRequestValidator('PathParameters', {
+      validateRequestParameters: true,
+      validateRequestBody: false,
+    });
+    const integrations = new Map<FunctionName, apigateway.LambdaIntegration>();
+    for (const route of ROUTES) {
+      const segments = pathSegmentsOf(route);
+      let resource: apigateway.IResource = this.restApi.root;
+      for (const segment of segments) {
+        resource = resource.getResource(segment) ?? resource.addResource(segment);
+      }
+      let integration = integrations.get(route.functionName);
+      if (!integration) {
+        // One resource-policy statement per method, allowing exactly that method and stage.
+        integration = new apigateway.LambdaIntegration(this.functions[route.functionName], {
+          proxy: true,
+          allowTestInvoke: false,
+        });
+        integrations.set(route.functionName, integration);
+      }
+      const pathParameters = segments.filter(isPathParameter).map((segment) => segment.slice(1, -1));
+      resource.addMethod(route.method, integration, {
+        operationName: route.operationId,
+        authorizationType: apigateway.AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: Object.fromEntries(
+          pathParameters.map((parameter) => [`method.request.path.${parameter}`, true]),
+        ),
+      });
+    }
+  }
+}
+
+/**
+ * One JSON object per request in the access log. Latencies and the integration status separate
+ * API Gateway's share of a slow or failed request from the function's; `userArn` names the IAM caller.
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: apigateway.AccessLogField.contextRequestId(),
+  extendedRequestId: apigateway.AccessLogField.contextExtendedRequestId(),
+  requestTimeEpoch: apigateway.AccessLogField.contextRequestTimeEpoch(),
+  httpMethod: apigateway.AccessLogField.contextHttpMethod(),
+  resourcePath: apigateway.AccessLogField.contextResourcePath(),
+  path: apigateway.AccessLogField.contextPath(),
+  protocol: apigateway.AccessLogField.contextProtocol(),
+  status: apigateway.AccessLogField.contextStatus(),
+  responseLength: apigateway.AccessLogField.contextResponseLength(),
+  responseLatency: apigateway.AccessLogField.contextResponseLatency(),
+  integrationStatus: apigateway.AccessLogField.contextIntegrationStatus(),
+  integrationLatency: apigateway.AccessLogField.contextIntegrationLatency(),
+  integrationErrorMessage: apigateway.AccessLogField.contextIntegrationErrorMessage(),
+  errorMessage: apigateway.AccessLogField.contextErrorMessageString(),
+  errorResponseType: apigateway.AccessLogField.contextErrorResponseType(),
+  sourceIp: apigateway.AccessLogField.contextIdentitySourceIp(),
+  userAgent: apigateway.AccessLogField.contextIdentityUserAgent(),
+  userArn: apigateway.AccessLogField.contextIdentityUserArn(),
+  xrayTraceId: apigateway.AccessLogField.contextXrayTraceId(),
+} as const;
+
+function grantAccess(role: iam.IRole, access: FunctionAccess, storage: ShoalStorage): void {
+  grantTable(role, access.logTable, storage.logTable);
+  grantTable(role, access.metaTable, storage.metaTable);
+  if (access.segments === 'read') role.addManagedPolicy(storage.segmentReadPolicy);
+}
+
+function grantTable(role: iam.IRole, access: TableAccess, table: dynamodb.ITable): void {
+  switch (access) {
+    case 'none':
+      return;
+    case 'read':
+      table.grantReadData(role);
+      return;
+    case 'readWrite':
+      table.grantReadWriteData(role);
+      return;
+  }
+}
+
+/** `produce-records` → `ProduceRecords`: construct ids, hence logical ids, derive from the function name. */
+function constructIdOf(name: FunctionName): string {
+  return name
+    .split('-')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}
+
+const PATH_PARAMETER = /^\{[A-Za-z0-9_]+\}$/;
+const LITERAL_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+function isPathParameter(segment: string): boolean {
+  return PATH_PARAMETER.test(segment);
+}
+
+/** Splits a route path into segments, rejecting what API Gateway or the local matcher would not. */
+function pathSegmentsOf(route: Route): string[] {
+  const segments = route.path.split('/').slice(1);
+  const valid =
+    route.path.startsWith('/') &&
+    segments.length > 0 &&
+    segments.every((segment) => isPathParameter(segment) || LITERAL_SEGMENT.test(segment));
+  if (!valid) {
+    throw new Error(
+      `Route ${route.method} "${route.path}" (${route.operationId}) must be "/" followed by non-empty segments, ` +
+        'each a literal of [A-Za-z0-9._-] or a {parameter} of [A-Za-z0-9_]',
+    );
+  }
+  return segments;
+}
+
+function validateProps(props: ShoalApiProps): void {
+  const { stageName, throttlingRateLimit, throttlingBurstLimit, memorySize, timeout } = props;
+  if (stageName !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
+    throw new Error(`stageName must be 1 to 128 characters of [A-Za-z0-9_-], got "${stageName}"`);
+  }
+  if (
+    throttlingRateLimit !== undefined &&
+    !(
+      Number.isFinite(throttlingRateLimit) &&
+      throttlingRateLimit > 0 &&
+      throttlingRateLimit <= THROTTLING_RATE_LIMIT_MAX
+    )
+  ) {
+    throw new Error(
+      `throttlingRateLimit must be above 0 and at most ${THROTTLING_RATE_LIMIT_MAX}, got ${throttlingRateLimit}`,
+    );
+  }
+  if (
+    throttlingBurstLimit !== undefined &&
+    !(
+      Number.isInteger(throttlingBurstLimit) &&
+      throttlingBurstLimit >= 1 &&
+      throttlingBurstLimit <= THROTTLING_BURST_LIMIT_MAX
+    )
+  ) {
+    throw new Error(
+      `throttlingBurstLimit must be a whole number from 1 to ${THROTTLING_BURST_LIMIT_MAX}, got ${throttlingBurstLimit}`,
+    );
+  }
+  if (
+    memorySize !== undefined &&
+    !(Number.isInteger(memorySize) && memorySize >= MEMORY_SIZE_MIN && memorySize <= MEMORY_SIZE_MAX)
+  ) {
+    throw new Error(
+      `memorySize must be a whole number of MiB from ${MEMORY_SIZE_MIN} to ${MEMORY_SIZE_MAX}, got ${memorySize}`,
+    );
+  }
+  if (timeout !== undefined && !timeout.isUnresolved()) {
+    const milliseconds = timeout.toMilliseconds();
+    if (milliseconds < 1000 || milliseconds > INTEGRATION_TIMEOUT_MAX.toMilliseconds()) {
+      throw new Error(
+        `timeout must be from 1 second to ${INTEGRATION_TIMEOUT_MAX.toHumanString()} (the API Gateway ` +
+          `integration timeout), got ${timeout.toHumanString()}`,
+      );
+    }
+  }
+}
+
+/** Settings of {@link ShoalStatelessStack}. */
+export interface ShoalStatelessStackProps extends StackProps {
+  /** The tables and bucket, usually `ShoalStatefulStack.storage`. */
+  readonly storage: ShoalStorage;
+  /**
+   * Settings of the functions and the API.
+   * @default the {@link ShoalApiProps} defaults
+   */
+  readonly api?: Omit<ShoalApiProps, 'storage'>;
+}
+
+/** The stack of code and routing: it holds no data, so it can be replaced at any time. */
+export class ShoalStatelessStack extends Stack {
+  readonly api: ShoalApi;
+
+  constructor(scope: Construct, id: string, props: ShoalStatelessStackProps) {
+    const { storage, api, ...stackProps } = props;
+    super(scope, id, {
+      description: 'Shoal event log: functions and HTTP API (stateless)',
+      ...stackProps,
+    });
+    this.api = new ShoalApi(this, 'Api', { ...api, storage });
+  }
+}
