@@ -48,6 +48,7 @@ import {
   gzipSync,
   inflateRawSync,
 } from 'node:zlib';
+import { ShoalError } from './errors.js';
 import type { DataType, LogRecord, RecordHeader, RecordInput, TypedBytes } from './record.js';
 
 /** Compression codecs of the batch format; `none` stores the body as is. */
@@ -63,8 +64,8 @@ export interface BatchCompression {
 }
 
 /** Thrown by {@link decodeBatch} when the bytes are not a valid batch (corrupt, truncated, foreign). */
-export class CorruptBatchError extends Error {
-  override readonly name = 'CorruptBatchError';
+export class CorruptBatchError extends ShoalError {
+  override name = 'CorruptBatchError';
 }
 
 /**
