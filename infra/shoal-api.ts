@@ -41,6 +41,9 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   'manage-topics': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none' },
   'produce-records': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none' },
   'fetch-records': { logTable: 'read', metaTable: 'read', segments: 'read' },
+  // Groups, members and offsets live in the meta table; resetting to a timestamp looks the offset
+  // up in the log, which may reach archived segments, as fetch-records' offsetForTimestamp does.
+  'manage-groups': { logTable: 'read', metaTable: 'readWrite', segments: 'read' },
 };
 
 /** Settings of {@link ShoalApi}. */
@@ -157,8 +160,8 @@ export class ShoalApi extends Construct {
       retention: logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // An explicit role instead of the default one keeps AWSLambdaBasicExecutionRole (logs:* on every
-    // log group of the account) off: the function may write to its own log group and nothing else.
+    // An explicit role keeps AWSLambdaBasicExecutionRole (log groups and streams created and written
+    // anywhere in the account) off: the function may write to its own log group and nothing else.
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Shoal ${name} function`,
@@ -206,8 +209,8 @@ export class ShoalApi extends Construct {
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        `Pinned to ${RUNTIME.name} on purpose: the bundle targets ${ESBUILD_TARGET} and the code is tested on ` +
-        'Node 20/22; moving to a newer runtime is a deliberate upgrade with a test run, not a silent change.',
+        `Pinned to ${RUNTIME.name} on purpose: the bundle targets ${ESBUILD_TARGET}, the repository supports ` +
+        'Node >= 20.19, and moving to a newer runtime is a deliberate upgrade with a test run, not a silent change.',
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
