@@ -104,3 +104,81 @@ export class RetryableError extends ShoalError {
     super(message, options);
   }
 }
+
+export class GroupNotFoundError extends ShoalError {
+  override name = 'GroupNotFoundError';
+  constructor(readonly group: string) {
+    super(`Consumer group '${group}' does not exist`);
+  }
+}
+
+/**
+ * Why a group request was fenced, with Kafka's error names: `stale-generation` is
+ * ILLEGAL_GENERATION, `unknown-member` is UNKNOWN_MEMBER_ID (never joined, left, or silent past its
+ * session timeout), `not-owner` means the partition is not assigned to the member in the current
+ * generation.
+ */
+export type FencedReason = 'stale-generation' | 'unknown-member' | 'not-owner';
+
+/**
+ * A member acted on a view of the group that is no longer current. The member should heartbeat (or
+ * rejoin, for `unknown-member`) and carry on with the answer's generation and assignments;
+ * `generation` is the group's current one.
+ */
+export class FencedError extends ShoalError {
+  override name = 'FencedError';
+  constructor(
+    readonly group: string,
+    readonly reason: FencedReason,
+    readonly generation: number,
+    readonly memberId: string | undefined,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** Reset, delete and standalone commits need a group without live members. */
+export class GroupNotEmptyError extends ShoalError {
+  override name = 'GroupNotEmptyError';
+  constructor(
+    readonly group: string,
+    readonly liveMembers: number,
+    action: string,
+  ) {
+    super(
+      `Consumer group '${group}' has ${liveMembers} live member(s): ${action} only while it has none (stop its consumers or wait for their session timeout)`,
+    );
+  }
+}
+
+/** A commit would move a committed offset backwards; only a reset may do that. */
+export class OffsetRegressionError extends ShoalError {
+  override name = 'OffsetRegressionError';
+  constructor(
+    readonly group: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly committedOffset: number | undefined,
+  ) {
+    super(
+      `Offset ${offset} for ${topic}-${partition} is below the group's committed offset ${committedOffset ?? '(unknown)'}; committed offsets only move forward (reset the group to move them back)`,
+    );
+  }
+}
+
+/** A commit named an offset past the partition's high watermark (or below 0). */
+export class InvalidCommitOffsetError extends ShoalError {
+  override name = 'InvalidCommitOffsetError';
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly highWatermark: number,
+  ) {
+    super(
+      `Cannot commit offset ${offset} for ${topic}-${partition}: a committed offset is the next offset to read, from 0 to the high watermark ${highWatermark}`,
+    );
+  }
+}

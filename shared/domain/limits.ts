@@ -46,4 +46,29 @@ export const LIMITS = {
   topicsListedMax: 10_000,
   /** Binary search steps of an offset-for-timestamp lookup (2^60 offsets). */
   timestampSearchStepsMax: 60,
+  /** Consumer group ids: the same characters as topic names, at most this long. */
+  groupNameLengthMax: 249,
+  /** Live members of one group (the group item lists every member's assignment). */
+  groupMembersMax: 100,
+  /** Topics one member subscribes to. */
+  groupTopicsPerMemberMax: 32,
+  /** Partitions assigned in one group, over all its topics (bounds the group item's size). */
+  groupPartitionsMax: 4096,
+  /** A member silent this long is dropped (Kafka's `session.timeout.ms` default). */
+  sessionTimeoutMsDefault: 45_000,
+  sessionTimeoutMsMin: 1_000,
+  sessionTimeoutMsMax: 5 * 60 * 1000,
+  /**
+   * Offsets in one commit: one DynamoDB transaction of 100 items holds the group condition, the
+   * member's liveness update and 98 offsets.
+   */
+  commitOffsetsPerRequestMax: 98,
+  /** Offset metadata as in Kafka's `offset.metadata.max.bytes`. */
+  commitMetadataLengthMax: 4096,
+  /** Groups listed in one answer. */
+  groupsListedMax: 10_000,
+  /** Committed offsets shown by one describe. */
+  groupOffsetsListedMax: 10_000,
+  /** Attempts at a group change that races another change of the same group, before 503. */
+  groupWriteAttemptsMax: 10,
 } as const;

@@ -6,15 +6,23 @@ import { z } from 'zod';
 import { LIMITS } from '../domain/limits.js';
 import { type OperationId, ROUTES } from './route-table.js';
 import {
+  CommitOffsetsRequest,
+  CommitResponseSchema,
   CreateTopicRequest,
   FetchQuery,
   FetchResponseSchema,
+  GroupDescriptionSchema,
+  GroupListSchema,
   HealthResponseSchema,
+  HeartbeatRequest,
   IdempotencyKeyHeader,
+  JoinGroupRequest,
+  MemberAssignmentSchema,
   OffsetResponseSchema,
   OffsetsQuery,
   ProduceRequest,
   ProduceResponseSchema,
+  ResetOffsetsRequest,
   TopicDescriptionSchema,
   TopicListSchema,
   UpdateTopicRequest,
@@ -31,6 +39,45 @@ interface OperationSchemas {
 
 /** Per operation: what it takes and what it answers. Every operation in ROUTES must be here. */
 const OPERATIONS: Record<OperationId, OperationSchemas> = {
+  listGroups: { success: { status: 200, schema: GroupListSchema, description: 'Every group' }, problems: [] },
+  describeGroup: {
+    success: {
+      status: 200,
+      schema: GroupDescriptionSchema,
+      description: 'State, generation, members, and per partition committed offset, high watermark and lag',
+    },
+    problems: [404],
+  },
+  deleteGroup: { success: { status: 204, description: 'Deleted' }, problems: [404, 409] },
+  joinGroup: {
+    body: JoinGroupRequest,
+    success: {
+      status: 200,
+      schema: MemberAssignmentSchema,
+      description: "The member's id, generation and assignments",
+    },
+    problems: [404, 409, 413, 503],
+  },
+  heartbeatGroup: {
+    body: HeartbeatRequest,
+    success: {
+      status: 200,
+      schema: MemberAssignmentSchema,
+      description: 'The current generation and assignments (new ones after a rebalance)',
+    },
+    problems: [409, 503],
+  },
+  leaveGroup: { success: { status: 204, description: 'Left (or was not a member)' }, problems: [503] },
+  commitOffsets: {
+    body: CommitOffsetsRequest,
+    success: { status: 200, schema: CommitResponseSchema, description: 'Committed, all offsets or none' },
+    problems: [404, 409, 413, 422, 503],
+  },
+  resetOffsets: {
+    body: ResetOffsetsRequest,
+    success: { status: 200, schema: CommitResponseSchema, description: 'The offsets now committed' },
+    problems: [404, 409, 503],
+  },
   getHealth: { success: { status: 200, schema: HealthResponseSchema, description: 'Alive' }, problems: [] },
   getOpenApi: { success: { status: 200, description: 'This document' }, problems: [] },
   createTopic: {
@@ -87,11 +134,11 @@ const OPERATIONS: Record<OperationId, OperationSchemas> = {
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request; `field` names the offending field',
-  404: 'Topic (40401) or partition (40402) not found',
-  409: 'Conflicts with the current state',
+  404: 'Topic (40401), partition (40402) or consumer group (40404) not found',
+  409: 'Conflicts with the current state; consumer groups: fenced for a stale generation (40910), an unknown member (40911) or a partition the member does not own (40912), a group with live members (40913), an offset that would move backwards (40914)',
   413: 'Over a published limit',
   416: 'Offset out of range; carries logStartOffset and highWatermark',
-  422: 'Idempotency-Key reused with a different request',
+  422: 'Idempotency-Key reused with a different request; a committed offset above the high watermark (42202)',
   429: 'Throttled; see Retry-After',
   500: 'Internal error',
   503: 'Busy; see Retry-After',

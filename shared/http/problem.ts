@@ -6,10 +6,15 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import {
   ConflictError,
+  FencedError,
+  GroupNotEmptyError,
+  GroupNotFoundError,
   IdempotencyKeyReusedError,
+  InvalidCommitOffsetError,
   InvalidRequestError,
   LimitExceededError,
   OffsetOutOfRangeError,
+  OffsetRegressionError,
   PartitionNotFoundError,
   RetryableError,
   TopicExistsError,
@@ -45,6 +50,16 @@ export function problemResult(problem: Problem, requestId?: string): APIGatewayP
     }),
   };
 }
+
+/**
+ * Codes of fenced consumer group requests. Confluent's REST Proxy has none for these; Kafka's names
+ * are ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID and, for a partition not assigned, a fenced commit.
+ */
+export const FENCED_ERROR_CODES = {
+  'stale-generation': 40910,
+  'unknown-member': 40911,
+  'not-owner': 40912,
+} as const;
 
 /** Maps a Shoal error to its problem; undefined for anything else (a bug or an outage: 5xx). */
 export function problemFor(error: unknown): Problem | undefined {
@@ -107,6 +122,69 @@ export function problemFor(error: unknown): Problem | undefined {
       title: 'Topic already exists',
       detail: error.message,
       errorCode: 409,
+    };
+  }
+  if (error instanceof GroupNotFoundError) {
+    return {
+      status: 404,
+      slug: 'group-not-found',
+      title: 'Consumer group not found',
+      detail: error.message,
+      errorCode: 40404,
+    };
+  }
+  if (error instanceof FencedError) {
+    return {
+      status: 409,
+      slug: `fenced-${error.reason}`,
+      title: 'Fenced',
+      detail: error.message,
+      errorCode: FENCED_ERROR_CODES[error.reason],
+      extra: {
+        reason: error.reason,
+        generation: error.generation,
+        ...(error.memberId === undefined ? {} : { memberId: error.memberId }),
+      },
+    };
+  }
+  if (error instanceof GroupNotEmptyError) {
+    return {
+      status: 409,
+      slug: 'group-not-empty',
+      title: 'Consumer group has live members',
+      detail: error.message,
+      errorCode: 40913,
+      extra: { liveMembers: error.liveMembers },
+    };
+  }
+  if (error instanceof OffsetRegressionError) {
+    return {
+      status: 409,
+      slug: 'offset-regression',
+      title: 'Committed offsets only move forward',
+      detail: error.message,
+      errorCode: 40914,
+      extra: {
+        topic: error.topic,
+        partition: error.partition,
+        offset: error.offset,
+        committedOffset: error.committedOffset ?? null,
+      },
+    };
+  }
+  if (error instanceof InvalidCommitOffsetError) {
+    return {
+      status: 422,
+      slug: 'invalid-commit-offset',
+      title: 'Offset cannot be committed',
+      detail: error.message,
+      errorCode: 42202,
+      extra: {
+        topic: error.topic,
+        partition: error.partition,
+        offset: error.offset,
+        highWatermark: error.highWatermark,
+      },
     };
   }
   if (error instanceof ConflictError) {

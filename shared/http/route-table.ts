@@ -5,10 +5,15 @@
  */
 
 /** A Lambda function that serves a group of routes; its entry is `functions/<name>.ts`. */
-export type FunctionName = 'manage-topics' | 'produce-records' | 'fetch-records';
+export type FunctionName = 'manage-topics' | 'produce-records' | 'fetch-records' | 'manage-groups';
 
 /** Every function, in a stable order (CDK construct ids derive from it). */
-export const FUNCTION_NAMES: readonly FunctionName[] = ['manage-topics', 'produce-records', 'fetch-records'];
+export const FUNCTION_NAMES: readonly FunctionName[] = [
+  'manage-topics',
+  'produce-records',
+  'fetch-records',
+  'manage-groups',
+];
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -93,6 +98,62 @@ export const ROUTES = [
     operationId: 'offsetForTimestamp',
     functionName: 'fetch-records',
     summary: 'Earliest offset at or after a timestamp',
+  },
+  {
+    method: 'GET',
+    path: '/v1/groups',
+    operationId: 'listGroups',
+    functionName: 'manage-groups',
+    summary: 'List consumer groups',
+  },
+  {
+    method: 'GET',
+    path: '/v1/groups/{group}',
+    operationId: 'describeGroup',
+    functionName: 'manage-groups',
+    summary: 'Describe a group: state, members, committed offsets and lag',
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/groups/{group}',
+    operationId: 'deleteGroup',
+    functionName: 'manage-groups',
+    summary: 'Delete a group without live members, with its committed offsets',
+  },
+  {
+    method: 'POST',
+    path: '/v1/groups/{group}/members',
+    operationId: 'joinGroup',
+    functionName: 'manage-groups',
+    summary: "Join (or rejoin) a group and get this generation's assignments",
+  },
+  {
+    method: 'POST',
+    path: '/v1/groups/{group}/members/{memberId}/heartbeat',
+    operationId: 'heartbeatGroup',
+    functionName: 'manage-groups',
+    summary: 'Stay alive and learn the current generation and assignments',
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/groups/{group}/members/{memberId}',
+    operationId: 'leaveGroup',
+    functionName: 'manage-groups',
+    summary: 'Leave a group at once',
+  },
+  {
+    method: 'POST',
+    path: '/v1/groups/{group}/offsets',
+    operationId: 'commitOffsets',
+    functionName: 'manage-groups',
+    summary: 'Commit next offsets to read; fenced by generation and ownership',
+  },
+  {
+    method: 'POST',
+    path: '/v1/groups/{group}/offsets/reset',
+    operationId: 'resetOffsets',
+    functionName: 'manage-groups',
+    summary: "Move a topic's committed offsets while the group has no live members",
   },
 ] as const satisfies readonly Route[];
 

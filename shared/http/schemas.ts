@@ -212,3 +212,128 @@ export const ProblemSchema = z
     requestId: z.string().optional(),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details, with the Confluent REST Proxy error_code' });
+
+// Consumer groups.
+
+export const GroupName = z
+  .string()
+  .min(1)
+  .max(LIMITS.groupNameLengthMax)
+  .regex(/^[a-zA-Z0-9._-]+$/, "may contain only ASCII letters, digits, '.', '_' and '-'")
+  .meta({ description: 'Consumer group id', example: 'billing' });
+
+export const MemberId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-zA-Z0-9-]+$/, 'must be a member id returned by a join')
+  .meta({ description: 'The member id a join returned', example: '5b1c0c1e-7d1f-4c3e-9b55-3c2a1f0e9d12' });
+
+const Generation = z.number().int().min(0).meta({ description: 'The generation the member holds' });
+
+const Offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const JoinGroupRequest = z
+  .strictObject({
+    topics: z.array(TopicName).min(1).max(LIMITS.groupTopicsPerMemberMax),
+    memberId: MemberId.optional().meta({ description: 'A live member rejoining (to change topics)' }),
+    sessionTimeoutMs: z
+      .number()
+      .int()
+      .min(LIMITS.sessionTimeoutMsMin)
+      .max(LIMITS.sessionTimeoutMsMax)
+      .optional()
+      .meta({
+        description: `Dropped after this long without heartbeat or commit (default ${LIMITS.sessionTimeoutMsDefault})`,
+      }),
+  })
+  .meta({ id: 'JoinGroupRequest' });
+
+export const HeartbeatRequest = z.strictObject({ generation: Generation }).meta({ id: 'HeartbeatRequest' });
+
+export const CommitOffsetsRequest = z
+  .strictObject({
+    memberId: MemberId.optional(),
+    generation: Generation.optional(),
+    offsets: z
+      .array(
+        z.strictObject({
+          topic: TopicName,
+          partition: z.number().int().min(0),
+          offset: Offset.meta({ description: 'The next offset to read, at most the high watermark' }),
+          metadata: z.string().max(LIMITS.commitMetadataLengthMax).optional(),
+        }),
+      )
+      .min(1)
+      .max(LIMITS.commitOffsetsPerRequestMax),
+  })
+  .meta({
+    id: 'CommitOffsetsRequest',
+    description:
+      "Without memberId and generation: a standalone consumer's commit, allowed only while the group has no live members",
+  });
+
+export const ResetOffsetsRequest = z
+  .strictObject({
+    topic: TopicName,
+    to: z.union([
+      z.literal('earliest'),
+      z.literal('latest'),
+      z.strictObject({ timestamp: Timestamp }),
+      z.strictObject({ offset: Offset.meta({ description: 'Clamped to [logStartOffset, highWatermark]' }) }),
+    ]),
+    partitions: z.array(z.number().int().min(0)).min(1).max(LIMITS.partitionsMax).optional(),
+  })
+  .meta({ id: 'ResetOffsetsRequest' });
+
+const TopicPartitionSchema = z.object({ topic: z.string(), partition: z.number().int() });
+
+export const MemberAssignmentSchema = z
+  .object({
+    memberId: z.string(),
+    generation: z.number().int(),
+    assignments: z.array(TopicPartitionSchema),
+    sessionTimeoutMs: z.number().int(),
+  })
+  .meta({ id: 'MemberAssignment' });
+
+export const CommitResponseSchema = z
+  .object({
+    group: z.string(),
+    generation: z.number().int(),
+    offsets: z.array(z.object({ topic: z.string(), partition: z.number().int(), offset: z.number().int() })),
+  })
+  .meta({ id: 'CommitResponse' });
+
+export const GroupDescriptionSchema = z
+  .object({
+    group: z.string(),
+    state: z.enum(['Empty', 'Stable', 'Rebalancing']),
+    generation: z.number().int(),
+    members: z.array(
+      z.object({
+        memberId: z.string(),
+        topics: z.array(z.string()),
+        sessionTimeoutMs: z.number().int(),
+        joinedAt: z.string(),
+        lastHeartbeat: z.string(),
+        assignments: z.array(TopicPartitionSchema),
+      }),
+    ),
+    offsets: z.array(
+      z.object({
+        topic: z.string(),
+        partition: z.number().int(),
+        committedOffset: z.number().int().nullable(),
+        highWatermark: z.number().int(),
+        lag: z.number().int().nullable(),
+        metadata: z.string().nullable(),
+      }),
+    ),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'GroupDescription' });
+
+export const GroupListSchema = z
+  .object({ groups: z.array(z.object({ group: z.string(), createdAt: z.string() })) })
+  .meta({ id: 'GroupList' });

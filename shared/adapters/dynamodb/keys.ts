@@ -9,6 +9,13 @@
  * | topic directory   | `TOPICS`                    | name   | same as topic (so a list is one Query)  |
  * | partition head    | `H#<topicId>#<partition>`   | `H`    | hw, lso, ao, mt (max timestamp so far)  |
  * | idempotency key   | `I#<topicId>#<key>`         | `I`    | h (request hash), r (answer), xm, x     |
+ * | consumer group    | `G#<group>`                 | `G`    | gid, gen, asg (member → topic → partitions), tp (topic → id, pc), ca |
+ * | group member      | `G#<group>`                 | `M#<memberId>` | gid, t (topics), st, ja, hb, dl (deadline), sg (seen generation) |
+ * | committed offset  | `G#<group>`                 | `O#<topic>#<partition, 5 digits>` | c, m (metadata), t, p, tid, gid, ct |
+ * | group directory   | `GROUPS`                    | group  | gid, ca (so a list is one Query)        |
+ *
+ * A group's items share one partition key: one Query (`sk < 'N'`) reads the group item and every
+ * member item, and `sk` beginning with `O#` reads its committed offsets.
  *
  * Log table: pk `<topicId>#<partition>`, sk = last offset of the batch; bo (base offset),
  * mt (max timestamp so far), d (encoded records), a (append id), x (TTL, epoch seconds).
@@ -25,3 +32,23 @@ export const batchKey = (topicId: string, partition: number, lastOffset: number)
   pk: logPartitionKey(topicId, partition),
   sk: lastOffset,
 });
+
+export const GROUP_DIRECTORY_PK = 'GROUPS';
+/** Partition numbers in offset sort keys are padded so that they sort numerically. */
+const PARTITION_DIGITS = 5;
+
+export const groupPartitionKey = (group: string) => `G#${group}`;
+export const groupKey = (group: string) => ({ pk: groupPartitionKey(group), sk: 'G' });
+export const groupDirectoryKey = (group: string) => ({ pk: GROUP_DIRECTORY_PK, sk: group });
+export const MEMBER_SK_PREFIX = 'M#';
+export const memberKey = (group: string, memberId: string) => ({
+  pk: groupPartitionKey(group),
+  sk: `${MEMBER_SK_PREFIX}${memberId}`,
+});
+export const OFFSET_SK_PREFIX = 'O#';
+export const committedOffsetKey = (group: string, topic: string, partition: number) => ({
+  pk: groupPartitionKey(group),
+  sk: `${OFFSET_SK_PREFIX}${topic}#${String(partition).padStart(PARTITION_DIGITS, '0')}`,
+});
+/** Sort keys below this hold the group item (`G`) and the member items (`M#...`), nothing else. */
+export const GROUP_AND_MEMBERS_SK_BOUND = 'N';
