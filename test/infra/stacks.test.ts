@@ -255,6 +255,26 @@ describe('stateless stack', () => {
     }
   });
 
+  it('lets manage-groups change group items in the meta table with conditional transactions, and only read the log', () => {
+    const meta = tableActionsFor('manage-groups', 'metaTable');
+    const log = tableActionsFor('manage-groups', 'logTable');
+
+    // Join, leave, commit and reset are TransactWriteItems of Put/Update/Delete/ConditionCheck items.
+    for (const action of [
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:ConditionCheckItem',
+    ]) {
+      expect(meta, action).toContain(action);
+    }
+    expect(log).toContain('dynamodb:Query');
+    expect(WRITE_ACTIONS.filter((action) => log.includes(action))).toEqual([]);
+  });
+
   it('attaches the segment read policy only to functions that read segments', () => {
     const roles = resourcesOf(statelessTemplate, 'AWS::IAM::Role');
     const policyRef = JSON.stringify(stateless.resolve(stateful.storage.segmentReadPolicy.managedPolicyArn));
