@@ -1,0 +1,619 @@
+/**
+ * `npm run bench [-- --quick] [-- --out file]`: measures Shoal on this machine and writes
+ * `bench/results.json` plus a short table. See BENCHMARKS.md for what each figure means.
+ *
+ * Starts its own local stack (DynamoDB Local in memory, S3 in a temp folder) unless `SHOAL_URL`
+ * points at a running one; then the raw baseline and storage accounting also need the stack's
+ * tables (`SHOAL_LOG_TABLE`, `SHOAL_META_TABLE`, and `SHOAL_DYNAMODB_ENDPOINT` for a local one),
+ * and are reported as not measured without them.
+ */
+import { writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLocalStack } from '../local/stack.js';
+import { readConfig, type ShoalConfig } from '../shared/config.js';
+import { createRuntime, type Runtime } from '../shared/runtime.js';
+import type { EventSizeClass } from '../test/support/events.js';
+import { type CheckReport, runConsistencyCheck } from './consistency/checker.js';
+import { createCheckFaults } from './consistency/faults.js';
+import { startCheckTarget } from './consistency/target.js';
+import {
+  type EndToEndResult,
+  type FetchThroughput,
+  fillPartition,
+  measureEndToEnd,
+  measureFetch,
+} from './consume.js';
+import { compareCosts, MILLION_1KB_RECORDS, type ShoalUsage, type SystemCost } from './cost-model.js';
+import { billedStorageBytes } from './item-size.js';
+import { type CapacityMeter, createCapacityMeter } from './metering.js';
+import { PRICE_REGION, PRICES_CHECKED_ON } from './prices.js';
+import { type LoadLimits, type LoadResult, rawSender, runLoad, shoalSender } from './produce.js';
+import { bar, formatNumber, formatUsd, Progress, renderTable } from './report.js';
+import { ShoalClient } from './shoal-client.js';
+import { round } from './stats.js';
+import { measureStorage, type StorageRow } from './storage.js';
+import { createEventPool, type EventPool } from './workload.js';
+
+/** One goal of issue 6 and where the run stands. */
+export interface Goal {
+  readonly name: string;
+  readonly value: number | null;
+  readonly unit: string;
+  readonly target: number;
+  readonly met: boolean;
+  readonly note?: string;
+}
+
+/** One cell of the produce matrix, Shoal next to the raw transaction. */
+export interface ProduceRow {
+  readonly sizeClass: EventSizeClass;
+  readonly producers: number;
+  readonly batchRecords: number;
+  readonly shoal: LoadResult;
+  readonly raw: LoadResult | null;
+  /** Shoal p50 / raw p50. */
+  readonly p50Ratio: number | null;
+}
+
+interface Settings {
+  readonly quick: boolean;
+  readonly batchSizes: readonly number[];
+  readonly producerCounts: readonly number[];
+  readonly sizeClasses: readonly EventSizeClass[];
+  readonly load: LoadLimits;
+  readonly poolSize: number;
+  readonly fetchRecords: number;
+  readonly fetchPasses: number;
+  readonly fetchConsumers: readonly number[];
+  readonly fetchMaxRecords: number;
+  readonly endToEndRecords: number;
+  readonly storageRequests: (batchRecords: number) => number;
+  readonly checkRecords: number;
+}
+
+function settingsFor(quick: boolean): Settings {
+  return {
+    quick,
+    batchSizes: [1, 10, 100, 1000],
+    producerCounts: [1, 8],
+    sizeClasses: ['small', 'typical'],
+    load: quick
+      ? { warmupRequests: 1, durationMs: 700, requestsMin: 2, durationMsMax: 5_000 }
+      : { warmupRequests: 3, durationMs: 6_000, requestsMin: 20, durationMsMax: 60_000 },
+    poolSize: quick ? 4_000 : 10_000,
+    fetchRecords: quick ? 4_000 : 30_000,
+    fetchPasses: quick ? 2 : 3,
+    fetchConsumers: [1, 4],
+    fetchMaxRecords: 1000,
+    endToEndRecords: quick ? 30 : 200,
+    storageRequests: (batch) => Math.max(quick ? 2 : 5, Math.ceil((quick ? 40 : 400) / batch)),
+    checkRecords: quick ? 200 : 1_000,
+  };
+}
+
+/** What the benchmark runs against. */
+interface Target {
+  readonly url: string;
+  readonly description: string;
+  /** Direct access to the same tables, for the raw baseline and storage accounting. */
+  readonly tables: { readonly config: ShoalConfig; readonly runtime: Runtime } | undefined;
+  readonly meter: CapacityMeter | undefined;
+  /** Endpoints of the local parts, when the benchmark started them. */
+  readonly local: { readonly dynamodbEndpoint: string; readonly s3Endpoint: string } | undefined;
+  stop(): Promise<void>;
+}
+
+async function startTarget(shoalUrl: string | undefined): Promise<Target> {
+  if (shoalUrl !== undefined) {
+    let tables: Target['tables'];
+    try {
+      const config = readConfig(process.env);
+      tables = { config, runtime: createRuntime(config) };
+    } catch {
+      tables = undefined;
+    }
+    return {
+      url: shoalUrl.replace(/\/+$/, ''),
+      description: `SHOAL_URL ${shoalUrl}`,
+      tables,
+      meter: undefined,
+      local: undefined,
+      stop: async () => tables?.runtime.dynamodb.destroy(),
+    };
+  }
+  const meter = createCapacityMeter();
+  const stack = await startLocalStack({
+    dataDir: tmpdir(),
+    port: 0,
+    persistent: false,
+    runtimeOptions: { decorateDynamoDb: meter.install },
+  });
+  const runtime = createRuntime(stack.config);
+  const { dynamodbEndpoint, s3Endpoint } = stack.config;
+  return {
+    url: stack.url,
+    description: 'own local stack (DynamoDB Local in memory, s3rver in a temp folder)',
+    tables: { config: stack.config, runtime },
+    meter,
+    local:
+      dynamodbEndpoint !== undefined && s3Endpoint !== undefined
+        ? { dynamodbEndpoint, s3Endpoint }
+        : undefined,
+    stop: async () => {
+      runtime.dynamodb.destroy();
+      runtime.s3.destroy();
+      await stack.stop();
+    },
+  };
+}
+
+async function runProduceMatrix(
+  settings: Settings,
+  client: ShoalClient,
+  target: Target,
+  pools: Record<EventSizeClass, EventPool>,
+  progress: Progress,
+): Promise<ProduceRow[]> {
+  const rows: ProduceRow[] = [];
+  const runTag = Date.now().toString(36);
+  for (const sizeClass of settings.sizeClasses) {
+    for (const producers of settings.producerCounts) {
+      for (const batchRecords of settings.batchSizes) {
+        const cell = `${sizeClass} ×${producers} batch ${batchRecords}`;
+        const topic = `bench-${runTag}-${sizeClass}-${producers}-${batchRecords}`;
+        await client.createTopic(topic, Math.max(...settings.producerCounts));
+        progress.update(`${cell}: Shoal`);
+        const pool = pools[sizeClass];
+        const shoal = await runLoad(producers, settings.load, shoalSender(client, topic, pool, batchRecords));
+        let raw: LoadResult | null = null;
+        if (target.tables !== undefined) {
+          progress.update(`${cell}: raw TransactWriteItems`);
+          const { config, runtime } = target.tables;
+          raw = await runLoad(
+            producers,
+            settings.load,
+            rawSender(
+              {
+                documents: runtime.documents,
+                logTableName: config.logTableName,
+                metaTableName: config.metaTableName,
+              },
+              pool,
+              batchRecords,
+            ),
+          );
+        }
+        const shoalP50 = shoal.latency?.p50Ms;
+        const rawP50 = raw?.latency?.p50Ms;
+        rows.push({
+          sizeClass,
+          producers,
+          batchRecords,
+          shoal,
+          raw,
+          p50Ratio: shoalP50 !== undefined && rawP50 !== undefined && rawP50 > 0 ? shoalP50 / rawP50 : null,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+interface FetchSection {
+  readonly hot: FetchThroughput[];
+  readonly recordsInPartition: number;
+  readonly readUnitsPerFetchMetered: number | undefined;
+  readonly cold: { readonly measured: false; readonly note: string };
+}
+
+async function runFetch(
+  settings: Settings,
+  client: ShoalClient,
+  target: Target,
+  pool: EventPool,
+  progress: Progress,
+): Promise<FetchSection> {
+  const topic = `bench-fetch-${Date.now().toString(36)}`;
+  await client.createTopic(topic, 1);
+  progress.update(`filling a partition with ${settings.fetchRecords} typical records`);
+  const filled = await fillPartition(client, topic, 0, pool, settings.fetchRecords, 100);
+  let readUnitsPerFetchMetered: number | undefined;
+  if (target.meter !== undefined) {
+    // One metered pass, untimed, for the read units a fetch takes.
+    progress.update('metering read units');
+    target.meter.reset();
+    target.meter.enabled = true;
+    try {
+      const pass = await measureFetch(client, filled, 1, 1, settings.fetchMaxRecords);
+      readUnitsPerFetchMetered = target.meter.total() / (filled.records / pass.recordsPerRequest);
+    } finally {
+      target.meter.enabled = false;
+    }
+  }
+  const hot: FetchThroughput[] = [];
+  for (const consumers of settings.fetchConsumers) {
+    progress.update(`${consumers} consumer(s) reading ${filled.records} records`);
+    hot.push(await measureFetch(client, filled, consumers, settings.fetchPasses, settings.fetchMaxRecords));
+  }
+  return {
+    hot,
+    recordsInPartition: filled.records,
+    readUnitsPerFetchMetered,
+    cold: {
+      measured: false,
+      note: 'S3 segments do not exist yet (no archiver): cold fetch cannot be measured',
+    },
+  };
+}
+
+/** The goal list of issue 6. */
+function goals(
+  produce: readonly ProduceRow[],
+  storage: readonly StorageRow[] | null,
+  check: CheckReport | null,
+): Goal[] {
+  const ratios = produce.filter((row) => row.p50Ratio !== null);
+  const worst = ratios.reduce<ProduceRow | undefined>(
+    (max, row) => (max === undefined || (row.p50Ratio ?? 0) > (max.p50Ratio ?? 0) ? row : max),
+    undefined,
+  );
+  const byBatch = [...new Set(ratios.map((row) => row.batchRecords))]
+    .map((batch) => {
+      const values = ratios.filter((row) => row.batchRecords === batch).map((row) => row.p50Ratio ?? 0);
+      return `${batch}: ${Math.max(...values).toFixed(2)}x`;
+    })
+    .join(', ');
+  const storageRow = storage?.find((row) => row.batchRecords === 100);
+  const checkTotal =
+    check === null ? null : Object.values(check.counts).reduce((sum, value) => sum + value, 0);
+  return [
+    {
+      name: 'produce p50 within 1.5x of the raw DynamoDB transaction at every batch size',
+      value: worst?.p50Ratio === undefined || worst.p50Ratio === null ? null : round(worst.p50Ratio, 2),
+      unit: 'x raw p50 (worst cell)',
+      target: 1.5,
+      met: worst !== undefined && (worst.p50Ratio ?? Infinity) <= 1.5 && ratios.length === produce.length,
+      note:
+        worst === undefined
+          ? 'raw baseline not measured (no direct access to the tables)'
+          : `worst: ${worst.sizeClass} ×${worst.producers} batch ${worst.batchRecords}; worst per batch size: ${byBatch}`,
+    },
+    {
+      name: "at most 500 DynamoDB write units per MB of the benchmark's JSON events",
+      value: storageRow === undefined ? null : round(storageRow.writeUnitsPerMib, 0),
+      unit: 'write units per MiB (typical events, 100 per request, with Idempotency-Key)',
+      target: 500,
+      met: storageRow !== undefined && storageRow.writeUnitsPerMib <= 500,
+      note:
+        storageRow === undefined
+          ? 'storage not measured (no direct access to the tables)'
+          : `by batch size: ${(storage ?? []).map((row) => `${row.batchRecords}: ${row.writeUnitsPerMib.toFixed(0)}`).join(', ')}`,
+    },
+    {
+      name: 'cold fetch (S3 segments) at least half the MB/s of hot fetch',
+      value: null,
+      unit: 'cold MiB/s ÷ hot MiB/s',
+      target: 0.5,
+      met: false,
+      note: 'not measured: S3 segments do not exist yet',
+    },
+    {
+      name: 'zero anomalies in every consistency checker column, under faults',
+      value: checkTotal,
+      unit: 'anomalies (sum of all columns)',
+      target: 0,
+      met: checkTotal === 0,
+      ...(check === null ? { note: 'checker not run' } : {}),
+    },
+  ];
+}
+
+function costUsage(
+  storage: readonly StorageRow[] | null,
+  fetch: FetchSection,
+  typicalMeanBytes: number,
+): { usage: ShoalUsage; notes: string[] } | null {
+  const row = storage?.find((entry) => entry.batchRecords === 100);
+  const hot = fetch.hot.find((entry) => entry.consumers === 1);
+  if (row === undefined || hot === undefined) return null;
+  // Scale the byte-proportional parts from the benchmark's mean event to the workload's 1 KB.
+  const scale = MILLION_1KB_RECORDS.recordBytes / typicalMeanBytes;
+  const usage: ShoalUsage = {
+    recordsPerProduceRequest: row.batchRecords,
+    recordsPerFetchRequest: Math.floor(hot.recordsPerRequest),
+    writeUnitsPerProduceRequest:
+      (row.logTableWriteUnits * scale + row.headWriteUnits + row.idempotencyWriteUnits) / row.requests,
+    readUnitsPerProduceRequest: row.readUnitsPerRequestMetered ?? 3,
+    readUnitsPerFetchRequest:
+      fetch.readUnitsPerFetchMetered ?? 2 + Math.ceil((hot.recordsPerRequest * typicalMeanBytes) / 4096),
+    storedBytesPerRecord: row.billedStoredBytesPerLogicalByte * MILLION_1KB_RECORDS.recordBytes,
+    idempotencyItemBytes: billedStorageBytes(row.idempotencyItemBytes),
+    idempotencyStoredDays: 2,
+    lambdaMemoryMb: 512,
+    lambdaArchitecture: 'arm64',
+    produceDurationMs: 40,
+    fetchDurationMs: 40,
+  };
+  return {
+    usage,
+    notes: [
+      `measured on typical events (mean ${typicalMeanBytes.toFixed(0)} B), scaled to 1,024 B records`,
+      row.readUnitsPerRequestMetered === undefined
+        ? 'produce read units assumed (3), not metered'
+        : 'read units metered',
+      'idempotency items stored 2 days (24 h window plus TTL deletion delay)',
+    ],
+  };
+}
+
+function printReport(results: BenchResults): void {
+  const out: string[] = [];
+  out.push(
+    `Shoal benchmark (${results.mode}), ${results.machine.cpus} × ${results.machine.cpuModel}, ` +
+      `Node ${results.machine.node}, ${results.target}`,
+    '',
+  );
+  const maxBySize = new Map<string, number>();
+  for (const row of results.produce) {
+    maxBySize.set(row.sizeClass, Math.max(maxBySize.get(row.sizeClass) ?? 0, row.shoal.recordsPerSecond));
+  }
+  out.push(
+    renderTable(
+      ['produce', 'prod', 'batch', 'records/s', '', 'MiB/s', 'p50 ms', 'p99 ms', 'raw p50', 'ratio'],
+      results.produce.map((row) => [
+        row.sizeClass,
+        String(row.producers),
+        String(row.batchRecords),
+        formatNumber(row.shoal.recordsPerSecond),
+        bar(row.shoal.recordsPerSecond, maxBySize.get(row.sizeClass) ?? 0, 16).padEnd(16),
+        formatNumber(row.shoal.mibPerSecond),
+        formatNumber(row.shoal.latency?.p50Ms),
+        formatNumber(row.shoal.latency?.p99Ms),
+        formatNumber(row.raw?.latency?.p50Ms),
+        row.p50Ratio === null ? '—' : `${row.p50Ratio.toFixed(2)}x`,
+      ]),
+      ['left', 'right', 'right', 'right', 'left'],
+    ),
+    '',
+  );
+  out.push(
+    renderTable(
+      ['hot fetch', 'records/s', 'MiB/s', 'records/request'],
+      results.fetch.hot.map((row) => [
+        `${row.consumers} consumer${row.consumers === 1 ? '' : 's'}`,
+        formatNumber(row.recordsPerSecond),
+        formatNumber(row.mibPerSecond),
+        formatNumber(row.recordsPerRequest),
+      ]),
+    ),
+    `cold fetch: ${results.fetch.cold.note}`,
+    `end-to-end (long poll, waitMs ${results.endToEnd.waitMs}): p50 ${formatNumber(results.endToEnd.latency.p50Ms)} ms, ` +
+      `p99 ${formatNumber(results.endToEnd.latency.p99Ms)} ms over ${results.endToEnd.records} records`,
+    '',
+  );
+  if (results.storage !== null) {
+    out.push(
+      renderTable(
+        [
+          'storage (typical)',
+          'stored/logical',
+          'billed/logical',
+          'WU/MiB',
+          'WU/MiB no key',
+          'MiB/s per partition',
+        ],
+        results.storage.map((row) => [
+          `batch ${row.batchRecords}`,
+          formatNumber(row.storedBytesPerLogicalByte),
+          formatNumber(row.billedStoredBytesPerLogicalByte),
+          formatNumber(row.writeUnitsPerMib),
+          formatNumber(row.writeUnitsPerMibWithoutIdempotencyKey),
+          formatNumber(row.partitionCeilingMibPerSecond),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (results.cost !== null) {
+    const max = Math.max(...results.cost.systems.map((system) => system.totalUsd));
+    out.push(
+      renderTable(
+        ['$ per million 1 KB records', 'total', ''],
+        results.cost.systems.map((system) => [
+          system.system,
+          formatUsd(system.totalUsd),
+          bar(system.totalUsd, max, 24),
+        ]),
+        ['left', 'right', 'left'],
+      ),
+      `(produced, consumed once, kept 7 days at ~278 records/s; ${PRICE_REGION} list prices checked ${PRICES_CHECKED_ON})`,
+      '',
+    );
+  }
+  if (results.consistency !== null) {
+    const counts = Object.entries(results.consistency.counts)
+      .map(([name, value]) => `${name} ${value}`)
+      .join(', ');
+    out.push(
+      `consistency check (${results.consistency.stats.acknowledgedRecords} records under faults): ${counts}`,
+      '',
+    );
+  }
+  out.push(
+    renderTable(
+      ['goal', 'value', 'target', 'met'],
+      results.goals.map((goal) => [
+        goal.name,
+        goal.value === null ? 'not measured' : formatNumber(goal.value),
+        String(goal.target),
+        goal.met ? 'yes' : 'NO',
+      ]),
+      ['left', 'right', 'right', 'left'],
+    ),
+  );
+  console.log(out.join('\n'));
+}
+
+/** Everything written to results.json. */
+export interface BenchResults {
+  readonly schemaVersion: 1;
+  readonly mode: 'quick' | 'full';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationSeconds: number;
+  readonly target: string;
+  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  readonly events: Record<EventSizeClass, { meanLogicalBytes: number; poolSize: number }>;
+  readonly produce: ProduceRow[];
+  readonly fetch: FetchSection;
+  readonly endToEnd: EndToEndResult;
+  readonly storage: StorageRow[] | null;
+  readonly cost: {
+    readonly workload: typeof MILLION_1KB_RECORDS;
+    readonly usage: ShoalUsage;
+    readonly notes: string[];
+    readonly systems: SystemCost[];
+    readonly pricesCheckedOn: string;
+    readonly region: string;
+  } | null;
+  readonly consistency: Pick<CheckReport, 'counts' | 'clean' | 'stats' | 'faultsInjected'> | null;
+  readonly goals: Goal[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('Usage: npm run bench [-- --quick] [-- --out path/to/results.json]');
+    return;
+  }
+  const settings = settingsFor(values.quick);
+  const outPath = values.out ?? fileURLToPath(new URL('./results.json', import.meta.url));
+  const startedAt = new Date();
+  // Injected faults in the checker make handlers log errors; every failure is counted instead.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const progress = new Progress(process.stderr);
+  progress.begin('starting', process.env.SHOAL_URL ?? 'local stack');
+  const target = await startTarget(process.env.SHOAL_URL || undefined);
+  try {
+    const client = new ShoalClient(target.url);
+    progress.begin('generating events');
+    const pools = {
+      small: createEventPool('small', settings.poolSize, 1),
+      typical: createEventPool('typical', settings.poolSize, 2),
+    };
+
+    progress.begin('produce');
+    const produce = await runProduceMatrix(settings, client, target, pools, progress);
+
+    progress.begin('fetch');
+    const fetch = await runFetch(settings, client, target, pools.typical, progress);
+
+    progress.begin('end-to-end');
+    const e2eTopic = `bench-e2e-${Date.now().toString(36)}`;
+    await client.createTopic(e2eTopic, 1);
+    const endToEnd = await measureEndToEnd(
+      client,
+      e2eTopic,
+      pools.small,
+      settings.endToEndRecords,
+      50,
+      5_000,
+    );
+
+    let storage: StorageRow[] | null = null;
+    if (target.tables !== undefined) {
+      progress.begin('storage');
+      const { config, runtime } = target.tables;
+      storage = await measureStorage(
+        client,
+        {
+          dynamodb: runtime.dynamodb,
+          logTableName: config.logTableName,
+          metaTableName: config.metaTableName,
+        },
+        pools.typical,
+        settings.batchSizes,
+        settings.storageRequests,
+        target.meter,
+      );
+    }
+
+    progress.begin('consistency check');
+    const faults = createCheckFaults(1);
+    const checkTarget = await startCheckTarget(faults, target.local);
+    let check: CheckReport;
+    try {
+      check = await runConsistencyCheck(checkTarget.url, {
+        records: settings.checkRecords,
+        faults,
+        onProgress: (line) => progress.update(line),
+      });
+    } finally {
+      await checkTarget.stop();
+    }
+
+    const cost = costUsage(storage, fetch, pools.typical.meanLogicalBytes);
+    const finishedAt = new Date();
+    const results: BenchResults = {
+      schemaVersion: 1,
+      mode: settings.quick ? 'quick' : 'full',
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
+      target: target.description,
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+        memoryGiB: round(totalmem() / 2 ** 30, 1),
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+      },
+      events: {
+        small: { meanLogicalBytes: round(pools.small.meanLogicalBytes, 1), poolSize: settings.poolSize },
+        typical: { meanLogicalBytes: round(pools.typical.meanLogicalBytes, 1), poolSize: settings.poolSize },
+      },
+      produce,
+      fetch,
+      endToEnd,
+      storage,
+      cost:
+        cost === null
+          ? null
+          : {
+              workload: MILLION_1KB_RECORDS,
+              usage: cost.usage,
+              notes: cost.notes,
+              systems: compareCosts(MILLION_1KB_RECORDS, cost.usage),
+              pricesCheckedOn: PRICES_CHECKED_ON,
+              region: PRICE_REGION,
+            },
+      consistency: {
+        counts: check.counts,
+        clean: check.clean,
+        stats: check.stats,
+        faultsInjected: check.faultsInjected,
+      },
+      goals: goals(produce, storage, check),
+    };
+    await writeFile(outPath, `${JSON.stringify(results, null, 2)}\n`);
+    progress.finish();
+    printReport(results);
+    console.log(`\nresults: ${outPath} (${results.durationSeconds} s)`);
+  } finally {
+    progress.finish();
+    await target.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

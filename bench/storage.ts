@@ -1,0 +1,233 @@
+/**
+ * Storage efficiency from the items Shoal actually wrote: produce typical events through the API,
+ * read every item the append touched back from DynamoDB (the batch items, the partition head and
+ * the idempotency item) and size them with AWS's rules (`item-size.ts`). The same appends are also
+ * metered through `ReturnConsumedCapacity` (DynamoDB Local applies the same rules), as a cross-check.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { headKey, idempotencyKey, logPartitionKey } from '../shared/adapters/dynamodb/keys.js';
+import {
+  billedStorageBytes,
+  type DynamoDbItem,
+  itemBytes,
+  transactionWriteUnits,
+  writeUnits,
+} from './item-size.js';
+import type { CapacityMeter } from './metering.js';
+import { BILLING_RULES } from './prices.js';
+import type { ProduceAnswer, ShoalClient } from './shoal-client.js';
+import { MIB } from './stats.js';
+import { type EventPool, produceBody, takeFromPool } from './workload.js';
+
+/** Where to read the items back from. */
+export interface StorageTarget {
+  /** A low-level client (items come back as attribute values, not unmarshalled). */
+  readonly dynamodb: DynamoDBClient;
+  readonly logTableName: string;
+  readonly metaTableName: string;
+}
+
+/** Storage figures for one batch size (typical events, one Idempotency-Key per request). */
+export interface StorageRow {
+  readonly batchRecords: number;
+  readonly requests: number;
+  readonly records: number;
+  readonly logicalBytes: number;
+  readonly batchItems: number;
+  /** Sum of the batch items' sizes by AWS's rules (names, keys and values). */
+  readonly batchItemBytes: number;
+  /** Mean size of the partition head item and of one idempotency item. */
+  readonly headItemBytes: number;
+  readonly idempotencyItemBytes: number;
+  /** Stored bytes (batch items) per logical byte; billed adds 100 bytes per item. */
+  readonly storedBytesPerLogicalByte: number;
+  readonly billedStoredBytesPerLogicalByte: number;
+  /** Write units of the appends by AWS's rules: head, batch items and idempotency item, all doubled. */
+  readonly writeUnits: number;
+  /**
+   * The same appends as DynamoDB Local reported them (undefined when not metered). Informational
+   * only: for TransactWriteItems, Local does not round item by item as AWS does (measured: three
+   * 600-byte puts to one table in one transaction are reported as 2 units, AWS bills 6).
+   */
+  readonly writeUnitsMetered: number | undefined;
+  readonly writeUnitsPerMib: number;
+  readonly writeUnitsPerMibWithoutIdempotencyKey: number;
+  /** The write units above by item: batch items (log table), partition head, idempotency item. */
+  readonly logTableWriteUnits: number;
+  readonly headWriteUnits: number;
+  readonly idempotencyWriteUnits: number;
+  /** Read units of the produce requests' reads (topic, key, head), per request, as metered. */
+  readonly readUnitsPerRequestMetered: number | undefined;
+  /** Log-table MiB/s one partition key takes at 1,000 write units per second. */
+  readonly partitionCeilingMibPerSecond: number;
+  /** Produce requests per second the partition head item takes (2 units per transactional update). */
+  readonly partitionCeilingRequestsPerSecond: number;
+}
+
+const QUERY_PAGES_MAX = 1000;
+
+/** Strings and numbers as attribute values (all Shoal's keys are made of these). */
+function attributeValues(values: Record<string, string | number>): Record<string, AttributeValue> {
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [
+      name,
+      typeof value === 'number' ? { N: String(value) } : { S: value },
+    ]),
+  );
+}
+
+async function queryBatchItems(
+  target: StorageTarget,
+  topicId: string,
+  firstOffset: number,
+  lastOffset: number,
+): Promise<DynamoDbItem[]> {
+  const items: DynamoDbItem[] = [];
+  let startKey: QueryCommandOutput['LastEvaluatedKey'];
+  for (let page = 0; page < QUERY_PAGES_MAX; page++) {
+    const answer: QueryCommandOutput = await target.dynamodb.send(
+      new QueryCommand({
+        TableName: target.logTableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+        ExpressionAttributeValues: attributeValues({
+          ':pk': logPartitionKey(topicId, 0),
+          ':first': firstOffset,
+          ':last': lastOffset,
+        }),
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(answer.Items ?? []));
+    startKey = answer.LastEvaluatedKey;
+    if (startKey === undefined) return items;
+  }
+  throw new Error(
+    `More than ${QUERY_PAGES_MAX} pages of batch items between ${firstOffset} and ${lastOffset}`,
+  );
+}
+
+async function getItem(
+  target: StorageTarget,
+  tableName: string,
+  key: Record<string, string | number>,
+): Promise<DynamoDbItem> {
+  const answer = await target.dynamodb.send(
+    new GetItemCommand({ TableName: tableName, Key: attributeValues(key), ConsistentRead: true }),
+  );
+  if (answer.Item === undefined) throw new Error(`No item ${JSON.stringify(key)} in ${tableName}`);
+  return answer.Item;
+}
+
+/**
+ * Produces `requestsFor(batchRecords)` requests of typical events for each batch size into a fresh
+ * one-partition topic, then sizes every item each request wrote.
+ */
+export async function measureStorage(
+  client: ShoalClient,
+  target: StorageTarget,
+  pool: EventPool,
+  batchSizes: readonly number[],
+  requestsFor: (batchRecords: number) => number,
+  meter: CapacityMeter | undefined,
+): Promise<StorageRow[]> {
+  const topic = `bench-storage-${randomUUID().slice(0, 8)}`;
+  await client.createTopic(topic, 1);
+  const { topicId } = await client.describeTopic(topic);
+  if (topicId === undefined) throw new Error('The topic description has no topicId: cannot find its items');
+  const path = `/v1/topics/${encodeURIComponent(topic)}/records`;
+  let headBefore = 0;
+  let cursor = 0;
+  const rows: StorageRow[] = [];
+  for (const batchRecords of batchSizes) {
+    let logicalBytes = 0;
+    let batchItems = 0;
+    let batchItemBytes = 0;
+    let billedBytes = 0;
+    let headBytes = 0;
+    let idempotencyBytes = 0;
+    let units = 0;
+    let idempotencyUnits = 0;
+    let logTableUnits = 0;
+    let headUnits = 0;
+    let metered: number | undefined = meter === undefined ? undefined : 0;
+    let meteredReads: number | undefined = meter === undefined ? undefined : 0;
+    const requests = requestsFor(batchRecords);
+    for (let request = 0; request < requests; request++) {
+      const slice = takeFromPool(pool, cursor, batchRecords);
+      cursor += batchRecords;
+      const key = `storage-${randomUUID()}`;
+      meter?.reset();
+      if (meter) meter.enabled = true;
+      let answer: ProduceAnswer;
+      try {
+        answer = await client.expect<ProduceAnswer>(200, 'POST', path, {
+          body: produceBody(slice.json, 0),
+          headers: { 'idempotency-key': key },
+          timeoutMs: 60_000,
+        });
+      } finally {
+        if (meter) meter.enabled = false;
+      }
+      if (meter && metered !== undefined && meteredReads !== undefined) {
+        metered += meter.total('TransactWriteItems');
+        meteredReads += meter.total() - meter.total('TransactWriteItems');
+      }
+      const offsets = answer.records.map((record) => record.offset);
+      const items = await queryBatchItems(target, topicId, Math.min(...offsets), Math.max(...offsets));
+      const head = itemBytes(await getItem(target, target.metaTableName, headKey(topicId, 0)));
+      const idempotency = itemBytes(
+        await getItem(target, target.metaTableName, idempotencyKey(topicId, key)),
+      );
+      const sizes = items.map(itemBytes);
+      logicalBytes += slice.logicalBytes;
+      batchItems += items.length;
+      batchItemBytes += sizes.reduce((sum, size) => sum + size, 0);
+      billedBytes += sizes.reduce((sum, size) => sum + billedStorageBytes(size), 0);
+      headBytes += head;
+      idempotencyBytes += idempotency;
+      units += transactionWriteUnits([
+        { afterBytes: head, beforeBytes: headBefore },
+        ...sizes.map((size) => ({ afterBytes: size })),
+        { afterBytes: idempotency },
+      ]);
+      idempotencyUnits += writeUnits(idempotency, { transactional: true });
+      headUnits += writeUnits(Math.max(head, headBefore), { transactional: true });
+      logTableUnits += sizes.reduce((sum, size) => sum + writeUnits(size, { transactional: true }), 0);
+      headBefore = head;
+    }
+    const mib = logicalBytes / MIB;
+    const { partitionWriteUnitsPerSecondMax } = BILLING_RULES.dynamodb;
+    rows.push({
+      batchRecords,
+      requests,
+      records: requests * batchRecords,
+      logicalBytes,
+      batchItems,
+      batchItemBytes,
+      headItemBytes: headBytes / requests,
+      idempotencyItemBytes: idempotencyBytes / requests,
+      storedBytesPerLogicalByte: batchItemBytes / logicalBytes,
+      billedStoredBytesPerLogicalByte: billedBytes / logicalBytes,
+      writeUnits: units,
+      writeUnitsMetered: metered,
+      writeUnitsPerMib: units / mib,
+      writeUnitsPerMibWithoutIdempotencyKey: (units - idempotencyUnits) / mib,
+      logTableWriteUnits: logTableUnits,
+      headWriteUnits: headUnits,
+      idempotencyWriteUnits: idempotencyUnits,
+      readUnitsPerRequestMetered: meteredReads === undefined ? undefined : meteredReads / requests,
+      partitionCeilingMibPerSecond: partitionWriteUnitsPerSecondMax / (logTableUnits / mib),
+      partitionCeilingRequestsPerSecond:
+        partitionWriteUnitsPerSecondMax / writeUnits(headBytes / requests, { transactional: true }),
+    });
+  }
+  return rows;
+}
