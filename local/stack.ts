@@ -344,7 +344,8 @@ async function waitUntilAnswering(
     region: LOCAL_REGION,
     credentials: PROBE_CREDENTIALS,
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    // A JVM still warming up may hold the first request for seconds: give up on it and ask again.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
   });
   let exit: ChildExit | undefined;
   void exited.then((value) => {

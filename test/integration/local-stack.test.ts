@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -321,64 +321,82 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * Each start launches a JVM; on a loaded 2-core machine (CI with two test workers) one start can
+ * take well over the default 30 s test timeout.
+ */
+const STACK_START_TIMEOUT_MS = 120_000;
+
 describe('local stack', () => {
   const stacks: LocalStack[] = [];
   afterEach(async () => {
     for (const stack of stacks.splice(0)) await stack.stop();
   });
 
-  it('starts on free ports and serves the health route, and 404 and 405 problems, through the route table', async () => {
-    const stack = await startLocalStack({ dataDir: join(scratch, 'unused'), port: 0, persistent: false });
-    stacks.push(stack);
+  it(
+    'starts on free ports and serves the health route, and 404 and 405 problems, through the route table',
+    async () => {
+      const stack = await startLocalStack({ dataDir: join(scratch, 'unused'), port: 0, persistent: false });
+      stacks.push(stack);
 
-    const health = await fetch(`${stack.url}/v1/health`);
-    const unknown = await fetch(`${stack.url}/v1/nothing`);
-    const wrongMethod = await fetch(`${stack.url}/v1/health`, { method: 'DELETE' });
+      const health = await fetch(`${stack.url}/v1/health`);
+      const unknown = await fetch(`${stack.url}/v1/nothing`);
+      const wrongMethod = await fetch(`${stack.url}/v1/health`, { method: 'DELETE' });
 
-    expect(stack.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
-    expect(unknown.status).toBe(404);
-    expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
-  });
+      expect(stack.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+      expect(unknown.status).toBe(404);
+      expect(wrongMethod.status).toBe(405);
+      expect(wrongMethod.headers.get('allow')).toBe('GET');
+    },
+    STACK_START_TIMEOUT_MS,
+  );
 
-  it('keeps table items and objects across a stop and a start on the same data folder', async () => {
-    const dataDir = join(scratch, 'persistent');
-    const first = await startLocalStack({ dataDir, port: 0, persistent: true });
-    stacks.push(first);
-    await first.runtime.documents.send(
-      new PutCommand({ TableName: first.config.metaTableName, Item: { pk: 'kept', sk: 'item', value: 42 } }),
-    );
-    await first.runtime.s3.send(
-      new PutObjectCommand({ Bucket: first.config.segmentBucketName, Key: 'kept/segment', Body: 'bytes' }),
-    );
-    await first.stop();
+  it(
+    'keeps table items and objects across a stop and a start on the same data folder',
+    async () => {
+      const dataDir = join(scratch, 'persistent');
+      const first = await startLocalStack({ dataDir, port: 0, persistent: true });
+      stacks.push(first);
+      await first.runtime.documents.send(
+        new PutCommand({
+          TableName: first.config.metaTableName,
+          Item: { pk: 'kept', sk: 'item', value: 42 },
+        }),
+      );
+      await first.runtime.s3.send(
+        new PutObjectCommand({ Bucket: first.config.segmentBucketName, Key: 'kept/segment', Body: 'bytes' }),
+      );
+      await first.stop();
 
-    const second = await startLocalStack({ dataDir, port: 0, persistent: true });
-    stacks.push(second);
-    const item = await second.runtime.documents.send(
-      new GetCommand({ TableName: second.config.metaTableName, Key: { pk: 'kept', sk: 'item' } }),
-    );
-    const object = await second.runtime.s3.send(
-      new GetObjectCommand({ Bucket: second.config.segmentBucketName, Key: 'kept/segment' }),
-    );
+      const second = await startLocalStack({ dataDir, port: 0, persistent: true });
+      stacks.push(second);
+      const item = await second.runtime.documents.send(
+        new GetCommand({ TableName: second.config.metaTableName, Key: { pk: 'kept', sk: 'item' } }),
+      );
+      const object = await second.runtime.s3.send(
+        new GetObjectCommand({ Bucket: second.config.segmentBucketName, Key: 'kept/segment' }),
+      );
 
-    expect(item.Item).toEqual({ pk: 'kept', sk: 'item', value: 42 });
-    expect(await object.Body?.transformToString()).toBe('bytes');
-  });
+      expect(item.Item).toEqual({ pk: 'kept', sk: 'item', value: 42 });
+      expect(await object.Body?.transformToString()).toBe('bytes');
+    },
+    2 * STACK_START_TIMEOUT_MS,
+  );
 
-  it('fails with a one-line error when another stack uses the data folder', async () => {
-    const dataDir = join(scratch, 'shared');
-    stacks.push(await startLocalStack({ dataDir, port: 0, persistent: true }));
+  it('fails with a one-line error when a running process holds the data folder', async () => {
+    const dataDir = join(scratch, 'locked');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, '.lock'), String(process.pid));
 
     const error = await startLocalStack({ dataDir, port: 0, persistent: true }).catch(
       (caught: unknown) => caught,
     );
 
     expect(error).toBeInstanceOf(LocalStackError);
-    expect((error as Error).message).toMatch(
-      /is used by another Shoal stack \(pid \d+\): stop it or set SHOAL_DATA_DIR/,
+    expect((error as Error).message).toBe(
+      `${dataDir} is used by another Shoal stack (pid ${process.pid}): stop it or set SHOAL_DATA_DIR to another folder`,
     );
   });
 
@@ -397,62 +415,70 @@ describe('local stack', () => {
     expect((error as Error).message).toBe(`Port ${port} is in use: stop the other process or set SHOAL_PORT`);
   });
 
-  it('stops the rest and reports one line when DynamoDB Local dies', async () => {
-    const stack = await startLocalStack({ dataDir: join(scratch, 'dies'), port: 0, persistent: false });
-    stacks.push(stack);
-    const dynamodbPort = new URL(stack.config.dynamodbEndpoint ?? 'http://missing').port;
-    const pids = await javaProcessesWith(`-port ${dynamodbPort} `);
-    expect(pids).toHaveLength(1);
+  it(
+    'stops the rest and reports one line when DynamoDB Local dies',
+    async () => {
+      const stack = await startLocalStack({ dataDir: join(scratch, 'dies'), port: 0, persistent: false });
+      stacks.push(stack);
+      const dynamodbPort = new URL(stack.config.dynamodbEndpoint ?? 'http://missing').port;
+      const pids = await javaProcessesWith(`-port ${dynamodbPort} `);
+      expect(pids).toHaveLength(1);
 
-    killProcess(pids[0]);
-    const error = await stack.done.catch((caught: unknown) => caught);
+      killProcess(pids[0]);
+      const error = await stack.done.catch((caught: unknown) => caught);
 
-    expect(error).toBeInstanceOf(LocalStackError);
-    expect((error as Error).message).toMatch(
-      /^DynamoDB Local \(pid \d+\) exited unexpectedly \(signal SIGKILL\): .+/,
-    );
-    expect((error as Error).message).not.toContain('\n');
-    await expect(fetch(`${stack.url}/v1/health`)).rejects.toThrow();
-  });
+      expect(error).toBeInstanceOf(LocalStackError);
+      expect((error as Error).message).toMatch(
+        /^DynamoDB Local \(pid \d+\) exited unexpectedly \(signal SIGKILL\): .+/,
+      );
+      expect((error as Error).message).not.toContain('\n');
+      await expect(fetch(`${stack.url}/v1/health`)).rejects.toThrow();
+    },
+    STACK_START_TIMEOUT_MS,
+  );
 
-  it('runs under npm start until SIGTERM, then exits 0 and leaves no DynamoDB Local behind', async () => {
-    const dataDir = join(scratch, 'npm-start');
-    const port = await freePort();
-    const child: ChildProcess = spawn('npm', ['start'], {
-      env: { ...process.env, [ENV.port]: String(port), [ENV.dataDir]: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    try {
-      await vi.waitUntil(() => stdout.includes('Shoal is running') || child.exitCode !== null, {
-        timeout: 60_000,
-        interval: 100,
+  it(
+    'runs under npm start until SIGTERM, then exits 0 and leaves no DynamoDB Local behind',
+    async () => {
+      const dataDir = join(scratch, 'npm-start');
+      const port = await freePort();
+      const child: ChildProcess = spawn('npm', ['start'], {
+        env: { ...process.env, [ENV.port]: String(port), [ENV.dataDir]: dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const health = await fetch(`http://127.0.0.1:${port}/v1/health`);
-      const javaWhileRunning = await javaProcessesWith(dataDir);
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await vi.waitUntil(() => stdout.includes('Shoal is running') || child.exitCode !== null, {
+          timeout: STACK_START_TIMEOUT_MS - 10_000,
+          interval: 100,
+        });
+        const health = await fetch(`http://127.0.0.1:${port}/v1/health`);
+        const javaWhileRunning = await javaProcessesWith(dataDir);
 
-      child.kill('SIGTERM');
-      const code = await exited;
+        child.kill('SIGTERM');
+        const code = await exited;
 
-      const readyLines = stdout.split('\n').filter((line) => line.startsWith('Shoal'));
-      expect(readyLines, stderr).toEqual([
-        `Shoal is running at http://127.0.0.1:${port} (data in ${dataDir}; Ctrl-C to stop)`,
-      ]);
-      expect(health.status).toBe(200);
-      expect(javaWhileRunning).toHaveLength(1);
-      expect(code).toBe(0);
-      expect(await javaProcessesWith(dataDir)).toEqual([]);
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      for (const pid of await javaProcessesWith(dataDir)) killProcess(pid);
-    }
-  }, 90_000);
+        const readyLines = stdout.split('\n').filter((line) => line.startsWith('Shoal'));
+        expect(readyLines, stderr).toEqual([
+          `Shoal is running at http://127.0.0.1:${port} (data in ${dataDir}; Ctrl-C to stop)`,
+        ]);
+        expect(health.status).toBe(200);
+        expect(javaWhileRunning).toHaveLength(1);
+        expect(code).toBe(0);
+        expect(await javaProcessesWith(dataDir)).toEqual([]);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        for (const pid of await javaProcessesWith(dataDir)) killProcess(pid);
+      }
+    },
+    STACK_START_TIMEOUT_MS,
+  );
 });

@@ -99,6 +99,7 @@ export interface ClientWithMiddleware {
   readonly middlewareStack: Pick<MiddlewareStack<object, MetadataBearer>, 'add'>;
 }
 
+/** Middleware plus the plan that drives it; one per test file, installed on that file's runtime. */
 export interface FaultInjector {
   readonly plan: FaultPlan;
   /** Every fault injected so far, in order. */

@@ -20,6 +20,7 @@ declare module 'vitest' {
   }
 }
 
+/** Starts both servers, provides their endpoints, and returns the teardown that stops them. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await checkJava();
   const s3Directory = await mkdtemp(join(tmpdir(), 'shoal-test-s3-'));
