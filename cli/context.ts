@@ -1,0 +1,144 @@
+/**
+ * What every command gets: the client, stdout for data (with backpressure), stderr for people
+ * (progress, summaries) and the parsed options. Data and messages never share a stream, so
+ * `shoal consume ... | jq` sees only records.
+ */
+import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { Shoal } from '../client/index.js';
+
+/** A mistake in the command line: printed with a pointer to `--help`, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Options every command takes. */
+export const GLOBAL_OPTIONS = {
+  url: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  auth: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type OptionsConfig = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** The environment a command runs in; injected so tests could run commands in process. */
+export interface CliEnvironment {
+  readonly stdout: Writable & { isTTY?: boolean };
+  readonly stderr: Writable & { isTTY?: boolean };
+  readonly stdin: NodeJS.ReadableStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Parses a command's arguments with the global options; unknown options are usage errors. */
+export function parseCommand<T extends OptionsConfig>(args: readonly string[], options: T) {
+  try {
+    return parseArgs({
+      args: [...args],
+      options: { ...GLOBAL_OPTIONS, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    // Node's messages add advice about '--' after the first sentence: keep the first.
+    const message = (error as Error).message.replace(/\s+/g, ' ');
+    const first = message.split(/\. (?=[A-Z])/)[0] ?? message;
+    const option = /^Option '(--[^']+)' argument is ambiguous/.exec(first)?.[1];
+    throw new UsageError(option ? `${first}: write ${option}=<value> for a value starting with '-'` : first);
+  }
+}
+
+/** Builds the client from `--url` / `SHOAL_URL`, `--header`, `--auth` and `--region`. */
+export function clientFrom(
+  values: { url?: string; header?: string[]; auth?: string; region?: string },
+  env: CliEnvironment['env'],
+): Shoal {
+  const headers: Record<string, string> = {};
+  for (const header of values.header ?? []) {
+    const at = header.indexOf(':');
+    if (at <= 0) throw new UsageError(`--header takes 'Name: value', got '${header}'`);
+    headers[header.slice(0, at).trim()] = header.slice(at + 1).trim();
+  }
+  const auth = values.auth;
+  if (auth !== undefined && auth !== 'iam' && auth !== 'none') {
+    throw new UsageError(`--auth is 'iam' or 'none', got '${auth}'`);
+  }
+  return new Shoal({
+    url: values.url ?? env.SHOAL_URL ?? 'http://127.0.0.1:8092',
+    headers,
+    // Fewer attempts than a long-running application makes: a person is waiting.
+    retry: { retriesMax: 5, retryTimeMaxMs: 30_000 },
+    ...(auth === 'none' ? { auth: 'none' } : {}),
+    ...(auth === 'iam' || values.region !== undefined
+      ? { auth: { type: 'iam', ...(values.region === undefined ? {} : { region: values.region }) } }
+      : {}),
+  });
+}
+
+/** Writes to a stream, waiting when its buffer is full (a slow reader of a pipe slows us down). */
+export async function write(stream: Writable, chunk: string | Buffer): Promise<void> {
+  if (!stream.write(chunk)) {
+    await new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        stream.off('error', onError);
+        resolve();
+      };
+      const onError = (error: Error) => {
+        stream.off('drain', onDrain);
+        reject(error);
+      };
+      stream.once('drain', onDrain);
+      stream.once('error', onError);
+    });
+  }
+}
+
+/**
+ * A running count on stderr for long runs: redrawn in place on a terminal, one line every few
+ * seconds otherwise. Silent for the first second, so short runs print nothing but their summary.
+ */
+export class Progress {
+  private count = 0;
+  private readonly startedAt = Date.now();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private drawn = false;
+
+  constructor(
+    private readonly stream: CliEnvironment['stderr'],
+    private readonly verb: string,
+    enabled: boolean,
+  ) {
+    if (!enabled) return;
+    const tty = stream.isTTY === true;
+    this.timer = setInterval(() => this.draw(tty), tty ? 250 : 5_000);
+    this.timer.unref();
+  }
+
+  add(records: number): void {
+    this.count += records;
+  }
+
+  get total(): number {
+    return this.count;
+  }
+
+  get elapsedSeconds(): number {
+    return (Date.now() - this.startedAt) / 1000;
+  }
+
+  private draw(tty: boolean): void {
+    if (Date.now() - this.startedAt < 1_000) return;
+    const text = `${this.verb} ${this.count} records (${this.elapsedSeconds.toFixed(0)} s)`;
+    this.stream.write(tty ? `\r${text}` : `shoal: ${text}\n`);
+    this.drawn = tty;
+  }
+
+  /** Stops drawing and clears the line on a terminal. */
+  stop(): void {
+    clearInterval(this.timer);
+    if (this.drawn) this.stream.write('\r\u001b[K');
+  }
+}
