@@ -1,7 +1,8 @@
 /**
- * `npm run check:consistency [-- --records N --seed N --producers N --partitions N --readers N
- * --no-faults]`: starts a throwaway local stack with faults injected into its DynamoDB client, runs
- * the consistency checker against it, prints the table and exits 1 when any column is not zero.
+ * `npm run check:consistency [-- --records N --seed N --producers N --partitions N --consumers N
+ * --readers N --no-faults]`: starts a throwaway local stack with faults injected into its DynamoDB
+ * client, runs the consistency checker against it and prints the table. Exits 1 when any column is
+ * not zero, or when the consumer group did not catch up (then the run proved less than it should).
  */
 import { parseArgs } from 'node:util';
 import { runConsistencyCheck } from './consistency/checker.js';
@@ -11,7 +12,7 @@ import { startCheckTarget } from './consistency/target.js';
 import { Progress } from './report.js';
 
 const USAGE = `Usage: npm run check:consistency -- [--records N] [--seed N] [--producers N]
-         [--partitions N] [--readers N] [--no-faults]`;
+         [--partitions N] [--consumers N] [--readers N] [--no-faults]`;
 
 function positiveInteger(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -29,6 +30,7 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       producers: { type: 'string' },
       partitions: { type: 'string' },
+      consumers: { type: 'string' },
       readers: { type: 'string' },
       'no-faults': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -51,14 +53,15 @@ async function main(): Promise<number> {
       records: positiveInteger('records', values.records, 400),
       producers: positiveInteger('producers', values.producers, 4),
       partitions: positiveInteger('partitions', values.partitions, 3),
-      readers: positiveInteger('readers', values.readers, 2),
+      consumers: positiveInteger('consumers', values.consumers, 3),
+      readers: positiveInteger('readers', values.readers, 1),
       seed,
       ...(values['no-faults'] ? {} : { faults }),
       onProgress: (line) => progress.update(line),
     });
     progress.finish();
     console.log(renderCheckReport(report));
-    return report.clean ? 0 : 1;
+    return report.clean && report.stats.consumersCaughtUp ? 0 : 1;
   } finally {
     progress.finish();
     await target.stop();

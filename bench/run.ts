@@ -8,7 +8,7 @@
  * and are reported as not measured without them.
  */
 import { writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../local/stack.js';
@@ -352,7 +352,8 @@ function printReport(results: BenchResults): void {
   const out: string[] = [];
   out.push(
     `Shoal benchmark (${results.mode}), ${results.machine.cpus} × ${results.machine.cpuModel}, ` +
-      `Node ${results.machine.node}, ${results.target}`,
+      `Node ${results.machine.node}, load average ${results.machine.loadAverageStart} → ${results.machine.loadAverageEnd}, ` +
+      results.target,
     '',
   );
   const maxBySize = new Map<string, number>();
@@ -464,7 +465,16 @@ export interface BenchResults {
   readonly finishedAt: string;
   readonly durationSeconds: number;
   readonly target: string;
-  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  readonly machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    platform: string;
+    /** 1-minute load averages when the run started and ended: other work on the machine skews every figure. */
+    loadAverageStart: number;
+    loadAverageEnd: number;
+  };
   readonly events: Record<EventSizeClass, { meanLogicalBytes: number; poolSize: number }>;
   readonly produce: ProduceRow[];
   readonly fetch: FetchSection;
@@ -497,6 +507,7 @@ async function main(): Promise<void> {
   const settings = settingsFor(values.quick);
   const outPath = values.out ?? fileURLToPath(new URL('./results.json', import.meta.url));
   const startedAt = new Date();
+  const loadAverageStart = loadavg()[0] ?? 0;
   // Injected faults in the checker make handlers log errors; every failure is counted instead.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const progress = new Progress(process.stderr);
@@ -575,6 +586,8 @@ async function main(): Promise<void> {
         memoryGiB: round(totalmem() / 2 ** 30, 1),
         node: process.version,
         platform: `${process.platform} ${process.arch}`,
+        loadAverageStart: round(loadAverageStart, 2),
+        loadAverageEnd: round(loadavg()[0] ?? 0, 2),
       },
       events: {
         small: { meanLogicalBytes: round(pools.small.meanLogicalBytes, 1), poolSize: settings.poolSize },

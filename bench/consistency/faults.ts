@@ -8,7 +8,8 @@
  * - handler crashes part way: the handler dies right after its append transaction committed (so
  *   the client gets a 5xx for a write that happened and must retry), or before it wrote anything.
  *
- * Every probability can be switched off at once, so the final verification reads a quiet service.
+ * Every probability can be switched off at once, so the final verification reads a quiet service,
+ * and every kind of fault happens at least once per run, however short.
  */
 import type {
   HandlerExecutionContext,
@@ -16,7 +17,13 @@ import type {
   InitializeHandlerArguments,
   MetadataBearer,
 } from '@smithy/types';
-import { type ClientWithMiddleware, createFaultInjector, type FaultRule } from '../../test/support/faults.js';
+import { seededRandom } from '../../test/support/events.js';
+import {
+  type ClientWithMiddleware,
+  createFaultInjector,
+  type FaultRule,
+  type FaultRuleInput,
+} from '../../test/support/faults.js';
 
 /** The error an injected crash throws; no AWS error name, so the service treats it as a bug (5xx). */
 export class InjectedHandlerCrash extends Error {
@@ -41,6 +48,12 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   crashBeforeWrite: 0.02,
 };
 
+/**
+ * Each kind of fault is forced once, on this many matching calls after faults are switched on, if
+ * its rate has not produced one by then: a short run still meets every kind.
+ */
+const GUARANTEED_FAULT_CALL = 5;
+
 /** Installed faults and their switch. */
 export interface CheckFaults {
   /** Pass as `decorateDynamoDb`. */
@@ -59,77 +72,59 @@ export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAUL
   const injector = createFaultInjector({ seed });
   const writes = ['TransactWriteItems'];
   const reads = ['GetItem', 'BatchGetItem', 'Query'];
-  const rules: { rule: FaultRule; probability: number }[] = [
+  const random = seededRandom(seed ^ 0x5bd1e995);
+  /** Rules drawn at their rate while enabled; `once` rules fire on one call so every kind occurs. */
+  const rules: { rule: FaultRule; probability: number; once: boolean }[] = [
+    { input: { commands: writes, fault: 'throttle' }, probability: rates.throttle },
+    { input: { commands: writes, fault: 'throttle', layer: 'attempt' }, probability: rates.throttle },
     {
-      rule: injector.add({ commands: writes, fault: 'throttle', probability: rates.throttle }),
-      probability: rates.throttle,
-    },
-    {
-      rule: injector.add({
-        commands: writes,
-        fault: 'throttle',
-        probability: rates.throttle,
-        layer: 'attempt',
-      }),
-      probability: rates.throttle,
-    },
-    {
-      rule: injector.add({
-        commands: reads,
-        fault: 'throttle',
-        probability: rates.throttle / 2,
-        throttleError: 'ThrottlingException',
-      }),
+      input: { commands: reads, fault: 'throttle', throttleError: 'ThrottlingException' },
       probability: rates.throttle / 2,
     },
+    { input: { commands: writes, fault: 'conflict' }, probability: rates.conflict },
+    { input: { commands: writes, fault: 'timeoutAfterWrite' }, probability: rates.timeoutAfterWrite },
     {
-      rule: injector.add({ commands: writes, fault: 'conflict', probability: rates.conflict }),
-      probability: rates.conflict,
-    },
-    {
-      rule: injector.add({
-        commands: writes,
-        fault: 'timeoutAfterWrite',
-        probability: rates.timeoutAfterWrite,
-      }),
-      probability: rates.timeoutAfterWrite,
-    },
-    {
-      rule: injector.add({
-        commands: writes,
-        fault: 'timeoutAfterWrite',
-        probability: rates.timeoutAfterWrite / 2,
-        layer: 'attempt',
-      }),
+      input: { commands: writes, fault: 'timeoutAfterWrite', layer: 'attempt' },
       probability: rates.timeoutAfterWrite / 2,
     },
-  ];
+  ]
+    .map(({ input, probability }) => ({
+      rule: injector.add({ ...(input as FaultRuleInput), probability: 0 }),
+      probability,
+      once: false,
+    }))
+    .concat(
+      (['throttle', 'conflict', 'timeoutAfterWrite'] as const).map((fault) => ({
+        rule: injector.add({ commands: writes, fault, times: 0 }),
+        probability: 0,
+        once: true,
+      })),
+    );
   let enabled = false;
-  for (const { rule } of rules) rule.probability = 0;
   let crashesAfterWrite = 0;
   let crashesBeforeWrite = 0;
-  let state = (seed ^ 0x5bd1e995) >>> 0;
-  const random = () => {
-    // xorshift32: the crash draws use their own sequence, apart from the injector's.
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 4_294_967_296;
-  };
+  let writesSinceEnabled = 0;
+  let headReadsSinceEnabled = 0;
   const crashMiddleware =
     (next: InitializeHandler<object, MetadataBearer>, context: HandlerExecutionContext) =>
     async (args: InitializeHandlerArguments<object>) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
-      if (enabled && operation === 'BatchGetItem' && random() < rates.crashBeforeWrite) {
-        crashesBeforeWrite++;
-        throw new InjectedHandlerCrash('Injected crash: the handler died before writing anything');
+      if (enabled && operation === 'BatchGetItem') {
+        headReadsSinceEnabled++;
+        const forced = crashesBeforeWrite === 0 && headReadsSinceEnabled === GUARANTEED_FAULT_CALL;
+        if (forced || random() < rates.crashBeforeWrite) {
+          crashesBeforeWrite++;
+          throw new InjectedHandlerCrash('Injected crash: the handler died before writing anything');
+        }
       }
       const result = await next(args);
-      if (enabled && operation === 'TransactWriteItems' && random() < rates.crashAfterWrite) {
-        crashesAfterWrite++;
-        throw new InjectedHandlerCrash('Injected crash: the handler died after its append committed');
+      if (enabled && operation === 'TransactWriteItems') {
+        writesSinceEnabled++;
+        const forced = crashesAfterWrite === 0 && writesSinceEnabled === GUARANTEED_FAULT_CALL;
+        if (forced || random() < rates.crashAfterWrite) {
+          crashesAfterWrite++;
+          throw new InjectedHandlerCrash('Injected crash: the handler died after its append committed');
+        }
       }
       return result;
     };
@@ -144,7 +139,10 @@ export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAUL
     },
     setEnabled(on) {
       enabled = on;
-      for (const { rule, probability } of rules) rule.probability = on ? probability : 0;
+      for (const { rule, probability, once } of rules) {
+        if (once) rule.times = on && rule.injected === 0 ? 1 : 0;
+        else rule.probability = on ? probability : 0;
+      }
     },
     counts() {
       return {

@@ -32,6 +32,8 @@ export interface ProduceOperation {
 /** One fetch answer as a reader saw it. */
 export interface ReadOperation {
   readonly reader: string;
+  /** The consumer group the reader reads for, if any (a member processes what it reads). */
+  readonly group?: string;
   readonly partition: number;
   readonly fromOffset: number;
   /** In answer order. */
@@ -95,6 +97,8 @@ export interface CheckerCounts {
   readonly commitsBackwards: number;
   /** Committed offsets above the partition's high watermark. */
   readonly commitsBeyondHighWatermark: number;
+  /** Offsets below a group's committed offset that no member of the group read. */
+  readonly skippedByGroup: number;
 }
 
 /** Column names with a one-line meaning, in table order. */
@@ -107,6 +111,7 @@ export const CHECKER_COLUMNS: readonly { readonly name: keyof CheckerCounts; rea
   { name: 'keyOrderViolations', meaning: 'same-key records out of produce order' },
   { name: 'commitsBackwards', meaning: 'committed offsets that moved back' },
   { name: 'commitsBeyondHighWatermark', meaning: 'committed offsets above the high watermark' },
+  { name: 'skippedByGroup', meaning: 'offsets a group committed past that no member read' },
 ];
 
 const positionKey = (partition: number, offset: number) => `${partition}:${offset}`;
@@ -129,6 +134,7 @@ export function analyzeHistory(history: History): CheckerCounts {
     keyOrderViolations: countKeyOrderViolations(history, observed.positionsById),
     commitsBackwards: countCommitsBackwards(history),
     commitsBeyondHighWatermark: countCommitsBeyondHighWatermark(history),
+    skippedByGroup: countSkippedByGroup(history),
   };
 }
 
@@ -336,4 +342,39 @@ function countCommitsBeyondHighWatermark(history: History): number {
     if (highWatermark !== undefined && commit.offset > highWatermark) beyond++;
   }
   return beyond;
+}
+
+/**
+ * At least once: every offset below the highest offset a group committed (capped at the high
+ * watermark) must have been read by some member of the group.
+ */
+function countSkippedByGroup(history: History): number {
+  const frontiers = new Map<string, Map<number, number>>();
+  const raise = (group: string, partition: number, offset: number) => {
+    const byPartition = frontiers.get(group) ?? new Map<number, number>();
+    byPartition.set(partition, Math.max(byPartition.get(partition) ?? 0, offset));
+    frontiers.set(group, byPartition);
+  };
+  for (const observation of history.offsetObservations) {
+    raise(observation.group, observation.partition, observation.committedOffset);
+  }
+  for (const commit of history.commits) raise(commit.group, commit.partition, commit.offset);
+  const readByGroup = new Map<string, Set<string>>();
+  for (const read of history.reads) {
+    if (read.group === undefined) continue;
+    const positions = readByGroup.get(read.group) ?? new Set<string>();
+    for (const record of read.records) positions.add(positionKey(read.partition, record.offset));
+    readByGroup.set(read.group, positions);
+  }
+  let skipped = 0;
+  for (const [group, byPartition] of frontiers) {
+    const positions = readByGroup.get(group) ?? new Set<string>();
+    for (const [partition, frontier] of byPartition) {
+      const end = Math.min(frontier, history.finalHighWatermarks[partition] ?? frontier);
+      for (let offset = 0; offset < end; offset++) {
+        if (!positions.has(positionKey(partition, offset))) skipped++;
+      }
+    }
+  }
+  return skipped;
 }

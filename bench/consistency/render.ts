@@ -28,7 +28,10 @@ export function renderCheckReport(report: CheckReport): string {
     `retried answers: ${tally(stats.retriedAnswers)}`,
     `unexpected answers: ${tally(stats.unexpectedAnswers)}`,
     `faults injected: ${tally(report.faultsInjected)}`,
-    `reads ${stats.reads}, reader restarts ${stats.readerRestarts}, ${(stats.durationMs / 1000).toFixed(1)} s`,
+    `reads ${stats.reads}, reader restarts ${stats.readerRestarts}; commits ${stats.commits}, ` +
+      `refused ${tally(stats.refusedCommits)}; consumer restarts ${stats.consumerRestarts}, ` +
+      `caught up: ${stats.consumersCaughtUp ? 'yes' : 'NO'}`,
+    `${(stats.durationMs / 1000).toFixed(1)} s`,
     report.clean ? 'verdict: every column is zero' : 'verdict: ANOMALIES FOUND',
   ].join('\n');
 }
