@@ -805,12 +805,14 @@ export class Consumer {
     }
   }
 
-  /** Offsets processed and not committed; a partition never fetched is left alone. */
+  /**
+   * Offsets processed and not committed. A partition the group has no committed offset for is
+   * committed at its start position even if nothing was read from it (as Kafka commits every
+   * assigned partition's position): a later member then starts where this one did, not at the end.
+   */
   private uncommitted(): TopicPartitionOffset[] {
     return [...this.states.values()]
-      .filter((state) =>
-        state.committed === undefined ? state.fetchedOnce : state.resolved > state.committed,
-      )
+      .filter((state) => state.committed === undefined || state.resolved > state.committed)
       .map(({ topic, partition, resolved }) => ({ topic, partition, offset: resolved }));
   }
 
