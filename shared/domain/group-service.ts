@@ -157,9 +157,15 @@ export class GroupService {
     validateSessionTimeout(sessionTimeoutMs);
     for (const topic of topics) if (!(await this.topics.get(topic))) throw new TopicNotFoundError(topic);
 
+    // One id for every attempt: when an attempt's outcome was unknown (a timeout after the write),
+    // the next one finds the member it created instead of creating a second one.
+    const newMemberId = randomUUID();
+    let attempted = false;
     return this.retrying(group, async () => {
       const view = await this.load(group);
       const now = this.clock.now();
+      const landed = attempted ? view.live.find((m) => m.memberId === newMemberId) : undefined;
+      if (landed && view.record) return this.refresh(group, view.record, view.live, landed);
       const existing = input.memberId ? view.live.find((m) => m.memberId === input.memberId) : undefined;
       if (input.memberId !== undefined && !existing) {
         throw unknownMember(group, input.memberId, view.record?.generation ?? 0);
@@ -172,7 +178,7 @@ export class GroupService {
       ) {
         return this.refresh(group, view.record, view.live, existing);
       }
-      const memberId = existing?.memberId ?? randomUUID();
+      const memberId = existing?.memberId ?? newMemberId;
       const groupId = view.record?.groupId ?? randomUUID();
       const joiner: GroupMember = {
         memberId,
@@ -202,6 +208,7 @@ export class GroupService {
         removeMembers: view.orphans.map(removal),
         now,
       });
+      attempted = true;
       if (!applied) return undefined;
       return {
         memberId,
@@ -299,6 +306,8 @@ export class GroupService {
       seen.add(key);
     }
 
+    // After an attempt with an unknown outcome, a regression report may be that attempt's own write.
+    let uncertain = false;
     return this.retrying(group, async () => {
       const view = await this.load(group);
       const now = this.clock.now();
@@ -346,16 +355,19 @@ export class GroupService {
         offsets: offsets.map((offset) => ({ ...offset, committedAt: now })),
         now,
       });
+      const committed = {
+        generation: record.generation,
+        offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+      };
       switch (outcome.kind) {
         case 'committed':
-          return {
-            generation: record.generation,
-            offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-          };
+          return committed;
         case 'regressed': {
           const offset = offsets[outcome.index];
           if (!offset) throw new Error(`Commit outcome names offset ${outcome.index} of ${offsets.length}`);
           const current = await this.groups.readOffset(group, offset.topic, offset.partition);
+          // Our earlier attempt landed and a later commit moved past it: what was asked for holds.
+          if (uncertain && current !== undefined && current.offset >= offset.offset) return committed;
           throw new OffsetRegressionError(
             group,
             offset.topic,
@@ -364,6 +376,9 @@ export class GroupService {
             current?.offset,
           );
         }
+        case 'unknown':
+          uncertain = true;
+          return undefined;
         default:
           // The generation moved or the member expired meanwhile: re-read and decide again.
           return undefined;
@@ -502,10 +517,13 @@ export class GroupService {
   /** Deletes the group and its committed offsets while it has no live member. @throws GroupNotFoundError, GroupNotEmptyError */
   async delete(group: string): Promise<void> {
     validateGroupName(group);
+    let attempted = false;
     await this.retrying(group, async () => {
       const view = await this.load(group);
+      if (!view.record && attempted) return true; // an attempt with an unknown outcome deleted it
       if (!view.record) throw new GroupNotFoundError(group);
       if (view.live.length > 0) throw new GroupNotEmptyError(group, view.live.length, 'it can be deleted');
+      attempted = true;
       return (await this.groups.delete(group, view.record.groupId, view.record.generation))
         ? true
         : undefined;

@@ -53,15 +53,23 @@ export type CommitOutcome =
   /** `offsets[index]` is below the committed offset. */
   | { readonly kind: 'regressed'; readonly index: number }
   /** Another transaction touched the same items at the same moment: retry. */
-  | { readonly kind: 'conflict' };
+  | { readonly kind: 'conflict' }
+  /** A timeout or server failure after the request left: it may have been applied. Retrying is safe. */
+  | { readonly kind: 'unknown' };
 
 /** Where consumer groups live. Implemented by `adapters/dynamodb/group-store.ts`. */
 export interface GroupStore {
   /** Strongly consistent; a bounded read (at most twice the member limit of member items). */
   read(group: string): Promise<GroupSnapshot>;
-  /** `false` when a condition failed: another request changed the group first. */
+  /**
+   * `false` when a condition failed (another request changed the group first) or the outcome is
+   * unknown (a timeout after the request left): either way, read again and decide again.
+   */
   writeMembership(change: MembershipChange): Promise<boolean>;
-  /** Refreshes a member's liveness; `false` when the item is gone or already past its deadline. */
+  /**
+   * Refreshes a member's liveness; `false` when the item is gone or already past its deadline, or
+   * the outcome is unknown.
+   */
   heartbeat(group: string, liveness: Liveness, now: number): Promise<boolean>;
   commit(commit: OffsetCommit): Promise<CommitOutcome>;
   /** Committed offsets of one partition, or undefined. */

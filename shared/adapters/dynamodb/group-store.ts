@@ -32,6 +32,7 @@ import {
 } from './keys.js';
 import {
   cancellationReasons,
+  isAmbiguousFailure,
   isConditionalCheckFailed,
   isThrottling,
   isTransactionConflict,
@@ -183,18 +184,20 @@ export class DynamoDbGroupStore implements GroupStore {
     const itemsMax = 2 * LIMITS.groupMembersMax + 1;
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk < :bound',
-          ExpressionAttributeValues: {
-            ':pk': groupPartitionKey(group),
-            ':bound': GROUP_AND_MEMBERS_SK_BOUND,
-          },
-          ConsistentRead: true,
-          Limit: Math.min(QUERY_PAGE_ITEMS, itemsMax - items.length),
-          ExclusiveStartKey: startKey,
-        }),
+      const page: QueryCommandOutput = await reading(
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk < :bound',
+            ExpressionAttributeValues: {
+              ':pk': groupPartitionKey(group),
+              ':bound': GROUP_AND_MEMBERS_SK_BOUND,
+            },
+            ConsistentRead: true,
+            Limit: Math.min(QUERY_PAGE_ITEMS, itemsMax - items.length),
+            ExclusiveStartKey: startKey,
+          }),
+        ),
       );
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
@@ -275,6 +278,7 @@ export class DynamoDbGroupStore implements GroupStore {
       ) {
         return false;
       }
+      if (isAmbiguousFailure(error)) return false;
       throw error;
     }
   }
@@ -297,7 +301,7 @@ export class DynamoDbGroupStore implements GroupStore {
       );
       return true;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
+      if (isConditionalCheckFailed(error) || isAmbiguousFailure(error)) return false;
       if (isThrottling(error)) throw throttled(error);
       throw error;
     }
@@ -368,17 +372,20 @@ export class DynamoDbGroupStore implements GroupStore {
         }
       }
       if (isTransactionConflict(error)) return { kind: 'conflict' };
+      if (isAmbiguousFailure(error)) return { kind: 'unknown' };
       throw error;
     }
   }
 
   async readOffset(group: string, topic: string, partition: number): Promise<CommittedOffset | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: committedOffsetKey(group, topic, partition),
-        ConsistentRead: true,
-      }),
+    const { Item } = await reading(
+      this.documents.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: committedOffsetKey(group, topic, partition),
+          ConsistentRead: true,
+        }),
+      ),
     );
     return Item ? fromOffsetItem(Item as unknown as OffsetItem) : undefined;
   }
@@ -387,15 +394,17 @@ export class DynamoDbGroupStore implements GroupStore {
     const offsets: CommittedOffset[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': groupPartitionKey(group), ':prefix': OFFSET_SK_PREFIX },
-          ConsistentRead: true,
-          Limit: Math.min(1000, limit - offsets.length),
-          ExclusiveStartKey: startKey,
-        }),
+      const page: QueryCommandOutput = await reading(
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': groupPartitionKey(group), ':prefix': OFFSET_SK_PREFIX },
+            ConsistentRead: true,
+            Limit: Math.min(1000, limit - offsets.length),
+            ExclusiveStartKey: startKey,
+          }),
+        ),
       );
       for (const item of page.Items ?? []) offsets.push(fromOffsetItem(item as unknown as OffsetItem));
       startKey = page.LastEvaluatedKey;
@@ -449,6 +458,7 @@ export class DynamoDbGroupStore implements GroupStore {
         ) {
           return false;
         }
+        if (isAmbiguousFailure(error)) return false;
         throw error;
       }
     }
@@ -459,14 +469,16 @@ export class DynamoDbGroupStore implements GroupStore {
     const groups: { name: string; createdAt: number }[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': GROUP_DIRECTORY_PK },
-          Limit: Math.min(1000, limit - groups.length),
-          ExclusiveStartKey: startKey,
-        }),
+      const page: QueryCommandOutput = await reading(
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': GROUP_DIRECTORY_PK },
+            Limit: Math.min(1000, limit - groups.length),
+            ExclusiveStartKey: startKey,
+          }),
+        ),
       );
       for (const item of page.Items ?? []) groups.push({ name: String(item.sk), createdAt: Number(item.ca) });
       startKey = page.LastEvaluatedKey;
@@ -499,6 +511,7 @@ export class DynamoDbGroupStore implements GroupStore {
       ) {
         return false;
       }
+      if (isAmbiguousFailure(error)) return false;
       throw error;
     }
     await this.purge(group, groupId);
@@ -514,16 +527,18 @@ export class DynamoDbGroupStore implements GroupStore {
     let seen = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': groupPartitionKey(group) },
-          ProjectionExpression: 'pk, sk, gid',
-          ConsistentRead: true,
-          Limit: QUERY_PAGE_ITEMS,
-          ExclusiveStartKey: startKey,
-        }),
+      const page: QueryCommandOutput = await reading(
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': groupPartitionKey(group) },
+            ProjectionExpression: 'pk, sk, gid',
+            ConsistentRead: true,
+            Limit: QUERY_PAGE_ITEMS,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
       );
       const keys = (page.Items ?? [])
         .filter((item) => item.gid === groupId)
@@ -551,6 +566,16 @@ export class DynamoDbGroupStore implements GroupStore {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
+  }
+}
+
+/** Runs a read, turning throttling into a RetryableError (429 with Retry-After). */
+async function reading<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (isThrottling(error)) throw throttled(error);
+    throw error;
   }
 }
 
