@@ -35,9 +35,10 @@ export interface CliEnvironment {
 
 /** Parses a command's arguments with the global options; unknown options are usage errors. */
 export function parseCommand<T extends OptionsConfig>(args: readonly string[], options: T) {
+  const config = { ...GLOBAL_OPTIONS, ...options } as NonNullable<OptionsConfig>;
   try {
     return parseArgs({
-      args: [...args],
+      args: joinNegativeValues(args, config),
       options: { ...GLOBAL_OPTIONS, ...options },
       allowPositionals: true,
       strict: true,
@@ -49,6 +50,35 @@ export function parseCommand<T extends OptionsConfig>(args: readonly string[], o
     const option = /^Option '(--[^']+)' argument is ambiguous/.exec(first)?.[1];
     throw new UsageError(option ? `${first}: write ${option}=<value> for a value starting with '-'` : first);
   }
+}
+
+/**
+ * `-o -10` and `--retention-ms -1` as kcat and Kafka's tools take them: a negative number after an
+ * option that takes a value is that value (parseArgs alone would call it ambiguous).
+ */
+function joinNegativeValues(args: readonly string[], config: NonNullable<OptionsConfig>): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, option] of Object.entries(config)) {
+    if (option.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (option.short) takesValue.add(`-${option.short}`);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    if (takesValue.has(arg) && next !== undefined && /^-\d+$/.test(next)) {
+      joined.push(`${arg.startsWith('--') ? arg : `--${longNameOf(arg, config)}`}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+function longNameOf(short: string, config: NonNullable<OptionsConfig>): string {
+  return Object.entries(config).find(([, option]) => `-${option.short}` === short)?.[0] ?? short.slice(1);
 }
 
 /** Builds the client from `--url` / `SHOAL_URL`, `--header`, `--auth` and `--region`. */

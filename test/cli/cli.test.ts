@@ -30,16 +30,8 @@ describe('shoal', () => {
     const produced = await shoal(['produce', 'events', '-K', '=', '--value-format', 'json'], {
       input: 'a={"n":1}\nb={"n":2}\n\nc={"n":3}\n',
     });
-    const printed = await shoal([
-      'consume',
-      'events',
-      '--partition',
-      '0',
-      '--offset',
-      '1',
-      '--format',
-      '%k@%o %s\\n',
-    ]);
+    // The last two records of partition 0, as kcat's -p 0 -o -2.
+    const printed = await shoal(['consume', 'events', '-p', '0', '-o', '-2', '--format', '%k@%o %s\\n']);
 
     // Assess
     expect(produced.code).toBe(0);
