@@ -17,6 +17,9 @@ export const REQUEST_BODY_BYTES_MAX = 6_291_456;
 /** The function timeout the local stack reports through `context.getRemainingTimeInMillis()`. */
 export const FUNCTION_TIMEOUT_MS = 30_000;
 
+/** How long an idle keep-alive connection stays open. */
+const IDLE_CONNECTION_MS_MAX = 65_000;
+
 /** The stage name in `requestContext.stage`. */
 const STAGE = 'local';
 
@@ -47,7 +50,7 @@ export function createLocalHttpServer(
     timeoutMs: options.timeoutMs ?? FUNCTION_TIMEOUT_MS,
     bodyBytesMax: options.bodyBytesMax ?? REQUEST_BODY_BYTES_MAX,
   };
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     const startedAt = performance.now();
     const requestId = randomUUID();
     response.setHeader('x-amzn-requestid', requestId);
@@ -68,6 +71,10 @@ export function createLocalHttpServer(
       else response.destroy();
     });
   });
+  // Node closes idle keep-alive sockets after 5 s and fetch reuses them until 4 s: on a loaded
+  // machine the two race and a request fails with "other side closed". Idle sockets are cheap here.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS_MAX;
+  return server;
 }
 
 interface Settings {
