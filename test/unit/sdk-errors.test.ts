@@ -7,7 +7,8 @@ import {
 } from '../../shared/adapters/dynamodb/sdk-errors.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 
-const error = (name: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(name), { name, ...fields });
+const error = (name: string, fields: Record<string, unknown> = {}) =>
+  Object.assign(new Error(name), { name, ...fields });
 const cancelled = (...codes: string[]) =>
   error('TransactionCanceledException', { CancellationReasons: codes.map((Code) => ({ Code })) });
 
@@ -28,14 +29,20 @@ describe('SDK error recognition', () => {
   it('treats timeouts, connection resets and 5xx as ambiguous', () => {
     expect(isAmbiguousFailure(error('TimeoutError'))).toBe(true);
     expect(isAmbiguousFailure(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(true);
-    expect(isAmbiguousFailure(error('InternalServerError', { $metadata: { httpStatusCode: 500 } }))).toBe(true);
-    expect(isAmbiguousFailure(error('ValidationException', { $metadata: { httpStatusCode: 400 } }))).toBe(false);
+    expect(isAmbiguousFailure(error('InternalServerError', { $metadata: { httpStatusCode: 500 } }))).toBe(
+      true,
+    );
+    expect(isAmbiguousFailure(error('ValidationException', { $metadata: { httpStatusCode: 400 } }))).toBe(
+      false,
+    );
   });
 });
 
 describe('append failure classification', () => {
   it('reads a failed head condition as a lost race', () => {
-    expect(classifyAppendFailure(cancelled('ConditionalCheckFailed', 'None'), 2, false)).toEqual({ kind: 'head-moved' });
+    expect(classifyAppendFailure(cancelled('ConditionalCheckFailed', 'None'), 2, false)).toEqual({
+      kind: 'head-moved',
+    });
   });
 
   it('reads a failed idempotency condition (the last item) as a repeat', () => {
@@ -45,12 +52,16 @@ describe('append failure classification', () => {
   });
 
   it('reads a conflict as a lost race and a timeout as unknown', () => {
-    expect(classifyAppendFailure(cancelled('TransactionConflict', 'None'), 2, false)).toEqual({ kind: 'head-moved' });
+    expect(classifyAppendFailure(cancelled('TransactionConflict', 'None'), 2, false)).toEqual({
+      kind: 'head-moved',
+    });
     expect(classifyAppendFailure(error('TimeoutError'), 2, false).kind).toBe('unknown');
   });
 
   it('fails with a retryable throttling error when DynamoDB throttles', () => {
-    expect(() => classifyAppendFailure(error('ProvisionedThroughputExceededException'), 2, false)).toThrow(RetryableError);
+    expect(() => classifyAppendFailure(error('ProvisionedThroughputExceededException'), 2, false)).toThrow(
+      RetryableError,
+    );
   });
 
   it('fails with the original error for anything else', () => {
