@@ -14,11 +14,7 @@ export function createHandler(runtime: Runtime): HttpHandler {
     getOpenApi: async () => ({ status: 200, body: openApiDocument() }),
     createTopic: async (request) => {
       const body = parseBody(CreateTopicRequest, request);
-      const created = await topics.create({
-        name: body.name,
-        partitions: body.partitions,
-        ...(body.retentionMs === undefined ? {} : { retentionMs: body.retentionMs }),
-      });
+      const created = await topics.create(withoutUndefined(body));
       return {
         status: 201,
         body: renderTopic(created),
@@ -36,13 +32,20 @@ export function createHandler(runtime: Runtime): HttpHandler {
     updateTopic: async (request) => {
       const name = parsePathParameter(TopicName, request, 'topic');
       const body = parseBody(UpdateTopicRequest, request);
-      return { status: 200, body: renderTopic(await topics.update(name, body)) };
+      return { status: 200, body: renderTopic(await topics.update(name, withoutUndefined(body))) };
     },
     deleteTopic: async (request) => {
       await topics.delete(parsePathParameter(TopicName, request, 'topic'));
       return { status: 204 };
     },
   });
+}
+
+/** Drops the fields a request left out (zod keeps them as undefined; the domain's inputs are exact). */
+function withoutUndefined<T extends object>(body: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }
 
 export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

@@ -22,6 +22,7 @@ import { ENV, type ShoalConfig } from '../shared/config.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/http/route-table.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime.js';
+import { startTieredStorage } from './background.js';
 import { createLocalHttpServer } from './http-server.js';
 import { ensureBucket, ensureTables } from './provision.js';
 
@@ -103,6 +104,11 @@ export interface LocalStackOptions {
   readonly logRequests?: boolean;
   /** Extra client decoration, e.g. fault injection in tests. */
   readonly runtimeOptions?: RuntimeOptions;
+  /**
+   * How often the archiver runs; 0 runs neither the archiver nor the stream's TTL rescue.
+   * @default 5000
+   */
+  readonly archiveIntervalMs?: number;
   /** Aborts a start in progress; everything started so far is stopped. */
   readonly signal?: AbortSignal;
 }
@@ -181,6 +187,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureTables(runtime.dynamodb, config);
     await ensureBucket(runtime.s3, config.segmentBucketName);
     signal?.throwIfAborted();
+
+    const archiveIntervalMs = options.archiveIntervalMs ?? 5000;
+    if (archiveIntervalMs > 0) {
+      const tieredStorage = await startTieredStorage(runtime, { archiveIntervalMs });
+      cleanups.push(() => tieredStorage.stop());
+    }
 
     const { handlers, missing } = await loadHandlers(runtime);
     for (const name of missing) {

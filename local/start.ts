@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       port: settings.port,
       persistent: true,
       logRequests: settings.logRequests,
+      archiveIntervalMs: settings.archiveIntervalMs,
       signal: abort.signal,
     });
   } catch (error) {

@@ -4,9 +4,14 @@
  */
 import { DynamoDbGroupStore } from './adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
+import { DynamoDbSegmentManifest } from './adapters/dynamodb/segment-manifest.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
+import { S3SegmentObjects } from './adapters/s3/segment-objects.js';
+import { Archiver, type ArchiverOptions } from './domain/archiver.js';
+import { BatchRescuer } from './domain/archiver-rescue.js';
 import { GroupService } from './domain/group-service.js';
 import { type Clock, LogService, systemClock } from './domain/log-service.js';
+import { SegmentReader, type SegmentReaderOptions } from './domain/segment-reader.js';
 import { TopicService } from './domain/topic-service.js';
 import type { Runtime } from './runtime.js';
 
@@ -29,7 +34,8 @@ export function servicesFor(runtime: Runtime, options: ServicesOptions = {}): Se
     logTableName: config.logTableName,
     metaTableName: config.metaTableName,
   });
-  const log = new LogService(topicStore, partitionLog);
+  const tiers = tieredStorageFor(runtime);
+  const log = new LogService(topicStore, partitionLog, systemClock, tiers.reader);
   return {
     topics: new TopicService(topicStore, partitionLog),
     log,
@@ -40,5 +46,46 @@ export function servicesFor(runtime: Runtime, options: ServicesOptions = {}): Se
       log,
       options.groupClock ?? systemClock,
     ),
+  };
+}
+
+/** The S3 tier's parts for one runtime: the archiver and the rescue, and the reader fetches use. */
+export interface TieredStorage {
+  readonly archiver: Archiver;
+  readonly rescuer: BatchRescuer;
+  readonly reader: SegmentReader;
+  /** The segment bucket adapter (its request counts serve measurements). */
+  readonly objects: S3SegmentObjects;
+}
+
+/** Options for tests and measurements. */
+export interface TieredStorageOptions {
+  /** The archiver's clock (segment rolls, retention), e.g. one running ahead in tests. @default systemClock */
+  readonly clock?: Clock;
+  readonly archiver?: ArchiverOptions;
+  readonly reader?: SegmentReaderOptions;
+}
+
+export function tieredStorageFor(runtime: Runtime, options: TieredStorageOptions = {}): TieredStorage {
+  const { config, documents, s3 } = runtime;
+  const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
+  const partitionLog = new DynamoDbPartitionLog(documents, {
+    logTableName: config.logTableName,
+    metaTableName: config.metaTableName,
+  });
+  const manifest = new DynamoDbSegmentManifest(documents, { metaTableName: config.metaTableName });
+  const objects = new S3SegmentObjects(s3, config.segmentBucketName);
+  return {
+    archiver: new Archiver(
+      topicStore,
+      partitionLog,
+      manifest,
+      objects,
+      options.clock ?? systemClock,
+      options.archiver,
+    ),
+    rescuer: new BatchRescuer(manifest, objects),
+    reader: new SegmentReader(manifest, objects, options.reader),
+    objects,
   };
 }

@@ -42,6 +42,33 @@ export const LIMITS = {
   retentionMsDefault: 7 * 24 * 60 * 60 * 1000,
   retentionMsMin: 60_000,
   retentionMsMax: 10 * 365 * 24 * 60 * 60 * 1000,
+  /**
+   * Retention by size, per partition (Kafka's `retention.bytes`): -1, the default, sets no bound.
+   * Counted over the stored (compressed) bytes of the partition's S3 segments.
+   */
+  retentionBytesMin: 1024,
+  retentionBytesMax: Number.MAX_SAFE_INTEGER,
+  /**
+   * A segment rolls once its first batch is this old (Kafka's `segment.ms`, whose default is 7 days:
+   * here the unrolled tail waits in DynamoDB, which stores a byte for about ten times S3's price).
+   */
+  segmentMsDefault: 60 * 60 * 1000,
+  segmentMsMin: 1_000,
+  segmentMsMax: 7 * 24 * 60 * 60 * 1000,
+  /**
+   * A segment rolls before it grows past this many stored bytes (Kafka's `segment.bytes`, default
+   * 1 GiB: here the archiver assembles a segment in Lambda memory, hence the lower bound and cap).
+   */
+  segmentBytesDefault: 64 * 1024 * 1024,
+  segmentBytesMin: 1024,
+  segmentBytesMax: 256 * 1024 * 1024,
+  /**
+   * How long a batch stays in DynamoDB after it is appended (Kafka's `local.retention.ms`): its TTL.
+   * Never longer than `retentionMs`.
+   */
+  localRetentionMsDefault: 24 * 60 * 60 * 1000,
+  localRetentionMsMin: 1_000,
+  localRetentionMsMax: 10 * 365 * 24 * 60 * 60 * 1000,
   /** Topics listed in one answer. */
   topicsListedMax: 10_000,
   /** Binary search steps of an offset-for-timestamp lookup (2^60 offsets). */

@@ -26,6 +26,8 @@ import { LIMITS } from './limits.js';
 import { assignKeylessPartitions, partitionForKey } from './partitioner.js';
 import type { LogRecord, RecordHeader, TypedBytes } from './record.js';
 import { encodeBatch, encodedRecordBytes, splitIntoChunks } from './record-codec.js';
+import { SegmentMissingError } from './segment-format.js';
+import type { SegmentReader } from './segment-reader.js';
 import type { Topic } from './topic.js';
 
 /** A record as a producer sends it: partition and timestamp optional. */
@@ -95,10 +97,15 @@ const IDEMPOTENCY_ITEMS = 1;
 
 /** Produce, fetch and offset lookups for every topic. */
 export class LogService {
+  /**
+   * @param archive the S3 tier; without it every offset is read from DynamoDB (tests of the hot
+   *   tier alone).
+   */
   constructor(
     private readonly topics: TopicStore,
     private readonly log: PartitionLog,
     private readonly clock: Clock = systemClock,
+    private readonly archive?: SegmentReader,
   ) {}
 
   /**
@@ -226,6 +233,8 @@ export class LogService {
             recordCount: chunk.indexes.length,
             data: chunk.data,
             maxTimestampSoFar,
+            // The hot tier keeps a batch this long; the archiver copies it to S3 well before.
+            expiresAt: appendTime + topic.config.localRetentionMs,
           });
         }
       }
@@ -286,7 +295,13 @@ export class LogService {
    * record) `bytesMax` bytes of keys, values and headers. With `waitMs`, waits for records when
    * `offset` is the high watermark.
    *
+   * Offsets below archivedOffset are read from S3 segments, the rest from DynamoDB, in one answer:
+   * the records are the same whichever tier holds them. A batch that DynamoDB's TTL deleted before
+   * it was archived is read from where the stream rescued it; while the rescue is still on its way
+   * the answer ends before it (or, when it would be empty, the fetch fails with a retryable error).
+   *
    * @throws OffsetOutOfRangeError when `offset` is below logStartOffset or above highWatermark.
+   * @throws RetryableError when the records at `offset` are between tiers for a moment.
    */
   async fetch(
     topicName: string,
@@ -297,74 +312,85 @@ export class LogService {
     const topic = await this.requireTopic(topicName);
     requirePartition(topic, partition);
     const deadline = this.clock.now() + Math.min(limits.waitMs, LIMITS.fetchWaitMsMax);
-    let [head] = await this.log.readHeads(topic, [partition]);
-    assert.ok(head);
+    let head = await this.readHead(topic, partition);
     while (offset === head.highWatermark && this.clock.now() < deadline) {
       await this.clock.sleep(Math.min(LIMITS.fetchPollIntervalMs, Math.max(1, deadline - this.clock.now())));
-      [head] = await this.log.readHeads(topic, [partition]);
-      assert.ok(head);
+      head = await this.readHead(topic, partition);
     }
     if (offset < head.logStartOffset || offset > head.highWatermark) {
       throw new OffsetOutOfRangeError(topic.name, partition, offset, head.logStartOffset, head.highWatermark);
     }
-    const result = {
-      topic: topic.name,
-      partition,
-      highWatermark: head.highWatermark,
-      logStartOffset: head.logStartOffset,
-    };
-    if (offset === head.highWatermark) return { ...result, records: [], nextOffset: offset };
-
-    const batches = await this.log.readBatches(topic, partition, offset, {
-      recordsMax: limits.recordsMax,
-      bytesMax: limits.bytesMax,
-    });
-    const first = batches[0];
-    if (first && first.baseOffset > offset) {
-      // The batch holding `offset` is gone (expired): the log now starts later.
-      throw new OffsetOutOfRangeError(topic.name, partition, offset, first.baseOffset, head.highWatermark);
-    }
-    const records: LogRecord[] = [];
-    let bytes = 0;
-    let expected = offset;
-    outer: for (const batch of batches) {
-      if (batch.baseOffset > expected) {
-        throw new Error(
-          `Invariant broken: ${topic.name}-${partition} jumps from offset ${expected} to batch ${batch.baseOffset}`,
-        );
+    const collector = new RecordCollector(offset, limits);
+    for (let round = 0; round < FETCH_ROUNDS_MAX && !collector.full; round++) {
+      if (collector.nextOffset < head.archivedOffset && this.archive) {
+        const archivedOffset = head.archivedOffset;
+        try {
+          await this.collectArchived(topic, partition, collector, archivedOffset);
+        } catch (error) {
+          if (!(error instanceof SegmentMissingError)) throw error;
+          // Retention deleted the segment after the head was read: the log starts later now.
+          head = await this.readHead(topic, partition);
+          if (collector.nextOffset >= head.logStartOffset) throw error;
+          if (collector.records.length > 0) break;
+          throw new OffsetOutOfRangeError(
+            topic.name,
+            partition,
+            offset,
+            head.logStartOffset,
+            head.highWatermark,
+          );
+        }
+        // Short of the tier boundary: the read spent its S3 request budget.
+        if (collector.full || collector.nextOffset < archivedOffset) break;
       }
-      for (const record of batch.records) {
-        if (record.offset < expected) continue;
-        assert.equal(record.offset, expected, 'records within a batch are contiguous');
-        const size = recordBytes(record);
-        if (records.length >= limits.recordsMax || (records.length > 0 && bytes + size > limits.bytesMax))
-          break outer;
-        records.push(record);
-        bytes += size;
-        expected++;
-      }
+      const gapAt = await this.collectHot(topic, partition, collector, head.highWatermark);
+      if (gapAt === undefined) break;
+      // A batch is missing from DynamoDB: archived meanwhile (and expired), or rescued from the stream.
+      head = await this.readHead(topic, partition);
+      if (this.archive && gapAt < head.archivedOffset) continue;
+      const rescued = this.archive ? await this.archive.rescuedBatch(topic, partition, gapAt) : undefined;
+      if (rescued && collector.addBatch(rescued)) continue;
+      if (rescued || collector.records.length > 0) break;
+      throw new RetryableError(
+        `Offset ${gapAt} of ${topic.name}-${partition} expired from DynamoDB and is on its way to S3; retry shortly`,
+        'unavailable',
+        1,
+      );
     }
     // Records appended after the head was read may be included; the answer's watermark covers them.
     return {
-      ...result,
-      highWatermark: Math.max(head.highWatermark, expected),
-      records,
-      nextOffset: expected,
+      topic: topic.name,
+      partition,
+      records: collector.records,
+      nextOffset: collector.nextOffset,
+      highWatermark: Math.max(head.highWatermark, collector.nextOffset),
+      logStartOffset: head.logStartOffset,
     };
   }
 
   /**
    * The earliest offset whose record timestamp is at or after `timestamp`, or the high watermark
    * when there is none. Binary search over batches by their running maximum timestamp (monotonic
-   * even when producers send timestamps out of order), then a scan of one batch.
+   * even when producers send timestamps out of order), then a scan of one batch: first over the
+   * archived segments (by the manifest and each segment's index), then over DynamoDB.
    */
   async offsetForTimestamp(topicName: string, partition: number, timestamp: number): Promise<number> {
     const topic = await this.requireTopic(topicName);
     requirePartition(topic, partition);
-    const [head] = await this.log.readHeads(topic, [partition]);
-    assert.ok(head);
+    const head = await this.readHead(topic, partition);
     if (head.maxTimestamp < timestamp) return head.highWatermark;
-    let low = head.logStartOffset;
+    if (this.archive && head.archivedOffset > head.logStartOffset) {
+      const archived = await this.archive.offsetForTimestamp(
+        topic,
+        partition,
+        head.logStartOffset,
+        head.archivedOffset,
+        timestamp,
+        LIMITS.timestampSearchStepsMax,
+      );
+      if (archived !== undefined) return archived;
+    }
+    let low = Math.max(head.logStartOffset, this.archive ? head.archivedOffset : 0);
     let high = head.highWatermark;
     let found: StoredBatch | undefined;
     for (let step = 0; low < high && step < LIMITS.timestampSearchStepsMax; step++) {
@@ -383,6 +409,55 @@ export class LogService {
       (candidate) => candidate.offset >= low && candidate.timestamp >= timestamp,
     );
     return record ? record.offset : head.highWatermark;
+  }
+
+  /** Feeds archived batches from the collector's next offset up to `archivedOffset`. */
+  private async collectArchived(
+    topic: Topic,
+    partition: number,
+    collector: RecordCollector,
+    archivedOffset: number,
+  ): Promise<void> {
+    assert.ok(this.archive);
+    const batches = this.archive.batches(
+      topic,
+      partition,
+      collector.nextOffset,
+      archivedOffset,
+      collector.remaining,
+    );
+    for await (const batch of batches) {
+      if (!collector.addBatch(batch)) break;
+    }
+  }
+
+  /**
+   * Feeds batches from DynamoDB; returns the offset of a missing batch (a gap below the high
+   * watermark), or undefined when the answer is full or the log is read to its end.
+   */
+  private async collectHot(
+    topic: Topic,
+    partition: number,
+    collector: RecordCollector,
+    highWatermark: number,
+  ): Promise<number | undefined> {
+    // Stored bytes only estimate payload bytes: read on until the answer is full or the log ends.
+    for (;;) {
+      const batches = await this.log.readBatches(topic, partition, collector.nextOffset, collector.remaining);
+      if (batches.length === 0) {
+        return collector.nextOffset < highWatermark ? collector.nextOffset : undefined;
+      }
+      for (const batch of batches) {
+        if (batch.baseOffset > collector.nextOffset) return collector.nextOffset;
+        if (!collector.addBatch(batch)) return undefined;
+      }
+    }
+  }
+
+  private async readHead(topic: Topic, partition: number): Promise<PartitionHead> {
+    const [head] = await this.log.readHeads(topic, [partition]);
+    assert.ok(head);
+    return head;
   }
 
   private assignPartitions(
@@ -527,4 +602,71 @@ export function deserializePositions(data: Uint8Array): RecordPosition[] {
     offset: columns.o[index] as number,
     timestamp: columns.t[index] as number,
   }));
+}
+
+/** Rounds of a fetch between tiers (S3, DynamoDB, a rescued batch, DynamoDB again, ...). */
+const FETCH_ROUNDS_MAX = 8;
+
+/**
+ * The records of one fetch answer, collected batch by batch from either tier with the same limits,
+ * so that the answer does not depend on where the records live.
+ */
+class RecordCollector {
+  readonly records: LogRecord[] = [];
+  private bytes = 0;
+  private next: number;
+  private stopped = false;
+
+  constructor(
+    offset: number,
+    private readonly limits: Pick<FetchLimits, 'recordsMax' | 'bytesMax'>,
+  ) {
+    this.next = offset;
+  }
+
+  /** The offset the answer continues at. */
+  get nextOffset(): number {
+    return this.next;
+  }
+
+  get full(): boolean {
+    return this.stopped;
+  }
+
+  /** What is left of the limits, to size the next read. */
+  get remaining(): { recordsMax: number; bytesMax: number } {
+    return {
+      recordsMax: Math.max(1, this.limits.recordsMax - this.records.length),
+      bytesMax: Math.max(1, this.limits.bytesMax - this.bytes),
+    };
+  }
+
+  /**
+   * Adds the records of a batch from the next offset on; false once the answer is full. A batch
+   * that starts past the next offset breaks contiguity: a bug in the caller.
+   */
+  addBatch(batch: { readonly baseOffset: number; readonly records: readonly LogRecord[] }): boolean {
+    if (batch.baseOffset > this.next) {
+      throw new Error(
+        `Invariant broken: the answer at offset ${this.next} continues with batch ${batch.baseOffset}`,
+      );
+    }
+    for (const record of batch.records) {
+      if (record.offset < this.next) continue;
+      assert.equal(record.offset, this.next, 'records within a batch are contiguous');
+      const size = recordBytes(record);
+      if (
+        this.records.length >= this.limits.recordsMax ||
+        (this.records.length > 0 && this.bytes + size > this.limits.bytesMax)
+      ) {
+        this.stopped = true;
+        return false;
+      }
+      this.records.push(record);
+      this.bytes += size;
+      this.next++;
+    }
+    if (this.records.length >= this.limits.recordsMax) this.stopped = true;
+    return !this.stopped;
+  }
 }

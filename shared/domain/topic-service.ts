@@ -7,18 +7,23 @@ import type { TopicStore } from '../ports/topic-store.js';
 import { ConflictError, InvalidRequestError, TopicExistsError, TopicNotFoundError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { type Clock, systemClock } from './log-service.js';
-import { type PartitionState, type Topic, type TopicConfig, validateTopicName } from './topic.js';
+import {
+  type PartitionState,
+  resolveTopicConfig,
+  type Topic,
+  type TopicConfig,
+  type TopicConfigInput,
+  validateTopicName,
+} from './topic.js';
 
-export interface CreateTopicInput {
+export interface CreateTopicInput extends TopicConfigInput {
   readonly name: string;
   readonly partitions: number;
-  readonly retentionMs?: number;
 }
 
-export interface UpdateTopicInput {
+export interface UpdateTopicInput extends TopicConfigInput {
   /** A larger partition count; partitions are never removed (keys would move). */
   readonly partitions?: number;
-  readonly retentionMs?: number;
 }
 
 /** A topic with the position of each of its partitions. */
@@ -41,9 +46,7 @@ export class TopicService {
   async create(input: CreateTopicInput): Promise<TopicDescription> {
     validateTopicName(input.name);
     validatePartitionCount(input.partitions);
-    const config: TopicConfig = {
-      retentionMs: validateRetention(input.retentionMs ?? LIMITS.retentionMsDefault),
-    };
+    const config = resolveTopicConfig(configInput(input));
     const topic: Topic = {
       name: input.name,
       topicId: randomUUID(),
@@ -65,11 +68,10 @@ export class TopicService {
   }
 
   /**
-   * Adds partitions or changes retention. Fewer partitions is refused, as in Kafka.
+   * Adds partitions or changes the configuration. Fewer partitions is refused, as in Kafka.
    * @throws TopicNotFoundError, InvalidRequestError, ConflictError
    */
   async update(name: string, input: UpdateTopicInput): Promise<TopicDescription> {
-    if (input.retentionMs !== undefined) validateRetention(input.retentionMs);
     if (input.partitions !== undefined) validatePartitionCount(input.partitions);
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS_MAX; attempt++) {
       const topic = await this.require(name);
@@ -80,7 +82,7 @@ export class TopicService {
           'partitions',
         );
       }
-      const config: TopicConfig = { retentionMs: input.retentionMs ?? topic.config.retentionMs };
+      const config: TopicConfig = resolveTopicConfig(configInput(input), topic.config);
       if (await this.topics.update(topic, { partitionCount, config })) {
         return this.describeTopic({ ...topic, partitionCount, config });
       }
@@ -129,17 +131,16 @@ function validatePartitionCount(partitions: number): void {
   }
 }
 
-function validateRetention(retentionMs: number): number {
-  if (retentionMs === -1) return retentionMs;
-  if (
-    !Number.isInteger(retentionMs) ||
-    retentionMs < LIMITS.retentionMsMin ||
-    retentionMs > LIMITS.retentionMsMax
-  ) {
-    throw new InvalidRequestError(
-      `retentionMs must be -1 (forever) or a whole number from ${LIMITS.retentionMsMin} to ${LIMITS.retentionMsMax}, got ${retentionMs}`,
-      'retentionMs',
-    );
-  }
-  return retentionMs;
+/** The configuration fields of a request, without the ones it left out. */
+function configInput(input: TopicConfigInput): TopicConfigInput {
+  const fields: (keyof TopicConfig)[] = [
+    'retentionMs',
+    'retentionBytes',
+    'segmentMs',
+    'segmentBytes',
+    'localRetentionMs',
+  ];
+  return Object.fromEntries(
+    fields.filter((field) => input[field] !== undefined).map((field) => [field, input[field]]),
+  );
 }

@@ -45,23 +45,75 @@ const RetentionMs = z
     example: 604800000,
   });
 
+const RetentionBytes = z
+  .number()
+  .int()
+  .refine(
+    (bytes) => bytes === -1 || (bytes >= LIMITS.retentionBytesMin && bytes <= LIMITS.retentionBytesMax),
+    `must be -1 (no bound) or from ${LIMITS.retentionBytesMin} to ${LIMITS.retentionBytesMax}`,
+  )
+  .meta({
+    description:
+      "Bound on one partition's archived (stored, compressed) bytes; the oldest segments are deleted first. -1 sets no bound (Kafka's retention.bytes)",
+    example: -1,
+  });
+
+const SegmentMs = z
+  .number()
+  .int()
+  .min(LIMITS.segmentMsMin)
+  .max(LIMITS.segmentMsMax)
+  .meta({
+    description: `Batches roll into an S3 segment once the first of them is this old (Kafka's segment.ms; default ${LIMITS.segmentMsDefault})`,
+    example: LIMITS.segmentMsDefault,
+  });
+
+const SegmentBytes = z
+  .number()
+  .int()
+  .min(LIMITS.segmentBytesMin)
+  .max(LIMITS.segmentBytesMax)
+  .meta({
+    description: `A segment rolls before it grows past this many stored bytes (Kafka's segment.bytes; default ${LIMITS.segmentBytesDefault})`,
+    example: LIMITS.segmentBytesDefault,
+  });
+
+const LocalRetentionMs = z
+  .number()
+  .int()
+  .min(LIMITS.localRetentionMsMin)
+  .max(LIMITS.localRetentionMsMax)
+  .meta({
+    description: `How long a batch stays in DynamoDB after it is appended, at most retentionMs; older records are read from S3 (Kafka's local.retention.ms; default ${LIMITS.localRetentionMsDefault})`,
+    example: LIMITS.localRetentionMsDefault,
+  });
+
 const PartitionCount = z.number().int().min(LIMITS.partitionsMin).max(LIMITS.partitionsMax);
+
+/** The configuration fields shared by create and update. */
+const topicConfigFields = {
+  retentionMs: RetentionMs.optional(),
+  retentionBytes: RetentionBytes.optional(),
+  segmentMs: SegmentMs.optional(),
+  segmentBytes: SegmentBytes.optional(),
+  localRetentionMs: LocalRetentionMs.optional(),
+};
 
 export const CreateTopicRequest = z
   .strictObject({
     name: TopicName,
     partitions: PartitionCount.meta({ example: 6 }),
-    retentionMs: RetentionMs.optional(),
+    ...topicConfigFields,
   })
   .meta({ id: 'CreateTopicRequest' });
 
 export const UpdateTopicRequest = z
   .strictObject({
     partitions: PartitionCount.optional().meta({ description: 'A larger partition count' }),
-    retentionMs: RetentionMs.optional(),
+    ...topicConfigFields,
   })
-  .refine((body) => body.partitions !== undefined || body.retentionMs !== undefined, {
-    message: 'give partitions or retentionMs',
+  .refine((body) => Object.values(body).some((value) => value !== undefined), {
+    message: `give partitions or a configuration field (${Object.keys(topicConfigFields).join(', ')})`,
   })
   .meta({ id: 'UpdateTopicRequest' });
 
@@ -143,7 +195,13 @@ const PartitionStateSchema = z.object({
   archivedOffset: z.number().int(),
 });
 
-export const TopicConfigSchema = z.object({ retentionMs: z.number().int() });
+export const TopicConfigSchema = z.object({
+  retentionMs: z.number().int(),
+  retentionBytes: z.number().int(),
+  segmentMs: z.number().int(),
+  segmentBytes: z.number().int(),
+  localRetentionMs: z.number().int(),
+});
 
 export const TopicDescriptionSchema = z
   .object({

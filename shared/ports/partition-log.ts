@@ -1,10 +1,19 @@
 import type { LogRecord } from '../domain/record.js';
+import type { EncodedBatch } from '../domain/segment-format.js';
 import type { PartitionState, Topic } from '../domain/topic.js';
 
 /** The stored head of one partition, read before an append. */
 export interface PartitionHead extends PartitionState {
   /** The largest record timestamp appended so far (epoch ms), 0 when empty. */
   readonly maxTimestamp: number;
+  /** Stored batch bytes of the segments in [logStartOffset, archivedOffset) (what retentionBytes counts). */
+  readonly archivedBytes: number;
+  /**
+   * Every segment below archivedOffset is tagged with a lifecycle retention class of at least this
+   * many days (`segment-keys.ts`); 0 when unknown. Lets the archiver skip retagging when a topic's
+   * retention has not grown.
+   */
+  readonly retentionClassFloorDays: number;
 }
 
 /** One item to write: a contiguous run of encoded records of one partition. */
@@ -16,6 +25,11 @@ export interface BatchToWrite {
   readonly data: Uint8Array;
   /** Largest timestamp of this batch and every batch before it (monotonic; for time lookups). */
   readonly maxTimestampSoFar: number;
+  /**
+   * Epoch ms after which DynamoDB may delete the batch (its TTL): the append time plus the topic's
+   * `localRetentionMs`. The archiver copies it to S3 before then, or the stream rescues it.
+   */
+  readonly expiresAt: number;
 }
 
 /** A whole produce request, applied in one transaction. */
@@ -62,7 +76,20 @@ export interface StoredBatch {
   readonly storedBytes: number;
 }
 
-/** The hot tier of every partition. Implemented by `adapters/dynamodb/partition-log.ts`. */
+/** A batch as stored, still encoded: what the archiver copies into a segment. */
+export interface StoredEncodedBatch extends EncodedBatch {
+  /** Epoch ms of its TTL; undefined for batches appended before batches carried one. */
+  readonly expiresAt: number | undefined;
+}
+
+/**
+ * The hot tier of every partition. Implemented by `adapters/dynamodb/partition-log.ts`.
+ *
+ * Reads return every batch DynamoDB still holds, including batches whose TTL has passed but which
+ * DynamoDB has not deleted yet: the hot tier serves offsets at or above archivedOffset only, where
+ * such a batch is the one copy of acknowledged records (not yet in S3), so it is served rather than
+ * refused; offsets below archivedOffset are read from S3 whatever DynamoDB still holds.
+ */
 export interface PartitionLog {
   /** Current heads, strongly consistent; absent partitions read as empty. */
   readHeads(topic: Topic, partitions: readonly number[]): Promise<PartitionHead[]>;
@@ -81,6 +108,16 @@ export interface PartitionLog {
     fromOffset: number,
     limits: { recordsMax: number; bytesMax: number },
   ): Promise<StoredBatch[]>;
+  /**
+   * Encoded batches in offset order starting with the one that holds `fromOffset` (or the first
+   * after it), stopping after `batchesMax` batches or once `bytesMax` stored bytes are collected.
+   */
+  readEncodedBatches(
+    topic: Topic,
+    partition: number,
+    fromOffset: number,
+    limits: { batchesMax: number; bytesMax: number },
+  ): Promise<StoredEncodedBatch[]>;
   /** The batch holding `offset` (or the first after it), undefined past the end. */
   readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined>;
   /** Removes the heads and idempotency records of a deleted topic incarnation (bounded work). */

@@ -5,14 +5,21 @@
  * Meta table:
  * | item              | pk                          | sk     | attributes                              |
  * |-------------------|-----------------------------|--------|-----------------------------------------|
- * | topic             | `T#<name>`                  | `T`    | id, pc (partitions), ret, ca            |
+ * | topic             | `T#<name>`                  | `T`    | id, pc (partitions), ca, config: ret (retentionMs), rb (retentionBytes), sm (segmentMs), sb (segmentBytes), lr (localRetentionMs) |
  * | topic directory   | `TOPICS`                    | name   | same as topic (so a list is one Query)  |
- * | partition head    | `H#<topicId>#<partition>`   | `H`    | hw, lso, ao, mt (max timestamp so far)  |
+ * | partition head    | `H#<topicId>#<partition>`   | `H`    | hw, lso, ao, mt (max timestamp so far), ab (archived bytes), tc (retention class floor, days) |
  * | idempotency key   | `I#<topicId>#<key>`         | `I`    | h (request hash), r (answer), xm, x     |
  * | consumer group    | `G#<group>`                 | `G`    | gid, gen, asg (member → topic → partitions), tp (topic → id, pc), ca |
  * | group member      | `G#<group>`                 | `M#<memberId>` | gid, t (topics), st, ja, hb, dl (deadline), sg (seen generation) |
  * | committed offset  | `G#<group>`                 | `O#<topic>#<partition, 5 digits>` | c, m (metadata), t, p, tid, gid, ct |
  * | group directory   | `GROUPS`                    | group  | gid, ca (so a list is one Query)        |
+ * | subscription      | `SUBS`                      | name   | sid, c (settings), g, ca (a list is one Query; see `subscription-store.ts`) |
+ * | delivery state    | `SUB#<name>`                | `P#<partition, 5 digits>` | sid, lease lo/le, retry rs/re/ra/rt, counters, last error |
+ * | segment (manifest)| `S#<topicId>#<partition>`   | last offset, 16 digits | bo (base offset), k (S3 key), ob (object bytes), ip (index position), bb (batch bytes), mt (max timestamp so far), at (archived at), rc (retention class days) |
+ *
+ * A partition head's `ao` (archivedOffset) and `lso` (logStartOffset) move only with the archiver's
+ * conditional writes (`segment-manifest.ts`): `ao` together with the segment item that covers the
+ * offsets it passes, `lso` only up to `ao`.
  *
  * A group's items share one partition key: one Query (`sk < 'N'`) reads the group item and every
  * member item, and `sk` beginning with `O#` reads its committed offsets.
@@ -31,6 +38,13 @@ export const logPartitionKey = (topicId: string, partition: number) => `${topicI
 export const batchKey = (topicId: string, partition: number, lastOffset: number) => ({
   pk: logPartitionKey(topicId, partition),
   sk: lastOffset,
+});
+
+/** Segment entries of one partition; the sort key is the segment's zero-padded last offset. */
+export const segmentEntryPartitionKey = (topicId: string, partition: number) => `S#${topicId}#${partition}`;
+export const segmentEntryKey = (topicId: string, partition: number, paddedLastOffset: string) => ({
+  pk: segmentEntryPartitionKey(topicId, partition),
+  sk: paddedLastOffset,
 });
 
 export const GROUP_DIRECTORY_PK = 'GROUPS';
@@ -52,3 +66,11 @@ export const committedOffsetKey = (group: string, topic: string, partition: numb
 });
 /** Sort keys below this hold the group item (`G`) and the member items (`M#...`), nothing else. */
 export const GROUP_AND_MEMBERS_SK_BOUND = 'N';
+
+export const SUBSCRIPTION_DIRECTORY_PK = 'SUBS';
+export const subscriptionKey = (name: string) => ({ pk: SUBSCRIPTION_DIRECTORY_PK, sk: name });
+export const subscriptionStatePartitionKey = (name: string) => `SUB#${name}`;
+export const subscriptionStateKey = (name: string, partition: number) => ({
+  pk: subscriptionStatePartitionKey(name),
+  sk: `P#${String(partition).padStart(PARTITION_DIGITS, '0')}`,
+});

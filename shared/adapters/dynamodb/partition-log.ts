@@ -20,6 +20,7 @@ import type {
   PartitionHead,
   PartitionLog,
   StoredBatch,
+  StoredEncodedBatch,
 } from '../../ports/partition-log.js';
 import { batchKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
 import {
@@ -43,6 +44,8 @@ interface HeadItem {
   readonly lso?: number;
   readonly ao?: number;
   readonly mt?: number;
+  readonly ab?: number;
+  readonly tc?: number;
 }
 
 interface BatchItem {
@@ -115,6 +118,8 @@ export class DynamoDbPartitionLog implements PartitionLog {
         logStartOffset: item?.lso ?? 0,
         archivedOffset: item?.ao ?? 0,
         maxTimestamp: item?.mt ?? 0,
+        archivedBytes: item?.ab ?? 0,
+        retentionClassFloorDays: item?.tc ?? 0,
       };
     });
   }
@@ -151,6 +156,7 @@ export class DynamoDbPartitionLog implements PartitionLog {
           mt: batch.maxTimestampSoFar,
           d: batch.data,
           a: request.appendId,
+          x: Math.ceil(batch.expiresAt / 1000),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -246,7 +252,6 @@ export class DynamoDbPartitionLog implements PartitionLog {
       );
       for (const item of page.Items ?? []) {
         const batch = this.toStoredBatch(item as BatchItem);
-        if (!batch) continue;
         batches.push(batch);
         records += batch.lastOffset + 1 - Math.max(batch.baseOffset, fromOffset);
         bytes += batch.storedBytes;
@@ -257,25 +262,57 @@ export class DynamoDbPartitionLog implements PartitionLog {
     return batches;
   }
 
-  async readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined> {
+  async readEncodedBatches(
+    topic: Topic,
+    partition: number,
+    fromOffset: number,
+    limits: { batchesMax: number; bytesMax: number },
+  ): Promise<StoredEncodedBatch[]> {
+    const batches: StoredEncodedBatch[] = [];
+    let bytes = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.documents.send(
         new QueryCommand({
           TableName: this.options.logTableName,
           KeyConditionExpression: 'pk = :pk AND sk >= :offset',
-          ExpressionAttributeValues: { ':pk': logPartitionKey(topic.topicId, partition), ':offset': offset },
+          ExpressionAttributeValues: {
+            ':pk': logPartitionKey(topic.topicId, partition),
+            ':offset': fromOffset,
+          },
           ConsistentRead: true,
-          Limit: 1,
+          Limit: Math.min(QUERY_BATCHES_PER_PAGE, limits.batchesMax - batches.length),
           ExclusiveStartKey: startKey,
         }),
       );
-      const item = page.Items?.[0];
-      const batch = item ? this.toStoredBatch(item as BatchItem) : undefined;
-      if (batch) return batch;
+      for (const item of (page.Items ?? []) as BatchItem[]) {
+        batches.push({
+          baseOffset: item.bo,
+          lastOffset: item.sk,
+          maxTimestampSoFar: item.mt,
+          data: item.d,
+          expiresAt: item.x === undefined ? undefined : item.x * 1000,
+        });
+        bytes += item.d.byteLength;
+        if (batches.length >= limits.batchesMax || bytes >= limits.bytesMax) return batches;
+      }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return undefined;
+    return batches;
+  }
+
+  async readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined> {
+    const page = await this.documents.send(
+      new QueryCommand({
+        TableName: this.options.logTableName,
+        KeyConditionExpression: 'pk = :pk AND sk >= :offset',
+        ExpressionAttributeValues: { ':pk': logPartitionKey(topic.topicId, partition), ':offset': offset },
+        ConsistentRead: true,
+        Limit: 1,
+      }),
+    );
+    const item = page.Items?.[0];
+    return item ? this.toStoredBatch(item as BatchItem) : undefined;
   }
 
   async deletePartitionHeads(topic: Topic): Promise<void> {
@@ -295,9 +332,12 @@ export class DynamoDbPartitionLog implements PartitionLog {
     }
   }
 
-  /** Decodes a batch item; undefined when TTL has expired it but DynamoDB has not deleted it yet. */
-  private toStoredBatch(item: BatchItem): StoredBatch | undefined {
-    if (item.x !== undefined && item.x * 1000 < this.now()) return undefined;
+  /**
+   * Decodes a batch item, whether or not its TTL has passed: until DynamoDB deletes it, an expired
+   * batch at or above archivedOffset is the one copy of its records (see the port), and the domain
+   * never reads the hot tier below archivedOffset.
+   */
+  private toStoredBatch(item: BatchItem): StoredBatch {
     return {
       baseOffset: item.bo,
       lastOffset: item.sk,

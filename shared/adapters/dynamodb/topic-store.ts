@@ -4,24 +4,40 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Topic, TopicConfig } from '../../domain/topic.js';
+import { type Topic, type TopicConfig, withConfigDefaults } from '../../domain/topic.js';
 import type { TopicStore } from '../../ports/topic-store.js';
 import { TOPIC_DIRECTORY_PK, topicDirectoryKey, topicKey } from './keys.js';
 import { cancellationReasons } from './sdk-errors.js';
 
+/** Config attributes are absent on topics stored before the attribute existed. */
 interface TopicItem {
   readonly id: string;
   readonly pc: number;
   readonly ret: number;
+  readonly rb?: number;
+  readonly sm?: number;
+  readonly sb?: number;
+  readonly lr?: number;
   readonly ca: number;
   readonly name: string;
+}
+
+/** The config attributes of a topic item (see `keys.ts`). */
+function configAttributes(config: TopicConfig) {
+  return {
+    ret: config.retentionMs,
+    rb: config.retentionBytes,
+    sm: config.segmentMs,
+    sb: config.segmentBytes,
+    lr: config.localRetentionMs,
+  };
 }
 
 function toItem(topic: Topic): TopicItem {
   return {
     id: topic.topicId,
     pc: topic.partitionCount,
-    ret: topic.config.retentionMs,
+    ...configAttributes(topic.config),
     ca: topic.createdAt,
     name: topic.name,
   };
@@ -33,7 +49,13 @@ function fromItem(item: Record<string, unknown>): Topic {
     name: stored.name,
     topicId: stored.id,
     partitionCount: stored.pc,
-    config: { retentionMs: stored.ret },
+    config: withConfigDefaults({
+      retentionMs: stored.ret,
+      ...(stored.rb === undefined ? {} : { retentionBytes: stored.rb }),
+      ...(stored.sm === undefined ? {} : { segmentMs: stored.sm }),
+      ...(stored.sb === undefined ? {} : { segmentBytes: stored.sb }),
+      ...(stored.lr === undefined ? {} : { localRetentionMs: stored.lr }),
+    }),
     createdAt: stored.ca,
   };
 }
@@ -105,15 +127,18 @@ export class DynamoDbTopicStore implements TopicStore {
   }
 
   async update(expected: Topic, changes: { partitionCount: number; config: TopicConfig }): Promise<boolean> {
+    const config = configAttributes(changes.config);
     const update = (key: { pk: string; sk: string }) => ({
       Update: {
         TableName: this.tableName,
         Key: key,
-        UpdateExpression: 'SET pc = :pc, ret = :ret',
+        UpdateExpression: `SET pc = :pc, ${Object.keys(config)
+          .map((name) => `${name} = :${name}`)
+          .join(', ')}`,
         ConditionExpression: 'id = :id AND pc = :expectedPc',
         ExpressionAttributeValues: {
           ':pc': changes.partitionCount,
-          ':ret': changes.config.retentionMs,
+          ...Object.fromEntries(Object.entries(config).map(([name, value]) => [`:${name}`, value])),
           ':id': expected.topicId,
           ':expectedPc': expected.partitionCount,
         },

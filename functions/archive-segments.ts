@@ -1,0 +1,78 @@
+/**
+ * Lambda entry of the archiver, invoked on a schedule (EventBridge in AWS, a timer on the local
+ * stack). One invocation is one pass over every partition; the event's content does not matter.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { ArchiveRunReport } from '../shared/domain/archiver.js';
+import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { type TieredStorageOptions, tieredStorageFor } from '../shared/services.js';
+
+const logger = new Logger({ serviceName: 'shoal' });
+
+/** What an invocation returns (and logs). */
+export interface ArchiveSummary {
+  readonly partitions: number;
+  readonly segments: number;
+  readonly records: number;
+  readonly batchBytes: number;
+  readonly objectBytes: number;
+  readonly rescuedBatches: number;
+  readonly lostRaces: number;
+  readonly deletedSegments: number;
+  readonly errors: number;
+  readonly skippedPartitions: number;
+  readonly durationMs: number;
+}
+
+export type ArchiveHandler = (event?: unknown) => Promise<ArchiveSummary>;
+
+/**
+ * Builds the handler for a runtime. A partition that fails is logged and retried by the next run;
+ * the invocation itself fails only when nothing could be done at all.
+ */
+export function createHandler(runtime: Runtime, options: TieredStorageOptions = {}): ArchiveHandler {
+  const { archiver } = tieredStorageFor(runtime, options);
+  return async () => {
+    const report = await archiver.run();
+    for (const failure of report.errors) {
+      logger.error('Archiving a partition failed; the next run retries it', {
+        topic: failure.topic,
+        partition: failure.partition,
+        error: failure.error as Error,
+      });
+    }
+    const summary = summarize(report);
+    if (summary.segments > 0 || summary.deletedSegments > 0 || summary.errors > 0) {
+      logger.info('Archive run', { ...summary });
+    }
+    if (report.errors.length > 0 && report.partitions.length === 0) {
+      throw new Error(`Every partition of this archive run failed (${report.errors.length}); see the log`);
+    }
+    return summary;
+  };
+}
+
+export function summarize(report: ArchiveRunReport): ArchiveSummary {
+  const sum = (field: keyof ArchiveRunReport['partitions'][number]) =>
+    report.partitions.reduce((total, partition) => total + Number(partition[field]), 0);
+  return {
+    partitions: report.partitions.length,
+    segments: sum('segments'),
+    records: sum('records'),
+    batchBytes: sum('batchBytes'),
+    objectBytes: sum('objectBytes'),
+    rescuedBatches: sum('rescuedBatches'),
+    lostRaces: sum('lostRaces'),
+    deletedSegments: sum('deletedSegments'),
+    errors: report.errors.length,
+    skippedPartitions: report.skippedPartitions,
+    durationMs: report.durationMs,
+  };
+}
+
+let built: ArchiveHandler | undefined;
+
+export const handler: ArchiveHandler = (event) => {
+  built ??= createHandler(getDefaultRuntime());
+  return built(event);
+};

@@ -1,0 +1,88 @@
+/**
+ * Lambda entry of the TTL rescue, invoked by the log table's stream (in AWS through an event source
+ * mapping filtered to TTL deletions; on the local stack by a stream follower). Every REMOVE record
+ * with an old image of a batch is handed to the rescue, which keeps the batches not archived yet.
+ *
+ * Partial failures are reported with `batchItemFailures` (the mapping must enable
+ * ReportBatchItemFailures): the stream resumes at the first batch not rescued, so nothing is
+ * skipped and the batches before it are not stored twice (storing twice would be harmless anyway).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { type RemovedBatch, RescueFailedError } from '../shared/domain/archiver-rescue.js';
+import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { tieredStorageFor } from '../shared/services.js';
+
+const logger = new Logger({ serviceName: 'shoal' });
+
+export type RescueHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+
+const wholeNumber = z
+  .string()
+  .regex(/^\d{1,16}$/)
+  .transform(Number);
+
+/** The old image of a batch item (see `keys.ts`), as a stream record carries it. */
+const BatchImage = z.object({
+  pk: z.object({ S: z.string().regex(/^[^#]+#\d{1,9}$/) }),
+  sk: z.object({ N: wholeNumber }),
+  bo: z.object({ N: wholeNumber }),
+  mt: z.object({ N: wholeNumber }),
+  d: z.object({ B: z.union([z.base64(), z.instanceof(Uint8Array)]) }),
+});
+
+/** The batch a REMOVE record deleted, or undefined for any other record. */
+export function removedBatchOf(record: DynamoDBRecord): RemovedBatch | undefined {
+  if (record.eventName !== 'REMOVE' || record.dynamodb?.OldImage === undefined) return undefined;
+  const parsed = BatchImage.safeParse(record.dynamodb.OldImage);
+  if (!parsed.success) return undefined;
+  const image = parsed.data;
+  const separator = image.pk.S.lastIndexOf('#');
+  const data = typeof image.d.B === 'string' ? new Uint8Array(Buffer.from(image.d.B, 'base64')) : image.d.B;
+  return {
+    topicId: image.pk.S.slice(0, separator),
+    partition: Number(image.pk.S.slice(separator + 1)),
+    baseOffset: image.bo.N,
+    lastOffset: image.sk.N,
+    maxTimestampSoFar: image.mt.N,
+    data,
+  };
+}
+
+export function createHandler(runtime: Runtime): RescueHandler {
+  const { rescuer } = tieredStorageFor(runtime);
+  return async (event) => {
+    const removed: { batch: RemovedBatch; record: DynamoDBRecord }[] = [];
+    for (const record of event.Records) {
+      const batch = removedBatchOf(record);
+      if (batch) removed.push({ batch, record });
+      else if (record.eventName === 'REMOVE') {
+        logger.warn('A removed log table item is not a batch; ignored', { keys: record.dynamodb?.Keys });
+      }
+    }
+    try {
+      const report = await rescuer.rescue(removed.map((entry) => entry.batch));
+      if (report.rescued > 0)
+        logger.info('Rescued batches that expired before they were archived', { ...report });
+      return { batchItemFailures: [] };
+    } catch (error) {
+      if (!(error instanceof RescueFailedError)) throw error;
+      const failed = removed[error.index]?.record;
+      logger.error('Rescue failed; the stream retries from the first batch not rescued', {
+        error: error.cause as Error,
+        ...error.report,
+      });
+      const itemIdentifier = failed?.dynamodb?.SequenceNumber;
+      if (itemIdentifier === undefined) throw error;
+      return { batchItemFailures: [{ itemIdentifier }] };
+    }
+  };
+}
+
+let built: RescueHandler | undefined;
+
+export const handler: RescueHandler = (event) => {
+  built ??= createHandler(getDefaultRuntime());
+  return built(event);
+};

@@ -1,0 +1,297 @@
+/**
+ * The local stack's stand-ins for what AWS runs beside the API: a timer for the scheduled
+ * archiver, and a follower of the log table's stream (DynamoDB Local implements Streams) that
+ * invokes a handler with Lambda's DynamoDB stream event, as an event source mapping does.
+ *
+ * DynamoDB Local differs from the service in one way that matters here (checked with DynamoDB
+ * Local 3.3.0): a deletion by TTL arrives with the event name `UNKNOWN_TO_SDK_VERSION` and no
+ * `userIdentity`. The follower reports it the way AWS does: a `REMOVE` by
+ * `{ type: 'Service', principalId: 'dynamodb.amazonaws.com' }`.
+ */
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type Shard,
+  type ShardIteratorType,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Runtime } from '../shared/runtime.js';
+
+/** Longest pause of the stream follower after repeated failures. */
+const ERROR_BACKOFF_MS_MAX = 5_000;
+
+/** Something started in the background; `stop` waits for the work in progress. */
+export interface BackgroundTask {
+  stop(): Promise<void>;
+}
+
+/**
+ * Calls `run` every `intervalMs`, never two at once (a slow run delays the next). Failures are
+ * reported to `onError` and the timer goes on.
+ */
+export function startTimer(
+  run: () => Promise<unknown>,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+): BackgroundTask {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = run()
+      .then(
+        () => undefined,
+        (error: unknown) => onError(error),
+      )
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  timer = setTimeout(tick, intervalMs);
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** Options of {@link followStream}. */
+export interface StreamFollowerOptions {
+  /** Where to begin in shards that exist at start (new shards always start at their beginning). @default 'TRIM_HORIZON' */
+  readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST';
+  /** Pause between polls when there was nothing to read. @default 250 */
+  readonly idlePollMs?: number;
+  /** Records per handler invocation (Lambda's BatchSize). @default 100 */
+  readonly batchSize?: number;
+  /** Only records passing this reach the handler (Lambda's filter criteria). */
+  readonly filter?: (record: DynamoDBRecord) => boolean;
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A DynamoDB stream handler, as a Lambda function receives events. */
+export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
+
+interface ShardState {
+  readonly shard: Shard;
+  iterator?: string;
+  /** The sequence number to resume at after a failure, instead of the iterator. */
+  retryAt?: string;
+  done: boolean;
+}
+
+/**
+ * Follows the stream of `tableName` until stopped, handing each page of records to `handler` in
+ * shard order (a child shard only after its parent is done). A handler that throws, or reports
+ * `batchItemFailures`, gets the records again from the first failed one: at-least-once, in order,
+ * as with Lambda's event source mapping.
+ */
+export function followStream(
+  runtime: Runtime,
+  tableName: string,
+  handler: StreamHandler,
+  options: StreamFollowerOptions = {},
+): BackgroundTask {
+  const idlePollMs = options.idlePollMs ?? 250;
+  const onError = options.onError ?? ((error: unknown) => console.error('[shoal] stream follower:', error));
+  const streams = new DynamoDBStreamsClient({
+    region: runtime.config.region,
+    ...(runtime.config.dynamodbEndpoint ? { endpoint: runtime.config.dynamodbEndpoint } : {}),
+    credentials: () => runtime.dynamodb.config.credentials(),
+  });
+  const shards = new Map<string, ShardState>();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let firstListing = true;
+
+  const iteratorFor = async (
+    streamArn: string,
+    state: ShardState,
+    type: ShardIteratorType,
+    sequence?: string,
+  ) => {
+    const answer = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: state.shard.ShardId,
+        ShardIteratorType: type,
+        ...(sequence === undefined ? {} : { SequenceNumber: sequence }),
+      }),
+    );
+    return answer.ShardIterator;
+  };
+
+  /** Reads one page of a shard and hands it over; true when records were read. */
+  const pollShard = async (streamArn: string, state: ShardState): Promise<boolean> => {
+    if (state.retryAt !== undefined) {
+      state.iterator = await iteratorFor(streamArn, state, 'AT_SEQUENCE_NUMBER', state.retryAt);
+      state.retryAt = undefined;
+    }
+    if (state.iterator === undefined) {
+      state.done = true;
+      return false;
+    }
+    const page = await streams.send(
+      new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize ?? 100 }),
+    );
+    const records = (page.Records ?? []).map(toLambdaRecord(streamArn));
+    const delivered = options.filter ? records.filter(options.filter) : records;
+    if (delivered.length > 0) {
+      let failedAt: string | undefined;
+      try {
+        const answer = await handler({ Records: delivered });
+        failedAt = answer?.batchItemFailures?.[0]?.itemIdentifier;
+      } catch (error) {
+        onError(error);
+        failedAt = delivered[0]?.dynamodb?.SequenceNumber;
+      }
+      if (failedAt !== undefined) {
+        state.retryAt = failedAt;
+        return false;
+      }
+    }
+    state.iterator = page.NextShardIterator;
+    if (state.iterator === undefined) state.done = true;
+    return records.length > 0;
+  };
+
+  const loop = async () => {
+    const described = await runtime.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    const streamArn = described.Table?.LatestStreamArn;
+    if (!streamArn) throw new Error(`Table ${tableName} has no stream`);
+    let failures = 0;
+    while (!stopped) {
+      let busy = false;
+      try {
+        const listing = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+        for (const shard of listing.StreamDescription?.Shards ?? []) {
+          if (!shard.ShardId || shards.has(shard.ShardId)) continue;
+          const state: ShardState = { shard, done: false };
+          const type = firstListing ? (options.startingPosition ?? 'TRIM_HORIZON') : 'TRIM_HORIZON';
+          state.iterator = await iteratorFor(streamArn, state, type);
+          shards.set(shard.ShardId, state);
+        }
+        firstListing = false;
+        for (const state of shards.values()) {
+          if (stopped) break;
+          const parent = state.shard.ParentShardId ? shards.get(state.shard.ParentShardId) : undefined;
+          if (state.done || (parent && !parent.done)) continue;
+          busy = (await pollShard(streamArn, state)) || busy;
+        }
+        failures = 0;
+      } catch (error) {
+        // Report each failure, but back off while they repeat (DynamoDB Local restarting, say).
+        onError(error);
+        failures++;
+      }
+      if (!busy && !stopped) {
+        const pauseMs = Math.min(ERROR_BACKOFF_MS_MAX, idlePollMs * 2 ** Math.min(failures, 10));
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, pauseMs);
+        });
+      }
+    }
+  };
+
+  const running = loop().catch(onError);
+  return {
+    stop: async () => {
+      stopped = true;
+      wake?.();
+      await running;
+      streams.destroy();
+    },
+  };
+}
+
+/** Lambda's record shape: epoch seconds, base64 binaries, and TTL deletions marked as AWS marks them. */
+function toLambdaRecord(streamArn: string) {
+  return (record: StreamRecord): DynamoDBRecord => {
+    const stream = record.dynamodb;
+    const isKnown =
+      record.eventName === 'INSERT' || record.eventName === 'MODIFY' || record.eventName === 'REMOVE';
+    const removedByTtl = !isKnown && stream?.OldImage !== undefined && stream.NewImage === undefined;
+    const identity =
+      record.userIdentity ??
+      (removedByTtl ? { type: 'Service', principalId: 'dynamodb.amazonaws.com' } : undefined);
+    return {
+      eventID: record.eventID,
+      eventName: removedByTtl ? 'REMOVE' : (record.eventName as DynamoDBRecord['eventName']),
+      eventVersion: record.eventVersion,
+      eventSource: record.eventSource,
+      awsRegion: record.awsRegion,
+      eventSourceARN: streamArn,
+      ...(identity ? { userIdentity: identity } : {}),
+      dynamodb: {
+        ...(stream?.ApproximateCreationDateTime
+          ? { ApproximateCreationDateTime: Math.floor(stream.ApproximateCreationDateTime.getTime() / 1000) }
+          : {}),
+        ...(stream?.Keys ? { Keys: toLambdaImage(stream.Keys) } : {}),
+        ...(stream?.NewImage ? { NewImage: toLambdaImage(stream.NewImage) } : {}),
+        ...(stream?.OldImage ? { OldImage: toLambdaImage(stream.OldImage) } : {}),
+        ...(stream?.SequenceNumber ? { SequenceNumber: stream.SequenceNumber } : {}),
+        ...(stream?.SizeBytes === undefined ? {} : { SizeBytes: stream.SizeBytes }),
+        ...(stream?.StreamViewType ? { StreamViewType: stream.StreamViewType } : {}),
+      },
+    };
+  };
+}
+
+/** An SDK attribute map in Lambda's JSON form (binaries as base64). */
+function toLambdaImage(image: Record<string, unknown>): { [key: string]: AttributeValue } {
+  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toLambdaValue(value)]));
+}
+
+function toLambdaValue(value: unknown): AttributeValue {
+  const attribute = value as Record<string, unknown>;
+  if (attribute.B instanceof Uint8Array) return { B: Buffer.from(attribute.B).toString('base64') };
+  if (Array.isArray(attribute.BS)) {
+    return { BS: (attribute.BS as Uint8Array[]).map((bytes) => Buffer.from(bytes).toString('base64')) };
+  }
+  if (Array.isArray(attribute.L)) return { L: attribute.L.map(toLambdaValue) };
+  if (attribute.M !== undefined) return { M: toLambdaImage(attribute.M as Record<string, unknown>) };
+  return attribute as AttributeValue;
+}
+
+/** The filter of the rescue's event source: deletions by DynamoDB's TTL, nothing else. */
+export function isTtlRemoval(record: DynamoDBRecord): boolean {
+  return record.eventName === 'REMOVE' && record.userIdentity?.principalId === 'dynamodb.amazonaws.com';
+}
+
+/** Options of {@link startTieredStorage}. */
+export interface TieredStorageTaskOptions {
+  /** How often the archiver runs (`SHOAL_ARCHIVE_INTERVAL_MS`). */
+  readonly archiveIntervalMs: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Runs the archiver on a timer and the TTL rescue on the log table's stream, with the very handlers
+ * of `functions/archive-segments.ts` and `functions/rescue-batches.ts`.
+ */
+export async function startTieredStorage(
+  runtime: Runtime,
+  options: TieredStorageTaskOptions,
+): Promise<BackgroundTask> {
+  const onError = options.onError ?? ((error: unknown) => console.error('[shoal] tiered storage:', error));
+  const archive = await import('../functions/archive-segments.js');
+  const rescue = await import('../functions/rescue-batches.js');
+  const archiveHandler = archive.createHandler(runtime);
+  const rescueHandler = rescue.createHandler(runtime);
+  const timer = startTimer(() => archiveHandler({}), options.archiveIntervalMs, onError);
+  const follower = followStream(runtime, runtime.config.logTableName, rescueHandler, {
+    filter: isTtlRemoval,
+    onError,
+  });
+  return {
+    stop: async () => {
+      await Promise.all([timer.stop(), follower.stop()]);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * Lambda functions that serve no HTTP route, beside the route table's: each has an entry
+ * `functions/<name>.ts` exporting `handler`, and a trigger the CDK stack (a schedule, the log
+ * table's stream) and the local stack (a timer, a stream follower) both honour.
+ */
+
+/** A function triggered by something other than API Gateway. */
+export type BackgroundFunctionName = 'archive-segments' | 'rescue-batches';
+
+/** What invokes a background function. */
+export type BackgroundTrigger =
+  /** A fixed-rate schedule (EventBridge in AWS, a timer on the local stack). */
+  | 'schedule'
+  /** REMOVE records of the log table's stream that DynamoDB's TTL caused. */
+  | 'log-table-ttl-removals';
+
+export interface BackgroundFunction {
+  readonly name: BackgroundFunctionName;
+  readonly trigger: BackgroundTrigger;
+  readonly summary: string;
+}
+
+/** Every background function, in a stable order (CDK construct ids derive from it). */
+export const BACKGROUND_FUNCTIONS = [
+  {
+    name: 'archive-segments',
+    trigger: 'schedule',
+    summary: 'Roll old batches into S3 segments, record them in the manifest, apply retention',
+  },
+  {
+    name: 'rescue-batches',
+    trigger: 'log-table-ttl-removals',
+    summary: 'Store batches that TTL deleted before they were archived, for the next segment',
+  },
+] as const satisfies readonly BackgroundFunction[];
