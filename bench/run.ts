@@ -88,7 +88,7 @@ function settingsFor(quick: boolean): Settings {
     fetchConsumers: [1, 4],
     fetchMaxRecords: 1000,
     endToEndRecords: quick ? 30 : 200,
-    storageRequests: (batch) => Math.max(quick ? 2 : 5, Math.ceil((quick ? 40 : 400) / batch)),
+    storageRequests: (batch) => Math.max(quick ? 3 : 5, Math.ceil((quick ? 100 : 400) / batch)),
     checkRecords: quick ? 200 : 1_000,
   };
 }
@@ -438,7 +438,8 @@ function printReport(results: BenchResults): void {
       .map(([name, value]) => `${name} ${value}`)
       .join(', ');
     out.push(
-      `consistency check (${results.consistency.stats.acknowledgedRecords} records under faults): ${counts}`,
+      `consistency check (${results.consistency.stats.acknowledgedRecords} of ${results.consistency.stats.requestedRecords} ` +
+        `records acknowledged under faults, group caught up: ${results.consistency.stats.consumersCaughtUp ? 'yes' : 'NO'}): ${counts}`,
       '',
     );
   }

@@ -74,6 +74,8 @@ export interface CheckReport {
   readonly counts: CheckerCounts;
   readonly clean: boolean;
   readonly stats: {
+    /** Records the run set out to produce; fewer are sent when `produceTimeMsMax` runs out. */
+    readonly requestedRecords: number;
     readonly produceRequests: number;
     readonly acknowledgedRecords: number;
     readonly unacknowledgedRecords: number;
@@ -637,6 +639,7 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
     counts,
     clean: isClean(counts),
     stats: {
+      requestedRecords: settings.records,
       produceRequests: produces.length,
       acknowledgedRecords,
       unacknowledgedRecords: sentRecords - acknowledgedRecords,

@@ -23,7 +23,7 @@ export function renderCheckReport(report: CheckReport): string {
   return [
     table,
     '',
-    `records acknowledged ${stats.acknowledgedRecords}, unacknowledged ${stats.unacknowledgedRecords}, ` +
+    `records acknowledged ${stats.acknowledgedRecords} of ${stats.requestedRecords}, unacknowledged ${stats.unacknowledgedRecords}, ` +
       `in ${stats.produceRequests} produce requests (${stats.attempts} attempts)`,
     `retried answers: ${tally(stats.retriedAnswers)}`,
     `unexpected answers: ${tally(stats.unexpectedAnswers)}`,
