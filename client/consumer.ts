@@ -555,7 +555,8 @@ export class Consumer {
         loop: undefined,
       };
       this.states.set(state.key, state);
-      state.loop = this.partitionLoop(state);
+      // A bug or an unexpected failure stops the consumer as a crash, never as an unhandled rejection.
+      state.loop = this.partitionLoop(state).catch((error: unknown) => this.crash(toError(error)));
     }
   }
 
