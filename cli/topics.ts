@@ -5,11 +5,14 @@ import { renderTable } from './format.js';
 export const TOPICS_HELP = `Usage: shoal topics <command> [options]
 
 Commands:
-  create <topic> --partitions <n> [--retention-ms <ms>] [--if-not-exists]
+  create <topic> --partitions <n> [--config <name>=<value>]... [--if-not-exists]
   list
   describe <topic>
-  alter <topic> [--partitions <n>] [--retention-ms <ms>]
+  alter <topic> [--partitions <n>] [--config <name>=<value>]...
   delete <topic>
+
+Config names as in Kafka: retention.ms (-1 keeps records forever), retention.bytes, segment.ms,
+segment.bytes, local.retention.ms. --retention-ms <ms> is short for --config retention.ms=<ms>.
 
 Options:
   --json     print the API's JSON instead of a table
@@ -19,8 +22,50 @@ Options:
 const OPTIONS = {
   partitions: { type: 'string', short: 'p' },
   'retention-ms': { type: 'string' },
+  config: { type: 'string', multiple: true },
   'if-not-exists': { type: 'boolean' },
 } as const;
+
+/** Kafka's topic config names and the API's fields. */
+const CONFIG_NAMES = {
+  'retention.ms': 'retentionMs',
+  'retention.bytes': 'retentionBytes',
+  'segment.ms': 'segmentMs',
+  'segment.bytes': 'segmentBytes',
+  'local.retention.ms': 'localRetentionMs',
+} as const;
+
+type ConfigField = (typeof CONFIG_NAMES)[keyof typeof CONFIG_NAMES];
+
+/** `--config name=value`... and `--retention-ms` as API fields. */
+function configOf(values: {
+  config?: string[];
+  'retention-ms'?: string;
+}): Partial<Record<ConfigField, number>> {
+  const config: Partial<Record<ConfigField, number>> = {};
+  for (const entry of values.config ?? []) {
+    const at = entry.indexOf('=');
+    const name = at > 0 ? entry.slice(0, at) : entry;
+    const field = CONFIG_NAMES[name as keyof typeof CONFIG_NAMES];
+    if (field === undefined || at <= 0) {
+      throw new UsageError(
+        `--config takes <name>=<value> with a name of ${Object.keys(CONFIG_NAMES).join(', ')}; got '${entry}'`,
+      );
+    }
+    config[field] = integer(`--config ${name}`, entry.slice(at + 1));
+  }
+  if (values['retention-ms'] !== undefined)
+    config.retentionMs = integer('--retention-ms', values['retention-ms']);
+  return config;
+}
+
+/** A topic's config in Kafka's names: `retention.ms=604800000 segment.bytes=...`. */
+function configText(config: Readonly<Record<string, number>>): string {
+  return Object.entries(CONFIG_NAMES)
+    .filter(([, field]) => config[field] !== undefined)
+    .map(([name, field]) => `${name}=${config[field]}`)
+    .join(' ');
+}
 
 export async function topicsCommand(args: readonly string[], io: CliEnvironment): Promise<number> {
   const { values, positionals } = parseCommand(args, OPTIONS);
@@ -41,13 +86,8 @@ export async function topicsCommand(args: readonly string[], io: CliEnvironment)
       const name = requireTopic();
       if (values.partitions === undefined) throw new UsageError('topics create needs --partitions <n>');
       const partitions = wholeNumber('--partitions', values.partitions);
-      const retention = values['retention-ms'];
       try {
-        const created = await admin.createTopic({
-          name,
-          partitions,
-          ...(retention === undefined ? {} : { retentionMs: integer('--retention-ms', retention) }),
-        });
+        const created = await admin.createTopic({ name, partitions, ...configOf(values) });
         await out(
           values.json
             ? `${JSON.stringify(created)}\n`
@@ -81,7 +121,8 @@ export async function topicsCommand(args: readonly string[], io: CliEnvironment)
         return 0;
       }
       await out(
-        `Topic ${description.name}  partitions ${description.partitionCount}  retention.ms ${description.config.retentionMs}  created ${description.createdAt}\n`,
+        `Topic ${description.name}  partitions ${description.partitionCount}  created ${description.createdAt}\n` +
+          `Config ${configText(description.config)}\n\n`,
       );
       await out(
         renderTable(
@@ -100,18 +141,18 @@ export async function topicsCommand(args: readonly string[], io: CliEnvironment)
     case 'alter': {
       const name = requireTopic();
       const partitions = values.partitions;
-      const retention = values['retention-ms'];
-      if (partitions === undefined && retention === undefined) {
-        throw new UsageError('topics alter needs --partitions <n> or --retention-ms <ms>');
+      const config = configOf(values);
+      if (partitions === undefined && Object.keys(config).length === 0) {
+        throw new UsageError('topics alter needs --partitions <n> or --config <name>=<value>');
       }
       const altered = await admin.alterTopic(name, {
         ...(partitions === undefined ? {} : { partitions: wholeNumber('--partitions', partitions) }),
-        ...(retention === undefined ? {} : { retentionMs: integer('--retention-ms', retention) }),
+        ...config,
       });
       await out(
         values.json
           ? `${JSON.stringify(altered)}\n`
-          : `Topic ${name}: ${altered.partitionCount} partitions, retention.ms ${altered.config.retentionMs}\n`,
+          : `Topic ${name}: ${altered.partitionCount} partitions, ${configText(altered.config)}\n`,
       );
       return 0;
     }

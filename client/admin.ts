@@ -4,12 +4,14 @@
  */
 import type {
   CommitAnswer,
+  CreateTopicInput,
   GroupDescription,
   GroupSummary,
   ResetOffsetsInput,
   ShoalApi,
   TopicDescription,
   TopicSummary,
+  UpdateTopicInput,
 } from './api.js';
 
 /** A group's lag: per partition and in total. */
@@ -30,8 +32,13 @@ export type ResetTo = ResetOffsetsInput['to'];
 export class Admin {
   constructor(private readonly api: ShoalApi) {}
 
-  /** @throws ShoalApiError 409 when the topic exists */
-  createTopic(input: { name: string; partitions: number; retentionMs?: number }): Promise<TopicDescription> {
+  /**
+   * Creates a topic; config fields left out take the defaults (retention, segment size and age...).
+   *
+   * @example await admin.createTopic({ name: 'orders', partitions: 6, retentionMs: 7 * 86_400_000 })
+   * @throws ShoalApiError 409 when the topic exists
+   */
+  createTopic(input: CreateTopicInput): Promise<TopicDescription> {
     return this.api.createTopic(input);
   }
 
@@ -44,11 +51,8 @@ export class Admin {
     return this.api.describeTopic(topic);
   }
 
-  /** More partitions (never fewer) or another retention. */
-  alterTopic(
-    topic: string,
-    change: { partitions?: number; retentionMs?: number },
-  ): Promise<TopicDescription> {
+  /** More partitions (never fewer) or other config values. */
+  alterTopic(topic: string, change: UpdateTopicInput): Promise<TopicDescription> {
     return this.api.updateTopic(topic, change);
   }
 

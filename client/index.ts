@@ -58,6 +58,7 @@ export class Shoal {
 export { Admin, type GroupLag, type ResetTo } from './admin.js';
 export type {
   CommitAnswer,
+  CreateTopicInput,
   FetchAnswer,
   FetchInput,
   GroupDescription,
@@ -67,6 +68,7 @@ export type {
   TopicDescription,
   TopicSummary,
   TypedDataValue,
+  UpdateTopicInput,
 } from './api.js';
 export { ShoalApi } from './api.js';
 export type { AuthOptions } from './auth.js';

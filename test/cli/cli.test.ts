@@ -59,7 +59,16 @@ describe('shoal', () => {
 
   it('creates a topic, resets a new group on it, and lists both as JSON', async () => {
     // Act
-    const created = await shoal(['topics', 'create', 'listed', '--partitions', '2', '--json']);
+    const created = await shoal([
+      'topics',
+      'create',
+      'listed',
+      '--partitions',
+      '2',
+      '--config',
+      'retention.ms=3600000',
+      '--json',
+    ]);
     const reset = await shoal(['groups', 'reset-offsets', 'listers', '--topic', 'listed', '--to-latest']);
     const [topics, groups] = await Promise.all([
       shoal(['topics', 'list', '--json']),
@@ -67,7 +76,11 @@ describe('shoal', () => {
     ]);
 
     // Assess
-    expect(JSON.parse(created.stdout)).toMatchObject({ name: 'listed', partitionCount: 2 });
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      name: 'listed',
+      partitionCount: 2,
+      config: { retentionMs: 3_600_000 },
+    });
     expect(reset.code).toBe(0);
     expect(JSON.parse(topics.stdout).topics.map((t: any) => t.name)).toContain('listed');
     expect(JSON.parse(groups.stdout).groups.map((g: any) => g.group)).toContain('listers');
