@@ -44,6 +44,9 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   // Groups, members and offsets live in the meta table; resetting to a timestamp looks the offset
   // up in the log, which may reach archived segments, as fetch-records' offsetForTimestamp does.
   'manage-groups': { logTable: 'read', metaTable: 'readWrite', segments: 'read' },
+  // Subscriptions and their consumer groups live in the meta table; starting AT_TIMESTAMP and the
+  // age of the oldest undelivered record read the log, which may reach archived segments.
+  'manage-subscriptions': { logTable: 'read', metaTable: 'readWrite', segments: 'read' },
 };
 
 /** Settings of {@link ShoalApi}. */

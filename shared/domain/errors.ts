@@ -182,3 +182,17 @@ export class InvalidCommitOffsetError extends ShoalError {
     );
   }
 }
+
+export class SubscriptionNotFoundError extends ShoalError {
+  override name = 'SubscriptionNotFoundError';
+  constructor(readonly subscription: string) {
+    super(`Subscription '${subscription}' does not exist`);
+  }
+}
+
+export class SubscriptionExistsError extends ShoalError {
+  override name = 'SubscriptionExistsError';
+  constructor(readonly subscription: string) {
+    super(`Subscription '${subscription}' already exists`);
+  }
+}

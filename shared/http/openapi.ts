@@ -27,6 +27,12 @@ import {
   TopicListSchema,
   UpdateTopicRequest,
 } from './schemas.js';
+import {
+  CreateSubscriptionRequest,
+  SubscriptionDescriptionSchema,
+  SubscriptionListSchema,
+  SubscriptionSchema,
+} from './subscription-schemas.js';
 
 interface OperationSchemas {
   readonly body?: z.ZodType;
@@ -78,6 +84,29 @@ const OPERATIONS: Record<OperationId, OperationSchemas> = {
     success: { status: 200, schema: CommitResponseSchema, description: 'The offsets now committed' },
     problems: [404, 409, 503],
   },
+  createSubscription: {
+    body: CreateSubscriptionRequest,
+    success: {
+      status: 201,
+      schema: SubscriptionSchema,
+      description: 'Created; delivery starts with the next append',
+    },
+    problems: [404, 409],
+  },
+  listSubscriptions: {
+    success: { status: 200, schema: SubscriptionListSchema, description: 'Every subscription' },
+    problems: [],
+  },
+  describeSubscription: {
+    success: {
+      status: 200,
+      schema: SubscriptionDescriptionSchema,
+      description:
+        'Settings, and per partition committed offset, lag, counters, last error and oldest undelivered record',
+    },
+    problems: [404],
+  },
+  deleteSubscription: { success: { status: 204, description: 'Deleted' }, problems: [404] },
   getHealth: { success: { status: 200, schema: HealthResponseSchema, description: 'Alive' }, problems: [] },
   getOpenApi: { success: { status: 200, description: 'This document' }, problems: [] },
   createTopic: {
@@ -134,8 +163,8 @@ const OPERATIONS: Record<OperationId, OperationSchemas> = {
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request; `field` names the offending field',
-  404: 'Topic (40401), partition (40402) or consumer group (40404) not found',
-  409: 'Conflicts with the current state; consumer groups: fenced for a stale generation (40910), an unknown member (40911) or a partition the member does not own (40912), a group with live members (40913), an offset that would move backwards (40914)',
+  404: 'Topic (40401), partition (40402), consumer group (40404) or subscription (40405) not found',
+  409: 'Conflicts with the current state; consumer groups: fenced for a stale generation (40910), an unknown member (40911) or a partition the member does not own (40912), a group with live members (40913), an offset that would move backwards (40914); a subscription that exists (40915)',
   413: 'Over a published limit',
   416: 'Offset out of range; carries logStartOffset and highWatermark',
   422: 'Idempotency-Key reused with a different request; a committed offset above the high watermark (42202)',

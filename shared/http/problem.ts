@@ -17,6 +17,8 @@ import {
   OffsetRegressionError,
   PartitionNotFoundError,
   RetryableError,
+  SubscriptionExistsError,
+  SubscriptionNotFoundError,
   TopicExistsError,
   TopicNotFoundError,
 } from '../domain/errors.js';
@@ -131,6 +133,24 @@ export function problemFor(error: unknown): Problem | undefined {
       title: 'Consumer group not found',
       detail: error.message,
       errorCode: 40404,
+    };
+  }
+  if (error instanceof SubscriptionNotFoundError) {
+    return {
+      status: 404,
+      slug: 'subscription-not-found',
+      title: 'Subscription not found',
+      detail: error.message,
+      errorCode: 40405,
+    };
+  }
+  if (error instanceof SubscriptionExistsError) {
+    return {
+      status: 409,
+      slug: 'subscription-exists',
+      title: 'Subscription already exists',
+      detail: error.message,
+      errorCode: 40915,
     };
   }
   if (error instanceof FencedError) {

@@ -5,7 +5,12 @@
  */
 
 /** A Lambda function that serves a group of routes; its entry is `functions/<name>.ts`. */
-export type FunctionName = 'manage-topics' | 'produce-records' | 'fetch-records' | 'manage-groups';
+export type FunctionName =
+  | 'manage-topics'
+  | 'produce-records'
+  | 'fetch-records'
+  | 'manage-groups'
+  | 'manage-subscriptions';
 
 /** Every function, in a stable order (CDK construct ids derive from it). */
 export const FUNCTION_NAMES: readonly FunctionName[] = [
@@ -13,6 +18,7 @@ export const FUNCTION_NAMES: readonly FunctionName[] = [
   'produce-records',
   'fetch-records',
   'manage-groups',
+  'manage-subscriptions',
 ];
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -154,6 +160,35 @@ export const ROUTES = [
     operationId: 'resetOffsets',
     functionName: 'manage-groups',
     summary: "Move a topic's committed offsets while the group has no live members",
+  },
+  {
+    method: 'POST',
+    path: '/v1/subscriptions',
+    operationId: 'createSubscription',
+    functionName: 'manage-subscriptions',
+    summary: 'Subscribe a function to a topic (an event source mapping)',
+  },
+  {
+    method: 'GET',
+    path: '/v1/subscriptions',
+    operationId: 'listSubscriptions',
+    functionName: 'manage-subscriptions',
+    summary: 'List subscriptions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/subscriptions/{name}',
+    operationId: 'describeSubscription',
+    functionName: 'manage-subscriptions',
+    summary:
+      'Describe a subscription: settings, and per partition lag, errors, dead letters, oldest undelivered record',
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/subscriptions/{name}',
+    operationId: 'deleteSubscription',
+    functionName: 'manage-subscriptions',
+    summary: 'Delete a subscription (and its consumer group, unless it was named by the request)',
   },
 ] as const satisfies readonly Route[];
 

@@ -1,0 +1,135 @@
+/**
+ * Lambda entry of the dispatcher, the event source behind subscriptions. Two triggers wake it, and
+ * nothing polls while topics are idle:
+ * - the log table's stream (INSERT records: a batch was appended), within seconds of a produce:
+ *   the run delivers the partitions it names;
+ * - a schedule (EventBridge in AWS, a timer on the local stack): the run sweeps every partition of
+ *   every enabled subscription, catching what a stream event missed and retries that were due.
+ *
+ * A run ends before the invocation's time is up; failures of single partitions are logged and left
+ * to the next run, so the stream never blocks on one subscription. Each run publishes per
+ * subscription CloudWatch metrics (EMF through Powertools Metrics, namespace `Shoal`, dimension
+ * `Subscription`).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
+import { LambdaInvoker } from '../shared/adapters/lambda/lambda-invoker.js';
+import type { DispatchReport, DispatchTrigger } from '../shared/domain/dispatcher.js';
+import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
+import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import {
+  type SubscriptionServicesOptions,
+  subscriptionServicesFor,
+} from '../shared/subscription-services.js';
+
+const logger = new Logger({ serviceName: 'shoal' });
+
+/** Time kept back at the end of an invocation for releasing leases and publishing metrics. */
+const SAFETY_MS = 10_000;
+/** A run without a Lambda context (the local stack) ends after this long at most. */
+const RUN_MS_DEFAULT = 60_000;
+
+/** What an invocation returns (and logs when it did something). */
+export interface DispatchSummary {
+  readonly trigger: DispatchTrigger['kind'];
+  readonly subscriptions: number;
+  readonly delivered: number;
+  readonly invocations: number;
+  readonly errors: number;
+  readonly deadLettered: number;
+  readonly failures: number;
+  readonly durationMs: number;
+}
+
+export type DispatchHandler = (
+  event: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+) => Promise<DispatchSummary>;
+
+export interface DispatchHandlerOptions extends SubscriptionServicesOptions {
+  /** Where delivery metrics go; false publishes none (the local stack). @default EMF on stdout */
+  readonly metrics?: Metrics | false;
+  /** The longest run without a Lambda context. @default 60000 */
+  readonly runMsMax?: number;
+}
+
+/**
+ * The run a stream event asks for: the partitions of the batches it inserted. Anything else (the
+ * schedule's event, a manual invocation) sweeps.
+ */
+export function triggerOf(event: unknown): DispatchTrigger {
+  const records = (event as Partial<DynamoDBStreamEvent> | null)?.Records;
+  if (!Array.isArray(records)) return { kind: 'sweep' };
+  const partitions = new Map<string, { topicId: string; partition: number }>();
+  for (const record of records) {
+    const key = record?.dynamodb?.Keys?.pk?.S;
+    if (record?.eventName === 'REMOVE' || typeof key !== 'string') continue;
+    const match = /^(.+)#(\d{1,9})$/.exec(key);
+    if (!match) continue;
+    const topicId = match[1] as string;
+    const partition = Number(match[2]);
+    partitions.set(key, { topicId, partition });
+  }
+  return { kind: 'appends', partitions: [...partitions.values()] };
+}
+
+/** Publishes one EMF document per subscription that the run touched. */
+export function publishDeliveryMetrics(metrics: Metrics, report: DispatchReport): void {
+  for (const run of report.subscriptions) {
+    metrics.addDimension('Subscription', run.subscription);
+    metrics.addMetric('DeliveredRecords', MetricUnit.Count, run.counters.delivered);
+    metrics.addMetric('Invocations', MetricUnit.Count, run.counters.invocations);
+    metrics.addMetric('InvocationErrors', MetricUnit.Count, run.counters.errors);
+    metrics.addMetric('DeadLetteredRecords', MetricUnit.Count, run.counters.deadLettered);
+    metrics.addMetric('FilteredRecords', MetricUnit.Count, run.counters.filtered);
+    metrics.addMetric('DiscardedRecords', MetricUnit.Count, run.counters.discarded);
+    metrics.addMetric('Lag', MetricUnit.Count, run.lag);
+    metrics.addMetric('OldestUndeliveredRecordAgeMs', MetricUnit.Milliseconds, run.oldestUndeliveredAgeMs);
+    metrics.publishStoredMetrics();
+    metrics.clearDimensions();
+  }
+}
+
+export function createHandler(runtime: Runtime, options: DispatchHandlerOptions = {}): DispatchHandler {
+  const invoker: FunctionInvoker =
+    options.invoker ?? new LambdaInvoker(new LambdaClient({ region: runtime.config.region }));
+  const { dispatcher } = subscriptionServicesFor(runtime, { ...options, invoker });
+  const metrics = options.metrics ?? new Metrics({ namespace: 'Shoal', serviceName: 'shoal' });
+  const runMsMax = options.runMsMax ?? RUN_MS_DEFAULT;
+  return async (event, context) => {
+    const trigger = triggerOf(event);
+    const budget = context ? context.getRemainingTimeInMillis() - SAFETY_MS : runMsMax;
+    const report = await dispatcher.run(trigger, Date.now() + Math.max(0, budget));
+    for (const failure of report.failures) {
+      logger.error('Delivery stopped for this run; the next run retries it', {
+        subscription: failure.subscription,
+        partition: failure.partition,
+        error: failure.error as Error,
+      });
+    }
+    if (metrics) publishDeliveryMetrics(metrics, report);
+    const total = (field: keyof DispatchReport['subscriptions'][number]['counters']) =>
+      report.subscriptions.reduce((sum, run) => sum + run.counters[field], 0);
+    const summary: DispatchSummary = {
+      trigger: trigger.kind,
+      subscriptions: report.subscriptions.length,
+      delivered: total('delivered'),
+      invocations: total('invocations'),
+      errors: total('errors'),
+      deadLettered: total('deadLettered'),
+      failures: report.failures.length,
+      durationMs: report.durationMs,
+    };
+    if (summary.invocations > 0 || summary.failures > 0) logger.info('Dispatch run', { ...summary });
+    return summary;
+  };
+}
+
+let built: DispatchHandler | undefined;
+
+export const handler: DispatchHandler = (event, context) => {
+  built ??= createHandler(getDefaultRuntime());
+  return built(event, context);
+};

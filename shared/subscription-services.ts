@@ -1,0 +1,121 @@
+/**
+ * Wires the subscription parts for one runtime: the service behind the subscriptions API and the
+ * dispatcher behind the event source, each with the invoker and target check of where it runs
+ * (AWS Lambda in AWS, module handlers on the local stack).
+ */
+import { existsSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { DynamoDbGroupStore } from './adapters/dynamodb/group-store.js';
+import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
+import { DynamoDbSubscriptionStore } from './adapters/dynamodb/subscription-store.js';
+import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
+import type { ShoalConfig } from './config.js';
+import { Dispatcher, type DispatcherOptions } from './domain/dispatcher.js';
+import { InvalidRequestError } from './domain/errors.js';
+import { type Clock, systemClock } from './domain/log-service.js';
+import { isModuleTarget, type SubscriptionTarget } from './domain/subscription.js';
+import { SubscriptionService, type TargetCheck } from './domain/subscription-service.js';
+import type { FunctionInvoker } from './ports/function-invoker.js';
+import type { Runtime } from './runtime.js';
+import { servicesFor } from './services.js';
+
+export interface SubscriptionServices {
+  readonly subscriptions: SubscriptionService;
+  readonly dispatcher: Dispatcher;
+}
+
+export interface SubscriptionServicesOptions {
+  /** Runs the targets; required for delivery, unused by the API. */
+  readonly invoker?: FunctionInvoker;
+  /** How targets are checked at creation. @default by where the runtime points (see {@link targetCheckFor}) */
+  readonly checkTarget?: TargetCheck;
+  readonly clock?: Clock;
+  readonly dispatcher?: Omit<DispatcherOptions, 'bootstrapServers'>;
+}
+
+/** The event's `bootstrapServers`: the deployment the records come from (its region and log table). */
+export function bootstrapServersOf(config: ShoalConfig): string {
+  return `shoal://${config.region}/${config.logTableName}`;
+}
+
+export function subscriptionServicesFor(
+  runtime: Runtime,
+  options: SubscriptionServicesOptions = {},
+): SubscriptionServices {
+  const { config, documents } = runtime;
+  const clock = options.clock ?? systemClock;
+  const { log, groups } = servicesFor(runtime);
+  const store = new DynamoDbSubscriptionStore(documents, config.metaTableName);
+  const topics = new DynamoDbTopicStore(documents, config.metaTableName);
+  const partitionLog = new DynamoDbPartitionLog(documents, {
+    logTableName: config.logTableName,
+    metaTableName: config.metaTableName,
+  });
+  const groupStore = new DynamoDbGroupStore(documents, config.metaTableName);
+  const invoker: FunctionInvoker = options.invoker ?? {
+    timeoutMs: async () => {
+      throw new Error('This runtime delivers nothing: it was built without an invoker');
+    },
+    invoke: async () => ({ kind: 'unavailable', reason: 'no invoker' }),
+  };
+  return {
+    subscriptions: new SubscriptionService(
+      store,
+      topics,
+      partitionLog,
+      groupStore,
+      groups,
+      log,
+      options.checkTarget ?? targetCheckFor(config),
+      clock,
+    ),
+    dispatcher: new Dispatcher(
+      { subscriptions: store, topics, partitionLog, log, groupStore, groups, invoker, clock },
+      { ...options.dispatcher, bootstrapServers: bootstrapServersOf(config) },
+    ),
+  };
+}
+
+/**
+ * Where targets can run: a runtime with a DynamoDB endpoint override is the local stack (module
+ * targets, files that exist); one without is AWS (function ARNs).
+ */
+export function targetCheckFor(config: ShoalConfig): TargetCheck {
+  return config.dynamodbEndpoint === undefined ? awsTargetCheck : localTargetCheck(process.cwd());
+}
+
+/** AWS invokes Lambda functions only. */
+export const awsTargetCheck: TargetCheck = async (target) => {
+  if (isModuleTarget(target)) {
+    throw new InvalidRequestError(
+      'target.module runs on the local stack only; in AWS give target {"functionArn": "arn:...:function:name"}',
+      'target',
+    );
+  }
+};
+
+const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts']);
+
+/**
+ * The local stack invokes module handlers only: the file must exist with a module extension (its
+ * export is checked at invocation, as Lambda checks a handler). Relative paths start at `baseDir`.
+ */
+export function localTargetCheck(baseDir: string): TargetCheck {
+  return async (target: SubscriptionTarget) => {
+    if (!isModuleTarget(target)) {
+      throw new InvalidRequestError(
+        'The local stack cannot invoke AWS Lambda functions: give target {"module": "<file>", "handler": "<export>"}',
+        'target',
+      );
+    }
+    const path = resolve(baseDir, target.module);
+    if (!MODULE_EXTENSIONS.has(extname(path))) {
+      throw new InvalidRequestError(
+        `target.module must be a .js, .mjs, .cjs, .ts or .mts file, got ${target.module}`,
+        'target.module',
+      );
+    }
+    if (!existsSync(path))
+      throw new InvalidRequestError(`target.module: ${path} does not exist`, 'target.module');
+  };
+}
