@@ -13,6 +13,7 @@ import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type Shard,
   type ShardIteratorType,
@@ -82,6 +83,8 @@ interface ShardState {
   iterator?: string;
   /** The sequence number to resume at after a failure, instead of the iterator. */
   retryAt?: string;
+  /** The last record handed over (and handled). */
+  lastSequence?: string;
   done: boolean;
 }
 
@@ -136,9 +139,21 @@ export function followStream(
       state.done = true;
       return false;
     }
-    const page = await streams.send(
-      new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize ?? 100 }),
-    );
+    let page: GetRecordsCommandOutput;
+    try {
+      page = await streams.send(
+        new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize ?? 100 }),
+      );
+    } catch (error) {
+      if (!isStaleIterator(error)) throw error;
+      // DynamoDB Local refuses some TRIM_HORIZON iterators taken while a shard was empty (and
+      // iterators expire after 15 minutes): take a fresh one after the last record handled.
+      state.iterator =
+        state.lastSequence === undefined
+          ? await iteratorFor(streamArn, state, 'TRIM_HORIZON')
+          : await iteratorFor(streamArn, state, 'AFTER_SEQUENCE_NUMBER', state.lastSequence);
+      return false;
+    }
     const records = (page.Records ?? []).map(toLambdaRecord(streamArn));
     const delivered = options.filter ? records.filter(options.filter) : records;
     if (delivered.length > 0) {
@@ -155,6 +170,7 @@ export function followStream(
         return false;
       }
     }
+    state.lastSequence = page.Records?.at(-1)?.dynamodb?.SequenceNumber ?? state.lastSequence;
     state.iterator = page.NextShardIterator;
     if (state.iterator === undefined) state.done = true;
     return records.length > 0;
@@ -208,6 +224,14 @@ export function followStream(
       streams.destroy();
     },
   };
+}
+
+/** An iterator DynamoDB Streams no longer serves (by name, as every SDK error check). */
+function isStaleIterator(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === 'TrimmedDataAccessException' || error.name === 'ExpiredIteratorException')
+  );
 }
 
 /** Lambda's record shape: epoch seconds, base64 binaries, and TTL deletions marked as AWS marks them. */

@@ -605,7 +605,7 @@ export function deserializePositions(data: Uint8Array): RecordPosition[] {
 }
 
 /** Rounds of a fetch between tiers (S3, DynamoDB, a rescued batch, DynamoDB again, ...). */
-const FETCH_ROUNDS_MAX = 8;
+const FETCH_ROUNDS_MAX = 16;
 
 /**
  * The records of one fetch answer, collected batch by batch from either tier with the same limits,
