@@ -164,6 +164,8 @@ export class Consumer {
     | undefined;
   private readonly states = new Map<string, PartitionState>();
   private readonly paused = new Set<string>();
+  /** Topics paused as a whole: their partitions assigned later start paused too. */
+  private readonly pausedTopics = new Set<string>();
   private readonly pendingSeeks = new Map<string, number>();
   private handlers: RunOptions | undefined;
   private running = false;
@@ -263,6 +265,12 @@ export class Consumer {
       }
     } catch (error) {
       this.running = false;
+      // Joined but could not start: leave at once rather than hold partitions until the session expires.
+      if (this.memberId !== undefined) {
+        await this.api.leaveGroup(this.options.groupId as string, this.memberId).catch(() => undefined);
+        this.memberId = undefined;
+        this.generation = undefined;
+      }
       throw error;
     }
     if (this.autoCommit && this.settings.autoCommitIntervalMs !== undefined) {
@@ -300,7 +308,7 @@ export class Consumer {
     return [...this.states.values()].every(
       (state) =>
         !state.active ||
-        this.paused.has(state.key) ||
+        this.isPaused(state) ||
         (state.fetchedOnce &&
           !state.processing &&
           state.highWatermark !== undefined &&
@@ -322,27 +330,34 @@ export class Consumer {
     state.fetch?.abort();
   }
 
-  /** Stops fetching the given partitions (all of a topic's when `partitions` is omitted). */
+  /**
+   * Stops fetching the given partitions; a topic without `partitions` is paused whole, including
+   * partitions assigned to this consumer later.
+   */
   pause(targets: readonly { topic: string; partitions?: readonly number[] }[]): void {
-    for (const key of this.keysOf(targets)) {
-      this.paused.add(key);
-      this.states.get(key)?.fetch?.abort();
-    }
+    for (const { topic, partitions } of targets) if (!partitions) this.pausedTopics.add(topic);
+    for (const key of this.keysOf(targets)) this.paused.add(key);
+    for (const state of this.states.values()) if (this.isPaused(state)) state.fetch?.abort();
   }
 
   resume(targets: readonly { topic: string; partitions?: readonly number[] }[]): void {
-    for (const key of this.keysOf(targets)) {
-      this.paused.delete(key);
-      for (const wake of this.resumeWaiters.get(key)?.splice(0) ?? []) wake();
+    for (const { topic, partitions } of targets) if (!partitions) this.pausedTopics.delete(topic);
+    for (const key of this.keysOf(targets)) this.paused.delete(key);
+    for (const state of this.states.values()) {
+      if (this.isPaused(state)) continue;
+      for (const wake of this.resumeWaiters.get(state.key)?.splice(0) ?? []) wake();
     }
   }
 
-  /** The paused partitions. */
+  /** The paused partitions among those read now. */
   pausedPartitions(): TopicPartition[] {
-    return [...this.paused].map((key) => {
-      const [topic, partition] = key.split('\u0000') as [string, string];
-      return { topic, partition: Number(partition) };
-    });
+    return [...this.states.values()]
+      .filter((state) => this.isPaused(state))
+      .map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  private isPaused(state: PartitionState): boolean {
+    return this.paused.has(state.key) || this.pausedTopics.has(state.topic);
   }
 
   /**
@@ -568,7 +583,7 @@ export class Consumer {
     const backoff = (ms: number) =>
       sleep(ms, AbortSignal.any([this.stop.signal, state.cancel.signal])).catch(() => undefined);
     while (state.active && this.running) {
-      if (this.paused.has(state.key)) {
+      if (this.isPaused(state)) {
         await new Promise<void>((resolve) => {
           const waiters = this.resumeWaiters.get(state.key) ?? [];
           waiters.push(resolve);
@@ -621,7 +636,7 @@ export class Consumer {
     const controller = new AbortController();
     state.fetch = controller;
     try {
-      if (!state.active || !this.running || state.epoch !== epoch || this.paused.has(state.key)) {
+      if (!state.active || !this.running || state.epoch !== epoch || this.isPaused(state)) {
         return { kind: 'skipped' };
       }
       const answer = await this.api.fetch(
@@ -706,7 +721,7 @@ export class Consumer {
         if (handlers.eachBatchAutoResolve ?? true) resolveOffset(last.offset);
       } else if (handlers.eachRecord) {
         for (const record of records) {
-          if (!current() || this.paused.has(state.key)) break;
+          if (!current() || this.isPaused(state)) break;
           await handlers.eachRecord({
             topic: state.topic,
             partition: state.partition,

@@ -230,6 +230,36 @@ describe('standalone consumer', () => {
     expect(read.slice(5)).toEqual(['1:0', '1:1', '1:2']);
   });
 
+  it('pauses a whole topic, partitions assigned later included, until it is resumed', async () => {
+    // Prepare
+    const topic = await newTopic(2);
+    await shoal.producer().send({
+      topic,
+      records: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 1 },
+      ],
+    });
+    const consumer = shoal.consumer({ maxWaitMs: 100 });
+    const read: string[] = [];
+    await consumer.assign([{ topic }], { from: 'earliest' });
+    consumer.pause([{ topic }]);
+
+    // Act
+    await consumer.run({ eachRecord: async ({ record }) => void read.push(dataText(record.value) ?? '') });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const whilePaused = [...read];
+    const paused = consumer.pausedPartitions();
+    consumer.resume([{ topic }]);
+    await until(() => read.length === 2, 'both partitions are read after resume');
+    await consumer.disconnect();
+
+    // Assess
+    expect(whilePaused).toEqual([]);
+    expect(paused).toHaveLength(2);
+    expect(read.sort()).toEqual(['a', 'b']);
+  });
+
   it('fails when a handler keeps failing, after the bounded retries', async () => {
     // Prepare
     const topic = await newTopic(1);
