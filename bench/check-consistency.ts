@@ -56,6 +56,7 @@ async function main(): Promise<number> {
       consumers: positiveInteger('consumers', values.consumers, 3),
       readers: positiveInteger('readers', values.readers, 1),
       seed,
+      archive: () => target.archive(),
       ...(values['no-faults'] ? {} : { faults }),
       onProgress: (line) => progress.update(line),
     });

@@ -46,6 +46,15 @@ export interface ShoalUsage {
   readonly readUnitsPerFetchRequest: number;
   /** Billed log-table storage per record (item sizes plus 100 bytes per item, spread over its records). */
   readonly storedBytesPerRecord: number;
+  /**
+   * Days a batch stays in DynamoDB: the topic's `localRetentionMs` (24 h by default) plus TTL's
+   * deletion delay. The archiver copies it to S3 long before.
+   */
+  readonly hotStoredDays: number;
+  /** S3 segment bytes per record (the stored batch plus its share of frames and index). */
+  readonly segmentBytesPerRecord: number;
+  /** Segment size at which the archiver rolls (`segmentBytes`, 64 MiB by default). */
+  readonly segmentBytes: number;
   /** Billed storage of one idempotency item. */
   readonly idempotencyItemBytes: number;
   /** How long an idempotency item stays stored: the 24 h window plus TTL's deletion delay. */
@@ -96,8 +105,9 @@ function checkWorkload(workload: Workload): void {
 
 /**
  * Shoal: API Gateway REST + Lambda for every produce and fetch request, DynamoDB write and read
- * units as measured, and DynamoDB storage for the whole retention (S3 segments are not built yet,
- * so nothing moves to cheaper storage). DynamoDB Streams reads cost nothing: only Lambda reads it.
+ * units as measured, DynamoDB storage for the hot tier's days, S3 segments for the whole retention
+ * (with the archiver's reads, its manifest writes and the uploads). DynamoDB Streams reads cost
+ * nothing: only Lambda reads the stream.
  *
  * @example shoalCost(MILLION_1KB_RECORDS, measuredUsage).totalUsd
  */
@@ -111,8 +121,17 @@ export function shoalCost(workload: Workload, usage: ShoalUsage, prices: PriceTa
   const lambdaGbSeconds =
     (usage.lambdaMemoryMb / 1024) *
     ((produceRequests * usage.produceDurationMs + fetchRequests * usage.fetchDurationMs) / 1000);
-  const months = workload.retentionDays / DAYS_PER_MONTH;
-  const logGbMonths = ((workload.records * usage.storedBytesPerRecord) / GIB) * months;
+  const hotMonths = Math.min(workload.retentionDays, usage.hotStoredDays) / DAYS_PER_MONTH;
+  const logGbMonths = ((workload.records * usage.storedBytesPerRecord) / GIB) * hotMonths;
+  const segmentTotalBytes = workload.records * usage.segmentBytesPerRecord;
+  const segmentGbMonths = (segmentTotalBytes / GIB) * (workload.retentionDays / DAYS_PER_MONTH);
+  const segments = Math.ceil(segmentTotalBytes / usage.segmentBytes);
+  // The archiver reads every batch once (strongly consistent Query pages of 4 KB units) and records
+  // each segment with a transaction of two small items (manifest entry, partition head).
+  const archiverReadUnits = Math.ceil(
+    (workload.records * usage.storedBytesPerRecord) / BILLING_RULES.dynamodb.readUnitBytes,
+  );
+  const archiverWriteUnits = segments * 2 * BILLING_RULES.dynamodb.transactionMultiplier;
   const idempotencyGbMonths =
     ((produceRequests * usage.idempotencyItemBytes) / GIB) * (usage.idempotencyStoredDays / DAYS_PER_MONTH);
   const lines = [
@@ -131,7 +150,26 @@ export function shoalCost(workload: Workload, usage: ShoalUsage, prices: PriceTa
       'read request unit',
       prices.dynamodb.readRequestUnit.usd,
     ),
-    line('DynamoDB storage, log items', logGbMonths, 'GB-month', prices.dynamodb.storageGbMonth.usd),
+    line(
+      'DynamoDB reads (archiver)',
+      archiverReadUnits,
+      'read request unit',
+      prices.dynamodb.readRequestUnit.usd,
+    ),
+    line(
+      'DynamoDB writes (archiver)',
+      archiverWriteUnits,
+      'write request unit',
+      prices.dynamodb.writeRequestUnit.usd,
+    ),
+    line(
+      'DynamoDB storage, log items (hot tier)',
+      logGbMonths,
+      'GB-month',
+      prices.dynamodb.storageGbMonth.usd,
+    ),
+    line('S3 storage, segments', segmentGbMonths, 'GB-month', prices.s3.storageGbMonth.usd),
+    line('S3 PUT requests, segments', segments, 'request', prices.s3.putRequest.usd),
     line(
       'DynamoDB storage, idempotency keys',
       idempotencyGbMonths,
@@ -144,9 +182,11 @@ export function shoalCost(workload: Workload, usage: ShoalUsage, prices: PriceTa
       `${usage.recordsPerFetchRequest} per fetch`,
     `Lambda ${usage.lambdaMemoryMb} MB ${usage.lambdaArchitecture}, assumed ${usage.produceDurationMs} ms per produce ` +
       `and ${usage.fetchDurationMs} ms per fetch (not measurable locally)`,
-    'all records stay in DynamoDB for the whole retention (S3 segments do not exist yet)',
+    `batches stay in DynamoDB ${usage.hotStoredDays} days (local retention plus TTL's deletion delay), ` +
+      'in S3 segments for the whole retention; consumers read from the hot tier',
+    'the archiver schedule and the TTL rescue add a few Lambda invocations per hour (not counted)',
     'DynamoDB Streams: $0 (read only by Lambda triggers, which are free); TTL deletes are free',
-    'no standing charges: zero cost at zero traffic',
+    'no standing charges but the archiver on its schedule: next to nothing at zero traffic',
   ]);
 }
 

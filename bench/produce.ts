@@ -212,6 +212,7 @@ export function buildAppendTransaction(
           mt: maxTimestamp,
           d: encodeBatch(chunk),
           a: randomUUID(),
+          x: Math.ceil((now + LIMITS.localRetentionMsDefault) / 1000),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },

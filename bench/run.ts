@@ -12,8 +12,11 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../local/stack.js';
+import { DynamoDbTopicStore } from '../shared/adapters/dynamodb/topic-store.js';
 import { readConfig, type ShoalConfig } from '../shared/config.js';
+import { LIMITS } from '../shared/domain/limits.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
+import { tieredStorageFor } from '../shared/services.js';
 import type { EventSizeClass } from '../test/support/events.js';
 import { type CheckReport, runConsistencyCheck } from './consistency/checker.js';
 import { createCheckFaults } from './consistency/faults.js';
@@ -102,8 +105,22 @@ interface Target {
   readonly meter: CapacityMeter | undefined;
   /** Endpoints of the local parts, when the benchmark started them. */
   readonly local: { readonly dynamodbEndpoint: string; readonly s3Endpoint: string } | undefined;
+  /**
+   * Moves partition 0 of a topic to S3 segments now, when the benchmark runs the archiver itself;
+   * undefined when the target's own archiver does it on its schedule.
+   */
+  readonly archive: ((topic: string) => Promise<{ objectBytes: number }>) | undefined;
   stop(): Promise<void>;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Assumed delay between a batch's TTL and DynamoDB deleting it, for storage cost. */
+const TTL_DELETION_DELAY_DAYS = 1;
+
+/** Archive passes one cold-fetch preparation may take before giving up. */
+const ARCHIVE_PASSES_MAX = 50;
+/** How long to wait for a target's own archiver to move a partition to S3. */
+const ARCHIVE_WAIT_MS_MAX = 120_000;
 
 async function startTarget(shoalUrl: string | undefined): Promise<Target> {
   if (shoalUrl !== undefined) {
@@ -120,6 +137,7 @@ async function startTarget(shoalUrl: string | undefined): Promise<Target> {
       tables,
       meter: undefined,
       local: undefined,
+      archive: undefined,
       stop: async () => tables?.runtime.dynamodb.destroy(),
     };
   }
@@ -129,8 +147,13 @@ async function startTarget(shoalUrl: string | undefined): Promise<Target> {
     port: 0,
     persistent: false,
     runtimeOptions: { decorateDynamoDb: meter.install },
+    // No archiver on a timer: it would scan every partition in the middle of the measurements.
+    // The cold-fetch section archives its one partition itself, with the archiver's own code.
+    archiveIntervalMs: 0,
   });
   const runtime = createRuntime(stack.config);
+  const tiers = tieredStorageFor(runtime);
+  const topics = new DynamoDbTopicStore(runtime.documents, stack.config.metaTableName);
   const { dynamodbEndpoint, s3Endpoint } = stack.config;
   return {
     url: stack.url,
@@ -141,6 +164,17 @@ async function startTarget(shoalUrl: string | undefined): Promise<Target> {
       dynamodbEndpoint !== undefined && s3Endpoint !== undefined
         ? { dynamodbEndpoint, s3Endpoint }
         : undefined,
+    archive: async (name) => {
+      const topic = await topics.get(name);
+      if (topic === undefined) throw new Error(`Topic ${name} does not exist`);
+      let objectBytes = 0;
+      for (let pass = 0; pass < ARCHIVE_PASSES_MAX; pass++) {
+        const report = await tiers.archiver.archivePartition(topic, 0);
+        objectBytes += report.objectBytes;
+        if (report.segments === 0) break;
+      }
+      return { objectBytes };
+    },
     stop: async () => {
       runtime.dynamodb.destroy();
       runtime.s3.destroy();
@@ -201,11 +235,71 @@ async function runProduceMatrix(
   return rows;
 }
 
+/** Cold fetch: the same records read back from S3 segments, or why that was not measured. */
+type ColdFetch =
+  | {
+      readonly measured: true;
+      readonly throughput: FetchThroughput[];
+      readonly archivedOffset: number;
+      /** Bytes uploaded to S3 per logical byte (segments: batches, frames, index); when archived here. */
+      readonly segmentBytesPerLogicalByte: number | undefined;
+    }
+  | { readonly measured: false; readonly note: string };
+
 interface FetchSection {
   readonly hot: FetchThroughput[];
   readonly recordsInPartition: number;
   readonly readUnitsPerFetchMetered: number | undefined;
-  readonly cold: { readonly measured: false; readonly note: string };
+  readonly cold: ColdFetch;
+}
+
+/**
+ * Fills a partition of a topic whose segments roll after a second with the same records as the hot
+ * partition, has it archived (by the benchmark's archiver, or by the target's own on its schedule)
+ * and reads it back from S3 like the hot one.
+ */
+async function runColdFetch(
+  settings: Settings,
+  client: ShoalClient,
+  target: Target,
+  pool: EventPool,
+  progress: Progress,
+): Promise<ColdFetch> {
+  const topic = `bench-cold-${Date.now().toString(36)}`;
+  await client.createTopic(topic, 1, { segmentMs: 1_000 });
+  progress.update(`filling a partition with ${settings.fetchRecords} typical records for S3`);
+  const filled = await fillPartition(client, topic, 0, pool, settings.fetchRecords, 100);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  progress.update('archiving it to S3 segments');
+  const deadline = Date.now() + ARCHIVE_WAIT_MS_MAX;
+  let archivedOffset = 0;
+  let objectBytes: number | undefined;
+  for (;;) {
+    if (target.archive !== undefined) objectBytes = (await target.archive(topic)).objectBytes;
+    const description = await client.describeTopic(topic);
+    archivedOffset = description.partitions[0]?.archivedOffset ?? 0;
+    if (archivedOffset >= filled.records) break;
+    if (target.archive !== undefined || Date.now() > deadline) {
+      return {
+        measured: false,
+        note: `only ${archivedOffset} of ${filled.records} records reached S3 segments, so cold fetch was not measured`,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  const throughput: FetchThroughput[] = [];
+  for (const consumers of settings.fetchConsumers) {
+    progress.update(`${consumers} consumer(s) reading ${filled.records} records from S3`);
+    throughput.push(
+      await measureFetch(client, filled, consumers, settings.fetchPasses, settings.fetchMaxRecords),
+    );
+  }
+  return {
+    measured: true,
+    throughput,
+    archivedOffset,
+    segmentBytesPerLogicalByte: objectBytes === undefined ? undefined : objectBytes / filled.logicalBytes,
+  };
 }
 
 async function runFetch(
@@ -241,10 +335,7 @@ async function runFetch(
     hot,
     recordsInPartition: filled.records,
     readUnitsPerFetchMetered,
-    cold: {
-      measured: false,
-      note: 'S3 segments do not exist yet (no archiver): cold fetch cannot be measured',
-    },
+    cold: await runColdFetch(settings, client, target, pool, progress),
   };
 }
 
@@ -252,6 +343,7 @@ async function runFetch(
 function goals(
   produce: readonly ProduceRow[],
   storage: readonly StorageRow[] | null,
+  fetch: FetchSection,
   check: CheckReport | null,
 ): Goal[] {
   const ratios = produce.filter((row) => row.p50Ratio !== null);
@@ -266,6 +358,10 @@ function goals(
     })
     .join(', ');
   const storageRow = storage?.find((row) => row.batchRecords === 100);
+  const hotOne = fetch.hot.find((row) => row.consumers === 1);
+  const coldOne = fetch.cold.measured ? fetch.cold.throughput.find((row) => row.consumers === 1) : undefined;
+  const coldRatio =
+    hotOne !== undefined && coldOne !== undefined ? coldOne.mibPerSecond / hotOne.mibPerSecond : undefined;
   const checkTotal =
     check === null ? null : Object.values(check.counts).reduce((sum, value) => sum + value, 0);
   return [
@@ -293,11 +389,13 @@ function goals(
     },
     {
       name: 'cold fetch (S3 segments) at least half the MB/s of hot fetch',
-      value: null,
-      unit: 'cold MiB/s ÷ hot MiB/s',
+      value: coldRatio === undefined ? null : round(coldRatio, 2),
+      unit: 'cold MiB/s ÷ hot MiB/s (one consumer, the same records)',
       target: 0.5,
-      met: false,
-      note: 'not measured: S3 segments do not exist yet',
+      met: coldRatio !== undefined && coldRatio >= 0.5,
+      note: fetch.cold.measured
+        ? `cold ${coldOne?.mibPerSecond.toFixed(2)} MiB/s, hot ${hotOne?.mibPerSecond.toFixed(2)} MiB/s`
+        : fetch.cold.note,
     },
     {
       name: 'zero anomalies in every consistency checker column, under faults',
@@ -329,6 +427,12 @@ function costUsage(
     readUnitsPerFetchRequest:
       fetch.readUnitsPerFetchMetered ?? 2 + Math.ceil((hot.recordsPerRequest * typicalMeanBytes) / 4096),
     storedBytesPerRecord: row.billedStoredBytesPerLogicalByte * MILLION_1KB_RECORDS.recordBytes,
+    hotStoredDays: LIMITS.localRetentionMsDefault / DAY_MS + TTL_DELETION_DELAY_DAYS,
+    segmentBytesPerRecord:
+      (fetch.cold.measured && fetch.cold.segmentBytesPerLogicalByte !== undefined
+        ? fetch.cold.segmentBytesPerLogicalByte
+        : row.storedBytesPerLogicalByte) * MILLION_1KB_RECORDS.recordBytes,
+    segmentBytes: LIMITS.segmentBytesDefault,
     idempotencyItemBytes: billedStorageBytes(row.idempotencyItemBytes),
     idempotencyStoredDays: 2,
     lambdaMemoryMb: 512,
@@ -344,6 +448,10 @@ function costUsage(
         ? 'produce read units assumed (3), not metered'
         : 'read units metered',
       'idempotency items stored 2 days (24 h window plus TTL deletion delay)',
+      `TTL deletes batches ${TTL_DELETION_DELAY_DAYS} day after they expire (AWS: typically within a few days)`,
+      fetch.cold.measured && fetch.cold.segmentBytesPerLogicalByte !== undefined
+        ? 'S3 segment bytes measured on the cold-fetch partition'
+        : 'S3 segment bytes assumed equal to the batch items',
     ],
   };
 }
@@ -379,17 +487,23 @@ function printReport(results: BenchResults): void {
     ),
     '',
   );
+  const fetchRows = (tier: string, rows: readonly FetchThroughput[]) =>
+    rows.map((row) => [
+      `${tier}, ${row.consumers} consumer${row.consumers === 1 ? '' : 's'}`,
+      formatNumber(row.recordsPerSecond),
+      formatNumber(row.mibPerSecond),
+      formatNumber(row.recordsPerRequest),
+    ]);
+  const { cold } = results.fetch;
   out.push(
     renderTable(
-      ['hot fetch', 'records/s', 'MiB/s', 'records/request'],
-      results.fetch.hot.map((row) => [
-        `${row.consumers} consumer${row.consumers === 1 ? '' : 's'}`,
-        formatNumber(row.recordsPerSecond),
-        formatNumber(row.mibPerSecond),
-        formatNumber(row.recordsPerRequest),
-      ]),
+      ['fetch', 'records/s', 'MiB/s', 'records/request'],
+      [
+        ...fetchRows('hot (DynamoDB)', results.fetch.hot),
+        ...(cold.measured ? fetchRows('cold (S3)', cold.throughput) : []),
+      ],
     ),
-    `cold fetch: ${results.fetch.cold.note}`,
+    ...(cold.measured ? [] : [`cold fetch: ${cold.note}`]),
     `end-to-end (long poll, waitMs ${results.endToEnd.waitMs}): p50 ${formatNumber(results.endToEnd.latency.p50Ms)} ms, ` +
       `p99 ${formatNumber(results.endToEnd.latency.p99Ms)} ms over ${results.endToEnd.records} records`,
     '',
@@ -566,6 +680,7 @@ async function main(): Promise<void> {
       check = await runConsistencyCheck(checkTarget.url, {
         records: settings.checkRecords,
         faults,
+        archive: () => checkTarget.archive(),
         onProgress: (line) => progress.update(line),
       });
     } finally {
@@ -615,7 +730,7 @@ async function main(): Promise<void> {
         stats: check.stats,
         faultsInjected: check.faultsInjected,
       },
-      goals: goals(produce, storage, check),
+      goals: goals(produce, storage, fetch, check),
     };
     await writeFile(outPath, `${JSON.stringify(results, null, 2)}\n`);
     progress.finish();

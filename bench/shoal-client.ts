@@ -62,9 +62,13 @@ export class ShoalClient {
     return (answer.text === '' ? undefined : JSON.parse(answer.text)) as T;
   }
 
-  /** Creates a topic. */
-  createTopic(name: string, partitions: number): Promise<TopicAnswer> {
-    return this.expect(201, 'POST', '/v1/topics', { body: JSON.stringify({ name, partitions }) });
+  /** Creates a topic, with configuration fields (`segmentMs`, `retentionMs`, ...) when given. */
+  createTopic(
+    name: string,
+    partitions: number,
+    config: Readonly<Record<string, number>> = {},
+  ): Promise<TopicAnswer> {
+    return this.expect(201, 'POST', '/v1/topics', { body: JSON.stringify({ name, partitions, ...config }) });
   }
 
   /** Describes a topic: partitions with their high watermarks, and its id. */
@@ -96,7 +100,11 @@ export class ShoalClient {
 export interface TopicAnswer {
   readonly name: string;
   readonly topicId?: string;
-  readonly partitions: readonly { readonly partition: number; readonly highWatermark: number }[];
+  readonly partitions: readonly {
+    readonly partition: number;
+    readonly highWatermark: number;
+    readonly archivedOffset?: number;
+  }[];
 }
 
 /** The parts of a fetch answer the benchmark reads. */

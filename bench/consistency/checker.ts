@@ -63,6 +63,11 @@ export interface CheckOptions {
   readonly catchUpTimeMsMax?: number;
   /** @default 1 */
   readonly seed?: number;
+  /**
+   * One archiver pass (e.g. `tieredStorageFor(runtime).archiver.run()`), run in a loop during the
+   * check: the topic's segments roll every second, so readers cross the DynamoDB/S3 boundary.
+   */
+  readonly archive?: () => Promise<unknown>;
   /** Switches injected faults on and off (the final verification runs with them off). */
   readonly faults?: { setEnabled(enabled: boolean): void; counts(): Record<string, number> };
   /** Called with a one-line status now and then. */
@@ -91,6 +96,10 @@ export interface CheckReport {
     readonly refusedCommits: Readonly<Record<string, number>>;
     readonly consumerRestarts: number;
     readonly consumersCaughtUp: boolean;
+    /** Archiver passes run, passes that threw, and records in S3 segments at the end. */
+    readonly archiveRuns: number;
+    readonly archiveErrors: number;
+    readonly archivedRecords: number;
     readonly durationMs: number;
   };
   readonly faultsInjected: Readonly<Record<string, number>>;
@@ -107,6 +116,9 @@ const HEARTBEAT_INTERVAL_MS = 600;
 const OBSERVE_INTERVAL_MS = 250;
 const MEMBER_IDLE_MS = 50;
 const PROBE_PROBABILITY = 0.05;
+/** Segments of the check's topic roll after a second, so an archiver moves records to S3 during the run. */
+const SEGMENT_MS = 1_000;
+const ARCHIVE_INTERVAL_MS = 500;
 /** An offset no partition in a check reaches. */
 const PROBE_OFFSET_ABOVE = 2 ** 40;
 
@@ -178,6 +190,9 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
   let producersDone = false;
   let finished = false;
   let finalHighWatermarks: number[] | undefined;
+  let archiveRuns = 0;
+  let archiveErrors = 0;
+  let archivedRecords = 0;
 
   /** One call, retried while the answer is retriable; returns the last answer (undefined: none came). */
   const callWithRetries = async (
@@ -544,6 +559,18 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
     }
   };
 
+  const archiveLoop = async (archive: () => Promise<unknown>) => {
+    while (!finished) {
+      try {
+        archiveRuns++;
+        await archive();
+      } catch {
+        archiveErrors++;
+      }
+      await sleep(ARCHIVE_INTERVAL_MS);
+    }
+  };
+
   const caughtUp = (hws: readonly number[]) => {
     const latest = new Map<number, number>();
     for (const observation of offsetObservations)
@@ -553,7 +580,7 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
 
   // The run -----------------------------------------------------------------------------------
 
-  await client.createTopic(topic, settings.partitions);
+  await client.createTopic(topic, settings.partitions, { segmentMs: SEGMENT_MS });
   options.faults?.setEnabled(true);
   const quotas = Array.from(
     { length: settings.producers },
@@ -572,6 +599,7 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
   try {
     for (let i = 0; i < settings.consumers; i++) await launch();
     background.push(observe());
+    if (options.archive !== undefined) background.push(archiveLoop(options.archive));
     const readers = Array.from({ length: settings.readers }, (_, reader) =>
       Array.from({ length: settings.partitions }, (_, partition) => tail(reader, partition)),
     ).flat();
@@ -591,10 +619,9 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
       await launch();
     }
     await producing;
-    const description = await expectOk<{ partitions: { partition: number; highWatermark: number }[] }>(
-      'GET',
-      `/v1/topics/${topic}`,
-    );
+    const description = await expectOk<{
+      partitions: { partition: number; highWatermark: number; archivedOffset?: number }[];
+    }>('GET', `/v1/topics/${topic}`);
     finalHighWatermarks = description.partitions
       .slice()
       .sort((a, b) => a.partition - b.partition)
@@ -608,7 +635,15 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
     for (const member of members) await member.leave();
     finished = true;
     await Promise.all([...running, ...background]);
-    // The verifier: every partition from offset 0 to its end, faults off.
+    const described = await expectOk<{ partitions: { archivedOffset?: number }[] }>(
+      'GET',
+      `/v1/topics/${topic}`,
+    );
+    archivedRecords = described.partitions.reduce(
+      (sum, partition) => sum + (partition.archivedOffset ?? 0),
+      0,
+    );
+    // The verifier: every partition from offset 0 to its end, faults off (from S3 below archivedOffset).
     for (let partition = 0; partition < settings.partitions; partition++) {
       let offset = 0;
       while (offset < (finalHighWatermarks[partition] ?? 0)) {
@@ -652,6 +687,9 @@ export async function runConsistencyCheck(url: string, options: CheckOptions = {
       refusedCommits: tallies.refused,
       consumerRestarts,
       consumersCaughtUp,
+      archiveRuns,
+      archiveErrors,
+      archivedRecords,
       durationMs: now(),
     },
     faultsInjected: options.faults?.counts() ?? {},

@@ -31,6 +31,7 @@ export function renderCheckReport(report: CheckReport): string {
     `reads ${stats.reads}, reader restarts ${stats.readerRestarts}; commits ${stats.commits}, ` +
       `refused ${tally(stats.refusedCommits)}; consumer restarts ${stats.consumerRestarts}, ` +
       `caught up: ${stats.consumersCaughtUp ? 'yes' : 'NO'}`,
+    `archiver passes ${stats.archiveRuns} (${stats.archiveErrors} failed), ${stats.archivedRecords} records in S3 segments at the end`,
     `${(stats.durationMs / 1000).toFixed(1)} s`,
     report.clean ? 'verdict: every column is zero' : 'verdict: ANOMALIES FOUND',
   ].join('\n');

@@ -11,11 +11,14 @@ import { ensureBucket, ensureTables } from '../../local/provision.js';
 import { loadHandlers, startLocalStack } from '../../local/stack.js';
 import type { ShoalConfig } from '../../shared/config.js';
 import { createRuntime } from '../../shared/runtime.js';
+import { tieredStorageFor } from '../../shared/services.js';
 import type { CheckFaults } from './faults.js';
 
 /** A running API under test. */
 export interface CheckTarget {
   readonly url: string;
+  /** One archiver pass over the target's topics, through the same faulty DynamoDB client. */
+  archive(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -39,8 +42,11 @@ export async function startCheckTarget(
       port: 0,
       persistent: false,
       runtimeOptions: { decorateDynamoDb: faults.install },
+      // The checker runs the archiver itself, often, so records cross to S3 during a short run.
+      archiveIntervalMs: 0,
     });
-    return { url: stack.url, stop: () => stack.stop() };
+    const { archiver } = tieredStorageFor(stack.runtime);
+    return { url: stack.url, archive: () => archiver.run(), stop: () => stack.stop() };
   }
   const id = randomBytes(4).toString('hex');
   const config: ShoalConfig = {
@@ -70,8 +76,10 @@ export async function startCheckTarget(
       else resolve(address.port);
     });
   });
+  const { archiver } = tieredStorageFor(runtime);
   return {
     url: `http://127.0.0.1:${port}`,
+    archive: () => archiver.run(),
     stop: async () => {
       await closeServer(server);
       runtime.dynamodb.destroy();

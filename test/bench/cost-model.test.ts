@@ -19,6 +19,9 @@ const usage: ShoalUsage = {
   readUnitsPerProduceRequest: 3,
   readUnitsPerFetchRequest: 70,
   storedBytesPerRecord: 200,
+  hotStoredDays: 2,
+  segmentBytesPerRecord: 190,
+  segmentBytes: 64 * 1024 * 1024,
   idempotencyItemBytes: 500,
   idempotencyStoredDays: 2,
   lambdaMemoryMb: 1024,
@@ -31,18 +34,23 @@ const lineUsd = (cost: { lines: readonly { item: string; usd: number }[] }, pref
   cost.lines.find((line) => line.item.startsWith(prefix))?.usd;
 
 describe('shoalCost', () => {
-  it('adds requests, Lambda, write and read units and storage for the retention', () => {
+  it('adds requests, Lambda, write and read units, the hot tier and the S3 segments', () => {
     const cost = shoalCost(MILLION_1KB_RECORDS, usage);
 
-    const storageGbMonths = ((1e6 * 200) / GIB) * (7 / 30.4375);
+    const hotGbMonths = ((1e6 * 200) / GIB) * (2 / 30.4375);
     const idempotencyGbMonths = ((10_000 * 500) / GIB) * (2 / 30.4375);
+    const segmentGbMonths = ((1e6 * 190) / GIB) * (7 / 30.4375);
+    const segments = Math.ceil((1e6 * 190) / (64 * 1024 * 1024));
+    const archiverReads = Math.ceil((1e6 * 200) / 4096);
     const expected =
       11_000 * 3.5e-6 +
       11_000 * 0.2e-6 +
       440 * 0.0000133334 +
-      500_000 * 0.625e-6 +
-      100_000 * 0.125e-6 +
-      (storageGbMonths + idempotencyGbMonths) * 0.25;
+      (500_000 + segments * 4) * 0.625e-6 +
+      (100_000 + archiverReads) * 0.125e-6 +
+      (hotGbMonths + idempotencyGbMonths) * 0.25 +
+      segmentGbMonths * 0.023 +
+      segments * 0.005e-3;
     expect(cost.totalUsd).toBeCloseTo(expected, 10);
     expect(lineUsd(cost, 'DynamoDB writes')).toBeCloseTo(0.3125, 10);
   });
