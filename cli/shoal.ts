@@ -20,6 +20,7 @@ import { type CliEnvironment, clientFrom, parseCommand, UsageError, write } from
 import { LineError } from './format.js';
 import { groupsCommand } from './groups.js';
 import { produceCommand } from './produce.js';
+import { subscriptionsCommand } from './subscriptions.js';
 import { topicsCommand } from './topics.js';
 
 const HELP = `Usage: shoal <command> [options]
@@ -30,6 +31,7 @@ Commands:
   consume <topic>                            print records, by group or by partition
   groups list|describe|lag|reset-offsets|delete
                                              manage consumer groups
+  subscriptions create|list|describe|delete  bind Lambda functions to topics
   health                                     check that the API answers
   bench [--quick] [--out <file>]             run the benchmark (bench/run.ts)
 
@@ -41,9 +43,6 @@ Options for every command:
   --json                 machine-readable output on read commands
   -q, --quiet            no progress or summaries on stderr
   -h, --help             help for a command: shoal <command> --help
-
-Subscriptions (Lambda functions bound to topics) have no commands yet: the API has no
-/v1/subscriptions routes.
 `;
 
 /** Runs one command line; returns the exit code. */
@@ -73,6 +72,9 @@ export async function main(argv: readonly string[], io: CliEnvironment): Promise
       case 'groups':
       case 'group':
         return await groupsCommand(rest, io);
+      case 'subscriptions':
+      case 'subscription':
+        return await subscriptionsCommand(rest, io);
       case 'health':
         return await healthCommand(rest, io);
       case 'bench':

@@ -4,11 +4,14 @@
  */
 import type {
   CommitAnswer,
+  CreateSubscriptionInput,
   CreateTopicInput,
   GroupDescription,
   GroupSummary,
   ResetOffsetsInput,
   ShoalApi,
+  Subscription,
+  SubscriptionDescription,
   TopicDescription,
   TopicSummary,
   UpdateTopicInput,
@@ -131,5 +134,28 @@ export class Admin {
   /** Deletes a group without live members, with its committed offsets. */
   deleteGroup(group: string): Promise<void> {
     return this.api.deleteGroup(group);
+  }
+
+  /**
+   * Subscribes a Lambda function to a topic, as an event source mapping: it receives batches in the
+   * Kafka event shape, at least once, in order per partition, with bounded retries and an optional
+   * dead-letter topic.
+   *
+   * @example await admin.createSubscription({ name: 'billing', topic: 'orders', target: { functionArn } })
+   */
+  createSubscription(input: CreateSubscriptionInput): Promise<Subscription> {
+    return this.api.createSubscription(input);
+  }
+
+  listSubscriptions(): Promise<Subscription[]> {
+    return this.api.listSubscriptions();
+  }
+
+  describeSubscription(name: string): Promise<SubscriptionDescription> {
+    return this.api.describeSubscription(name);
+  }
+
+  deleteSubscription(name: string): Promise<void> {
+    return this.api.deleteSubscription(name);
   }
 }

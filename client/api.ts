@@ -24,6 +24,12 @@ import {
   type TypedData,
   type UpdateTopicRequest,
 } from '../shared/http/schemas.js';
+import {
+  type CreateSubscriptionRequest,
+  SubscriptionDescriptionSchema,
+  SubscriptionListSchema,
+  SubscriptionSchema,
+} from '../shared/http/subscription-schemas.js';
 import { pathOf, type Transport } from './transport.js';
 
 /** A key or value on the wire: `{ type: 'JSON' | 'STRING' | 'BINARY', data }` (BINARY data is base64). */
@@ -47,6 +53,9 @@ export type MemberAssignment = z.output<typeof MemberAssignmentSchema>;
 export type CommitAnswer = z.output<typeof CommitResponseSchema>;
 export type GroupDescription = z.output<typeof GroupDescriptionSchema>;
 export type GroupSummary = z.output<typeof GroupListSchema>['groups'][number];
+export type CreateSubscriptionInput = z.input<typeof CreateSubscriptionRequest>;
+export type Subscription = z.output<typeof SubscriptionSchema>;
+export type SubscriptionDescription = z.output<typeof SubscriptionDescriptionSchema>;
 
 /** Bounds of one fetch. */
 export interface FetchInput {
@@ -208,5 +217,26 @@ export class ShoalApi {
       idempotent: true,
     });
     return CommitResponseSchema.parse(answer.body);
+  }
+
+  /** Binds a Lambda function (or, on the local stack, a module) to a topic through a consumer group. */
+  async createSubscription(input: CreateSubscriptionInput): Promise<Subscription> {
+    const answer = await this.transport.request('POST', '/v1/subscriptions', { body: input });
+    return SubscriptionSchema.parse(answer.body);
+  }
+
+  async listSubscriptions(): Promise<Subscription[]> {
+    return SubscriptionListSchema.parse((await this.transport.request('GET', '/v1/subscriptions')).body)
+      .subscriptions;
+  }
+
+  /** Settings, and per partition lag, counters, retries and the last error. */
+  async describeSubscription(name: string): Promise<SubscriptionDescription> {
+    const answer = await this.transport.request('GET', pathOf`/v1/subscriptions/${name}`);
+    return SubscriptionDescriptionSchema.parse(answer.body);
+  }
+
+  async deleteSubscription(name: string): Promise<void> {
+    await this.transport.request('DELETE', pathOf`/v1/subscriptions/${name}`);
   }
 }

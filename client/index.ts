@@ -58,6 +58,7 @@ export class Shoal {
 export { Admin, type GroupLag, type ResetTo } from './admin.js';
 export type {
   CommitAnswer,
+  CreateSubscriptionInput,
   CreateTopicInput,
   FetchAnswer,
   FetchInput,
@@ -65,6 +66,8 @@ export type {
   GroupSummary,
   MemberAssignment,
   ProduceAnswer,
+  Subscription,
+  SubscriptionDescription,
   TopicDescription,
   TopicSummary,
   TypedDataValue,
