@@ -96,7 +96,8 @@ export function createHandler(runtime: Runtime, options: DispatchHandlerOptions 
   const invoker: FunctionInvoker =
     options.invoker ?? new LambdaInvoker(new LambdaClient({ region: runtime.config.region }));
   const { dispatcher } = subscriptionServicesFor(runtime, { ...options, invoker });
-  const metrics = options.metrics ?? new Metrics({ namespace: 'Shoal', serviceName: 'shoal' });
+  // The service dimension comes from POWERTOOLS_SERVICE_NAME, as for every other Shoal metric.
+  const metrics = options.metrics ?? new Metrics({ namespace: 'Shoal' });
   const runMsMax = options.runMsMax ?? RUN_MS_DEFAULT;
   return async (event, context) => {
     const trigger = triggerOf(event);

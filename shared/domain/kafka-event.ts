@@ -30,15 +30,16 @@ export interface KafkaEventRecord {
   /** Base64 of the value's bytes. */
   readonly value?: string;
   /** One object per header, its name mapped to its bytes as Java's signed bytes (-128..127), as Lambda sends them. */
-  readonly headers: readonly Readonly<Record<string, number[]>>[];
+  readonly headers: Record<string, number[]>[];
 }
 
+/** Arrays are plain (not readonly) so that the event is assignable to `@types/aws-lambda`'s types. */
 export interface KafkaEvent {
   readonly eventSource: 'SelfManagedKafka';
   /** Names the Shoal deployment the records come from. */
   readonly bootstrapServers: string;
   /** Keyed `"<topic>-<partition>"`. */
-  readonly records: Readonly<Record<string, readonly KafkaEventRecord[]>>;
+  readonly records: Readonly<Record<string, KafkaEventRecord[]>>;
 }
 
 /** The key of a partition's records in the event, and the partition part of a batch item failure. */
