@@ -288,16 +288,58 @@ export function isTtlRemoval(record: DynamoDBRecord): boolean {
   return record.eventName === 'REMOVE' && record.userIdentity?.principalId === 'dynamodb.amazonaws.com';
 }
 
+/** One consumer of the log table's stream: what its event source mapping's filter passes, and its handler. */
+export interface StreamConsumer {
+  readonly filter: (record: DynamoDBRecord) => boolean;
+  // biome-ignore lint/suspicious/noConfusingVoidType: consumers that report nothing return void
+  readonly consume: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined | void>;
+}
+
+/**
+ * One follower for several consumers, as several event source mappings on one stream in AWS: each
+ * consumer gets the records its filter passes, in order. A consumer that fails (throws, or reports
+ * `batchItemFailures`) makes the follower resume at the earliest failed record, for every consumer:
+ * they must take records again (the rescue stores idempotently, the dispatcher is only woken).
+ */
+export function fanOut(
+  consumers: readonly StreamConsumer[],
+  onError: (error: unknown) => void = (error) => console.error('[shoal] stream consumer:', error),
+): StreamHandler {
+  return async (event) => {
+    let earliest: number | undefined;
+    for (const consumer of consumers) {
+      const records = event.Records.filter(consumer.filter);
+      if (records.length === 0) continue;
+      let failed: string | undefined;
+      try {
+        failed = (await consumer.consume({ Records: records }))?.batchItemFailures?.[0]?.itemIdentifier;
+      } catch (error) {
+        onError(error);
+        failed = records[0]?.dynamodb?.SequenceNumber;
+      }
+      if (failed === undefined) continue;
+      const index = event.Records.findIndex((record) => record.dynamodb?.SequenceNumber === failed);
+      if (index >= 0) earliest = Math.min(earliest ?? index, index);
+    }
+    const itemIdentifier =
+      earliest === undefined ? undefined : event.Records[earliest]?.dynamodb?.SequenceNumber;
+    return { batchItemFailures: itemIdentifier === undefined ? [] : [{ itemIdentifier }] };
+  };
+}
+
 /** Options of {@link startTieredStorage}. */
 export interface TieredStorageTaskOptions {
   /** How often the archiver runs (`SHOAL_ARCHIVE_INTERVAL_MS`). */
   readonly archiveIntervalMs: number;
+  /** Other consumers of the log table's stream (the dispatcher), served by the same follower. */
+  readonly streamConsumers?: readonly StreamConsumer[];
   readonly onError?: (error: unknown) => void;
 }
 
 /**
  * Runs the archiver on a timer and the TTL rescue on the log table's stream, with the very handlers
- * of `functions/archive-segments.ts` and `functions/rescue-batches.ts`.
+ * of `functions/archive-segments.ts` and `functions/rescue-batches.ts`; the stream's other
+ * consumers share its follower.
  */
 export async function startTieredStorage(
   runtime: Runtime,
@@ -309,10 +351,12 @@ export async function startTieredStorage(
   const archiveHandler = archive.createHandler(runtime);
   const rescueHandler = rescue.createHandler(runtime);
   const timer = startTimer(() => archiveHandler({}), options.archiveIntervalMs, onError);
-  const follower = followStream(runtime, runtime.config.logTableName, rescueHandler, {
-    filter: isTtlRemoval,
-    onError,
-  });
+  const follower = followStream(
+    runtime,
+    runtime.config.logTableName,
+    fanOut([{ filter: isTtlRemoval, consume: rescueHandler }, ...(options.streamConsumers ?? [])], onError),
+    { onError },
+  );
   return {
     stop: async () => {
       await Promise.all([timer.stop(), follower.stop()]);

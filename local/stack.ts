@@ -22,7 +22,8 @@ import { ENV, type ShoalConfig } from '../shared/config.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/http/route-table.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime.js';
-import { startTieredStorage } from './background.js';
+import { fanOut, followStream, startTieredStorage } from './background.js';
+import { startLocalDispatcher } from './dispatcher.js';
 import { createLocalHttpServer } from './http-server.js';
 import { ensureBucket, ensureTables } from './provision.js';
 
@@ -109,6 +110,12 @@ export interface LocalStackOptions {
    * @default 5000
    */
   readonly archiveIntervalMs?: number;
+  /**
+   * How often the dispatcher sweeps every subscription (its schedule in AWS; appends wake it at
+   * once through the stream); 0 delivers nothing to subscriptions.
+   * @default 1000
+   */
+  readonly dispatchSweepIntervalMs?: number;
   /** Aborts a start in progress; everything started so far is stopped. */
   readonly signal?: AbortSignal;
 }
@@ -188,10 +195,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureBucket(runtime.s3, config.segmentBucketName);
     signal?.throwIfAborted();
 
+    // One follower of the log table's stream serves the rescue and the dispatcher, as two event
+    // source mappings on one stream do in AWS.
+    const dispatchSweepIntervalMs = options.dispatchSweepIntervalMs ?? 1000;
+    const dispatcher =
+      dispatchSweepIntervalMs > 0
+        ? startLocalDispatcher(runtime, { sweepIntervalMs: dispatchSweepIntervalMs })
+        : undefined;
+    if (dispatcher) cleanups.push(() => dispatcher.stop());
+    const streamConsumers = dispatcher ? [dispatcher] : [];
     const archiveIntervalMs = options.archiveIntervalMs ?? 5000;
     if (archiveIntervalMs > 0) {
-      const tieredStorage = await startTieredStorage(runtime, { archiveIntervalMs });
+      const tieredStorage = await startTieredStorage(runtime, { archiveIntervalMs, streamConsumers });
       cleanups.push(() => tieredStorage.stop());
+    } else if (dispatcher) {
+      const follower = followStream(runtime, config.logTableName, fanOut(streamConsumers));
+      cleanups.push(() => follower.stop());
     }
 
     const { handlers, missing } = await loadHandlers(runtime);
