@@ -36,8 +36,16 @@ const BATCH_GET_KEYS_MAX = 100;
 const BATCH_WRITE_ITEMS_MAX = 25;
 /** Rounds spent on UnprocessedKeys / UnprocessedItems before giving up. */
 const UNPROCESSED_ROUNDS_MAX = 8;
-/** Batches asked of one Query page when reading records. */
+/**
+ * Batches asked of the first Query page when reading records; later pages of the same read ask for
+ * twice as many as the one before, up to {@link QUERY_BATCHES_PER_PAGE_MAX}, so a read of many
+ * small batches takes a few round trips and a read of a few large ones reads (and pays for) little
+ * more than it returns.
+ */
 const QUERY_BATCHES_PER_PAGE = 16;
+const QUERY_BATCHES_PER_PAGE_MAX = 256;
+/** Batches asked of one Query page by the archiver (DynamoDB stops a page at 1 MB anyway). */
+const ARCHIVE_QUERY_BATCHES_PER_PAGE = 1000;
 
 interface HeadItem {
   readonly hw?: number;
@@ -235,6 +243,7 @@ export class DynamoDbPartitionLog implements PartitionLog {
     const batches: StoredBatch[] = [];
     let records = 0;
     let bytes = 0;
+    let pages = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.documents.send(
@@ -246,7 +255,7 @@ export class DynamoDbPartitionLog implements PartitionLog {
             ':offset': fromOffset,
           },
           ConsistentRead: true,
-          Limit: QUERY_BATCHES_PER_PAGE,
+          Limit: Math.min(QUERY_BATCHES_PER_PAGE * 2 ** pages++, QUERY_BATCHES_PER_PAGE_MAX),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -281,7 +290,7 @@ export class DynamoDbPartitionLog implements PartitionLog {
             ':offset': fromOffset,
           },
           ConsistentRead: true,
-          Limit: Math.min(QUERY_BATCHES_PER_PAGE, limits.batchesMax - batches.length),
+          Limit: Math.min(ARCHIVE_QUERY_BATCHES_PER_PAGE, limits.batchesMax - batches.length),
           ExclusiveStartKey: startKey,
         }),
       );
