@@ -2,6 +2,7 @@
  * The one place that reads `process.env`. Every other module receives its settings from here, so a
  * missing variable fails at cold start with its name instead of deep inside a request.
  */
+import { JWT_ALGORITHMS, JWT_CLOCK_SKEW_S_MAX, type JwtAlgorithm } from './authorization/jwt.js';
 
 /** Settings every Lambda handler and the local stack need. */
 export interface ShoalConfig {
@@ -31,6 +32,15 @@ export const ENV = {
   dataDir: 'SHOAL_DATA_DIR',
   archiveIntervalMs: 'SHOAL_ARCHIVE_INTERVAL_MS',
   logRequests: 'SHOAL_LOG_REQUESTS',
+  jwtIssuer: 'SHOAL_JWT_ISSUER',
+  jwtAudience: 'SHOAL_JWT_AUDIENCE',
+  jwtAlgorithms: 'SHOAL_JWT_ALGORITHMS',
+  jwtClockSkewS: 'SHOAL_JWT_CLOCK_SKEW_S',
+  jwtJwks: 'SHOAL_JWT_JWKS',
+  jwtJwksUrl: 'SHOAL_JWT_JWKS_URL',
+  jwtSecretArn: 'SHOAL_JWT_SECRET_ARN',
+  jwtAclClaim: 'SHOAL_JWT_ACL_CLAIM',
+  jwtPrincipalClaim: 'SHOAL_JWT_PRINCIPAL_CLAIM',
 } as const;
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -91,4 +101,61 @@ export function readLocalStackConfig(env: NodeJS.ProcessEnv = process.env): Loca
     archiveIntervalMs: integer(env, ENV.archiveIntervalMs, 5000, 100, 3_600_000),
     logRequests: flag(env, ENV.logRequests),
   };
+}
+
+/** Settings of the JWT authorizer (`functions/authorize-token.ts`); `infra/authorization.ts` sets them. */
+export interface AuthorizerConfig {
+  /** The exact `iss` claim tokens must carry. */
+  readonly issuer: string;
+  /** A value tokens' `aud` claim must hold. */
+  readonly audience: string;
+  /** Accepted signature algorithms (comma-separated in the environment). */
+  readonly algorithms: readonly JwtAlgorithm[];
+  /** Tolerated clock difference, in seconds. @default 60 */
+  readonly clockSkewS: number;
+  /** An inline JWKS document (JSON) with the RS256 keys. */
+  readonly jwks: string | undefined;
+  /** The provider's `jwks_uri`, fetched and cached. */
+  readonly jwksUrl: string | undefined;
+  /** ARN of the Secrets Manager secret holding the HS256 key. */
+  readonly hs256SecretArn: string | undefined;
+  /** The claim listing the principal's ACL entries (an array, or a space-separated string such as `scope`). @default 'shoal_acl' */
+  readonly aclClaim: string;
+  /** The claim naming the principal. @default 'sub' */
+  readonly principalClaim: string;
+  readonly region: string;
+}
+
+/**
+ * Reads the authorizer's settings.
+ * @throws Error naming the variable that is missing or malformed, or the key source that is missing
+ */
+export function readAuthorizerConfig(env: NodeJS.ProcessEnv = process.env): AuthorizerConfig {
+  const algorithms = required(env, ENV.jwtAlgorithms)
+    .split(',')
+    .map((algorithm) => algorithm.trim());
+  for (const algorithm of algorithms) {
+    if (!JWT_ALGORITHMS.includes(algorithm as JwtAlgorithm)) {
+      throw new Error(`${ENV.jwtAlgorithms} may list ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
+    }
+  }
+  const config: AuthorizerConfig = {
+    issuer: required(env, ENV.jwtIssuer),
+    audience: required(env, ENV.jwtAudience),
+    algorithms: algorithms as JwtAlgorithm[],
+    clockSkewS: integer(env, ENV.jwtClockSkewS, 60, 0, JWT_CLOCK_SKEW_S_MAX),
+    jwks: env[ENV.jwtJwks] || undefined,
+    jwksUrl: env[ENV.jwtJwksUrl] || undefined,
+    hs256SecretArn: env[ENV.jwtSecretArn] || undefined,
+    aclClaim: env[ENV.jwtAclClaim] || 'shoal_acl',
+    principalClaim: env[ENV.jwtPrincipalClaim] || 'sub',
+    region: env[ENV.region] ?? 'us-east-1',
+  };
+  if (config.algorithms.includes('RS256') && !config.jwks && !config.jwksUrl) {
+    throw new Error(`RS256 needs keys: set ${ENV.jwtJwks} or ${ENV.jwtJwksUrl}`);
+  }
+  if (config.algorithms.includes('HS256') && !config.hs256SecretArn) {
+    throw new Error(`HS256 needs a secret: set ${ENV.jwtSecretArn}`);
+  }
+  return config;
 }
