@@ -125,6 +125,8 @@ const DEFAULTS: Required<ArchiverOptions> = {
   retagEntriesMax: 256,
   rescueCleanupMax: 1000,
 };
+/** Segment entries retention reads per manifest query. */
+const RETENTION_PAGE_ENTRIES = 8;
 /** Consecutive transaction conflicts with produces before a partition waits for the next run. */
 const CONFLICTS_MAX = 3;
 /** Partition memos kept (one per partition with an unrolled tail). */
@@ -469,10 +471,7 @@ export class Archiver {
     let head = initial;
     let deletedSegments = 0;
     if (head.archivedOffset > 0 && retentionApplies(topic.config)) {
-      // From offset 0: entries left below logStartOffset by an interrupted run come first.
-      const entries = await this.manifest.segmentsFrom(topic, partition, 0, this.options.retentionEntriesMax);
-      const leftovers = entries.filter((entry) => entry.lastOffset < head.logStartOffset);
-      const live = entries.filter((entry) => entry.baseOffset >= head.logStartOffset);
+      const { leftovers, live } = await this.retentionCandidates(topic, partition, head);
       const plan = planRetention(
         live,
         head.archivedBytes,
@@ -502,6 +501,44 @@ export class Archiver {
     }
     const retaggedSegments = await this.retag(topic, partition, head);
     return { head, deletedSegments, retaggedSegments };
+  }
+
+  /**
+   * The oldest segment entries, read a small page at a time for as long as retention would delete
+   * every entry read so far (usually one page of a few entries). Reading starts at offset 0, so
+   * entries an interrupted run left below logStartOffset come first.
+   */
+  private async retentionCandidates(
+    topic: Topic,
+    partition: number,
+    head: PartitionHead,
+  ): Promise<{ leftovers: SegmentEntry[]; live: SegmentEntry[] }> {
+    const leftovers: SegmentEntry[] = [];
+    const live: SegmentEntry[] = [];
+    let from = 0;
+    while (leftovers.length + live.length < this.options.retentionEntriesMax) {
+      const limit = Math.min(
+        RETENTION_PAGE_ENTRIES,
+        this.options.retentionEntriesMax - leftovers.length - live.length,
+      );
+      const page = await this.manifest.segmentsFrom(topic, partition, from, limit);
+      for (const entry of page) {
+        if (entry.lastOffset < head.logStartOffset) leftovers.push(entry);
+        else live.push(entry);
+      }
+      const last = page.at(-1);
+      if (!last || page.length < limit) break;
+      const plan = planRetention(
+        live,
+        head.archivedBytes,
+        topic.config,
+        head.logStartOffset,
+        this.clock.now(),
+      );
+      if (plan.segmentCount < live.length) break;
+      from = last.lastOffset + 1;
+    }
+    return { leftovers, live };
   }
 
   /**

@@ -320,6 +320,16 @@ export class LogService {
     if (offset < head.logStartOffset || offset > head.highWatermark) {
       throw new OffsetOutOfRangeError(topic.name, partition, offset, head.logStartOffset, head.highWatermark);
     }
+    if (offset === head.highWatermark) {
+      return {
+        topic: topic.name,
+        partition,
+        records: [],
+        nextOffset: offset,
+        highWatermark: head.highWatermark,
+        logStartOffset: head.logStartOffset,
+      };
+    }
     const collector = new RecordCollector(offset, limits);
     for (let round = 0; round < FETCH_ROUNDS_MAX && !collector.full; round++) {
       if (collector.nextOffset < head.archivedOffset && this.archive) {
