@@ -119,6 +119,12 @@ const DEAD_LETTER_CHUNK_RECORDS = 40;
 const DEAD_LETTER_CHUNK_BYTES = 1_500_000;
 /** Error text kept in the delivery state and dead-letter headers. */
 const ERROR_TEXT_MAX = 1_000;
+/**
+ * Counters of successful batches are saved at most this often (with the lease's extension); a
+ * failure or a change of the retry state is saved at once. A run that dies loses at most this much
+ * counting, never position: that is the group's committed offset, written for every batch.
+ */
+const SAVE_INTERVAL_MS = 1_000;
 
 class MutableCounters {
   delivered = 0;
@@ -377,6 +383,11 @@ class PartitionDelivery {
   private buffer: LogRecord[] = [];
   private highWatermark = 0;
   private leaseUntil: number;
+  /** Counters of batches not saved yet, and the retry state as last saved. */
+  private readonly unsaved = new MutableCounters();
+  private unsavedDeliveredAt: number | undefined;
+  private savedRetry: RetryState | undefined;
+  private savedAt: number;
   /** The batch whose batching window was already waited for. */
   private waitedAt = -1;
   lag = 0;
@@ -392,7 +403,9 @@ class PartitionDelivery {
     private readonly leaseMs: number,
   ) {
     this.retry = state.retry;
+    this.savedRetry = state.retry;
     this.leaseUntil = state.lease?.until ?? 0;
+    this.savedAt = this.dispatcher.dependencies.clock.now();
   }
 
   private get deps() {
@@ -422,6 +435,7 @@ class PartitionDelivery {
       const proceed = await this.deliverBatch(limit, retry);
       if (!proceed) break;
     }
+    await this.flush(undefined);
     this.measure();
   }
 
@@ -478,7 +492,9 @@ class PartitionDelivery {
     );
     await this.commit(logStartOffset);
     this.retry = undefined;
-    await this.save({ discarded: skipped, errors: 1 }, failure);
+    this.unsaved.add({ discarded: skipped, errors: 1 });
+    this.run.counters.add({ discarded: skipped, errors: 1 });
+    await this.flush(failure);
   }
 
   /**
@@ -626,9 +642,30 @@ class PartitionDelivery {
     }
     this.retry = settlement.retry;
     this.buffer = this.buffer.filter((record) => record.offset >= this.committed);
-    if (!(await this.save(counts, failure, delivered > 0 ? clock.now() : undefined))) return false;
     this.run.counters.add(counts);
+    this.unsaved.add(counts);
+    if (delivered > 0) this.unsavedDeliveredAt = clock.now();
+    const retryChanged = !sameRetry(this.currentRetry(), this.savedRetry);
+    if (failure || retryChanged || clock.now() - this.savedAt >= SAVE_INTERVAL_MS) {
+      if (!(await this.flush(failure))) return false;
+    }
     return true;
+  }
+
+  /** The retry state that holds at the committed offset. */
+  private currentRetry(): RetryState | undefined {
+    return this.retry?.start === this.committed ? this.retry : undefined;
+  }
+
+  /** Saves the unsaved counters (and a failure) with the retry state; false when the lease was lost. */
+  private async flush(failure: DeliveryFailure | undefined): Promise<boolean> {
+    const counts = this.unsaved.snapshot();
+    const saved = await this.save(counts, failure, this.unsavedDeliveredAt);
+    if (saved) {
+      this.unsaved.add(negated(counts));
+      this.unsavedDeliveredAt = undefined;
+    }
+    return saved;
   }
 
   private failure(message: string, offset: number, at = this.deps.clock.now()): DeliveryFailure {
@@ -738,27 +775,33 @@ class PartitionDelivery {
     deliveredAt?: number,
   ): Promise<boolean> {
     const until = this.deps.clock.now() + this.leaseMs;
+    const retry = this.currentRetry();
     const saved = await this.deps.subscriptions.saveProgress(
       this.run.subscription,
       this.partition,
       this.context.owner,
       {
-        retry: this.retry?.start === this.committed ? this.retry : undefined,
+        retry,
         counters: counts,
         leaseUntil: until,
         ...(failure ? { lastError: failure } : {}),
         ...(deliveredAt === undefined ? {} : { lastDeliveredAt: deliveredAt }),
       },
     );
-    if (saved) this.leaseUntil = until;
+    if (saved) {
+      this.leaseUntil = until;
+      this.savedRetry = retry;
+      this.savedAt = this.deps.clock.now();
+    }
     return saved;
   }
 
   /** Records an unexpected failure of this run's delivery (best effort). */
   async recordFailure(error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    await this.save({ errors: 1 }, this.failure(message, this.committed));
+    this.unsaved.add({ errors: 1 });
     this.run.counters.add({ errors: 1 });
+    await this.flush(this.failure(message, this.committed));
   }
 
   private measure(): void {
@@ -767,6 +810,22 @@ class PartitionDelivery {
     this.oldestUndeliveredAgeMs =
       this.lag > 0 && oldest ? Math.max(0, this.deps.clock.now() - oldest.timestamp) : 0;
   }
+}
+
+function sameRetry(a: RetryState | undefined, b: RetryState | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.start === b.start && a.end === b.end && a.attempts === b.attempts && a.retryAt === b.retryAt;
+}
+
+function negated(counts: DeliveryCounters): DeliveryCounters {
+  return {
+    delivered: -counts.delivered,
+    invocations: -counts.invocations,
+    errors: -counts.errors,
+    deadLettered: -counts.deadLettered,
+    filtered: -counts.filtered,
+    discarded: -counts.discarded,
+  };
 }
 
 /** Splits dead-letter records into produce requests that fit one transaction comfortably. */
