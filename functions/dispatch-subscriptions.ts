@@ -123,7 +123,12 @@ export function createHandler(runtime: Runtime, options: DispatchHandlerOptions 
       failures: report.failures.length,
       durationMs: report.durationMs,
     };
-    if (summary.invocations > 0 || summary.failures > 0) logger.info('Dispatch run', { ...summary });
+    // A run that met trouble is worth a line; a busy topic's routine runs are not.
+    if (summary.errors > 0 || summary.deadLettered > 0 || summary.failures > 0) {
+      logger.info('Dispatch run', { ...summary });
+    } else if (summary.invocations > 0) {
+      logger.debug('Dispatch run', { ...summary });
+    }
     return summary;
   };
 }
