@@ -21,6 +21,7 @@ import {
   routesOf,
 } from '../shared/http/route-table.js';
 import type { ShoalStorage } from './shoal-storage.js';
+import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
 
 /** How much of one table a function may touch. */
 export type TableAccess = 'none' | 'read' | 'readWrite';
@@ -448,18 +449,25 @@ export interface ShoalStatelessStackProps extends StackProps {
    * @default the {@link ShoalApiProps} defaults
    */
   readonly api?: Omit<ShoalApiProps, 'storage'>;
+  /**
+   * Settings of the archiver and the TTL rescue.
+   * @default the {@link ShoalTieredStorageProps} defaults
+   */
+  readonly tieredStorage?: Omit<ShoalTieredStorageProps, 'storage'>;
 }
 
 /** The stack of code and routing: it holds no data, so it can be replaced at any time. */
 export class ShoalStatelessStack extends Stack {
   readonly api: ShoalApi;
+  readonly tieredStorage: ShoalTieredStorage;
 
   constructor(scope: Construct, id: string, props: ShoalStatelessStackProps) {
-    const { storage, api, ...stackProps } = props;
+    const { storage, api, tieredStorage, ...stackProps } = props;
     super(scope, id, {
       description: 'Shoal event log: functions and HTTP API (stateless)',
       ...stackProps,
     });
     this.api = new ShoalApi(this, 'Api', { ...api, storage });
+    this.tieredStorage = new ShoalTieredStorage(this, 'TieredStorage', { ...tieredStorage, storage });
   }
 }

@@ -43,7 +43,7 @@ export const SHOAL_BUNDLING: nodejs.BundlingOptions = {
 };
 
 /** How the function is invoked: it decides whether a dead-letter target could ever hold anything. */
-export type Invocation = 'synchronous' | 'scheduled';
+export type Invocation = 'synchronous' | 'scheduled' | 'stream';
 
 /** Settings of {@link ShoalFunction}. */
 export interface ShoalFunctionProps {
@@ -101,6 +101,19 @@ export class ShoalFunction extends Construct {
   }
 }
 
+/** Why a function of each kind of invocation has no dead-letter queue of its own. */
+const DEAD_LETTER_REASONS: Readonly<Record<Invocation, string>> = {
+  synchronous:
+    'Invoked synchronously (API Gateway): the caller receives the error and retries; Lambda never routes a ' +
+    'synchronous invocation to a dead-letter queue.',
+  scheduled:
+    'Invoked on a schedule with an empty event: every run starts over from the stored state, so a failed ' +
+    'run is repeated by the next one, and a dead-letter queue would only collect copies of an empty event.',
+  stream:
+    'Invoked by an event source mapping on a DynamoDB stream: Lambda never routes those invocations to the ' +
+    "function's dead-letter queue; the mapping retries and sends what it finally drops to its own on-failure destination.",
+};
+
 /**
  * The cdk-nag findings every Shoal function shares, with their reasons: the pinned runtime (both
  * packs), the X-Ray actions that have no resource (AwsSolutions-IAM5), and the dead-letter queue
@@ -119,12 +132,7 @@ export function acknowledgeFunctionFindings(
     { id: 'Serverless-LambdaLatestVersion', reason: runtimeReason },
     {
       id: 'Serverless-LambdaDLQ',
-      reason:
-        invocation === 'synchronous'
-          ? 'Invoked synchronously (API Gateway): the caller receives the error and retries; Lambda never routes a ' +
-            'synchronous invocation to a dead-letter queue.'
-          : 'Invoked on a schedule with an empty event: every run starts over from the stored state, so a failed ' +
-            'run is repeated by the next one, and a dead-letter queue would only collect copies of an empty event.',
+      reason: DEAD_LETTER_REASONS[invocation],
     },
   );
   Validations.of(role).acknowledge({

@@ -10,6 +10,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { LOG_TABLE, META_TABLE } from '../shared/adapters/dynamodb/table-schema.js';
+import {
+  RESCUE_KEY_PREFIX,
+  RETENTION_CLASS_DAYS,
+  RETENTION_CLASS_TAG,
+  SEGMENT_KEY_PREFIX,
+} from '../shared/domain/segment-keys.js';
 
 /** Settings of {@link ShoalStorage}. */
 export interface ShoalStorageProps {
@@ -74,6 +80,13 @@ export class ShoalStorage extends Construct {
    * bucket (a cross-stack reference renders differently in every consuming stack).
    */
   readonly segmentReadPolicy: iam.ManagedPolicy;
+  /**
+   * The archiver's access to the bucket: write, tag and delete `segments/`; read, list and delete
+   * `rescue/`. A managed policy in this stack for the same reason as {@link segmentReadPolicy}.
+   */
+  readonly segmentArchivePolicy: iam.ManagedPolicy;
+  /** The TTL rescue's access to the bucket: write `rescue/`, nothing else. */
+  readonly segmentRescuePolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: ShoalStorageProps = {}) {
     super(scope, id);
@@ -118,6 +131,7 @@ export class ShoalStorage extends Construct {
           id: 'abort-incomplete-uploads',
           abortIncompleteMultipartUploadAfter: ABORT_INCOMPLETE_UPLOAD_AFTER,
         },
+        ...segmentExpirationRules(),
       ],
     });
 
@@ -130,6 +144,49 @@ export class ShoalStorage extends Construct {
       'GetBucket*',
       'List*',
     ]);
+
+    this.segmentArchivePolicy = new iam.ManagedPolicy(this, 'SegmentArchivePolicy', {
+      description: 'Write and delete Shoal segments; read and delete batches rescued from the TTL stream',
+    });
+    this.segmentBucket.grantPut(this.segmentArchivePolicy, `${SEGMENT_KEY_PREFIX}*`);
+    this.segmentBucket.grantDelete(this.segmentArchivePolicy, `${SEGMENT_KEY_PREFIX}*`);
+    this.segmentBucket.grantRead(this.segmentArchivePolicy, `${RESCUE_KEY_PREFIX}*`);
+    this.segmentBucket.grantDelete(this.segmentArchivePolicy, `${RESCUE_KEY_PREFIX}*`);
+    this.segmentRescuePolicy = new iam.ManagedPolicy(this, 'SegmentRescuePolicy', {
+      description: 'Store batches that DynamoDB TTL deleted before they were archived',
+    });
+    this.segmentBucket.grantPut(this.segmentRescuePolicy, `${RESCUE_KEY_PREFIX}*`);
+    this.acknowledgePrefixGrants(
+      this.segmentArchivePolicy,
+      ['Abort*', 'DeleteObject*', 'GetObject*', 'GetBucket*', 'List*'],
+      [SEGMENT_KEY_PREFIX, RESCUE_KEY_PREFIX],
+    );
+    this.acknowledgePrefixGrants(this.segmentRescuePolicy, ['Abort*'], [RESCUE_KEY_PREFIX]);
+  }
+
+  /**
+   * The tiered storage grants use the bucket's grant methods scoped to one key prefix each; their
+   * action families and `<prefix>*` resources are acknowledged as the read policy's are.
+   */
+  private acknowledgePrefixGrants(
+    policy: iam.ManagedPolicy,
+    actions: readonly string[],
+    prefixes: readonly string[],
+  ): void {
+    const reason =
+      'Action families of the IBucket grant methods (multipart abort, object-version deletes, reads), scoped to ' +
+      'one key prefix of the one segment bucket; object keys are created at run time, so they can only be named ' +
+      'by prefix.';
+    const bucketLogicalId = Stack.of(this.segmentBucket).resolve(
+      (this.segmentBucket.node.defaultChild as s3.CfnBucket).logicalId,
+    );
+    Validations.of(policy).acknowledge(
+      ...actions.map((action) => ({ id: `AwsSolutions-IAM5[Action::s3:${action}]`, reason })),
+      ...prefixes.map((prefix) => ({
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+        reason,
+      })),
+    );
   }
 
   /**
@@ -163,6 +220,21 @@ export class ShoalStorage extends Construct {
       { id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/*]`, reason },
     );
   }
+}
+
+/**
+ * The backstop of retention: the archiver deletes segments past their topic's retention, and tags
+ * each segment with a retention class (`segment-keys.ts`) at least a day longer than that
+ * retention; one rule per class expires what the archiver, for whatever reason, left behind.
+ * Rescued batches (`rescue/`) never expire: they wait for the archiver, however late it is.
+ */
+function segmentExpirationRules(): s3.LifecycleRule[] {
+  return RETENTION_CLASS_DAYS.map((days) => ({
+    id: `expire-segments-${days}d`,
+    prefix: SEGMENT_KEY_PREFIX,
+    tagFilters: { [RETENTION_CLASS_TAG]: String(days) },
+    expiration: Duration.days(days),
+  }));
 }
 
 function tableProtections(deletionProtection: boolean): Partial<dynamodb.TableProps> {

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_ACCESS, ShoalApi, ShoalStatelessStack } from '../../infra/shoal-api.js';
 import { ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
 import { LOG_TABLE, META_TABLE } from '../../shared/adapters/dynamodb/table-schema.js';
+import { BACKGROUND_FUNCTIONS } from '../../shared/background-functions.js';
 import { ENV } from '../../shared/config.js';
 import { FUNCTION_NAMES, type FunctionName, ROUTES } from '../../shared/http/route-table.js';
 
@@ -225,7 +226,8 @@ describe('stateless stack', () => {
         },
       });
     }
-    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length);
+    // Besides the API's functions, the background ones (`shared/background-functions.ts`).
+    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length);
   });
 
   it('logs each function to its own log group with a retention', () => {
@@ -236,7 +238,7 @@ describe('stateless stack', () => {
       (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
     );
 
-    expect(new Set(groupIds).size).toBe(FUNCTION_NAMES.length);
+    expect(new Set(groupIds).size).toBe(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length);
     for (const id of groupIds) expect(logGroups[id]?.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 

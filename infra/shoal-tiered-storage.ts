@@ -1,0 +1,213 @@
+/**
+ * The functions of tiered storage: the archiver on a schedule, and the TTL rescue on the log
+ * table's stream (the functions of `shared/background-functions.ts`). Each gets exactly the access
+ * its code uses: the archiver reads the log table and never writes it, writes the meta table
+ * (manifest and partition heads) and owns `segments/`; the rescue only reads partition heads and
+ * writes `rescue/`.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BACKGROUND_FUNCTIONS, type BackgroundFunctionName } from '../shared/background-functions.js';
+import { ENV } from '../shared/config.js';
+import { ShoalFunction } from './shoal-function.js';
+import type { ShoalStorage } from './shoal-storage.js';
+
+/** Settings of {@link ShoalTieredStorage}. */
+export interface ShoalTieredStorageProps {
+  /** The tables and the segment bucket, in this stack or another one. */
+  readonly storage: ShoalStorage;
+  /**
+   * How often the archiver runs. Runs may overlap (two archivers never record overlapping
+   * segments), so this bounds only how late a segment rolls after `segmentMs`.
+   * @default Duration.minutes(1)
+   */
+  readonly archiveInterval?: Duration;
+  /**
+   * Memory of the archiver, in MiB: it assembles one segment (a topic's `segmentBytes`, at most
+   * 256 MiB) in memory, and CPU comes in proportion.
+   * @default 2048
+   */
+  readonly archiverMemorySize?: number;
+  /**
+   * Timeout of the archiver. A run starts no partition after 60 seconds; the rest covers the
+   * partitions in progress.
+   * @default Duration.minutes(5)
+   */
+  readonly archiverTimeout?: Duration;
+  /**
+   * Retention of the two functions' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const ARCHIVE_INTERVAL_DEFAULT = Duration.minutes(1);
+const ARCHIVER_MEMORY_SIZE_DEFAULT = 2048;
+const ARCHIVER_TIMEOUT_DEFAULT = Duration.minutes(5);
+const RESCUE_MEMORY_SIZE = 512;
+const RESCUE_TIMEOUT = Duration.minutes(1);
+const LOG_RETENTION_DEFAULT = logs.RetentionDays.ONE_MONTH;
+/** A run must start no partition later than this after it starts (the archiver's `runMsMax`). */
+const ARCHIVER_RUN_MAX = Duration.seconds(60);
+/** EventBridge schedules are at most once a minute; a day between runs would let batches pile up. */
+const ARCHIVE_INTERVAL_MIN = Duration.minutes(1);
+const ARCHIVE_INTERVAL_MAX = Duration.hours(1);
+/** Records handed to one rescue invocation. */
+const RESCUE_BATCH_SIZE = 100;
+/** How long the rescue's failure queue keeps a notice of a batch that could not be rescued (SQS's maximum). */
+const FAILURE_NOTICE_RETENTION = Duration.days(14);
+
+/**
+ * The archiver (scheduled) and the TTL rescue (the log table's stream, filtered to deletions by
+ * TTL), with least-privilege grants.
+ *
+ * @example
+ * new ShoalTieredStorage(stack, 'TieredStorage', { storage, archiveInterval: Duration.minutes(5) });
+ */
+export class ShoalTieredStorage extends Construct {
+  readonly archiver: ShoalFunction;
+  readonly rescuer: ShoalFunction;
+  /** The schedule that invokes the archiver. */
+  readonly schedule: events.Rule;
+  /**
+   * Receives a notice (shard and sequence numbers, not the records) of every stream batch the
+   * rescue could not handle before the stream dropped it: each one is an incident to investigate.
+   */
+  readonly rescueFailures: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: ShoalTieredStorageProps) {
+    super(scope, id);
+    validateProps(props);
+    const { logTable, metaTable, segmentBucket } = props.storage;
+    const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
+    const environment = {
+      [ENV.logTableName]: logTable.tableName,
+      [ENV.metaTableName]: metaTable.tableName,
+      [ENV.segmentBucketName]: segmentBucket.bucketName,
+    };
+
+    this.archiver = new ShoalFunction(this, 'ArchiveSegments', {
+      name: 'archive-segments',
+      description: `Shoal archive-segments: ${summaryOf('archive-segments')}`,
+      invocation: 'scheduled',
+      memorySize: props.archiverMemorySize ?? ARCHIVER_MEMORY_SIZE_DEFAULT,
+      timeout: props.archiverTimeout ?? ARCHIVER_TIMEOUT_DEFAULT,
+      logRetention,
+      environment,
+    });
+    const archiverRole = this.archiver.role;
+    // Reads batches (and partition heads through the log's read path); never writes a batch.
+    logTable.grantReadData(archiverRole);
+    // Partition heads (archivedOffset, logStartOffset) and manifest entries.
+    metaTable.grantReadWriteData(archiverRole);
+    // Writes, tags and deletes segments; reads, lists and deletes rescued batches.
+    archiverRole.addManagedPolicy(props.storage.segmentArchivePolicy);
+
+    this.schedule = new events.Rule(this, 'ArchiveSchedule', {
+      description: 'Runs the Shoal archiver',
+      schedule: events.Schedule.rate(props.archiveInterval ?? ARCHIVE_INTERVAL_DEFAULT),
+      targets: [
+        // An empty event: each run reads the state it needs. No retry: the next run is the retry.
+        new targets.LambdaFunction(this.archiver.function, {
+          event: events.RuleTargetInput.fromObject({}),
+          retryAttempts: 0,
+        }),
+      ],
+    });
+
+    this.rescuer = new ShoalFunction(this, 'RescueBatches', {
+      name: 'rescue-batches',
+      description: `Shoal rescue-batches: ${summaryOf('rescue-batches')}`,
+      invocation: 'stream',
+      memorySize: RESCUE_MEMORY_SIZE,
+      timeout: RESCUE_TIMEOUT,
+      logRetention,
+      environment,
+    });
+    // Reads archivedOffset from partition heads; stores batches under rescue/ and nothing else.
+    metaTable.grantReadData(this.rescuer.role);
+    this.rescuer.role.addManagedPolicy(props.storage.segmentRescuePolicy);
+
+    this.rescueFailures = new sqs.Queue(this, 'RescueFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: FAILURE_NOTICE_RETENTION,
+    });
+    Validations.of(this.rescueFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is itself the on-failure destination of the rescue's stream event source: a notice that " +
+        'cannot be read is not retried anywhere, so a dead-letter queue behind it would never receive anything.',
+    });
+
+    this.rescuer.function.addEventSource(
+      new sources.DynamoEventSource(logTable, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: RESCUE_BATCH_SIZE,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        // Retried until the stream drops the records (24 hours): a rescue must not give up sooner.
+        retryAttempts: -1,
+        onFailure: new sources.SqsDlq(this.rescueFailures),
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('REMOVE'),
+            userIdentity: {
+              type: lambda.FilterRule.isEqual('Service'),
+              principalId: lambda.FilterRule.isEqual('dynamodb.amazonaws.com'),
+            },
+          }),
+        ],
+      }),
+    );
+  }
+
+  /** The functions by name. */
+  get functions(): Readonly<Record<BackgroundFunctionName, ShoalFunction>> {
+    return { 'archive-segments': this.archiver, 'rescue-batches': this.rescuer };
+  }
+}
+
+function summaryOf(name: BackgroundFunctionName): string {
+  return BACKGROUND_FUNCTIONS.find((candidate) => candidate.name === name)?.summary ?? name;
+}
+
+function validateProps(props: ShoalTieredStorageProps): void {
+  const { archiveInterval, archiverMemorySize, archiverTimeout } = props;
+  if (archiveInterval !== undefined && !archiveInterval.isUnresolved()) {
+    const ms = archiveInterval.toMilliseconds();
+    if (
+      ms < ARCHIVE_INTERVAL_MIN.toMilliseconds() ||
+      ms > ARCHIVE_INTERVAL_MAX.toMilliseconds() ||
+      ms % 60_000 !== 0
+    ) {
+      throw new Error(
+        `archiveInterval must be a whole number of minutes from ${ARCHIVE_INTERVAL_MIN.toHumanString()} to ` +
+          `${ARCHIVE_INTERVAL_MAX.toHumanString()}, got ${archiveInterval.toHumanString()}`,
+      );
+    }
+  }
+  if (
+    archiverMemorySize !== undefined &&
+    !(Number.isInteger(archiverMemorySize) && archiverMemorySize >= 512 && archiverMemorySize <= 10_240)
+  ) {
+    throw new Error(
+      `archiverMemorySize must be a whole number of MiB from 512 to 10240, got ${archiverMemorySize}`,
+    );
+  }
+  if (archiverTimeout !== undefined && !archiverTimeout.isUnresolved()) {
+    const ms = archiverTimeout.toMilliseconds();
+    if (ms < 2 * ARCHIVER_RUN_MAX.toMilliseconds() || ms > Duration.minutes(15).toMilliseconds()) {
+      throw new Error(
+        `archiverTimeout must be from ${Duration.seconds(2 * ARCHIVER_RUN_MAX.toSeconds()).toHumanString()} ` +
+          `(a run starts partitions for up to ${ARCHIVER_RUN_MAX.toHumanString()}) to 15 minutes, got ${archiverTimeout.toHumanString()}`,
+      );
+    }
+  }
+}

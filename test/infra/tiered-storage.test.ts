@@ -1,0 +1,260 @@
+import { readFileSync } from 'node:fs';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ShoalStatelessStack } from '../../infra/shoal-api.js';
+import { ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
+import { ShoalTieredStorage } from '../../infra/shoal-tiered-storage.js';
+import { ENV } from '../../shared/config.js';
+import {
+  RESCUE_KEY_PREFIX,
+  RETENTION_CLASS_DAYS,
+  RETENTION_CLASS_TAG,
+  SEGMENT_KEY_PREFIX,
+} from '../../shared/domain/segment-keys.js';
+
+type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
+const DYNAMODB_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
+let stateful: ShoalStatefulStack;
+let stateless: ShoalStatelessStack;
+let statefulTemplate: Template;
+let statelessTemplate: Template;
+
+beforeAll(() => {
+  const app = new App({ context: CDK_CONTEXT });
+  stateful = new ShoalStatefulStack(app, 'ShoalStateful');
+  stateless = new ShoalStatelessStack(app, 'ShoalStateless', { storage: stateful.storage });
+  statefulTemplate = Template.fromStack(stateful);
+  statelessTemplate = Template.fromStack(stateless);
+}, 120_000);
+
+function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
+  return template.findResources(type) as Record<string, CfnResource>;
+}
+
+function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId);
+}
+
+function actionsOf(statement: PolicyStatement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+/** The statements of the inline policies of a role. */
+function statementsOf(role: { node: { defaultChild?: unknown } }): PolicyStatement[] {
+  const roleId = logicalIdOf(stateless, role);
+  return Object.values(resourcesOf(statelessTemplate, 'AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleId))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement);
+}
+
+/** Actions a role may take on resources whose rendering contains `resource`. */
+function actionsOn(role: { node: { defaultChild?: unknown } }, resource: unknown): string[] {
+  const needle = JSON.stringify(stateless.resolve(resource)).slice(1, -1);
+  return statementsOf(role)
+    .filter((statement) => JSON.stringify(statement.Resource).includes(needle))
+    .flatMap(actionsOf);
+}
+
+/** S3 object actions a managed policy of the stateful stack allows on keys under `prefix`. */
+function objectActionsUnder(policy: iam.ManagedPolicy, prefix: string): string[] {
+  const resource = resourcesOf(statefulTemplate, 'AWS::IAM::ManagedPolicy')[logicalIdOf(stateful, policy)];
+  if (!resource) throw new Error('The managed policy is not in the stateful stack');
+  return (resource.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement.filter(
+    (statement) => JSON.stringify(statement.Resource).includes(`/${prefix}*`),
+  ).flatMap(actionsOf);
+}
+
+/** The roles of the stateless stack that attach a managed policy of the stateful stack. */
+function rolesAttaching(policy: iam.ManagedPolicy): string[] {
+  const reference = JSON.stringify(stateless.resolve(policy.managedPolicyArn));
+  return Object.entries(resourcesOf(statelessTemplate, 'AWS::IAM::Role'))
+    .filter(([, role]) => JSON.stringify(role.Properties.ManagedPolicyArns ?? []).includes(reference))
+    .map(([id]) => id);
+}
+
+describe('tiered storage in the stateless stack', () => {
+  it('runs the archiver on a one-minute schedule with an empty event and no retry', () => {
+    const { archiver, schedule } = stateless.tieredStorage;
+
+    const rule = resourcesOf(statelessTemplate, 'AWS::Events::Rule')[logicalIdOf(stateless, schedule)];
+
+    expect(rule?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [logicalIdOf(stateless, archiver.function), 'Arn'] },
+          Input: '{}',
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        },
+      ],
+    });
+  });
+
+  it('gives both functions the table and bucket names and the arm64 Node.js 22 runtime', () => {
+    const functions = resourcesOf(statelessTemplate, 'AWS::Lambda::Function');
+
+    for (const shoal of [stateless.tieredStorage.archiver, stateless.tieredStorage.rescuer]) {
+      expect(functions[logicalIdOf(stateless, shoal.function)]?.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Environment: {
+          Variables: {
+            [ENV.logTableName]: stateless.resolve(stateful.storage.logTable.tableName),
+            [ENV.metaTableName]: stateless.resolve(stateful.storage.metaTable.tableName),
+            [ENV.segmentBucketName]: stateless.resolve(stateful.storage.segmentBucket.bucketName),
+          },
+        },
+      });
+    }
+    expect(
+      functions[logicalIdOf(stateless, stateless.tieredStorage.archiver.function)]?.Properties,
+    ).toMatchObject({
+      MemorySize: 2048,
+      Timeout: 300,
+    });
+  });
+
+  it('feeds the rescue only the TTL deletions of the log table stream, retried until the stream drops them', () => {
+    const mappings = Object.values(resourcesOf(statelessTemplate, 'AWS::Lambda::EventSourceMapping'));
+    const rescuerId = logicalIdOf(stateless, stateless.tieredStorage.rescuer.function);
+
+    const mapping = mappings.find((candidate) =>
+      JSON.stringify(candidate.Properties.FunctionName).includes(rescuerId),
+    );
+
+    expect(mapping?.Properties).toMatchObject({
+      EventSourceArn: stateless.resolve(stateful.storage.logTable.tableStreamArn),
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: -1,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: {
+            'Fn::GetAtt': [logicalIdOf(stateless, stateless.tieredStorage.rescueFailures), 'Arn'],
+          },
+        },
+      },
+    });
+    const filters =
+      (mapping?.Properties.FilterCriteria as { Filters: { Pattern: string }[] } | undefined)?.Filters ?? [];
+    expect(filters.map((filter) => JSON.parse(filter.Pattern))).toEqual([
+      {
+        eventName: ['REMOVE'],
+        userIdentity: { type: ['Service'], principalId: ['dynamodb.amazonaws.com'] },
+      },
+    ]);
+  });
+
+  it('lets the archiver read the log but never write it, and write the meta table', () => {
+    const role = stateless.tieredStorage.archiver.role;
+
+    const log = actionsOn(role, stateful.storage.logTable.tableArn);
+    const meta = actionsOn(role, stateful.storage.metaTable.tableArn);
+
+    expect(log).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']),
+    );
+    expect(log.filter((action) => DYNAMODB_WRITES.includes(action))).toEqual([]);
+    expect(meta).toEqual(
+      expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem']),
+    );
+  });
+
+  it('lets the archiver alone write and delete segments and read and delete rescued batches', () => {
+    const policy = stateful.storage.segmentArchivePolicy;
+
+    const segments = objectActionsUnder(policy, SEGMENT_KEY_PREFIX);
+    const rescued = objectActionsUnder(policy, RESCUE_KEY_PREFIX);
+
+    expect(segments).toEqual(
+      expect.arrayContaining(['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject*']),
+    );
+    expect(segments.filter((action) => action.startsWith('s3:GetObject'))).toEqual([]);
+    expect(rescued).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:DeleteObject*']));
+    expect(rescued).not.toContain('s3:PutObject');
+    expect(rolesAttaching(policy)).toEqual([logicalIdOf(stateless, stateless.tieredStorage.archiver.role)]);
+  });
+
+  it('lets the rescue alone read partition heads and put rescued batches, nothing more', () => {
+    const policy = stateful.storage.segmentRescuePolicy;
+
+    const meta = actionsOn(stateless.tieredStorage.rescuer.role, stateful.storage.metaTable.tableArn);
+    const rescued = objectActionsUnder(policy, RESCUE_KEY_PREFIX);
+
+    expect(meta).toContain('dynamodb:GetItem');
+    expect(meta.filter((action) => DYNAMODB_WRITES.includes(action))).toEqual([]);
+    expect(rescued).toContain('s3:PutObject');
+    expect(rescued.filter((action) => action.startsWith('s3:Delete'))).toEqual([]);
+    expect(objectActionsUnder(policy, SEGMENT_KEY_PREFIX)).toEqual([]);
+    expect(rolesAttaching(policy)).toEqual([logicalIdOf(stateless, stateless.tieredStorage.rescuer.role)]);
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions finding in its resources', () => {
+    const violations = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(
+      stateless,
+    ).violations;
+
+    const findings = violations
+      .flatMap((violation) =>
+        violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
+      )
+      .filter((finding) => finding.includes('/TieredStorage/'));
+
+    expect(findings).toEqual([]);
+  });
+});
+
+describe('the segment bucket lifecycle backstop', () => {
+  it('expires segments by their retention class tag, one rule per class, and never rescued batches', () => {
+    const bucketId = logicalIdOf(stateful, stateful.storage.segmentBucket);
+    const bucket = resourcesOf(statefulTemplate, 'AWS::S3::Bucket')[bucketId];
+
+    const rules =
+      (bucket?.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] } | undefined)
+        ?.Rules ?? [];
+    const expiring = rules.filter((rule) => rule.ExpirationInDays !== undefined);
+
+    expect(expiring).toEqual(
+      RETENTION_CLASS_DAYS.map((days) => ({
+        Id: `expire-segments-${days}d`,
+        Status: 'Enabled',
+        Prefix: SEGMENT_KEY_PREFIX,
+        TagFilters: [{ Key: RETENTION_CLASS_TAG, Value: String(days) }],
+        ExpirationInDays: days,
+      })),
+    );
+  });
+});
+
+describe('props validation', () => {
+  it.each([
+    [
+      { archiveInterval: Duration.seconds(30) },
+      /archiveInterval must be a whole number of minutes .* got 30 seconds/,
+    ],
+    [{ archiverMemorySize: 256 }, /archiverMemorySize must be .* got 256/],
+    [
+      { archiverTimeout: Duration.seconds(90) },
+      /archiverTimeout must be from 2 minutes .* got 1 minute 30 seconds/,
+    ],
+  ])('fails when given %o', (props, message) => {
+    const stack = new Stack();
+    const storage = new ShoalStorage(stack, 'Storage');
+
+    expect(() => new ShoalTieredStorage(stack, 'Tiered', { ...props, storage })).toThrow(message);
+  });
+});
