@@ -4,40 +4,46 @@ import { createHttpHandler, parseParameters, parsePathParameter } from '../share
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
 import { renderRecord } from '../shared/http/render.js';
 import { FetchQuery, OffsetsQuery, PartitionParam, TopicName } from '../shared/http/schemas.js';
+import { countFetched } from '../shared/observability/record-metrics.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
 export function createHandler(runtime: Runtime): HttpHandler {
   const { log } = servicesFor(runtime);
-  return createHttpHandler({
-    fetchRecords: async (request) => {
-      const topic = parsePathParameter(TopicName, request, 'topic');
-      const partition = parsePathParameter(PartitionParam, request, 'partition');
-      const query = parseParameters(FetchQuery, request.query);
-      const result = await log.fetch(topic, partition, query.offset, {
-        recordsMax: query.maxRecords ?? LIMITS.fetchRecordsDefault,
-        bytesMax: query.maxBytes ?? LIMITS.fetchBytesDefault,
-        waitMs: query.waitMs ?? 0,
-      });
-      return {
-        status: 200,
-        body: {
-          topic: result.topic,
-          partition: result.partition,
-          records: result.records.map(renderRecord),
-          nextOffset: result.nextOffset,
-          highWatermark: result.highWatermark,
-          logStartOffset: result.logStartOffset,
-        },
-      };
+  const { telemetry } = runtime;
+  return createHttpHandler(
+    {
+      fetchRecords: async (request) => {
+        const topic = parsePathParameter(TopicName, request, 'topic');
+        const partition = parsePathParameter(PartitionParam, request, 'partition');
+        const query = parseParameters(FetchQuery, request.query);
+        const result = await log.fetch(topic, partition, query.offset, {
+          recordsMax: query.maxRecords ?? LIMITS.fetchRecordsDefault,
+          bytesMax: query.maxBytes ?? LIMITS.fetchBytesDefault,
+          waitMs: query.waitMs ?? 0,
+        });
+        countFetched(telemetry, result.topic, result.records);
+        return {
+          status: 200,
+          body: {
+            topic: result.topic,
+            partition: result.partition,
+            records: result.records.map(renderRecord),
+            nextOffset: result.nextOffset,
+            highWatermark: result.highWatermark,
+            logStartOffset: result.logStartOffset,
+          },
+        };
+      },
+      offsetForTimestamp: async (request) => {
+        const topic = parsePathParameter(TopicName, request, 'topic');
+        const partition = parsePathParameter(PartitionParam, request, 'partition');
+        const { timestamp } = parseParameters(OffsetsQuery, request.query);
+        return { status: 200, body: { offset: await log.offsetForTimestamp(topic, partition, timestamp) } };
+      },
     },
-    offsetForTimestamp: async (request) => {
-      const topic = parsePathParameter(TopicName, request, 'topic');
-      const partition = parsePathParameter(PartitionParam, request, 'partition');
-      const { timestamp } = parseParameters(OffsetsQuery, request.query);
-      return { status: 200, body: { offset: await log.offsetForTimestamp(topic, partition, timestamp) } };
-    },
-  });
+    { telemetry },
+  );
 }
 
 export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

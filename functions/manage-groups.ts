@@ -19,65 +19,68 @@ import { servicesFor } from '../shared/services.js';
 /** `clock` is for tests of session timeouts. */
 export function createHandler(runtime: Runtime, options: { readonly clock?: Clock } = {}): HttpHandler {
   const { groups } = servicesFor(runtime, options.clock ? { groupClock: options.clock } : {});
-  return createHttpHandler({
-    listGroups: async () => ({
-      status: 200,
-      body: {
-        groups: (await groups.list()).map(({ name, createdAt }) => ({
-          group: name,
-          createdAt: isoTime(createdAt),
-        })),
-      },
-    }),
-    describeGroup: async (request) => {
-      const group = parsePathParameter(GroupName, request, 'group');
-      return { status: 200, body: renderGroup(await groups.describe(group)) };
-    },
-    deleteGroup: async (request) => {
-      await groups.delete(parsePathParameter(GroupName, request, 'group'));
-      return { status: 204 };
-    },
-    joinGroup: async (request) => {
-      const group = parsePathParameter(GroupName, request, 'group');
-      const body = parseBody(JoinGroupRequest, request);
-      return { status: 200, body: renderMemberAssignment(await groups.join(group, body)) };
-    },
-    heartbeatGroup: async (request) => {
-      const group = parsePathParameter(GroupName, request, 'group');
-      const memberId = parsePathParameter(MemberId, request, 'memberId');
-      const { generation } = parseBody(HeartbeatRequest, request);
-      return {
+  return createHttpHandler(
+    {
+      listGroups: async () => ({
         status: 200,
-        body: renderMemberAssignment(await groups.heartbeat(group, memberId, generation)),
-      };
+        body: {
+          groups: (await groups.list()).map(({ name, createdAt }) => ({
+            group: name,
+            createdAt: isoTime(createdAt),
+          })),
+        },
+      }),
+      describeGroup: async (request) => {
+        const group = parsePathParameter(GroupName, request, 'group');
+        return { status: 200, body: renderGroup(await groups.describe(group)) };
+      },
+      deleteGroup: async (request) => {
+        await groups.delete(parsePathParameter(GroupName, request, 'group'));
+        return { status: 204 };
+      },
+      joinGroup: async (request) => {
+        const group = parsePathParameter(GroupName, request, 'group');
+        const body = parseBody(JoinGroupRequest, request);
+        return { status: 200, body: renderMemberAssignment(await groups.join(group, body)) };
+      },
+      heartbeatGroup: async (request) => {
+        const group = parsePathParameter(GroupName, request, 'group');
+        const memberId = parsePathParameter(MemberId, request, 'memberId');
+        const { generation } = parseBody(HeartbeatRequest, request);
+        return {
+          status: 200,
+          body: renderMemberAssignment(await groups.heartbeat(group, memberId, generation)),
+        };
+      },
+      leaveGroup: async (request) => {
+        const group = parsePathParameter(GroupName, request, 'group');
+        await groups.leave(group, parsePathParameter(MemberId, request, 'memberId'));
+        return { status: 204 };
+      },
+      commitOffsets: async (request) => {
+        const group = parsePathParameter(GroupName, request, 'group');
+        const body = parseBody(CommitOffsetsRequest, request);
+        return { status: 200, body: renderCommit(group, await groups.commit(group, body)) };
+      },
+      resetOffsets: async (request) => {
+        const group = parsePathParameter(GroupName, request, 'group');
+        const body = parseBody(ResetOffsetsRequest, request);
+        const to: ResetTarget =
+          body.to === 'earliest' || body.to === 'latest'
+            ? { kind: body.to }
+            : 'timestamp' in body.to
+              ? { kind: 'timestamp', timestamp: body.to.timestamp }
+              : { kind: 'offset', offset: body.to.offset };
+        const result = await groups.reset(group, {
+          topic: body.topic,
+          to,
+          ...(body.partitions ? { partitions: body.partitions } : {}),
+        });
+        return { status: 200, body: renderCommit(group, result) };
+      },
     },
-    leaveGroup: async (request) => {
-      const group = parsePathParameter(GroupName, request, 'group');
-      await groups.leave(group, parsePathParameter(MemberId, request, 'memberId'));
-      return { status: 204 };
-    },
-    commitOffsets: async (request) => {
-      const group = parsePathParameter(GroupName, request, 'group');
-      const body = parseBody(CommitOffsetsRequest, request);
-      return { status: 200, body: renderCommit(group, await groups.commit(group, body)) };
-    },
-    resetOffsets: async (request) => {
-      const group = parsePathParameter(GroupName, request, 'group');
-      const body = parseBody(ResetOffsetsRequest, request);
-      const to: ResetTarget =
-        body.to === 'earliest' || body.to === 'latest'
-          ? { kind: body.to }
-          : 'timestamp' in body.to
-            ? { kind: 'timestamp', timestamp: body.to.timestamp }
-            : { kind: 'offset', offset: body.to.offset };
-      const result = await groups.reset(group, {
-        topic: body.topic,
-        to,
-        ...(body.partitions ? { partitions: body.partitions } : {}),
-      });
-      return { status: 200, body: renderCommit(group, result) };
-    },
-  });
+    { telemetry: runtime.telemetry },
+  );
 }
 
 export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

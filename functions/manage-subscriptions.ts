@@ -17,24 +17,30 @@ export function createHandler(
   options: { readonly checkTarget?: TargetCheck } = {},
 ): HttpHandler {
   const { subscriptions } = subscriptionServicesFor(runtime, options);
-  return createHttpHandler({
-    createSubscription: async (request) => {
-      const body = parseBody(CreateSubscriptionRequest, request);
-      return { status: 201, body: renderSubscription(await subscriptions.create(toSubscriptionInput(body))) };
+  return createHttpHandler(
+    {
+      createSubscription: async (request) => {
+        const body = parseBody(CreateSubscriptionRequest, request);
+        return {
+          status: 201,
+          body: renderSubscription(await subscriptions.create(toSubscriptionInput(body))),
+        };
+      },
+      listSubscriptions: async () => ({
+        status: 200,
+        body: { subscriptions: (await subscriptions.list()).map(renderSubscription) },
+      }),
+      describeSubscription: async (request) => {
+        const name = parsePathParameter(SubscriptionName, request, 'name');
+        return { status: 200, body: renderSubscriptionDescription(await subscriptions.describe(name)) };
+      },
+      deleteSubscription: async (request) => {
+        await subscriptions.delete(parsePathParameter(SubscriptionName, request, 'name'));
+        return { status: 204 };
+      },
     },
-    listSubscriptions: async () => ({
-      status: 200,
-      body: { subscriptions: (await subscriptions.list()).map(renderSubscription) },
-    }),
-    describeSubscription: async (request) => {
-      const name = parsePathParameter(SubscriptionName, request, 'name');
-      return { status: 200, body: renderSubscriptionDescription(await subscriptions.describe(name)) };
-    },
-    deleteSubscription: async (request) => {
-      await subscriptions.delete(parsePathParameter(SubscriptionName, request, 'name'));
-      return { status: 204 };
-    },
-  });
+    { telemetry: runtime.telemetry },
+  );
 }
 
 export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

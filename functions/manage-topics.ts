@@ -9,36 +9,39 @@ import { servicesFor } from '../shared/services.js';
 
 export function createHandler(runtime: Runtime): HttpHandler {
   const { topics } = servicesFor(runtime);
-  return createHttpHandler({
-    getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
-    getOpenApi: async () => ({ status: 200, body: openApiDocument() }),
-    createTopic: async (request) => {
-      const body = parseBody(CreateTopicRequest, request);
-      const created = await topics.create(withoutUndefined(body));
-      return {
-        status: 201,
-        body: renderTopic(created),
-        headers: { location: `/v1/topics/${encodeURIComponent(body.name)}` },
-      };
+  return createHttpHandler(
+    {
+      getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
+      getOpenApi: async () => ({ status: 200, body: openApiDocument() }),
+      createTopic: async (request) => {
+        const body = parseBody(CreateTopicRequest, request);
+        const created = await topics.create(withoutUndefined(body));
+        return {
+          status: 201,
+          body: renderTopic(created),
+          headers: { location: `/v1/topics/${encodeURIComponent(body.name)}` },
+        };
+      },
+      listTopics: async () => ({
+        status: 200,
+        body: { topics: (await topics.list()).map(renderTopicSummary) },
+      }),
+      describeTopic: async (request) => {
+        const name = parsePathParameter(TopicName, request, 'topic');
+        return { status: 200, body: renderTopic(await topics.describe(name)) };
+      },
+      updateTopic: async (request) => {
+        const name = parsePathParameter(TopicName, request, 'topic');
+        const body = parseBody(UpdateTopicRequest, request);
+        return { status: 200, body: renderTopic(await topics.update(name, withoutUndefined(body))) };
+      },
+      deleteTopic: async (request) => {
+        await topics.delete(parsePathParameter(TopicName, request, 'topic'));
+        return { status: 204 };
+      },
     },
-    listTopics: async () => ({
-      status: 200,
-      body: { topics: (await topics.list()).map(renderTopicSummary) },
-    }),
-    describeTopic: async (request) => {
-      const name = parsePathParameter(TopicName, request, 'topic');
-      return { status: 200, body: renderTopic(await topics.describe(name)) };
-    },
-    updateTopic: async (request) => {
-      const name = parsePathParameter(TopicName, request, 'topic');
-      const body = parseBody(UpdateTopicRequest, request);
-      return { status: 200, body: renderTopic(await topics.update(name, withoutUndefined(body))) };
-    },
-    deleteTopic: async (request) => {
-      await topics.delete(parsePathParameter(TopicName, request, 'topic'));
-      return { status: 204 };
-    },
-  });
+    { telemetry: runtime.telemetry },
+  );
 }
 
 /** Drops the fields a request left out (zod keeps them as undefined; the domain's inputs are exact). */

@@ -5,7 +5,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { instrumentDynamoDb } from './adapters/dynamodb/sdk-metrics.js';
 import { readConfig, type ShoalConfig } from './config.js';
+import { powertoolsTelemetry } from './observability/powertools-telemetry.js';
+import { noTelemetry, type Telemetry } from './observability/telemetry.js';
 
 /** What every handler needs: the config and the clients built from it. */
 export interface Runtime {
@@ -13,6 +16,8 @@ export interface Runtime {
   readonly dynamodb: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   readonly s3: S3Client;
+  /** Where handlers report metrics: EMF in Lambda, nowhere on the local stack. */
+  readonly telemetry: Telemetry;
 }
 
 /** Options for tests and the local stack. */
@@ -20,6 +25,8 @@ export interface RuntimeOptions {
   /** Called with each new client, e.g. to add fault-injecting middleware in tests. */
   readonly decorateDynamoDb?: (client: DynamoDBClient) => void;
   readonly decorateS3?: (client: S3Client) => void;
+  /** Where metrics go; with one, DynamoDB retries and throttles are counted too. @default noTelemetry */
+  readonly telemetry?: Telemetry;
 }
 
 /** The local stack's fixed credentials; DynamoDB Local and the S3 server accept any. */
@@ -33,6 +40,8 @@ export function createRuntime(config: ShoalConfig, options: RuntimeOptions = {})
     maxAttempts: 4,
   });
   options.decorateDynamoDb?.(dynamodb);
+  const telemetry = options.telemetry ?? noTelemetry;
+  if (options.telemetry) instrumentDynamoDb(dynamodb, telemetry);
   const documents = DynamoDBDocumentClient.from(dynamodb, {
     marshallOptions: { removeUndefinedValues: true },
   });
@@ -43,13 +52,16 @@ export function createRuntime(config: ShoalConfig, options: RuntimeOptions = {})
       : {}),
   });
   options.decorateS3?.(s3);
-  return { config, dynamodb, documents, s3 };
+  return { config, dynamodb, documents, s3, telemetry };
 }
 
 let defaultRuntime: Runtime | undefined;
 
-/** The process-wide runtime from `process.env`, built on first use and reused by warm invocations. */
+/**
+ * The process-wide runtime from `process.env`, built on first use and reused by warm invocations;
+ * only Lambda entries use it, so its metrics go to CloudWatch (EMF through Powertools).
+ */
 export function getDefaultRuntime(): Runtime {
-  defaultRuntime ??= createRuntime(readConfig());
+  defaultRuntime ??= createRuntime(readConfig(), { telemetry: powertoolsTelemetry() });
   return defaultRuntime;
 }

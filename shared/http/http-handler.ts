@@ -7,6 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { InvalidRequestError, LimitExceededError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
+import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.js';
 import type { HttpHandler } from './lambda-http.js';
 import { internalErrorResult, problemFor, problemResult } from './problem.js';
 import { findRoute, type OperationId } from './route-table.js';
@@ -32,8 +33,38 @@ export interface HttpAnswer {
 
 export type Operation = (request: HttpRequest) => Promise<HttpAnswer>;
 
+/** Options of {@link createHttpHandler}. */
+export interface HttpHandlerOptions {
+  /**
+   * Where the edge counts 5xx and busy (429, 503) answers; it is flushed after every request, so
+   * the operations' own metrics are published with them. @default noTelemetry
+   */
+  readonly telemetry?: Telemetry;
+}
+
 /** Builds the Lambda handler serving `operations`; a route not in the table answers 404. */
-export function createHttpHandler(operations: Partial<Record<OperationId, Operation>>): HttpHandler {
+export function createHttpHandler(
+  operations: Partial<Record<OperationId, Operation>>,
+  options: HttpHandlerOptions = {},
+): HttpHandler {
+  const telemetry = options.telemetry ?? noTelemetry;
+  const handle = createDispatch(operations);
+  return async (event, context) => {
+    // Lambda's request id (function_request_id) and cold start on every line; one request at a time.
+    if (context) logger.addContext(context);
+    try {
+      const result = await handle(event);
+      if (result.statusCode >= 500 && result.statusCode !== 503) telemetry.count(METRIC.serverErrors, 1);
+      if (result.statusCode === 429 || result.statusCode === 503)
+        telemetry.count(METRIC.throttledRequests, 1);
+      return result;
+    } finally {
+      telemetry.flush();
+    }
+  };
+}
+
+function createDispatch(operations: Partial<Record<OperationId, Operation>>): HttpHandler {
   return async (event) => {
     const requestId = event.requestContext?.requestId;
     const route = findRoute(event.httpMethod, event.resource);
@@ -56,7 +87,12 @@ export function createHttpHandler(operations: Partial<Record<OperationId, Operat
     } catch (error) {
       const problem = problemFor(error);
       if (problem) return problemResult(problem, requestId);
-      logger.error('request failed', { error: error as Error, requestId, route: route?.path });
+      logger.error('request failed', {
+        error: error as Error,
+        requestId,
+        route: route?.path,
+        principal: event.requestContext?.authorizer?.principal ?? event.requestContext?.identity?.userArn,
+      });
       return internalErrorResult(requestId);
     }
   };

@@ -1,0 +1,73 @@
+/**
+ * Lambda entry of the lag monitor, invoked on a schedule (EventBridge): one sample of every consumer
+ * group's lag and every partition's archive lag, published as CloudWatch metrics for the dashboard
+ * and the alarms (`infra/observability.ts`). It only reads.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { DynamoDbPartitionLog } from '../shared/adapters/dynamodb/partition-log.js';
+import { LagMonitor, type LagSample } from '../shared/observability/lag-monitor.js';
+import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { servicesFor } from '../shared/services.js';
+
+const logger = new Logger({ serviceName: 'shoal' });
+
+/** Time kept back at the end of an invocation for publishing the metrics. */
+const SAFETY_MS = 5_000;
+/** A sample without a Lambda context (tests) ends after this long at most. */
+const RUN_MS_DEFAULT = 50_000;
+
+export type MeasureLagHandler = (
+  event?: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+) => Promise<Omit<LagSample, 'errors'> & { errors: number }>;
+
+/** Builds the handler for a runtime; its metrics go to `runtime.telemetry`. */
+export function createHandler(
+  runtime: Runtime,
+  options: { readonly nowMs?: () => number } = {},
+): MeasureLagHandler {
+  const { config, documents, telemetry } = runtime;
+  const { groups, topics } = servicesFor(runtime);
+  const partitionLog = new DynamoDbPartitionLog(documents, {
+    logTableName: config.logTableName,
+    metaTableName: config.metaTableName,
+  });
+  const nowMs = options.nowMs ?? Date.now;
+  const monitor = new LagMonitor(
+    {
+      listGroups: () => groups.list(),
+      describeGroup: (group) => groups.describe(group),
+      listTopics: () => topics.list(),
+      readHeads: (topic, partitions) => partitionLog.readHeads(topic, partitions),
+      expiryOfBatchAt: async (topic, partition, offset) => {
+        const [batch] = await partitionLog.readEncodedBatches(topic, partition, offset, {
+          batchesMax: 1,
+          bytesMax: 1,
+        });
+        return batch?.expiresAt;
+      },
+    },
+    telemetry,
+    nowMs,
+  );
+  return async (_event, context) => {
+    const budgetMs = context ? context.getRemainingTimeInMillis() - SAFETY_MS : RUN_MS_DEFAULT;
+    const sample = await monitor.sample(nowMs() + Math.max(0, budgetMs));
+    for (const failure of sample.errors) {
+      logger.warn('Lag of one group or topic not measured; the next sample retries', {
+        subject: failure.subject,
+        error: failure.error as Error,
+      });
+    }
+    if (sample.truncated) logger.warn('Lag sample stopped at its deadline', { groups: sample.groups });
+    return { ...sample, errors: sample.errors.length };
+  };
+}
+
+let built: MeasureLagHandler | undefined;
+
+export const handler: MeasureLagHandler = (event, context) => {
+  built ??= createHandler(getDefaultRuntime());
+  return built(event, context);
+};

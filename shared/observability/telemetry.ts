@@ -1,0 +1,115 @@
+/**
+ * The metrics port: what the handlers and services report, by name, without knowing how it is
+ * published. In Lambda it becomes CloudWatch embedded metric format through Powertools Metrics
+ * (`powertools-telemetry.ts`); on the local stack and in tests it goes nowhere or into a list.
+ *
+ * The names and dimensions are shared with `infra/observability.ts`, which graphs and alarms on
+ * them, so a metric cannot be renamed on one side only.
+ */
+
+/** The CloudWatch namespace of every Shoal metric. */
+export const METRICS_NAMESPACE = 'Shoal';
+
+/** The dimension Powertools adds to every metric, and its value (the same as the dispatcher's and the logs'). */
+export const SERVICE_DIMENSION = 'service';
+export const SERVICE_NAME = 'shoal';
+
+/** Every metric Shoal's own code publishes (the dispatcher publishes its own, per subscription). */
+export const METRIC = {
+  /** Records appended by produce requests, per `topic`. */
+  producedRecords: 'ProducedRecords',
+  /** Key, value and header bytes of those records, per `topic`. */
+  producedBytes: 'ProducedBytes',
+  /** Fetch requests answered, per `topic`. */
+  fetches: 'Fetches',
+  /** Records returned by fetches, per `topic`. */
+  fetchedRecords: 'FetchedRecords',
+  /** Key, value and header bytes returned by fetches, per `topic`. */
+  fetchedBytes: 'FetchedBytes',
+  /** highWatermark - committed offset, per `group`, `topic` and `partition`. */
+  consumerLag: 'ConsumerLag',
+  /** The largest ConsumerLag of the deployment at one sample (for the alarm). */
+  consumerLagMax: 'ConsumerLagMax',
+  /** Records below the high watermark not yet in S3, per `topic` and `partition`. */
+  archiveLagRecords: 'ArchiveLagRecords',
+  /** Age of the oldest record not yet in S3, per `topic` and `partition`. */
+  archiveLagAgeMs: 'ArchiveLagAgeMs',
+  /** The largest ArchiveLagAgeMs of the deployment at one sample. */
+  archiveLagAgeMsMax: 'ArchiveLagAgeMsMax',
+  /**
+   * The least time left, over all partitions, before a batch not yet in S3 may expire from DynamoDB
+   * (for the archive lag alarm: at zero, batches survive only through the stream rescue).
+   */
+  archiveHeadroomMsMin: 'ArchiveHeadroomMsMin',
+  /** DynamoDB requests the SDK sent again after a failed attempt. */
+  dynamoDbRetries: 'DynamoDbRetries',
+  /** DynamoDB attempts refused for capacity (each one retried or answered 429). */
+  dynamoDbThrottles: 'DynamoDbThrottles',
+  /** Requests the API answered 429 or 503 (busy: throttled, or an ambiguous outcome), with Retry-After. */
+  throttledRequests: 'ThrottledRequests',
+  /** Requests the API answered with a 5xx from a function (an unexpected failure). */
+  serverErrors: 'ServerErrors',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+export type MetricUnit = 'Count' | 'Bytes' | 'Milliseconds';
+
+/** Dimension names of the per-resource metrics. */
+export const DIMENSION = { topic: 'topic', partition: 'partition', group: 'group' } as const;
+
+/** Dimensions besides the service, e.g. `{ topic: 'orders' }`. */
+export type Dimensions = Readonly<Record<string, string>>;
+
+/** Where metrics go. */
+export interface Telemetry {
+  /**
+   * Adds a value to a metric with these dimensions (none: the deployment as a whole). Values are
+   * buffered and published together, one document per set of dimensions, by {@link Telemetry.flush}.
+   */
+  count(name: MetricName, value: number, unit?: MetricUnit, dimensions?: Dimensions): void;
+  /** Publishes what was buffered; called at the end of every invocation. */
+  flush(): void;
+}
+
+/** Publishes nothing: the local stack and most tests. */
+export const noTelemetry: Telemetry = {
+  count: () => {},
+  flush: () => {},
+};
+
+/** One recorded value, for tests. */
+export interface RecordedMetric {
+  readonly name: MetricName;
+  readonly value: number;
+  readonly unit: MetricUnit;
+  readonly dimensions: Dimensions;
+}
+
+/** Keeps every value in memory, for tests: `flushed` holds what was published. */
+export class RecordingTelemetry implements Telemetry {
+  readonly flushed: RecordedMetric[] = [];
+  private buffered: RecordedMetric[] = [];
+
+  count(name: MetricName, value: number, unit: MetricUnit = 'Count', dimensions: Dimensions = {}): void {
+    this.buffered.push({ name, value, unit, dimensions: { ...dimensions } });
+  }
+
+  flush(): void {
+    this.flushed.push(...this.buffered);
+    this.buffered = [];
+  }
+
+  /** The sum of a metric's published values with exactly these dimensions. */
+  total(name: MetricName, dimensions: Dimensions = {}): number {
+    const wanted = dimensionKey(dimensions);
+    return this.flushed
+      .filter((metric) => metric.name === name && dimensionKey(metric.dimensions) === wanted)
+      .reduce((sum, metric) => sum + metric.value, 0);
+  }
+}
+
+/** A stable key of a set of dimensions (order-insensitive). */
+export function dimensionKey(dimensions: Dimensions): string {
+  return JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
