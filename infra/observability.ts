@@ -1,0 +1,400 @@
+/**
+ * Operating Shoal: the lag monitor (a scheduled function that samples consumer and archive lag),
+ * a CloudWatch dashboard of the API, the log and its background work, and alarms on what needs a
+ * person: consumer lag, archive lag, dead letters and server errors.
+ *
+ * The metric names and dimensions come from `shared/observability/telemetry.ts`, the same constants
+ * the functions publish with (EMF through Powertools Metrics, namespace `Shoal`, `service=shoal`).
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../shared/config.js';
+import {
+  DIMENSION,
+  METRIC,
+  METRICS_NAMESPACE,
+  type MetricName,
+  SERVICE_DIMENSION,
+  SERVICE_NAME,
+} from '../shared/observability/telemetry.js';
+import { ShoalFunction } from './shoal-function.js';
+import type { ShoalStorage } from './shoal-storage.js';
+
+/** Settings of {@link ShoalObservability}. */
+export interface ShoalObservabilityProps {
+  /** The tables the lag monitor reads. */
+  readonly storage: ShoalStorage;
+  /** The REST API whose requests, errors and latency are graphed, and whose 5xx are alarmed on. */
+  readonly restApi: apigateway.RestApi;
+  /** Functions whose errors, throttles and duration are graphed. @default none */
+  readonly functions?: readonly lambda.IFunction[];
+  /**
+   * Queues that receive what Shoal gave up on (e.g. the TTL rescue's failure notices): any message
+   * in one is an incident. @default none
+   */
+  readonly deadLetterQueues?: readonly sqs.IQueue[];
+  /**
+   * Where alarms notify, e.g. `new cloudwatch_actions.SnsAction(topic)`. Without actions the alarms
+   * still change state and show on the dashboard.
+   * @default no actions
+   */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * Consumer lag, in records, above which the alarm fires when it lasts three samples.
+   * @default 10_000
+   */
+  readonly consumerLagThreshold?: number;
+  /**
+   * The archive lag alarm fires when a batch not yet copied to S3 is this close to the end of its
+   * time in DynamoDB (its TTL; the topic's localRetentionMs after the append).
+   * @default Duration.hours(6)
+   */
+  readonly archiveHeadroomThreshold?: Duration;
+  /**
+   * API Gateway 5xx answers in five minutes at or above which the alarm fires.
+   * @default 5
+   */
+  readonly serverErrorThreshold?: number;
+  /**
+   * How often the lag monitor samples. Each sample reads every group and, for partitions with
+   * records not yet in S3, one batch: shorter intervals cost more reads.
+   * @default Duration.minutes(5)
+   */
+  readonly lagSampleInterval?: Duration;
+  /**
+   * Whether to create the dashboard (CloudWatch charges for dashboards beyond three per account).
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const CONSUMER_LAG_THRESHOLD_DEFAULT = 10_000;
+const ARCHIVE_HEADROOM_THRESHOLD_DEFAULT = Duration.hours(6);
+const SERVER_ERROR_THRESHOLD_DEFAULT = 5;
+const LAG_SAMPLE_INTERVAL_DEFAULT = Duration.minutes(5);
+const LAG_SAMPLE_INTERVAL_MIN = Duration.minutes(1);
+const LAG_SAMPLE_INTERVAL_MAX = Duration.hours(1);
+/** The period of the alarms on Shoal's own counters. */
+const ALARM_PERIOD = Duration.minutes(5);
+
+/**
+ * The lag monitor, the dashboard and the alarms of one Shoal deployment.
+ *
+ * @example
+ * new ShoalObservability(stack, 'Observability', {
+ *   storage, restApi: api.restApi, functions: Object.values(api.functions),
+ *   alarmActions: [new cloudwatch_actions.SnsAction(onCallTopic)],
+ * });
+ */
+export class ShoalObservability extends Construct {
+  /** Samples consumer and archive lag on a schedule. */
+  readonly lagMonitor: ShoalFunction;
+  readonly lagSchedule: events.Rule;
+  readonly alarms: {
+    readonly consumerLag: cloudwatch.Alarm;
+    readonly archiveLag: cloudwatch.Alarm;
+    readonly deadLetters: cloudwatch.Alarm;
+    readonly serverErrors: cloudwatch.Alarm;
+    /** One per dead-letter queue given. */
+    readonly deadLetterQueues: readonly cloudwatch.Alarm[];
+  };
+  readonly dashboard: cloudwatch.Dashboard | undefined;
+
+  constructor(scope: Construct, id: string, props: ShoalObservabilityProps) {
+    super(scope, id);
+    validateProps(props);
+    const { logTable, metaTable, segmentBucket } = props.storage;
+    const interval = props.lagSampleInterval ?? LAG_SAMPLE_INTERVAL_DEFAULT;
+
+    this.lagMonitor = new ShoalFunction(this, 'MeasureLag', {
+      name: 'measure-lag',
+      description: 'Shoal measure-lag: samples consumer lag and archive lag into CloudWatch metrics',
+      invocation: 'scheduled',
+      memorySize: 512,
+      timeout: Duration.minutes(1),
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      environment: {
+        [ENV.logTableName]: logTable.tableName,
+        [ENV.metaTableName]: metaTable.tableName,
+        // Named for the shared configuration only: the monitor never touches segments.
+        [ENV.segmentBucketName]: segmentBucket.bucketName,
+      },
+    });
+    // Groups, offsets, topics and heads in the meta table; the oldest unarchived batch in the log.
+    metaTable.grantReadData(this.lagMonitor.role);
+    logTable.grantReadData(this.lagMonitor.role);
+
+    this.lagSchedule = new events.Rule(this, 'LagSchedule', {
+      description: 'Samples Shoal consumer and archive lag',
+      schedule: events.Schedule.rate(interval),
+      // An empty event, no retry: the next sample is the retry.
+      targets: [
+        new targets.LambdaFunction(this.lagMonitor.function, {
+          event: events.RuleTargetInput.fromObject({}),
+          retryAttempts: 0,
+        }),
+      ],
+    });
+    Validations.of(this.lagSchedule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'The target gets an empty event and is not retried: a missed sample is taken again at the next interval, ' +
+        'so a dead-letter queue would only collect copies of an empty event.',
+    });
+
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      for (const action of props.alarmActions ?? []) created.addAlarmAction(action);
+      return created;
+    };
+
+    const consumerLag = alarm('ConsumerLagAlarm', {
+      alarmDescription:
+        'A consumer group is behind by more records than the threshold for three samples in a row: consumers ' +
+        'are stopped, failing, or slower than the producers (see the ConsumerLag graph per group and partition).',
+      metric: shoalMetric(METRIC.consumerLagMax, 'Maximum', interval),
+      threshold: props.consumerLagThreshold ?? CONSUMER_LAG_THRESHOLD_DEFAULT,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const headroom = props.archiveHeadroomThreshold ?? ARCHIVE_HEADROOM_THRESHOLD_DEFAULT;
+    const archiveLag = alarm('ArchiveLagAlarm', {
+      alarmDescription:
+        `Records not yet archived to S3 are within ${headroom.toHumanString()} of their DynamoDB TTL: the archiver ` +
+        'is failing or behind. Past the TTL they survive only through the stream rescue; see the archiver logs.',
+      metric: shoalMetric(METRIC.archiveHeadroomMsMin, 'Minimum', interval),
+      threshold: headroom.toMilliseconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const deadLetters = alarm('DeadLettersAlarm', {
+      alarmDescription:
+        'A subscription sent records to its dead-letter topic: its function failed on them after every retry.',
+      // The dispatcher publishes per subscription; a Metrics Insights query sums them, whatever their names.
+      metric: new cloudwatch.MathExpression({
+        expression: `SELECT SUM(DeadLetteredRecords) FROM SCHEMA("${METRICS_NAMESPACE}", ${SERVICE_DIMENSION}, Subscription)`,
+        usingMetrics: {},
+        period: ALARM_PERIOD,
+        label: 'Dead-lettered records',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const serverErrors = alarm('ServerErrorsAlarm', {
+      alarmDescription:
+        'The API answered 5xx: a function failed unexpectedly (its log has the error under the request id), ' +
+        'timed out, or was throttled by Lambda.',
+      metric: props.restApi.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      threshold: props.serverErrorThreshold ?? SERVER_ERROR_THRESHOLD_DEFAULT,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const deadLetterQueues = (props.deadLetterQueues ?? []).map((queue, index) =>
+      alarm(`DeadLetterQueue${index}Alarm`, {
+        alarmDescription:
+          'A Shoal failure queue holds a message: something was given up on; read the message.',
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          period: ALARM_PERIOD,
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    this.alarms = { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues };
+
+    this.dashboard =
+      props.dashboard === false
+        ? undefined
+        : this.createDashboard(props, [
+            consumerLag,
+            archiveLag,
+            deadLetters,
+            serverErrors,
+            ...deadLetterQueues,
+          ]);
+  }
+
+  private createDashboard(
+    props: ShoalObservabilityProps,
+    alarms: readonly cloudwatch.Alarm[],
+  ): cloudwatch.Dashboard {
+    const period = ALARM_PERIOD;
+    const api = props.restApi;
+    const functions = props.functions ?? [];
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+    });
+    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+      new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
+
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...alarms], width: 24, height: 3 }),
+    );
+    dashboard.addWidgets(
+      graph(
+        'API requests and errors',
+        [
+          api.metricCount({ period, statistic: 'Sum', label: 'Requests' }),
+          api.metricClientError({ period, statistic: 'Sum', label: '4xx' }),
+          api.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
+        ],
+        [
+          shoalMetric(METRIC.throttledRequests, 'Sum', period, 'Answered 429/503 (busy)'),
+          shoalMetric(METRIC.serverErrors, 'Sum', period, 'Function 5xx'),
+        ],
+      ),
+      graph('API latency (ms)', [
+        api.metricLatency({ period, statistic: 'p50', label: 'p50' }),
+        api.metricLatency({ period, statistic: 'p99', label: 'p99' }),
+        api.metricIntegrationLatency({ period, statistic: 'p99', label: 'integration p99' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph('Produced records per topic', [search(METRIC.producedRecords, [DIMENSION.topic], 'Sum', period)]),
+      graph('Produced bytes per topic', [search(METRIC.producedBytes, [DIMENSION.topic], 'Sum', period)]),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Fetched records per topic',
+        [search(METRIC.fetchedRecords, [DIMENSION.topic], 'Sum', period)],
+        [search(METRIC.fetches, [DIMENSION.topic], 'Sum', period)],
+      ),
+      graph('Fetched bytes per topic', [search(METRIC.fetchedBytes, [DIMENSION.topic], 'Sum', period)]),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Consumer lag per group, topic and partition (records)',
+        [
+          search(
+            METRIC.consumerLag,
+            [DIMENSION.group, DIMENSION.partition, DIMENSION.topic],
+            'Maximum',
+            period,
+          ),
+        ],
+        [shoalMetric(METRIC.consumerLagMax, 'Maximum', period, 'Largest lag')],
+      ),
+      graph(
+        'Archive lag',
+        [
+          shoalMetric(METRIC.archiveLagAgeMsMax, 'Maximum', period, 'Oldest unarchived record age (ms)'),
+          shoalMetric(METRIC.archiveHeadroomMsMin, 'Minimum', period, 'Least headroom before TTL (ms)'),
+        ],
+        [search(METRIC.archiveLagRecords, [DIMENSION.partition, DIMENSION.topic], 'Maximum', period)],
+      ),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Subscriptions: delivered, errors, dead letters',
+        [search('DeliveredRecords', ['Subscription'], 'Sum', period)],
+        [
+          search('InvocationErrors', ['Subscription'], 'Sum', period),
+          search('DeadLetteredRecords', ['Subscription'], 'Sum', period),
+        ],
+      ),
+      graph(
+        'DynamoDB retries and throttles',
+        [
+          shoalMetric(METRIC.dynamoDbRetries, 'Sum', period, 'SDK retries'),
+          shoalMetric(METRIC.dynamoDbThrottles, 'Sum', period, 'Throttled attempts'),
+        ],
+        [
+          props.storage.logTable.metricConsumedWriteCapacityUnits({ period, label: 'Log table WCU' }),
+          props.storage.metaTable.metricConsumedWriteCapacityUnits({ period, label: 'Meta table WCU' }),
+        ],
+      ),
+    );
+    if (functions.length > 0) {
+      dashboard.addWidgets(
+        graph(
+          'Function errors and throttles',
+          functions.map((fn) => fn.metricErrors({ period, label: `${fn.node.id} errors` })),
+          functions.map((fn) => fn.metricThrottles({ period, label: `${fn.node.id} throttles` })),
+        ),
+        graph(
+          'Function duration p99 (ms)',
+          functions.map((fn) => fn.metricDuration({ period, statistic: 'p99', label: fn.node.id })),
+        ),
+      );
+    }
+    return dashboard;
+  }
+}
+
+/** One of Shoal's own metrics for the whole deployment (service dimension only). */
+function shoalMetric(
+  name: MetricName,
+  statistic: string,
+  period: Duration,
+  label?: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { [SERVICE_DIMENSION]: SERVICE_NAME },
+    statistic,
+    period,
+    ...(label ? { label } : {}),
+  });
+}
+
+/** Every series of a per-resource metric, whatever the resource names (a dashboard SEARCH). */
+function search(
+  name: string,
+  dimensions: readonly string[],
+  statistic: string,
+  period: Duration,
+): cloudwatch.IMetric {
+  const schema = [METRICS_NAMESPACE, SERVICE_DIMENSION, ...dimensions].join(',');
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${schema}} MetricName="${name}" ${SERVICE_DIMENSION}="${SERVICE_NAME}"', '${statistic}', ${period.toSeconds()})`,
+    usingMetrics: {},
+    period,
+    label: '',
+  });
+}
+
+function validateProps(props: ShoalObservabilityProps): void {
+  const interval = props.lagSampleInterval;
+  if (interval !== undefined && !interval.isUnresolved()) {
+    const ms = interval.toMilliseconds();
+    if (
+      ms < LAG_SAMPLE_INTERVAL_MIN.toMilliseconds() ||
+      ms > LAG_SAMPLE_INTERVAL_MAX.toMilliseconds() ||
+      ms % 60_000 !== 0
+    ) {
+      throw new Error(
+        `lagSampleInterval must be a whole number of minutes from 1 minute to 1 hour, got ${interval.toHumanString()}`,
+      );
+    }
+  }
+  const threshold = props.consumerLagThreshold;
+  if (threshold !== undefined && !(Number.isInteger(threshold) && threshold >= 1)) {
+    throw new Error(`consumerLagThreshold must be a whole number of records, at least 1, got ${threshold}`);
+  }
+  const headroom = props.archiveHeadroomThreshold;
+  if (headroom !== undefined && !headroom.isUnresolved() && headroom.toMilliseconds() < 60_000) {
+    throw new Error(`archiveHeadroomThreshold must be at least 1 minute, got ${headroom.toHumanString()}`);
+  }
+  const errors = props.serverErrorThreshold;
+  if (errors !== undefined && !(Number.isInteger(errors) && errors >= 1)) {
+    throw new Error(`serverErrorThreshold must be a whole number, at least 1, got ${errors}`);
+  }
+}
