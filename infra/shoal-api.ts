@@ -20,6 +20,9 @@ import {
   type Route,
   routesOf,
 } from '../shared/http/route-table.js';
+import { ShoalJwtAuthorizer, type ShoalJwtAuthorizerProps } from './authorization.js';
+import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
+import { acknowledgeFunctionFindings } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
 
@@ -92,6 +95,18 @@ export interface ShoalApiProps {
    * @default true
    */
   readonly cloudWatchRole?: boolean;
+  /**
+   * Accept bearer JWTs instead of SigV4 on every method: a Lambda authorizer verifies each token and
+   * applies the ACL in one of its claims to the route (see `docs/authorization.md`).
+   * @default IAM (SigV4) authorization on every method
+   */
+  readonly jwtAuthorizer?: ShoalJwtAuthorizerProps;
+  /**
+   * ARN of a WAFv2 web ACL (scope REGIONAL, in the stack's region) to associate with the stage, e.g.
+   * one with AWS managed rule groups and a rate-based rule per source IP.
+   * @default no web ACL
+   */
+  readonly webAclArn?: string;
 }
 
 const STAGE_NAME_DEFAULT = 'prod';
@@ -136,6 +151,8 @@ export class ShoalApi extends Construct {
   readonly restApi: apigateway.RestApi;
   /** Receives one JSON line per request (see {@link ACCESS_LOG_FIELDS}). */
   readonly accessLogGroup: logs.LogGroup;
+  /** The bearer-token authorizer, when `jwtAuthorizer` is set. */
+  readonly jwtAuthorizer: ShoalJwtAuthorizer | undefined;
 
   constructor(scope: Construct, id: string, props: ShoalApiProps) {
     super(scope, id);
@@ -151,7 +168,12 @@ export class ShoalApi extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.restApi = this.createRestApi(props);
+    this.jwtAuthorizer = props.jwtAuthorizer
+      ? new ShoalJwtAuthorizer(this, 'JwtAuthorizer', { logRetention, ...props.jwtAuthorizer })
+      : undefined;
     this.addRoutes();
+    addProblemGatewayResponses(this.restApi);
+    if (props.webAclArn) associateWebAcl(this, this.restApi, props.webAclArn);
   }
 
   private createFunction(
@@ -210,18 +232,8 @@ export class ShoalApi extends Construct {
       },
     });
 
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        `Pinned to ${RUNTIME.name} on purpose: the bundle targets ${ESBUILD_TARGET}, the repository supports ` +
-        'Node >= 20.19, and moving to a newer runtime is a deliberate upgrade with a test run, not a silent change.',
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
-        'resource-level permissions; every other statement of this role names its resources.',
-    });
+    // The pinned runtime, the X-Ray actions without resources, and no DLQ for synchronous calls.
+    acknowledgeFunctionFindings(fn, role, 'synchronous');
     return fn;
   }
 
@@ -257,17 +269,19 @@ export class ShoalApi extends Construct {
       {
         id: 'AwsSolutions-COG4',
         reason:
-          'Every method uses AWS_IAM authorization (SigV4): callers are IAM principals, not Cognito users, so a ' +
-          'user pool authorizer does not apply.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'No WAF web ACL by default: every method requires SigV4-signed IAM credentials, the stage is throttled, ' +
-          "and a web ACL's monthly charge breaks Shoal's zero cost at zero traffic; an ACL can be associated with " +
-          'the stage by the deployer.',
+          'Every method uses AWS_IAM authorization (SigV4), or the JWT Lambda authorizer when configured: callers ' +
+          'are IAM principals or bearers of tokens from any OpenID provider, so a Cognito user pool authorizer does not apply.',
       },
     );
+    if (!props.webAclArn) {
+      Validations.of(api).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No WAF web ACL by default: every method requires SigV4-signed IAM credentials (or a verified JWT), the ' +
+          "stage is throttled, and a web ACL's monthly charge breaks Shoal's zero cost at zero traffic; set " +
+          'webAclArn to associate one.',
+      });
+    }
     const role = api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole && role) {
       Validations.of(role).acknowledge({
@@ -306,7 +320,12 @@ export class ShoalApi extends Construct {
       const pathParameters = segments.filter(isPathParameter).map((segment) => segment.slice(1, -1));
       resource.addMethod(route.method, integration, {
         operationName: route.operationId,
-        authorizationType: apigateway.AuthorizationType.IAM,
+        ...(this.jwtAuthorizer
+          ? {
+              authorizationType: apigateway.AuthorizationType.CUSTOM,
+              authorizer: this.jwtAuthorizer.authorizer,
+            }
+          : { authorizationType: apigateway.AuthorizationType.IAM }),
         requestValidator: validator,
         requestParameters: Object.fromEntries(
           pathParameters.map((parameter) => [`method.request.path.${parameter}`, true]),
