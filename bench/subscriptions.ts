@@ -15,7 +15,7 @@ import { arrivals } from './subscriber/counting.js';
 const SUBSCRIBER = 'bench/subscriber/counting.ts';
 
 interface Api {
-  post(path: string, body: unknown): Promise<{ status: number; body: any }>;
+  post(path: string, body: unknown): Promise<{ status: number; body: unknown }>;
 }
 
 function api(url: string): Api {
@@ -27,7 +27,7 @@ function api(url: string): Api {
         body: JSON.stringify(body),
       });
       const text = await response.text();
-      const parsed = text === '' ? undefined : JSON.parse(text);
+      const parsed: unknown = text === '' ? undefined : JSON.parse(text);
       if (response.status >= 300) throw new Error(`${path}: ${response.status} ${text}`);
       return { status: response.status, body: parsed };
     },
@@ -66,7 +66,8 @@ async function measureLatency(client: Api, topic: string, windowMs: number, coun
   for (let i = 0; i < count; i++) {
     const started = Date.now();
     const answer = await client.post(`/v1/topics/${topic}/records`, { records: [{ value: value(i) }] });
-    sentAt.set(answer.body.records[0].offset, started);
+    const [position] = (answer.body as { records: { offset: number }[] }).records;
+    if (position) sentAt.set(position.offset, started);
     await sleep(25 + Math.random() * 25);
   }
   await waitFor(() => arrivals(topic).length >= count, `${topic} delivered`, 60_000);

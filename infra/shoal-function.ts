@@ -43,7 +43,7 @@ export const SHOAL_BUNDLING: nodejs.BundlingOptions = {
 };
 
 /** How the function is invoked: it decides whether a dead-letter target could ever hold anything. */
-export type Invocation = 'synchronous' | 'scheduled' | 'stream';
+export type Invocation = 'synchronous' | 'scheduled' | 'stream' | 'custom-resource';
 
 /** Settings of {@link ShoalFunction}. */
 export interface ShoalFunctionProps {
@@ -112,6 +112,10 @@ const DEAD_LETTER_REASONS: Readonly<Record<Invocation, string>> = {
   stream:
     'Invoked by an event source mapping on a DynamoDB stream: Lambda never routes those invocations to the ' +
     "function's dead-letter queue; the mapping retries and sends what it finally drops to its own on-failure destination.",
+  'custom-resource':
+    'Invoked by CloudFormation for a custom resource: the handler answers CloudFormation itself in every case, ' +
+    'failures included, and CloudFormation reports a resource whose handler never answered; a dead-letter queue ' +
+    'would hold nothing anyone acts on.',
 };
 
 /**

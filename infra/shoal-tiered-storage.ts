@@ -176,7 +176,9 @@ export class ShoalTieredStorage extends Construct {
   }
 
   /** The functions by name. */
-  get functions(): Readonly<Record<BackgroundFunctionName, ShoalFunction>> {
+  get functions(): Readonly<
+    Record<Extract<BackgroundFunctionName, 'archive-segments' | 'rescue-batches'>, ShoalFunction>
+  > {
     return { 'archive-segments': this.archiver, 'rescue-batches': this.rescuer };
   }
 }

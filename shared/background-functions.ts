@@ -5,14 +5,22 @@
  */
 
 /** A function triggered by something other than API Gateway. */
-export type BackgroundFunctionName = 'archive-segments' | 'rescue-batches';
+export type BackgroundFunctionName =
+  | 'archive-segments'
+  | 'rescue-batches'
+  | 'dispatch-subscriptions'
+  | 'subscription-resource';
 
 /** What invokes a background function. */
 export type BackgroundTrigger =
   /** A fixed-rate schedule (EventBridge in AWS, a timer on the local stack). */
   | 'schedule'
   /** REMOVE records of the log table's stream that DynamoDB's TTL caused. */
-  | 'log-table-ttl-removals';
+  | 'log-table-ttl-removals'
+  /** INSERT records of the log table's stream (appended batches), and a schedule for what they missed. */
+  | 'log-table-appends-and-schedule'
+  /** CloudFormation, for the `Custom::ShoalSubscription` resources of `ShoalEventSource` (AWS only). */
+  | 'cloudformation';
 
 export interface BackgroundFunction {
   readonly name: BackgroundFunctionName;
@@ -31,5 +39,15 @@ export const BACKGROUND_FUNCTIONS = [
     name: 'rescue-batches',
     trigger: 'log-table-ttl-removals',
     summary: 'Store batches that TTL deleted before they were archived, for the next segment',
+  },
+  {
+    name: 'dispatch-subscriptions',
+    trigger: 'log-table-appends-and-schedule',
+    summary: 'Deliver appended records to subscribed functions: ordered, leased, retried, dead-lettered',
+  },
+  {
+    name: 'subscription-resource',
+    trigger: 'cloudformation',
+    summary: 'Create, update and delete the subscriptions that ShoalEventSource declares',
   },
 ] as const satisfies readonly BackgroundFunction[];

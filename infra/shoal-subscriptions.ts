@@ -1,0 +1,199 @@
+/**
+ * The functions behind subscriptions: the dispatcher, woken by the log table's stream (INSERT
+ * records, as soon as a batch is appended) and by a schedule that catches what the stream missed
+ * and retries that were due; and the custom resource handler through which `ShoalEventSource`
+ * creates subscriptions at deploy time.
+ *
+ * Nothing polls: with no appends the dispatcher runs once per `sweepInterval` (a query of the
+ * subscriptions and, per subscription, two reads), and not at all for a stream that is quiet.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { BACKGROUND_FUNCTIONS, type BackgroundFunctionName } from '../shared/background-functions.js';
+import { ENV } from '../shared/config.js';
+import { ShoalFunction } from './shoal-function.js';
+import type { ShoalStorage } from './shoal-storage.js';
+
+/** What `ShoalEventSource` needs of a Shoal deployment. */
+export interface IShoalLog {
+  /** The role of the function that invokes subscribed functions (granted invoke per subscription). */
+  readonly dispatcherRole: iam.IRole;
+  /** The service token of the `Custom::ShoalSubscription` resource. */
+  readonly subscriptionServiceToken: string;
+}
+
+/** Settings of {@link ShoalSubscriptions}. */
+export interface ShoalSubscriptionsProps {
+  /** The tables and the segment bucket, in this stack or another one. */
+  readonly storage: ShoalStorage;
+  /**
+   * How often the dispatcher sweeps every subscription for records the stream did not bring it to
+   * and for retries that were due (EventBridge schedules are at most once a minute).
+   * @default Duration.minutes(1)
+   */
+  readonly sweepInterval?: Duration;
+  /**
+   * Memory of the dispatcher, in MiB: it holds up to one read-ahead and one event (6 MB) per partition
+   * it delivers at once.
+   * @default 1024
+   */
+  readonly dispatcherMemorySize?: number;
+  /**
+   * Timeout of the dispatcher. A subscribed function is invoked only when its own timeout fits in
+   * what remains of a run, so this must exceed the longest timeout of a subscribed function.
+   * @default Duration.minutes(15)
+   */
+  readonly dispatcherTimeout?: Duration;
+  /**
+   * Retention of the two functions' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const SWEEP_INTERVAL_DEFAULT = Duration.minutes(1);
+const SWEEP_INTERVAL_MIN = Duration.minutes(1);
+const SWEEP_INTERVAL_MAX = Duration.hours(1);
+const DISPATCHER_MEMORY_SIZE_DEFAULT = 1024;
+const DISPATCHER_TIMEOUT_DEFAULT = Duration.minutes(15);
+/** The dispatcher keeps this much of a run for releasing leases and publishing metrics. */
+const DISPATCHER_TIMEOUT_MIN = Duration.minutes(1);
+const RESOURCE_MEMORY_SIZE = 512;
+const RESOURCE_TIMEOUT = Duration.minutes(1);
+const LOG_RETENTION_DEFAULT = logs.RetentionDays.ONE_MONTH;
+/** Stream records per dispatcher invocation: each only names a partition to look at. */
+const STREAM_BATCH_SIZE = 1000;
+
+/**
+ * The dispatcher and the subscription resource handler, with least-privilege grants. Subscribed
+ * functions are granted to the dispatcher one by one, by `ShoalEventSource` (or by hand for
+ * subscriptions created through the API: `fn.grantInvoke(subscriptions.dispatcherRole)`).
+ *
+ * @example
+ * const subscriptions = new ShoalSubscriptions(stack, 'Subscriptions', { storage });
+ * fn.addEventSource(new ShoalEventSource(subscriptions, { topic: 'orders', startingPosition: lambda.StartingPosition.LATEST }));
+ */
+export class ShoalSubscriptions extends Construct implements IShoalLog {
+  readonly dispatcher: ShoalFunction;
+  readonly resourceHandler: ShoalFunction;
+  /** The schedule that sweeps every subscription. */
+  readonly schedule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: ShoalSubscriptionsProps) {
+    super(scope, id);
+    validateProps(props);
+    const { logTable, metaTable, segmentBucket } = props.storage;
+    const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
+    const environment = {
+      [ENV.logTableName]: logTable.tableName,
+      [ENV.metaTableName]: metaTable.tableName,
+      [ENV.segmentBucketName]: segmentBucket.bucketName,
+    };
+
+    this.dispatcher = new ShoalFunction(this, 'DispatchSubscriptions', {
+      name: 'dispatch-subscriptions',
+      description: `Shoal dispatch-subscriptions: ${summaryOf('dispatch-subscriptions')}`,
+      invocation: 'stream',
+      memorySize: props.dispatcherMemorySize ?? DISPATCHER_MEMORY_SIZE_DEFAULT,
+      timeout: props.dispatcherTimeout ?? DISPATCHER_TIMEOUT_DEFAULT,
+      logRetention,
+      environment,
+    });
+    const dispatcherRole = this.dispatcher.role;
+    // Reads records (and writes dead letters, which are produce requests: batches and heads).
+    logTable.grantReadWriteData(dispatcherRole);
+    // Subscriptions, leases, consumer group offsets; heads and idempotency keys of dead letters.
+    metaTable.grantReadWriteData(dispatcherRole);
+    // Records older than the hot tier are read from segments.
+    dispatcherRole.addManagedPolicy(props.storage.segmentReadPolicy);
+
+    this.dispatcher.function.addEventSource(
+      new sources.DynamoEventSource(logTable, {
+        // Only appends after deployment matter: the sweep covers anything older.
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: STREAM_BATCH_SIZE,
+        maxBatchingWindow: Duration.seconds(0),
+        // A wake-up that fails is not worth holding the stream for: the next append or sweep delivers.
+        retryAttempts: 2,
+        maxRecordAge: Duration.minutes(1),
+        filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
+      }),
+    );
+    this.schedule = new events.Rule(this, 'SweepSchedule', {
+      description: 'Sweeps every Shoal subscription for records the stream did not wake it for',
+      schedule: events.Schedule.rate(props.sweepInterval ?? SWEEP_INTERVAL_DEFAULT),
+      targets: [
+        new targets.LambdaFunction(this.dispatcher.function, {
+          event: events.RuleTargetInput.fromObject({}),
+          retryAttempts: 0,
+        }),
+      ],
+    });
+
+    this.resourceHandler = new ShoalFunction(this, 'SubscriptionResource', {
+      name: 'subscription-resource',
+      description: `Shoal subscription-resource: ${summaryOf('subscription-resource')}`,
+      invocation: 'custom-resource',
+      memorySize: RESOURCE_MEMORY_SIZE,
+      timeout: RESOURCE_TIMEOUT,
+      logRetention,
+      environment,
+    });
+    // What the subscriptions API does: subscriptions and consumer groups in the meta table; starting
+    // AT_TIMESTAMP reads the log, which may reach segments.
+    logTable.grantReadData(this.resourceHandler.role);
+    metaTable.grantReadWriteData(this.resourceHandler.role);
+    this.resourceHandler.role.addManagedPolicy(props.storage.segmentReadPolicy);
+  }
+
+  get dispatcherRole(): iam.IRole {
+    return this.dispatcher.role;
+  }
+
+  get subscriptionServiceToken(): string {
+    return this.resourceHandler.function.functionArn;
+  }
+}
+
+function summaryOf(name: BackgroundFunctionName): string {
+  return BACKGROUND_FUNCTIONS.find((candidate) => candidate.name === name)?.summary ?? name;
+}
+
+function validateProps(props: ShoalSubscriptionsProps): void {
+  const { sweepInterval, dispatcherMemorySize, dispatcherTimeout } = props;
+  if (sweepInterval !== undefined && !sweepInterval.isUnresolved()) {
+    const ms = sweepInterval.toMilliseconds();
+    if (
+      ms < SWEEP_INTERVAL_MIN.toMilliseconds() ||
+      ms > SWEEP_INTERVAL_MAX.toMilliseconds() ||
+      ms % 60_000 !== 0
+    ) {
+      throw new Error(
+        `sweepInterval must be a whole number of minutes from ${SWEEP_INTERVAL_MIN.toHumanString()} to ` +
+          `${SWEEP_INTERVAL_MAX.toHumanString()}, got ${sweepInterval.toHumanString()}`,
+      );
+    }
+  }
+  if (
+    dispatcherMemorySize !== undefined &&
+    !(Number.isInteger(dispatcherMemorySize) && dispatcherMemorySize >= 256 && dispatcherMemorySize <= 10_240)
+  ) {
+    throw new Error(
+      `dispatcherMemorySize must be a whole number of MiB from 256 to 10240, got ${dispatcherMemorySize}`,
+    );
+  }
+  if (dispatcherTimeout !== undefined && !dispatcherTimeout.isUnresolved()) {
+    const ms = dispatcherTimeout.toMilliseconds();
+    if (ms < DISPATCHER_TIMEOUT_MIN.toMilliseconds() || ms > Duration.minutes(15).toMilliseconds()) {
+      throw new Error(
+        `dispatcherTimeout must be from ${DISPATCHER_TIMEOUT_MIN.toHumanString()} to 15 minutes, got ${dispatcherTimeout.toHumanString()}`,
+      );
+    }
+  }
+}
