@@ -5,11 +5,11 @@
  * `topic:orders:Write`, not as a list of ARNs. Optionally, a Lambda authorizer accepts bearer JWTs
  * instead and applies the same ACL, read from a claim, to each request.
  */
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type AclEntry, parseAcl } from '../shared/authorization/acl.js';
 import { executeApiResources } from '../shared/authorization/iam-policy.js';
@@ -165,6 +165,8 @@ export interface ShoalJwtAuthorizerProps {
   readonly jwks?: { readonly keys: readonly unknown[] };
   /** A secret whose `SecretString` is the HS256 key (at least 32 bytes); the authorizer may read it and nothing else. */
   readonly hs256Secret?: secretsmanager.ISecret;
+  /** The complete ARN of that secret, instead of `hs256Secret` (for configuration by CDK context). */
+  readonly hs256SecretArn?: string;
   /**
    * The claim with the principal's ACL entries: an array of strings, or a space-separated string
    * (`scope` works, its other scopes are ignored).
@@ -208,6 +210,11 @@ export class ShoalJwtAuthorizer extends Construct {
   constructor(scope: Construct, id: string, props: ShoalJwtAuthorizerProps) {
     super(scope, id);
     validateJwtProps(props);
+    const secret =
+      props.hs256Secret ??
+      (props.hs256SecretArn
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'Hs256Secret', props.hs256SecretArn)
+        : undefined);
     const algorithms = props.algorithms ?? (props.jwks || props.jwksUrl ? ['RS256'] : ['HS256']);
     const environment: Record<string, string> = {
       [ENV.jwtIssuer]: props.issuer,
@@ -219,7 +226,7 @@ export class ShoalJwtAuthorizer extends Construct {
     };
     if (props.jwks) environment[ENV.jwtJwks] = JSON.stringify(props.jwks);
     if (props.jwksUrl) environment[ENV.jwtJwksUrl] = props.jwksUrl;
-    if (props.hs256Secret) environment[ENV.jwtSecretArn] = props.hs256Secret.secretArn;
+    if (secret) environment[ENV.jwtSecretArn] = secret.secretArn;
 
     this.function = new ShoalFunction(this, 'Authorizer', {
       name: 'authorize-token',
@@ -230,7 +237,7 @@ export class ShoalJwtAuthorizer extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       environment,
     });
-    props.hs256Secret?.grantRead(this.function.role);
+    secret?.grantRead(this.function.role);
 
     this.authorizer = new apigateway.RequestAuthorizer(this, 'RequestAuthorizer', {
       handler: this.function.function,
@@ -251,8 +258,10 @@ function validateJwtProps(props: ShoalJwtAuthorizerProps): void {
   if (algorithms.includes('RS256') && !rs256) {
     throw new Error('RS256 needs the identity provider keys: give jwksUrl or jwks');
   }
-  if (algorithms.includes('HS256') && !props.hs256Secret) {
-    throw new Error('HS256 needs a shared key: give hs256Secret');
+  if (props.hs256Secret && props.hs256SecretArn)
+    throw new Error('give hs256Secret or hs256SecretArn, not both');
+  if (algorithms.includes('HS256') && !props.hs256Secret && !props.hs256SecretArn) {
+    throw new Error('HS256 needs a shared key: give hs256Secret or hs256SecretArn');
   }
   if (!Token.isUnresolved(props.issuer) && props.issuer.trim() === '')
     throw new Error('issuer must not be empty');
@@ -287,5 +296,39 @@ function validateJwtProps(props: ShoalJwtAuthorizerProps): void {
   const ttl = props.resultsCacheTtl;
   if (ttl && !ttl.isUnresolved() && ttl.toSeconds() > RESULTS_CACHE_TTL_MAX.toSeconds()) {
     throw new Error(`resultsCacheTtl must be at most 1 hour, got ${ttl.toHumanString()}`);
+  }
+}
+
+/** One {@link ShoalAccessPolicy} per entry, with its ARN as a stack output. */
+export function createAccessPolicies(
+  scope: Construct,
+  restApi: apigateway.RestApi,
+  policies: Readonly<Record<string, AclInput>>,
+): Record<string, ShoalAccessPolicy> {
+  const created: Record<string, ShoalAccessPolicy> = {};
+  for (const [name, acl] of Object.entries(policies)) {
+    if (!/^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name)) {
+      throw new Error(
+        `accessPolicies names must be 1 to 64 letters and digits, starting with a letter, got "${name}"`,
+      );
+    }
+    const policy = new ShoalAccessPolicy(scope, `${name}Access`, { api: restApi, acl });
+    new CfnOutput(scope, `${name}AccessPolicyArn`, {
+      description: `Managed policy granting Shoal access: ${name}`,
+      value: policy.policy.managedPolicyArn,
+    });
+    created[name] = policy;
+  }
+  return created;
+}
+
+/** Names become construct ids and output names: letters and digits. */
+export function validateAccessPolicyNames(policies: Readonly<Record<string, AclInput>>): void {
+  for (const name of Object.keys(policies)) {
+    if (!/^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name)) {
+      throw new Error(
+        `accessPolicies names must be 1 to 64 letters and digits, starting with a letter, got "${name}"`,
+      );
+    }
   }
 }

@@ -9,10 +9,12 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../shared/config.js';
@@ -47,6 +49,11 @@ export interface ShoalObservabilityProps {
    */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /**
+   * An SNS topic that alarms notify, by ARN (for configuration by CDK context); added to `alarmActions`.
+   * @default none
+   */
+  readonly alarmTopicArn?: string;
+  /**
    * Consumer lag, in records, above which the alarm fires when it lasts three samples.
    * @default 10_000
    */
@@ -76,6 +83,12 @@ export interface ShoalObservabilityProps {
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
+
+/** What {@link ShoalObservability} takes besides the parts a deployment wires itself. */
+export type ObservabilitySettings = Omit<
+  ShoalObservabilityProps,
+  'storage' | 'restApi' | 'functions' | 'deadLetterQueues'
+>;
 
 const CONSUMER_LAG_THRESHOLD_DEFAULT = 10_000;
 const ARCHIVE_HEADROOM_THRESHOLD_DEFAULT = Duration.hours(6);
@@ -151,9 +164,15 @@ export class ShoalObservability extends Construct {
         'so a dead-letter queue would only collect copies of an empty event.',
     });
 
+    const actions = [...(props.alarmActions ?? [])];
+    if (props.alarmTopicArn) {
+      actions.push(
+        new cloudwatchActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)),
+      );
+    }
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
-      for (const action of props.alarmActions ?? []) created.addAlarmAction(action);
+      for (const action of actions) created.addAlarmAction(action);
       return created;
     };
 
