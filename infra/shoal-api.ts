@@ -24,6 +24,7 @@ import { ShoalJwtAuthorizer, type ShoalJwtAuthorizerProps } from './authorizatio
 import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
 import { acknowledgeFunctionFindings } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
+import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
 
 /** How much of one table a function may touch. */
@@ -473,20 +474,38 @@ export interface ShoalStatelessStackProps extends StackProps {
    * @default the {@link ShoalTieredStorageProps} defaults
    */
   readonly tieredStorage?: Omit<ShoalTieredStorageProps, 'storage'>;
+  /**
+   * Settings of the dispatcher that delivers topics to subscribed functions.
+   * @default the {@link ShoalSubscriptionsProps} defaults
+   */
+  readonly subscriptions?: Omit<ShoalSubscriptionsProps, 'storage'>;
 }
 
-/** The stack of code and routing: it holds no data, so it can be replaced at any time. */
-export class ShoalStatelessStack extends Stack {
+/**
+ * The stack of code and routing: it holds no data, so it can be replaced at any time. It is the
+ * `log` of `new ShoalEventSource(log, ...)` for functions in the same app.
+ */
+export class ShoalStatelessStack extends Stack implements IShoalLog {
   readonly api: ShoalApi;
   readonly tieredStorage: ShoalTieredStorage;
+  readonly subscriptions: ShoalSubscriptions;
 
   constructor(scope: Construct, id: string, props: ShoalStatelessStackProps) {
-    const { storage, api, tieredStorage, ...stackProps } = props;
+    const { storage, api, tieredStorage, subscriptions, ...stackProps } = props;
     super(scope, id, {
       description: 'Shoal event log: functions and HTTP API (stateless)',
       ...stackProps,
     });
     this.api = new ShoalApi(this, 'Api', { ...api, storage });
     this.tieredStorage = new ShoalTieredStorage(this, 'TieredStorage', { ...tieredStorage, storage });
+    this.subscriptions = new ShoalSubscriptions(this, 'Subscriptions', { ...subscriptions, storage });
+  }
+
+  get dispatcherRole(): iam.IRole {
+    return this.subscriptions.dispatcherRole;
+  }
+
+  get subscriptionServiceToken(): string {
+    return this.subscriptions.subscriptionServiceToken;
   }
 }
