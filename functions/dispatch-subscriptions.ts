@@ -8,8 +8,8 @@
  *
  * A run ends before the invocation's time is up; failures of single partitions are logged and left
  * to the next run, so the stream never blocks on one subscription. Each run publishes per
- * subscription CloudWatch metrics (EMF through Powertools Metrics, namespace `Shoal`, dimension
- * `Subscription`).
+ * subscription CloudWatch metrics (EMF through Powertools Metrics, namespace `Shoal`, dimensions
+ * `service` and `Subscription`).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -17,6 +17,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { LambdaInvoker } from '../shared/adapters/lambda/lambda-invoker.js';
 import type { DispatchReport, DispatchTrigger } from '../shared/domain/dispatcher.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../shared/observability/telemetry.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import {
@@ -96,8 +97,8 @@ export function createHandler(runtime: Runtime, options: DispatchHandlerOptions 
   const invoker: FunctionInvoker =
     options.invoker ?? new LambdaInvoker(new LambdaClient({ region: runtime.config.region }));
   const { dispatcher } = subscriptionServicesFor(runtime, { ...options, invoker });
-  // The service dimension comes from POWERTOOLS_SERVICE_NAME, as for every other Shoal metric.
-  const metrics = options.metrics ?? new Metrics({ namespace: 'Shoal' });
+  // The namespace and service dimension of every Shoal metric, which the dashboard and alarms query.
+  const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   const runMsMax = options.runMsMax ?? RUN_MS_DEFAULT;
   return async (event, context) => {
     const trigger = triggerOf(event);
