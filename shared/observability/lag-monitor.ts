@@ -3,7 +3,8 @@
  * consuming (a stalled consumer commits nothing, so lag measured at commit time would go silent
  * exactly when it matters):
  *
- * - consumer lag: highWatermark - committed offset, per group, topic and partition;
+ * - consumer lag: highWatermark - committed offset, per group, topic and partition (where it is
+ *   not zero), and its largest value;
  * - archive lag: what DynamoDB holds that S3 does not yet, per topic and partition: how many
  *   records, how old the oldest is, and how long until DynamoDB's TTL may delete it (the headroom;
  *   if it reaches zero, batches survive only through the stream rescue).
@@ -70,12 +71,15 @@ export class LagMonitor {
         const { offsets } = await this.sources.describeGroup(name);
         for (const offset of offsets) {
           if (offset.lag === null) continue;
+          consumerLagMax = Math.max(consumerLagMax ?? 0, offset.lag);
+          // CloudWatch bills each metric in the hours it is published: a partition that is caught up
+          // publishes nothing, so a quiet deployment pays for one series, not one per partition.
+          if (offset.lag === 0) continue;
           this.telemetry.count(METRIC.consumerLag, offset.lag, 'Count', {
             [DIMENSION.group]: name,
             [DIMENSION.topic]: offset.topic,
             [DIMENSION.partition]: String(offset.partition),
           });
-          consumerLagMax = Math.max(consumerLagMax ?? 0, offset.lag);
         }
       } catch (error) {
         errors.push({ subject: `group ${name}`, error });

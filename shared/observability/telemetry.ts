@@ -26,7 +26,7 @@ export const METRIC = {
   fetchedRecords: 'FetchedRecords',
   /** Key, value and header bytes returned by fetches, per `topic`. */
   fetchedBytes: 'FetchedBytes',
-  /** highWatermark - committed offset, per `group`, `topic` and `partition`. */
+  /** highWatermark - committed offset, per `group`, `topic` and `partition`; published only when above 0. */
   consumerLag: 'ConsumerLag',
   /** The largest ConsumerLag of the deployment at one sample (for the alarm). */
   consumerLagMax: 'ConsumerLagMax',
