@@ -26,7 +26,7 @@ export interface LocalDispatcherOptions {
   readonly invoker?: FunctionInvoker;
   readonly clock?: Clock;
   readonly dispatcher?: Omit<DispatcherOptions, 'bootstrapServers'>;
-  /** The longest one run may take. @default 60000 */
+  /** The longest one run may take (a Lambda's longest timeout, as the dispatcher's in AWS). @default 900000 */
   readonly runMsMax?: number;
   /** Called after each run (measurements, tests). */
   readonly onRun?: (summary: DispatchSummary) => void;
@@ -91,7 +91,7 @@ export function startLocalDispatcher(
   const handler = createHandler(runtime, {
     invoker: options.invoker ?? new ModuleInvoker(),
     metrics: false,
-    runMsMax: options.runMsMax ?? 60_000,
+    runMsMax: options.runMsMax ?? 900_000,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
   });

@@ -125,6 +125,8 @@ const ERROR_TEXT_MAX = 1_000;
  * counting, never position: that is the group's committed offset, written for every batch.
  */
 const SAVE_INTERVAL_MS = 1_000;
+/** An invocation starts only with its timeout plus this much left of the run (and of the lease). */
+const INVOCATION_MARGIN_MS = 1_000;
 
 class MutableCounters {
   delivered = 0;
@@ -329,7 +331,7 @@ export class Dispatcher {
       return;
     }
     const leaseMs = timeoutMs + this.leaseMarginMs;
-    if (clock.now() + leaseMs > context.deadline) return; // a later run has the time
+    if (clock.now() + timeoutMs + INVOCATION_MARGIN_MS > context.deadline) return; // a later run has the time
     const state = await subscriptions.acquireLease(
       subscription,
       partition,
@@ -417,7 +419,7 @@ class PartitionDelivery {
     const { subscription } = this.run;
     this.committed = await this.readCommitted();
     for (;;) {
-      if (clock.now() + this.timeoutMs + 1_000 > this.context.deadline) break;
+      if (clock.now() + this.timeoutMs + INVOCATION_MARGIN_MS > this.context.deadline) break;
       const retry = this.retry?.start === this.committed ? this.retry : undefined;
       if (retry && retry.retryAt > clock.now()) {
         const wait = retry.retryAt - clock.now();
@@ -553,7 +555,7 @@ class PartitionDelivery {
     let delivered = 0;
     const counts: Partial<Record<keyof DeliveryCounters, number>> = {};
     if (deliverable.length > 0) {
-      if (this.leaseUntil - clock.now() < this.timeoutMs + 1_000) {
+      if (this.leaseUntil - clock.now() < this.timeoutMs + INVOCATION_MARGIN_MS) {
         if (!(await this.save({}, undefined))) return false;
       }
       const result: InvocationResult = await invoker.invoke(subscription.target, payload);
