@@ -69,6 +69,7 @@ export interface SubscriptionDescription {
 const AGE_LOOKUPS_MAX = 256;
 const AGE_LOOKUP_CONCURRENCY = 8;
 
+/** The subscriptions API's use cases, over the ports; delivery is the dispatcher's. */
 export class SubscriptionService {
   constructor(
     private readonly subscriptions: SubscriptionStore,

@@ -5,6 +5,7 @@ import type { Subscription } from '../domain/subscription.js';
 import type { SubscriptionDescription } from '../domain/subscription-service.js';
 import { isoTime } from './render.js';
 
+/** A subscription's settings as the API shows them. */
 export function renderSubscription(subscription: Subscription) {
   return {
     name: subscription.name,
@@ -30,6 +31,7 @@ export function renderSubscription(subscription: Subscription) {
   };
 }
 
+/** Settings, totals and per-partition delivery, as `GET /v1/subscriptions/{name}` answers. */
 export function renderSubscriptionDescription(description: SubscriptionDescription) {
   return {
     ...renderSubscription(description.subscription),

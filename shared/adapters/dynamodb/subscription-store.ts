@@ -143,6 +143,7 @@ function fromStateItem(raw: Record<string, unknown>): PartitionDeliveryState {
   };
 }
 
+/** The subscription store on the meta table: see the file comment for items and conditions. */
 export class DynamoDbSubscriptionStore implements SubscriptionStore {
   constructor(
     private readonly documents: DynamoDBDocumentClient,

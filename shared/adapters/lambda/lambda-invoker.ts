@@ -17,6 +17,10 @@ const CONFIGURATION_TTL_MS = 5 * 60 * 1000;
 /** The SDK call may outlast the function by this much (network, queueing) before it is abandoned. */
 const CALL_MARGIN_MS = 10_000;
 
+/**
+ * Invokes function targets with the Lambda client it is given (built once per process); module
+ * targets fail, they run on the local stack only.
+ */
 export class LambdaInvoker implements FunctionInvoker {
   private readonly timeouts = new Map<string, { timeoutMs: number; readAt: number }>();
 
