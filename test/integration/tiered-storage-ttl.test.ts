@@ -14,6 +14,12 @@ import {
   storedTopic,
 } from '../support/tiered-storage.js';
 
+/**
+ * DynamoDB Local deletes expired items about ten seconds after their TTL when idle, but its sweeper
+ * shares the machine with the whole suite: give the deletions room.
+ */
+const TTL_TEST_TIMEOUT_MS = 180_000;
+
 let runtime: Runtime;
 let api: ApiClient;
 let close: () => Promise<void>;
@@ -56,77 +62,85 @@ async function fetchAll(topic: string): Promise<ApiRecord[]> {
 }
 
 describe('hot-tier expiry', () => {
-  it('loses nothing when TTL deletes batches the archiver never copied: the stream rescues them', async () => {
-    await api.post('/v1/topics', {
-      name: 'expiring',
-      partitions: 1,
-      retentionMs: 60_000,
-      localRetentionMs: 1000,
-      segmentMs: 3_600_000,
-    });
-    const requests = 12;
-    for (let request = 0; request < requests; request++) {
-      const records = Array.from({ length: 1 + (request % 4) }, (_, i) => ({
-        partition: 0,
-        key: str(`k${request}`),
-        value: json({ request, i }),
-      }));
-      expect((await api.post('/v1/topics/expiring/records', { records })).status).toBe(200);
-    }
-    const produced = await fetchAll('expiring');
-    const topic = await storedTopic(runtime, 'expiring');
-    // Past the TTL, before DynamoDB deletes: the expired batches are the one copy and still served.
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const whileExpired = await fetchAll('expiring');
+  it(
+    'loses nothing when TTL deletes batches the archiver never copied: the stream rescues them',
+    async () => {
+      await api.post('/v1/topics', {
+        name: 'expiring',
+        partitions: 1,
+        retentionMs: 60_000,
+        localRetentionMs: 1000,
+        segmentMs: 3_600_000,
+      });
+      const requests = 12;
+      for (let request = 0; request < requests; request++) {
+        const records = Array.from({ length: 1 + (request % 4) }, (_, i) => ({
+          partition: 0,
+          key: str(`k${request}`),
+          value: json({ request, i }),
+        }));
+        expect((await api.post('/v1/topics/expiring/records', { records })).status).toBe(200);
+      }
+      const produced = await fetchAll('expiring');
+      const topic = await storedTopic(runtime, 'expiring');
+      // Past the TTL, before DynamoDB deletes: the expired batches are the one copy and still served.
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const whileExpired = await fetchAll('expiring');
 
-    await eventually(
-      async () => ((await hotItemCount(runtime, topic, 0)) === 0 ? true : undefined),
-      90_000,
-      'TTL deletions',
-    );
-    const rescued = await eventually(
-      async () => {
-        const objects = await rescuedObjects(runtime, topic, 0);
-        return objects.length === requests ? objects : undefined;
-      },
-      30_000,
-      'the rescue of every batch',
-    );
-    const fromRescue = await fetchAll('expiring');
-    const report = await tieredStorageFor(runtime).archiver.archivePartition(topic, 0);
-    const fromSegments = await fetchAll('expiring');
+      await eventually(
+        async () => ((await hotItemCount(runtime, topic, 0)) === 0 ? true : undefined),
+        150_000,
+        'TTL deletions',
+      );
+      const rescued = await eventually(
+        async () => {
+          const objects = await rescuedObjects(runtime, topic, 0);
+          return objects.length === requests ? objects : undefined;
+        },
+        30_000,
+        'the rescue of every batch',
+      );
+      const fromRescue = await fetchAll('expiring');
+      const report = await tieredStorageFor(runtime).archiver.archivePartition(topic, 0);
+      const fromSegments = await fetchAll('expiring');
 
-    expect(produced).toHaveLength(30);
-    expect(whileExpired).toEqual(produced);
-    expect(rescued).toHaveLength(requests);
-    expect(fromRescue).toEqual(produced);
-    expect(report).toMatchObject({ rescuedBatches: requests, archivedOffset: produced.length });
-    expect(await rescuedObjects(runtime, topic, 0)).toEqual([]);
-    expect((await segmentObjects(runtime, topic, 0)).length).toBeGreaterThan(0);
-    expect(fromSegments).toEqual(produced);
-  });
+      expect(produced).toHaveLength(30);
+      expect(whileExpired).toEqual(produced);
+      expect(rescued).toHaveLength(requests);
+      expect(fromRescue).toEqual(produced);
+      expect(report).toMatchObject({ rescuedBatches: requests, archivedOffset: produced.length });
+      expect(await rescuedObjects(runtime, topic, 0)).toEqual([]);
+      expect((await segmentObjects(runtime, topic, 0)).length).toBeGreaterThan(0);
+      expect(fromSegments).toEqual(produced);
+    },
+    TTL_TEST_TIMEOUT_MS,
+  );
 
-  it('ignores the deletion of a batch that is archived already', async () => {
-    await api.post('/v1/topics', {
-      name: 'archived-first',
-      partitions: 1,
-      retentionMs: 60_000,
-      localRetentionMs: 1000,
-    });
-    await api.post('/v1/topics/archived-first/records', { records: [{ partition: 0, value: json(1) }] });
-    const topic = await storedTopic(runtime, 'archived-first');
-    const report = await tieredStorageFor(runtime).archiver.archivePartition(topic, 0);
+  it(
+    'ignores the deletion of a batch that is archived already',
+    async () => {
+      await api.post('/v1/topics', {
+        name: 'archived-first',
+        partitions: 1,
+        retentionMs: 60_000,
+        localRetentionMs: 1000,
+      });
+      await api.post('/v1/topics/archived-first/records', { records: [{ partition: 0, value: json(1) }] });
+      const topic = await storedTopic(runtime, 'archived-first');
+      const report = await tieredStorageFor(runtime).archiver.archivePartition(topic, 0);
 
-    await eventually(
-      async () => ((await hotItemCount(runtime, topic, 0)) === 0 ? true : undefined),
-      90_000,
-      'TTL deletions',
-    );
-    // Give the stream follower time to deliver the deletion.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+      await eventually(
+        async () => ((await hotItemCount(runtime, topic, 0)) === 0 ? true : undefined),
+        150_000,
+        'TTL deletions',
+      );
+      // Give the stream follower time to deliver the deletion.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
 
-    expect(report).toMatchObject({ segments: 1, archivedOffset: 1 });
-    expect(await rescuedObjects(runtime, topic, 0)).toEqual([]);
-    expect((await fetchAll('archived-first')).map((record) => record.value)).toEqual([json(1)]);
-  });
+      expect(report).toMatchObject({ segments: 1, archivedOffset: 1 });
+      expect(await rescuedObjects(runtime, topic, 0)).toEqual([]);
+      expect((await fetchAll('archived-first')).map((record) => record.value)).toEqual([json(1)]);
+    },
+    TTL_TEST_TIMEOUT_MS,
+  );
 });
