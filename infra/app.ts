@@ -1,16 +1,22 @@
 /**
  * The CDK app behind `npx cdk synth` / `cdk deploy`: Shoal's stateful stack (tables, bucket) and
- * stateless stack (functions, API), checked by cdk-nag's AWS Solutions rules. Both stacks are
- * environment-agnostic: the account and region come from the deployment credentials.
+ * stateless stack (functions, API, lag monitor, dashboard, alarms), checked by cdk-nag's AWS
+ * Solutions and Serverless rules. Both stacks are environment-agnostic: the account and region come
+ * from the deployment credentials. Settings come from the `shoal:*` context keys (`infra/context.ts`).
  */
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { readShoalContext } from './context.js';
 import { ShoalStatelessStack } from './shoal-api.js';
 import { ShoalStatefulStack } from './shoal-storage.js';
 
 const app = new App();
-const stateful = new ShoalStatefulStack(app, 'ShoalStateful');
-new ShoalStatelessStack(app, 'ShoalStateless', { storage: stateful.storage });
-// cdk-nag 3 runs as a policy-validation plugin (it replaced v2's Aspect); an unacknowledged finding
-// fails the synthesis.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+const settings = readShoalContext(app.node);
+const stateful = new ShoalStatefulStack(app, 'ShoalStateful', settings.stateful);
+new ShoalStatelessStack(app, 'ShoalStateless', { ...settings.stateless, storage: stateful.storage });
+// cdk-nag 3 runs as policy-validation plugins (they replaced v2's Aspects); an unacknowledged
+// finding of either pack fails the synthesis.
+Validations.of(app).addPlugins(
+  new AwsSolutionsChecks(app, { verbose: true }),
+  new ServerlessChecks(app, { verbose: true }),
+);

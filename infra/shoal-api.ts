@@ -20,7 +20,14 @@ import {
   type Route,
   routesOf,
 } from '../shared/http/route-table.js';
-import { ShoalJwtAuthorizer, type ShoalJwtAuthorizerProps } from './authorization.js';
+import {
+  type AclInput,
+  createAccessPolicies,
+  type ShoalAccessPolicy,
+  ShoalJwtAuthorizer,
+  type ShoalJwtAuthorizerProps,
+} from './authorization.js';
+import { type ObservabilitySettings, ShoalObservability } from './observability.js';
 import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
 import { acknowledgeFunctionFindings } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
@@ -479,6 +486,17 @@ export interface ShoalStatelessStackProps extends StackProps {
    * @default the {@link ShoalSubscriptionsProps} defaults
    */
   readonly subscriptions?: Omit<ShoalSubscriptionsProps, 'storage'>;
+  /**
+   * Lag monitor, dashboard and alarms, or `false` for none of them.
+   * @default the {@link ShoalObservabilityProps} defaults
+   */
+  readonly observability?: ObservabilitySettings | false;
+  /**
+   * Managed policies to create, by name, each granting an ACL on the API (e.g.
+   * `{ OrdersProducer: ['topic:orders:Write'] }`); their ARNs are stack outputs.
+   * @default none
+   */
+  readonly accessPolicies?: Readonly<Record<string, AclInput>>;
 }
 
 /**
@@ -489,9 +507,12 @@ export class ShoalStatelessStack extends Stack implements IShoalLog {
   readonly api: ShoalApi;
   readonly tieredStorage: ShoalTieredStorage;
   readonly subscriptions: ShoalSubscriptions;
+  readonly accessPolicies: Readonly<Record<string, ShoalAccessPolicy>>;
+  readonly observability: ShoalObservability | undefined;
 
   constructor(scope: Construct, id: string, props: ShoalStatelessStackProps) {
-    const { storage, api, tieredStorage, subscriptions, ...stackProps } = props;
+    const { storage, api, tieredStorage, subscriptions, observability, accessPolicies, ...stackProps } =
+      props;
     super(scope, id, {
       description: 'Shoal event log: functions and HTTP API (stateless)',
       ...stackProps,
@@ -499,6 +520,18 @@ export class ShoalStatelessStack extends Stack implements IShoalLog {
     this.api = new ShoalApi(this, 'Api', { ...api, storage });
     this.tieredStorage = new ShoalTieredStorage(this, 'TieredStorage', { ...tieredStorage, storage });
     this.subscriptions = new ShoalSubscriptions(this, 'Subscriptions', { ...subscriptions, storage });
+    this.accessPolicies = createAccessPolicies(this, this.api.restApi, accessPolicies ?? {});
+    // Keep last: the dashboard graphs every function created before it.
+    this.observability =
+      observability === false
+        ? undefined
+        : new ShoalObservability(this, 'Observability', {
+            ...observability,
+            storage,
+            restApi: this.api.restApi,
+            functions: this.node.findAll().filter((child) => child instanceof lambda.Function),
+            deadLetterQueues: [this.tieredStorage.rescueFailures],
+          });
   }
 
   get dispatcherRole(): iam.IRole {

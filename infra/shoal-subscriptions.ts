@@ -7,7 +7,7 @@
  * Nothing polls: with no appends the dispatcher runs once per `sweepInterval` (a query of the
  * subscriptions and, per subscription, two reads), and not at all for a stream that is quiet.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -125,6 +125,13 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
         filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
       }),
     );
+    Validations.of(this.dispatcher.function).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'The stream only wakes the dispatcher (it names the partitions that got appends); the records stay in the ' +
+        'log, and the scheduled sweep delivers whatever a dropped wake-up would have, so an on-failure destination ' +
+        'would hold nothing to act on.',
+    });
     this.schedule = new events.Rule(this, 'SweepSchedule', {
       description: 'Sweeps every Shoal subscription for records the stream did not wake it for',
       schedule: events.Schedule.rate(props.sweepInterval ?? SWEEP_INTERVAL_DEFAULT),
@@ -134,6 +141,12 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
           retryAttempts: 0,
         }),
       ],
+    });
+    Validations.of(this.schedule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'The target gets an empty event and is not retried: the next sweep is the retry, so a dead-letter queue ' +
+        'would only collect copies of an empty event.',
     });
 
     this.resourceHandler = new ShoalFunction(this, 'SubscriptionResource', {

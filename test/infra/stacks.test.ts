@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_ACCESS, ShoalApi, ShoalStatelessStack } from '../../infra/shoal-api.js';
 import { ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
@@ -226,8 +226,9 @@ describe('stateless stack', () => {
         },
       });
     }
-    // Besides the API's functions, the background ones (`shared/background-functions.ts`).
-    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length);
+    // Besides the API's functions, the background ones (`shared/background-functions.ts`) and the
+    // lag monitor of the observability construct.
+    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 1);
   });
 
   it('logs each function to its own log group with a retention', () => {
@@ -238,7 +239,7 @@ describe('stateless stack', () => {
       (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
     );
 
-    expect(new Set(groupIds).size).toBe(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length);
+    expect(new Set(groupIds).size).toBe(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 1);
     for (const id of groupIds) expect(logGroups[id]?.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
@@ -364,11 +365,14 @@ describe('both stacks', () => {
     expect(statements.length).toBeGreaterThan(0);
   });
 
-  it('have no unacknowledged cdk-nag AwsSolutions finding, error or warning', () => {
-    // cdk-nag 3 is a policy-validation plugin: findings are not annotations, so they are read from
-    // the pack directly (infra/app.ts registers the same pack, which fails `cdk synth` on any).
+  it('have no unacknowledged finding of the cdk-nag AwsSolutions or Serverless pack, error or warning', () => {
+    // cdk-nag 3 packs are policy-validation plugins: findings are not annotations, so they are read
+    // from the packs directly (infra/app.ts registers the same packs, which fail `cdk synth` on any).
     for (const stack of [stateful, stateless]) {
-      const violations = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack).violations;
+      const violations = [
+        new AwsSolutionsChecks(undefined, { verbose: true }),
+        new ServerlessChecks(undefined, { verbose: true }),
+      ].flatMap((pack) => pack.validateScope(stack).violations);
 
       const findings = violations.flatMap((violation) =>
         violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
@@ -376,6 +380,21 @@ describe('both stacks', () => {
 
       expect(findings, stack.stackName).toEqual([]);
     }
+  });
+
+  it('watch the deployment by default: the lag monitor, a dashboard, and alarms on lag, dead letters and 5xx', () => {
+    statelessTemplate.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const alarms = Object.values(resourcesOf(statelessTemplate, 'AWS::CloudWatch::Alarm'));
+
+    expect(alarms.map((alarm) => alarm.Properties.MetricName ?? 'query').sort()).toEqual(
+      [
+        '5XXError',
+        'ApproximateNumberOfMessagesVisible',
+        'ArchiveHeadroomMsMin',
+        'ConsumerLagMax',
+        'query',
+      ].sort(),
+    );
   });
 
   it('carry no CDK error or warning annotation', () => {

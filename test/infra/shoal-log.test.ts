@@ -1,0 +1,345 @@
+/**
+ * The embeddable construct, synthesized once with the optional production features on (JWT
+ * authorizer, WAF, access policies, alarm actions): protection, authorization, least privilege,
+ * observability, and both cdk-nag packs.
+ */
+import { readFileSync } from 'node:fs';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ShoalJwtAuthorizer } from '../../infra/authorization.js';
+import { ShoalObservability } from '../../infra/observability.js';
+import { GATEWAY_PROBLEMS } from '../../infra/protection.js';
+import { ShoalLog } from '../../infra/shoal-log.js';
+import { ShoalStorage } from '../../infra/shoal-storage.js';
+import { ENV } from '../../shared/config.js';
+import { ROUTES } from '../../shared/http/route-table.js';
+import { METRIC, METRICS_NAMESPACE } from '../../shared/observability/telemetry.js';
+
+type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:shoal-jwt-AbCdEf';
+const WEB_ACL_ARN = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/shoal/0123';
+const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:on-call';
+
+let stack: Stack;
+let shoal: ShoalLog;
+let template: Template;
+
+beforeAll(() => {
+  // Bundling is proven by the stacks' tests and `cdk synth`; this file needs the templates only.
+  const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  stack = new Stack(app, 'Embedded');
+  shoal = new ShoalLog(stack, 'Shoal', {
+    api: {
+      jwtAuthorizer: {
+        issuer: 'https://issuer.example',
+        audience: 'shoal-api',
+        hs256Secret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'JwtKey', SECRET_ARN),
+      },
+      webAclArn: WEB_ACL_ARN,
+    },
+    observability: {
+      alarmActions: [
+        new cloudwatchActions.SnsAction(sns.Topic.fromTopicArn(stack, 'OnCall', ALARM_TOPIC_ARN)),
+      ],
+      consumerLagThreshold: 5000,
+    },
+    accessPolicies: {
+      OrdersProducer: ['topic:orders:Write'],
+      Monitor: ['cluster:*:Describe', 'topic:*:Describe'],
+    },
+  });
+  template = Template.fromStack(stack);
+}, 180_000);
+
+function resourcesOf(type: string): Record<string, CfnResource> {
+  return template.findResources(type) as Record<string, CfnResource>;
+}
+
+function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
+  return stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId);
+}
+
+/** Statements of the inline policies attached to a role. */
+function statementsOfRole(roleLogicalId: string): PolicyStatement[] {
+  return Object.values(resourcesOf('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleLogicalId))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement);
+}
+
+const actionsOf = (statement: PolicyStatement) =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+describe('authorization', () => {
+  it('puts every method behind the JWT authorizer when one is configured', () => {
+    const methods = Object.values(resourcesOf('AWS::ApiGateway::Method'));
+    const authorizerId = logicalIdOf(shoal.api.jwtAuthorizer?.authorizer as never);
+
+    expect(methods).toHaveLength(ROUTES.length);
+    for (const method of methods) {
+      expect(method.Properties, String(method.Properties.OperationName)).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId },
+      });
+    }
+  });
+
+  it('caches each decision per token, method and path, for five minutes', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.Authorization,context.httpMethod,context.path',
+      AuthorizerResultTtlInSeconds: 300,
+    });
+  });
+
+  it('configures the authorizer from its props and lets it read the HS256 secret and nothing else', () => {
+    const authorizer = shoal.api.jwtAuthorizer as ShoalJwtAuthorizer;
+    const fn = resourcesOf('AWS::Lambda::Function')[logicalIdOf(authorizer.function.function)];
+    const statements = statementsOfRole(logicalIdOf(authorizer.function.role));
+
+    expect(fn?.Properties.Environment).toEqual({
+      Variables: expect.objectContaining({
+        [ENV.jwtIssuer]: 'https://issuer.example',
+        [ENV.jwtAudience]: 'shoal-api',
+        [ENV.jwtAlgorithms]: 'HS256',
+        [ENV.jwtSecretArn]: SECRET_ARN,
+        [ENV.jwtClockSkewS]: '60',
+      }),
+    });
+    expect(
+      statements
+        .flatMap(actionsOf)
+        .filter((action) => !action.startsWith('xray:') && !action.startsWith('logs:'))
+        .sort(),
+    ).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+  });
+
+  it('creates each access policy with execute-api:Invoke only, and outputs its ARN', () => {
+    const policies = Object.values(resourcesOf('AWS::IAM::ManagedPolicy')).filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('execute-api'),
+    );
+
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      const statements = (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
+      expect(statements.flatMap(actionsOf)).toEqual(statements.map(() => 'execute-api:Invoke'));
+    }
+    expect(
+      Object.keys(template.findOutputs('*')).filter((name) => name.includes('AccessPolicyArn')),
+    ).toHaveLength(2);
+  });
+});
+
+describe('protection', () => {
+  it('associates the web ACL with the stage', () => {
+    const stageId = logicalIdOf(shoal.api.restApi.deploymentStage);
+
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: WEB_ACL_ARN });
+    expect(JSON.stringify(resourcesOf('AWS::WAFv2::WebACLAssociation'))).toContain(stageId);
+  });
+
+  it('answers the gateway errors as problem+json, 429 with Retry-After', () => {
+    const responses = Object.values(resourcesOf('AWS::ApiGateway::GatewayResponse'));
+
+    expect(responses.map((response) => response.Properties.ResponseType).sort()).toEqual(
+      GATEWAY_PROBLEMS.map((problem) => problem.type.responseType).sort(),
+    );
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      StatusCode: '429',
+      ResponseParameters: {
+        'gatewayresponse.header.Retry-After': "'1'",
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+      },
+      ResponseTemplates: {
+        'application/json': Match.stringLikeRegexp(
+          '"type":"urn:shoal:problem:throttled".*"error_code":42901',
+        ),
+      },
+    });
+  });
+
+  it('throttles the stage and keeps TLS-only, encrypted, point-in-time-recoverable storage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
+      ]),
+    });
+    template.allResourcesProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    template.allResourcesProperties('AWS::S3::Bucket', { BucketEncryption: Match.anyValue() });
+    template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    for (const policy of Object.values(resourcesOf('AWS::S3::BucketPolicy'))) {
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('sets a retention on every log group', () => {
+    const groups = Object.values(resourcesOf('AWS::Logs::LogGroup'));
+
+    expect(groups.length).toBeGreaterThan(10);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+});
+
+describe('observability', () => {
+  it('samples lag every five minutes with a read-only role', () => {
+    const monitor = (shoal.observability as ShoalObservability).lagMonitor;
+    const actions = statementsOfRole(logicalIdOf(monitor.role)).flatMap(actionsOf);
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions.filter((action) => /^dynamodb:.*(Put|Update|Delete|Write)/.test(action))).toEqual([]);
+  });
+
+  it('alarms on consumer lag, archive lag, dead letters, failure queues and 5xx, notifying the alarm actions', () => {
+    const alarms = Object.values(resourcesOf('AWS::CloudWatch::Alarm'));
+
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.consumerLagMax,
+      Threshold: 5000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: METRIC.archiveHeadroomMsMin,
+      Threshold: Duration.hours(6).toMilliseconds(),
+      ComparisonOperator: 'LessThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        Match.objectLike({ Expression: Match.stringLikeRegexp('SELECT SUM\\(DeadLetteredRecords\\)') }),
+      ],
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5XXError',
+      Namespace: 'AWS/ApiGateway',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+    });
+    expect(alarms).toHaveLength(5);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  it('draws a dashboard of the API, the log, lag, subscriptions and functions', () => {
+    const [dashboard] = Object.values(resourcesOf('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+
+    for (const metric of [
+      METRIC.producedRecords,
+      METRIC.fetchedBytes,
+      METRIC.consumerLag,
+      METRIC.archiveLagRecords,
+      METRIC.dynamoDbThrottles,
+      'DeadLetteredRecords',
+      '5XXError',
+    ]) {
+      expect(body, metric).toContain(metric);
+    }
+  });
+
+  it('traces every function and the stage', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
+  });
+});
+
+describe('least privilege and cdk-nag', () => {
+  it('grants no wildcard action in any policy', () => {
+    const statements = [
+      ...Object.values(resourcesOf('AWS::IAM::Policy')),
+      ...Object.values(resourcesOf('AWS::IAM::ManagedPolicy')),
+    ].flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement);
+
+    const wildcards = statements
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap(actionsOf)
+      .filter((action) => action === '*' || action.endsWith(':*'));
+
+    expect(wildcards).toEqual([]);
+  });
+
+  it('has no unacknowledged finding of the AwsSolutions or the Serverless pack', () => {
+    const findings = [new AwsSolutionsChecks(undefined, {}), new ServerlessChecks(undefined, {})].flatMap(
+      (pack) =>
+        pack
+          .validateScope(stack)
+          .violations.flatMap((violation) =>
+            violation.violatingResources.map(
+              (resource) => `${violation.ruleName} at ${resource.constructPath}`,
+            ),
+          ),
+    );
+
+    expect(findings).toEqual([]);
+  });
+
+  it('carries no CDK error or warning annotation', () => {
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+describe('props validation', () => {
+  it('fails when RS256 is asked for without a JWKS', () => {
+    const create = () =>
+      new ShoalJwtAuthorizer(new Stack(), 'Auth', {
+        issuer: 'https://i',
+        audience: 'a',
+        algorithms: ['RS256'],
+      });
+
+    expect(create).toThrow('RS256 needs the identity provider keys: give jwksUrl or jwks');
+  });
+
+  it('fails when the JWKS URL is not https', () => {
+    const create = () =>
+      new ShoalJwtAuthorizer(new Stack(), 'Auth', {
+        issuer: 'https://i',
+        audience: 'a',
+        jwksUrl: 'http://i/jwks',
+      });
+
+    expect(create).toThrow('jwksUrl must be an https:// URL, got "http://i/jwks"');
+  });
+
+  it('fails when the lag sample interval is not a whole number of minutes', () => {
+    const scope = new Stack();
+    const storage = new ShoalStorage(scope, 'Storage');
+
+    const create = () =>
+      new ShoalObservability(scope, 'Observability', {
+        storage,
+        restApi: shoal.api.restApi,
+        lagSampleInterval: Duration.seconds(90),
+      });
+
+    expect(create).toThrow(/lagSampleInterval must be a whole number of minutes .*, got 1 minute 30 seconds/);
+  });
+
+  it('fails when an access policy name is not alphanumeric', () => {
+    const create = () =>
+      new ShoalLog(new Stack(), 'Shoal', { accessPolicies: { 'orders-producer': ['topic:orders:Write'] } });
+
+    expect(create).toThrow(/accessPolicies names .*got "orders-producer"/);
+  });
+});
