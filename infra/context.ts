@@ -15,6 +15,7 @@ import type { ShoalStatefulStackProps } from './shoal-storage.js';
 /** The context keys this app reads. */
 export const CONTEXT_KEYS = {
   deletionProtection: 'shoal:deletionProtection',
+  segmentObjectLock: 'shoal:segmentObjectLock',
   stageName: 'shoal:stageName',
   throttlingRateLimit: 'shoal:throttlingRateLimit',
   throttlingBurstLimit: 'shoal:throttlingBurstLimit',
@@ -73,6 +74,7 @@ export function readShoalContext(node: Node): ShoalContext {
   };
 
   const deletionProtection = boolean(CONTEXT_KEYS.deletionProtection);
+  const segmentObjectLock = objectLockOf(get(CONTEXT_KEYS.segmentObjectLock));
   const stageName = string(CONTEXT_KEYS.stageName);
   const throttlingRateLimit = number(CONTEXT_KEYS.throttlingRateLimit);
   const throttlingBurstLimit = number(CONTEXT_KEYS.throttlingBurstLimit);
@@ -84,7 +86,15 @@ export function readShoalContext(node: Node): ShoalContext {
   const observabilityOn = boolean(CONTEXT_KEYS.observability);
 
   return {
-    stateful: deletionProtection === undefined ? {} : { storage: { deletionProtection } },
+    stateful:
+      deletionProtection === undefined && segmentObjectLock === undefined
+        ? {}
+        : {
+            storage: {
+              ...(deletionProtection === undefined ? {} : { deletionProtection }),
+              ...(segmentObjectLock === undefined ? {} : { segmentObjectLock }),
+            },
+          },
     stateless: {
       api: {
         ...(stageName === undefined ? {} : { stageName }),
@@ -194,4 +204,24 @@ function accessPoliciesOf(value: unknown): Record<string, string[]> | undefined 
     policies[name] = acl;
   }
   return policies;
+}
+
+/** `shoal:segmentObjectLock`: `{ "mode": "governance" | "compliance", "retentionDays": 30 }`. */
+function objectLockOf(
+  value: unknown,
+): { mode: 'governance' | 'compliance'; retention: Duration } | undefined {
+  if (value === undefined) return undefined;
+  const { mode, retentionDays } = (value ?? {}) as { mode?: unknown; retentionDays?: unknown };
+  if (
+    (mode !== 'governance' && mode !== 'compliance') ||
+    typeof retentionDays !== 'number' ||
+    !Number.isInteger(retentionDays) ||
+    retentionDays < 1
+  ) {
+    throw new Error(
+      `Context ${CONTEXT_KEYS.segmentObjectLock} must be {"mode":"governance"|"compliance","retentionDays":<days>}, ` +
+        `got ${JSON.stringify(value)}`,
+    );
+  }
+  return { mode, retention: Duration.days(retentionDays) };
 }

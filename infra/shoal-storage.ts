@@ -44,6 +44,20 @@ export interface ShoalStorageProps {
    * @default Duration.days(30)
    */
   readonly noncurrentSegmentRetention?: Duration;
+  /**
+   * S3 Object Lock on the segment bucket: every segment version is protected against deletion and
+   * overwrite for `retention` after it is written (WORM), for logs that must be kept by regulation.
+   * `governance` lets principals with `s3:BypassGovernanceRetention` remove a version early;
+   * `compliance` lets no one, the root user included. Retention and topic deletion still hide
+   * segments (S3 delete markers); the versions themselves go only when their lock has expired, so
+   * storage is billed until then. Object Lock can only be chosen when the bucket is created.
+   * @default no Object Lock (versioning only)
+   */
+  readonly segmentObjectLock?: {
+    readonly mode: 'governance' | 'compliance';
+    /** Whole days, 1 to 3650. */
+    readonly retention: Duration;
+  };
 }
 
 const ACCESS_LOGS_RETENTION_DEFAULT = Duration.days(90);
@@ -118,6 +132,15 @@ export class ShoalStorage extends Construct {
     this.segmentBucket = new s3.Bucket(this, 'SegmentBucket', {
       ...bucketProtections(),
       versioned: true,
+      ...(props.segmentObjectLock
+        ? {
+            objectLockEnabled: true,
+            objectLockDefaultRetention:
+              props.segmentObjectLock.mode === 'compliance'
+                ? s3.ObjectLockRetention.compliance(props.segmentObjectLock.retention)
+                : s3.ObjectLockRetention.governance(props.segmentObjectLock.retention),
+          }
+        : {}),
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'segment-bucket/',
       lifecycleRules: [
@@ -267,6 +290,7 @@ function validateProps(props: ShoalStorageProps): void {
   }
   validateLifecycleDays('accessLogsRetention', props.accessLogsRetention);
   validateLifecycleDays('noncurrentSegmentRetention', props.noncurrentSegmentRetention);
+  validateLifecycleDays('segmentObjectLock.retention', props.segmentObjectLock?.retention);
 }
 
 function validateLifecycleDays(name: string, value: Duration | undefined): void {

@@ -37,6 +37,7 @@ beforeAll(() => {
   const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
   stack = new Stack(app, 'Embedded');
   shoal = new ShoalLog(stack, 'Shoal', {
+    storage: { segmentObjectLock: { mode: 'governance', retention: Duration.days(30) } },
     api: {
       jwtAuthorizer: {
         issuer: 'https://issuer.example',
@@ -183,6 +184,17 @@ describe('protection', () => {
     }
   });
 
+  it('locks segment versions (WORM) for the retention asked, on a versioned bucket', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 30 } },
+      },
+    });
+  });
+
   it('sets a retention on every log group', () => {
     const groups = Object.values(resourcesOf('AWS::Logs::LogGroup'));
 
@@ -309,6 +321,17 @@ describe('props validation', () => {
       });
 
     expect(create).toThrow('RS256 needs the identity provider keys: give jwksUrl or jwks');
+  });
+
+  it('fails when the segment lock is not a whole number of days', () => {
+    const create = () =>
+      new ShoalStorage(new Stack(), 'Storage', {
+        segmentObjectLock: { mode: 'compliance', retention: Duration.hours(36) },
+      });
+
+    expect(create).toThrow(
+      /segmentObjectLock.retention must be a whole number of days .*, got 1 day 12 hours/,
+    );
   });
 
   it('fails when the JWKS URL is not https', () => {

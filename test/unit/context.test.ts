@@ -37,6 +37,14 @@ describe('CDK context', () => {
     });
   });
 
+  it('reads the segment Object Lock', () => {
+    expect(read({ 'shoal:segmentObjectLock': '{"mode":"compliance","retentionDays":365}' }).stateful).toEqual(
+      {
+        storage: { segmentObjectLock: { mode: 'compliance', retention: Duration.days(365) } },
+      },
+    );
+  });
+
   it('turns observability off with shoal:observability=false', () => {
     expect(read({ 'shoal:observability': 'false' }).stateless.observability).toBe(false);
   });
