@@ -72,7 +72,13 @@ export function summarize(report: ArchiveRunReport): ArchiveSummary {
 
 let built: ArchiveHandler | undefined;
 
-export const handler: ArchiveHandler = (event) => {
-  built ??= createHandler(getDefaultRuntime());
-  return built(event);
+export const handler: ArchiveHandler = async (event) => {
+  const runtime = getDefaultRuntime();
+  built ??= createHandler(runtime);
+  try {
+    return await built(event);
+  } finally {
+    // The DynamoDB retries and throttles the runtime's SDK middleware counted during this run.
+    runtime.telemetry.flush();
+  }
 };

@@ -136,7 +136,13 @@ export function createHandler(runtime: Runtime, options: DispatchHandlerOptions 
 
 let built: DispatchHandler | undefined;
 
-export const handler: DispatchHandler = (event, context) => {
-  built ??= createHandler(getDefaultRuntime());
-  return built(event, context);
+export const handler: DispatchHandler = async (event, context) => {
+  const runtime = getDefaultRuntime();
+  built ??= createHandler(runtime);
+  try {
+    return await built(event, context);
+  } finally {
+    // The DynamoDB retries and throttles the runtime's SDK middleware counted during this run.
+    runtime.telemetry.flush();
+  }
 };

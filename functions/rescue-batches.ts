@@ -82,7 +82,13 @@ export function createHandler(runtime: Runtime): RescueHandler {
 
 let built: RescueHandler | undefined;
 
-export const handler: RescueHandler = (event) => {
-  built ??= createHandler(getDefaultRuntime());
-  return built(event);
+export const handler: RescueHandler = async (event) => {
+  const runtime = getDefaultRuntime();
+  built ??= createHandler(runtime);
+  try {
+    return await built(event);
+  } finally {
+    // The DynamoDB retries and throttles the runtime's SDK middleware counted during this run.
+    runtime.telemetry.flush();
+  }
 };
