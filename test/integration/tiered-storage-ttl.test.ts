@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler as createRescueHandler } from '../../functions/rescue-batches.js';
 import { type BackgroundTask, followStream, isTtlRemoval } from '../../local/background.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/stack.js';
 import type { Runtime } from '../../shared/runtime.js';
 import { tieredStorageFor } from '../../shared/services.js';
 import { type ApiClient, apiClient, json, str } from '../support/http-client.js';
@@ -20,13 +21,20 @@ import {
  */
 const TTL_TEST_TIMEOUT_MS = 180_000;
 
+/**
+ * This file's own DynamoDB Local: the shared one holds every test file's tables, and its TTL sweeper
+ * then took minutes to reach these under a full run.
+ */
+let dynamoDbLocal: DynamoDbLocal;
+
 let runtime: Runtime;
 let api: ApiClient;
 let close: () => Promise<void>;
 let follower: BackgroundTask;
 
 beforeAll(async () => {
-  runtime = await createTestRuntime({ tablePrefix: 'ttl' });
+  dynamoDbLocal = await startDynamoDbLocal();
+  runtime = await createTestRuntime({ tablePrefix: 'ttl', dynamodbEndpoint: dynamoDbLocal.endpoint });
   const server = await startTestApi(runtime);
   api = apiClient(server.url);
   close = server.close;
@@ -38,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await follower.stop();
   await close();
+  await dynamoDbLocal.stop();
 });
 
 /**

@@ -25,6 +25,8 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../../shared/r
 export interface TestRuntimeOptions extends RuntimeOptions {
   /** Start of the table and bucket names, to tell them apart when debugging. @default 'test' */
   readonly tablePrefix?: string;
+  /** Another DynamoDB Local than the run's shared one (e.g. a test's own, for TTL timing). */
+  readonly dynamodbEndpoint?: string;
 }
 
 /** The endpoints of the run's DynamoDB Local and S3 server. */
@@ -38,7 +40,7 @@ export function localEndpoints(): { readonly dynamodbEndpoint: string; readonly 
  * The tables are created through undecorated clients, so fault plans see only the test's calls.
  */
 export async function createTestRuntime(options: TestRuntimeOptions = {}): Promise<Runtime> {
-  const { tablePrefix = 'test', ...runtimeOptions } = options;
+  const { tablePrefix = 'test', dynamodbEndpoint, ...runtimeOptions } = options;
   const id = randomBytes(5).toString('hex');
   const bucketPrefix = tablePrefix
     .toLowerCase()
@@ -51,6 +53,7 @@ export async function createTestRuntime(options: TestRuntimeOptions = {}): Promi
     segmentBucketName: `${bucketPrefix || 'test'}-${id}-segments`,
     region: 'us-east-1',
     ...localEndpoints(),
+    ...(dynamodbEndpoint ? { dynamodbEndpoint } : {}),
   };
   const provisioner = createRuntime(config);
   try {
