@@ -7,8 +7,8 @@
  *   with the AWS SDK. Items are built before the clock starts: the timed part is the storage call.
  *
  * The ratio of the two p50 latencies is Shoal's overhead over the storage operation it performs:
- * HTTP, JSON parsing and validation, encoding and compression, and its reads (topic, idempotency
- * key, partition head) before the write.
+ * HTTP, JSON parsing and validation, encoding and compression, and its reads (topic, partition
+ * head) before the write.
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
