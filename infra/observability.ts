@@ -17,7 +17,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../shared/config.js';
 import {
   DIMENSION,
   METRIC,
@@ -26,7 +25,7 @@ import {
   SERVICE_DIMENSION,
   SERVICE_NAME,
 } from '../shared/observability/telemetry.js';
-import { ShoalFunction } from './shoal-function.js';
+import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** Settings of {@link ShoalObservability}. */
@@ -135,12 +134,8 @@ export class ShoalObservability extends Construct {
       memorySize: 512,
       timeout: Duration.minutes(1),
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      environment: {
-        [ENV.logTableName]: logTable.tableName,
-        [ENV.metaTableName]: metaTable.tableName,
-        // Named for the shared configuration only: the monitor never touches segments.
-        [ENV.segmentBucketName]: segmentBucket.bucketName,
-      },
+      // The bucket is named for the shared configuration only: the monitor never touches segments.
+      environment: shoalEnvironment({ logTable, metaTable, segmentBucket }),
     });
     // Groups, offsets, topics and heads in the meta table; the oldest unarchived batch in the log.
     metaTable.grantReadData(this.lagMonitor.role);

@@ -12,7 +12,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../shared/config.js';
 import {
   FUNCTION_NAMES,
   type FunctionName,
@@ -29,7 +28,7 @@ import {
 } from './authorization.js';
 import { type ObservabilitySettings, ShoalObservability } from './observability.js';
 import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
-import { acknowledgeFunctionFindings } from './shoal-function.js';
+import { acknowledgeFunctionFindings, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
@@ -220,9 +219,7 @@ export class ShoalApi extends Construct {
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment: {
-        [ENV.logTableName]: logTable.tableName,
-        [ENV.metaTableName]: metaTable.tableName,
-        [ENV.segmentBucketName]: segmentBucket.bucketName,
+        ...shoalEnvironment({ logTable, metaTable, segmentBucket }),
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {

@@ -6,11 +6,33 @@
  */
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ENV } from '../shared/config.js';
+
+/** The tables and bucket every Shoal function is configured with. */
+export interface ShoalResources {
+  readonly logTable: dynamodb.ITable;
+  readonly metaTable: dynamodb.ITable;
+  readonly segmentBucket: s3.IBucket;
+}
+
+/**
+ * The environment `shared/config.ts` reads, for any Shoal function: one place, so a new setting
+ * reaches every function.
+ */
+export function shoalEnvironment(resources: ShoalResources): Record<string, string> {
+  return {
+    [ENV.logTableName]: resources.logTable.tableName,
+    [ENV.metaTableName]: resources.metaTable.tableName,
+    [ENV.segmentBucketName]: resources.segmentBucket.bucketName,
+  };
+}
 
 /** The runtime the bundles target; bumping it is a deliberate upgrade (see the L1 acknowledgement). */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;

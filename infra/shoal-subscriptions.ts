@@ -16,8 +16,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BACKGROUND_FUNCTIONS, type BackgroundFunctionName } from '../shared/background-functions.js';
-import { ENV } from '../shared/config.js';
-import { ShoalFunction } from './shoal-function.js';
+import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** What `ShoalEventSource` needs of a Shoal deployment. */
@@ -88,13 +87,9 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
   constructor(scope: Construct, id: string, props: ShoalSubscriptionsProps) {
     super(scope, id);
     validateProps(props);
-    const { logTable, metaTable, segmentBucket } = props.storage;
+    const { logTable, metaTable } = props.storage;
     const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
-    const environment = {
-      [ENV.logTableName]: logTable.tableName,
-      [ENV.metaTableName]: metaTable.tableName,
-      [ENV.segmentBucketName]: segmentBucket.bucketName,
-    };
+    const environment = shoalEnvironment(props.storage);
 
     this.dispatcher = new ShoalFunction(this, 'DispatchSubscriptions', {
       name: 'dispatch-subscriptions',

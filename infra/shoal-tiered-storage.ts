@@ -14,8 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BACKGROUND_FUNCTIONS, type BackgroundFunctionName } from '../shared/background-functions.js';
-import { ENV } from '../shared/config.js';
-import { ShoalFunction } from './shoal-function.js';
+import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** Settings of {@link ShoalTieredStorage}. */
@@ -84,13 +83,9 @@ export class ShoalTieredStorage extends Construct {
   constructor(scope: Construct, id: string, props: ShoalTieredStorageProps) {
     super(scope, id);
     validateProps(props);
-    const { logTable, metaTable, segmentBucket } = props.storage;
+    const { logTable, metaTable } = props.storage;
     const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
-    const environment = {
-      [ENV.logTableName]: logTable.tableName,
-      [ENV.metaTableName]: metaTable.tableName,
-      [ENV.segmentBucketName]: segmentBucket.bucketName,
-    };
+    const environment = shoalEnvironment(props.storage);
 
     this.archiver = new ShoalFunction(this, 'ArchiveSegments', {
       name: 'archive-segments',
