@@ -5,6 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
+import { throttlingAsRetryable } from '../adapters/dynamodb/sdk-errors.js';
 import { InvalidRequestError, LimitExceededError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.js';
@@ -85,7 +86,7 @@ function createDispatch(operations: Partial<Record<OperationId, Operation>>): Ht
       const answer = await operation(toRequest(event));
       return toResult(answer);
     } catch (error) {
-      const problem = problemFor(error);
+      const problem = problemFor(error) ?? problemFor(throttlingAsRetryable(error));
       if (problem) return problemResult(problem, requestId);
       logger.error('request failed', {
         error: error as Error,

@@ -157,3 +157,26 @@ describe('produce under injected DynamoDB faults', () => {
     expect(stored.size).toBe(producers * requestsPerProducer * 3);
   }, 120_000);
 });
+
+describe('reads under injected DynamoDB throttling', () => {
+  it.each([
+    ['a fetch (Query)', ['Query'], 'get'],
+    ['a produce (the heads BatchGetItem)', ['BatchGetItem'], 'post'],
+    ['a produce (the topic GetItem)', ['GetItem'], 'post'],
+  ] as const)('fails when %s is throttled: 429 with Retry-After, not a 5xx', async (_, commands, method) => {
+    const topic = await newTopic();
+    await api.post(`/v1/topics/${topic}/records`, { records: [{ value: json(1) }] });
+    faults.add({ commands: [...commands], fault: 'throttle' });
+
+    const answer =
+      method === 'get'
+        ? await api.get(`/v1/topics/${topic}/partitions/0/records?offset=0`)
+        : await api.post(`/v1/topics/${topic}/records`, { records: [{ value: json(2) }] });
+    faults.reset();
+
+    expect(answer.status).toBe(429);
+    expect(answer.headers.get('retry-after')).toBe('1');
+    expect(answer.headers.get('content-type')).toBe('application/problem+json');
+    expect(await readAll(topic)).toHaveLength(1);
+  });
+});

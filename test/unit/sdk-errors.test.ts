@@ -4,6 +4,7 @@ import {
   isAmbiguousFailure,
   isThrottling,
   isTransactionConflict,
+  throttlingAsRetryable,
 } from '../../shared/adapters/dynamodb/sdk-errors.js';
 import { RetryableError } from '../../shared/domain/errors.js';
 
@@ -18,6 +19,11 @@ describe('SDK error recognition', () => {
     expect(isThrottling(error('ThrottlingException'))).toBe(true);
     expect(isThrottling(cancelled('None', 'ThrottlingError'))).toBe(true);
     expect(isThrottling(cancelled('ConditionalCheckFailed'))).toBe(false);
+  });
+
+  it('turns throttling, and nothing else, into a retryable error for the HTTP edge', () => {
+    expect(throttlingAsRetryable(error('ThrottlingException'))).toMatchObject({ reason: 'throttled' });
+    expect(throttlingAsRetryable(error('ValidationException'))).toBeUndefined();
   });
 
   it('recognizes transaction conflicts', () => {

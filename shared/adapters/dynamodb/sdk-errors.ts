@@ -1,7 +1,10 @@
 /**
  * The one place that recognizes AWS SDK errors, by `name` (never by message text). Adapters ask
- * these questions; nothing else inspects SDK errors.
+ * these questions, and the HTTP edge asks `throttlingAsRetryable` of whatever they did not translate;
+ * nothing else inspects SDK errors.
  */
+
+import { RetryableError } from '../../domain/errors.js';
 
 /** A cancellation reason of a failed TransactWriteItems, in item order. */
 export interface CancellationReason {
@@ -43,6 +46,18 @@ export function isThrottling(error: unknown): boolean {
   const name = nameOf(error);
   if (name !== undefined && THROTTLING_NAMES.has(name)) return true;
   return cancellationReasons(error)?.some((reason) => THROTTLING_REASONS.has(reason.Code ?? '')) ?? false;
+}
+
+/**
+ * The retryable error a throttled DynamoDB call stands for, or undefined when `error` is not
+ * throttling. The HTTP edge uses it for any read or write an adapter did not translate itself, so
+ * throttling answers 429 with Retry-After wherever it happens.
+ */
+export function throttlingAsRetryable(error: unknown): RetryableError | undefined {
+  if (!isThrottling(error)) return undefined;
+  return new RetryableError('DynamoDB is throttling this request; retry shortly', 'throttled', 1, {
+    cause: error,
+  });
 }
 
 /** Another transaction touched the same item at the same moment: the request did not apply. */
