@@ -39,7 +39,7 @@ interface OperationSchemas {
   readonly query?: z.ZodObject;
   readonly headers?: Record<string, { schema: z.ZodType; description: string }>;
   readonly success: { status: number; schema?: z.ZodType; description: string };
-  /** Problem statuses this operation can answer besides 400 and 500. */
+  /** Problem statuses this operation can answer besides 400, 429 and 500. */
   readonly problems: readonly number[];
 }
 
@@ -244,7 +244,8 @@ function buildDocument(): Record<string, unknown> {
           : {}),
       },
     };
-    for (const status of [400, ...operation.problems, 500]) {
+    // Every operation can be throttled by DynamoDB (429) besides its own problems.
+    for (const status of new Set([400, ...operation.problems, 429, 500])) {
       responses[status] = {
         description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
         content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
