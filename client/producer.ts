@@ -39,7 +39,7 @@ export interface ProducerOptions {
   readonly requestBytesMax?: number;
   /** Records in one request (at most 10000). @default 1000 */
   readonly requestRecordsMax?: number;
-  /** Partitions one request touches (one DynamoDB transaction holds at most 100 items). @default 16 */
+  /** Partitions one request touches (at most 49, one DynamoDB transaction's share). @default 16 */
   readonly requestPartitionsMax?: number;
   /** Requests in flight at once (each on distinct partitions). @default 5 */
   readonly inFlightRequestsMax?: number;
@@ -151,7 +151,7 @@ export class Producer {
     checkWhole('requestBytesMax', s.requestBytesMax, 1024, 5 * 1024 * 1024);
     checkWhole('batchBytesMax', s.batchBytesMax, 1, s.requestBytesMax);
     checkWhole('requestRecordsMax', s.requestRecordsMax, 1, LIMITS.recordsPerRequestMax);
-    checkWhole('requestPartitionsMax', s.requestPartitionsMax, 1, LIMITS.transactionItemsMax - 1);
+    checkWhole('requestPartitionsMax', s.requestPartitionsMax, 1, LIMITS.partitionsPerRequestMax);
     checkWhole('inFlightRequestsMax', s.inFlightRequestsMax, 1, 64);
     checkWhole('bufferBytesMax', s.bufferBytesMax, s.requestBytesMax, 1024 * 1024 * 1024);
     checkWhole('bufferWaitMsMax', s.bufferWaitMsMax, 0, 15 * 60 * 1000);

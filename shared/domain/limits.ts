@@ -17,6 +17,12 @@ export const LIMITS = {
   recordBytesMax: 380_000,
   /** Encoded (uncompressed) bytes packed into one batch item before the next item starts. */
   batchItemBytesMax: 380_000,
+  /**
+   * Partitions one produce request touches: one transaction holds a head and at least one batch
+   * per partition plus the Idempotency-Key, 2 × 49 + 1 of its 100 items. The same bound holds with
+   * and without a key, so a request never becomes too large by adding one.
+   */
+  partitionsPerRequestMax: 49,
   /** DynamoDB transactions take at most 100 items and 4 MB. */
   transactionItemsMax: 100,
   transactionBytesMax: 4_000_000,

@@ -159,6 +159,15 @@ export class LogService {
       indexes.push(index);
       byPartition.set(partition, indexes);
     });
+    if (byPartition.size > LIMITS.partitionsPerRequestMax) {
+      throw new LimitExceededError(
+        `This request touches ${byPartition.size} partitions; one atomic request is limited to ` +
+          `${LIMITS.partitionsPerRequestMax}: send the records of fewer partitions per request`,
+        'partitionsPerRequest',
+        byPartition.size,
+        LIMITS.partitionsPerRequestMax,
+      );
+    }
     const chunks = [...byPartition.entries()]
       .sort(([a], [b]) => a - b)
       .map(([partition, indexes]) => ({
@@ -316,6 +325,9 @@ export class LogService {
       head = await this.readHead(topic, partition);
     }
     if (offset < head.logStartOffset || offset > head.highWatermark) {
+      // A topic deleted (or deleted and created again) during the wait has no head of its own any
+      // more: that is a missing topic, not an offset out of range.
+      await this.requireIncarnation(topic);
       throw new OffsetOutOfRangeError(topic.name, partition, offset, head.logStartOffset, head.highWatermark);
     }
     if (offset === head.highWatermark) {
@@ -534,6 +546,12 @@ export class LogService {
     const topic = await this.topics.get(name);
     if (!topic) throw new TopicNotFoundError(name);
     return topic;
+  }
+
+  /** @throws TopicNotFoundError when `topic` was deleted since it was read, even if re-created. */
+  private async requireIncarnation(topic: Topic): Promise<void> {
+    const current = await this.topics.get(topic.name);
+    if (current?.topicId !== topic.topicId) throw new TopicNotFoundError(topic.name);
   }
 }
 

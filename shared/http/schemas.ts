@@ -4,9 +4,8 @@
  */
 import { z } from 'zod';
 import { LIMITS } from '../domain/limits.js';
+import { TIMESTAMP_MS_MAX } from '../domain/record-codec.js';
 
-/** Latest instant JavaScript dates and Kafka timestamps share: 9999-12-31T23:59:59.999Z. */
-const TIMESTAMP_MS_MAX = 253_402_300_799_999;
 
 const wholeNumber = (name: string, min: number, max: number) =>
   z
@@ -17,13 +16,26 @@ const wholeNumber = (name: string, min: number, max: number) =>
       z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`),
     );
 
+/**
+ * Epoch milliseconds a record can hold: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, the
+ * range the record encoding stores (Kafka's timestamps are not negative either).
+ */
+const TimestampMs = z
+  .number()
+  .int()
+  .min(0, 'must be at or after 1970-01-01T00:00:00Z (epoch millisecond 0)')
+  .max(TIMESTAMP_MS_MAX, `must be at or before 9999-12-31T23:59:59.999Z (epoch millisecond ${TIMESTAMP_MS_MAX})`);
+
+/** An ISO-8601 date-time with offset, as epoch milliseconds in the range of {@link TimestampMs}. */
+const IsoTimestamp = z.iso
+  .datetime({ offset: true })
+  .transform((text) => Date.parse(text))
+  .pipe(TimestampMs);
+
 /** ISO-8601 with offset, or epoch milliseconds; always epoch milliseconds after parsing. */
 export const Timestamp = z
-  .union([
-    z.number().int().min(0).max(TIMESTAMP_MS_MAX),
-    z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
-  ])
-  .meta({ description: 'ISO-8601 date-time with offset, or epoch milliseconds' });
+  .union([TimestampMs, IsoTimestamp])
+  .meta({ description: 'ISO-8601 date-time with offset, or epoch milliseconds, from 1970 to 9999' });
 
 export const TopicName = z
   .string()
@@ -181,7 +193,7 @@ export const OffsetsQuery = z.strictObject({
   timestamp: z
     .union([
       wholeNumber('timestamp', 0, TIMESTAMP_MS_MAX),
-      z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+      IsoTimestamp,
     ])
     .meta({ description: 'ISO-8601 date-time or epoch milliseconds' }),
 });

@@ -96,11 +96,32 @@ const minusOneOr = (name: string, min: number, max: number, description: string)
 
 const FilterPattern = z
   .union([z.string().max(SUBSCRIPTION_LIMITS.filterPatternLengthMax), z.record(z.string(), z.unknown())])
-  .transform((pattern) => (typeof pattern === 'string' ? pattern : JSON.stringify(pattern)))
+  .transform((pattern, context) => {
+    if (typeof pattern === 'string') return pattern;
+    const text = jsonTextOf(pattern);
+    if (text === undefined || text.length > SUBSCRIPTION_LIMITS.filterPatternLengthMax) {
+      context.issues.push({
+        code: 'custom',
+        input: pattern,
+        message: `a pattern is at most ${SUBSCRIPTION_LIMITS.filterPatternLengthMax} characters of JSON`,
+      });
+      return z.NEVER;
+    }
+    return text;
+  })
   .meta({
     description: 'A Lambda event-filtering pattern on the record value, as JSON text or an object',
     example: '{"value": {"device_ID": [{"prefix": "AB"}]}}',
   });
+
+/** The JSON text of a parsed value, or undefined when it is too deep to write out. */
+function jsonTextOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
 
 export const CreateSubscriptionRequest = z
   .strictObject({
