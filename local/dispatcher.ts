@@ -15,6 +15,7 @@ import {
 } from '../functions/dispatch-subscriptions.js';
 import type { DispatcherOptions } from '../shared/domain/dispatcher.js';
 import type { Clock } from '../shared/domain/log-service.js';
+import { moduleFoldersOf } from '../shared/module-folders.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
 import type { Runtime } from '../shared/runtime.js';
 import { ModuleInvoker } from './module-invoker.js';
@@ -22,7 +23,10 @@ import { ModuleInvoker } from './module-invoker.js';
 export interface LocalDispatcherOptions {
   /** How often every subscription is swept (the schedule). @default 1000 */
   readonly sweepIntervalMs?: number;
-  /** Runs the targets. @default module handlers, relative paths from the working directory */
+  /**
+   * Runs the targets. @default module handlers inside the runtime config's `moduleDirs` (the
+   * working directory when it has none), relative paths from the working directory
+   */
   readonly invoker?: FunctionInvoker;
   readonly clock?: Clock;
   readonly dispatcher?: Omit<DispatcherOptions, 'bootstrapServers'>;
@@ -89,7 +93,7 @@ export function startLocalDispatcher(
   const onError = options.onError ?? ((error: unknown) => console.error('[shoal] dispatcher:', error));
   const onRun = options.onRun ?? (() => undefined);
   const handler = createHandler(runtime, {
-    invoker: options.invoker ?? new ModuleInvoker(),
+    invoker: options.invoker ?? new ModuleInvoker(moduleFoldersOf(runtime.config)),
     metrics: false,
     runMsMax: options.runMsMax ?? 900_000,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -4,13 +4,21 @@
  * wire) and a Lambda-like context. The function's timeout is enforced: past it the invocation
  * counts as timed out, as Lambda reports it. (Lambda would also freeze the function; a module's
  * work left running after its timeout is not stopped here.)
+ *
+ * Only files inside the allowed module folders are imported, checked again at every invocation
+ * (the subscriptions API refuses others at creation; this also stops a subscription stored before
+ * the folders changed). A module outside fails as one that cannot be loaded does
+ * (`Runtime.ImportModuleError`): retried, then dead-lettered, like any failing batch. (Reporting it
+ * `unavailable` would keep the records waiting, but would also hold a dispatcher run retrying it
+ * until the run's deadline, and with it the stack's stop.)
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { basename, extname, resolve } from 'node:path';
+import { basename, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { ENV } from '../shared/config.js';
 import { isModuleTarget, type ModuleTarget, type SubscriptionTarget } from '../shared/domain/subscription.js';
+import { locateModule, type ModuleFolders } from '../shared/module-folders.js';
 import type { FunctionInvoker, InvocationResult } from '../shared/ports/function-invoker.js';
 
 type Handler = (
@@ -19,11 +27,19 @@ type Handler = (
   callback?: (error?: unknown, result?: unknown) => void,
 ) => unknown;
 
-/** Invokes module targets; `baseDir` resolves relative module paths (the stack's working directory). */
+/**
+ * Invokes module targets inside `folders.moduleDirs`; `folders.baseDir` resolves relative module
+ * paths (the stack's working directory).
+ * @default both the working directory
+ */
 export class ModuleInvoker implements FunctionInvoker {
   private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
+  private readonly folders: ModuleFolders;
 
-  constructor(private readonly baseDir: string = process.cwd()) {}
+  constructor(folders: Partial<ModuleFolders> = {}) {
+    const baseDir = folders.baseDir ?? process.cwd();
+    this.folders = { baseDir, moduleDirs: folders.moduleDirs ?? [baseDir] };
+  }
 
   async timeoutMs(target: SubscriptionTarget): Promise<number> {
     return requireModule(target).timeoutMs;
@@ -31,9 +47,17 @@ export class ModuleInvoker implements FunctionInvoker {
 
   async invoke(target: SubscriptionTarget, payload: string): Promise<InvocationResult> {
     const moduleTarget = requireModule(target);
-    const path = resolve(this.baseDir, moduleTarget.module);
+    const location = locateModule(moduleTarget.module, this.folders);
+    const { path } = location;
     let handler: Handler;
     try {
+      if (location.kind === 'outside') {
+        throw importError(
+          `${path} is outside the folders modules may be loaded from ` +
+            `(${this.folders.moduleDirs.join(', ')}); set ${ENV.moduleDirs} to allow it`,
+        );
+      }
+      if (location.kind === 'missing') throw importError(`Cannot find module ${path}`);
       handler = await this.load(path, moduleTarget.handler);
     } catch (error) {
       return {
@@ -67,9 +91,6 @@ export class ModuleInvoker implements FunctionInvoker {
   private async load(path: string, name: string): Promise<Handler> {
     let loading = this.modules.get(path);
     if (!loading) {
-      if (!existsSync(path)) {
-        throw Object.assign(new Error(`Cannot find module ${path}`), { name: 'Runtime.ImportModuleError' });
-      }
       // A computed specifier: bundlers and Vite leave it to the runtime.
       const specifier = pathToFileURL(path).href;
       loading = import(specifier) as Promise<Record<string, unknown>>;
@@ -80,9 +101,7 @@ export class ModuleInvoker implements FunctionInvoker {
     try {
       module = await loading;
     } catch (error) {
-      throw Object.assign(new Error(`${path} failed to load: ${(error as Error).message}`), {
-        name: 'Runtime.ImportModuleError',
-      });
+      throw importError(`${path} failed to load: ${(error as Error).message}`);
     }
     const handler = module[name];
     if (typeof handler !== 'function') {
@@ -92,6 +111,11 @@ export class ModuleInvoker implements FunctionInvoker {
     }
     return handler as Handler;
   }
+}
+
+/** The error Lambda reports for a handler module it cannot load. */
+function importError(message: string): Error {
+  return Object.assign(new Error(message), { name: 'Runtime.ImportModuleError' });
 }
 
 function requireModule(target: SubscriptionTarget): ModuleTarget {

@@ -103,6 +103,8 @@ export interface LocalStackOptions {
   readonly persistent: boolean;
   /** Print one line per HTTP request. @default false */
   readonly logRequests?: boolean;
+  /** The only folders subscription modules may be loaded from. @default the working directory */
+  readonly moduleDirs?: readonly string[];
   /** Extra client decoration, e.g. fault injection in tests. */
   readonly runtimeOptions?: RuntimeOptions;
   /**
@@ -184,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: LOCAL_REGION,
       dynamodbEndpoint: dynamodbLocal.endpoint,
       s3Endpoint: s3Server.endpoint,
+      ...(options.moduleDirs ? { moduleDirs: options.moduleDirs } : {}),
     };
     const runtime = createRuntime(config, options.runtimeOptions);
     cleanups.push(async () => {

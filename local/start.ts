@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       port: settings.port,
       persistent: true,
       logRequests: settings.logRequests,
+      moduleDirs: settings.moduleDirs,
       archiveIntervalMs: settings.archiveIntervalMs,
       signal: abort.signal,
     });

@@ -2,6 +2,8 @@
  * The one place that reads `process.env`. Every other module receives its settings from here, so a
  * missing variable fails at cold start with its name instead of deep inside a request.
  */
+import { realpathSync, statSync } from 'node:fs';
+import { delimiter, resolve } from 'node:path';
 import { JWT_ALGORITHMS, JWT_CLOCK_SKEW_S_MAX, type JwtAlgorithm } from './authorization/jwt.js';
 
 /** Settings every Lambda handler and the local stack need. */
@@ -18,6 +20,12 @@ export interface ShoalConfig {
   readonly dynamodbEndpoint: string | undefined;
   /** Endpoint override for S3 (the local stack); undefined in AWS. */
   readonly s3Endpoint: string | undefined;
+  /**
+   * Folders whose files subscriptions may target as modules (the local stack; AWS invokes functions
+   * only). Absolute; checked again through realpath at creation and at each invocation.
+   * @default the working directory
+   */
+  readonly moduleDirs?: readonly string[];
 }
 
 /** Environment variable names, shared with the CDK stack that sets them. */
@@ -32,6 +40,7 @@ export const ENV = {
   dataDir: 'SHOAL_DATA_DIR',
   archiveIntervalMs: 'SHOAL_ARCHIVE_INTERVAL_MS',
   logRequests: 'SHOAL_LOG_REQUESTS',
+  moduleDirs: 'SHOAL_MODULE_DIRS',
   jwtIssuer: 'SHOAL_JWT_ISSUER',
   jwtAudience: 'SHOAL_JWT_AUDIENCE',
   jwtAlgorithms: 'SHOAL_JWT_ALGORITHMS',
@@ -76,6 +85,14 @@ export interface LocalStackConfig {
   readonly archiveIntervalMs: number;
   /** Print one line per HTTP request; on when set to anything but empty, `0` or `false`. @default false */
   readonly logRequests: boolean;
+  /**
+   * The only folders subscription modules may be loaded from, as real paths (symlinks resolved), so
+   * nothing outside them can be named, not even through a symlink or `..`. Listed in
+   * `SHOAL_MODULE_DIRS`, separated by the path delimiter (`:`; `;` on Windows), relative ones from
+   * the working directory; each must exist.
+   * @default the working directory of `npm start`
+   */
+  readonly moduleDirs: readonly string[];
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -100,7 +117,29 @@ export function readLocalStackConfig(env: NodeJS.ProcessEnv = process.env): Loca
     dataDir: env[ENV.dataDir] || '.shoal',
     archiveIntervalMs: integer(env, ENV.archiveIntervalMs, 5000, 100, 3_600_000),
     logRequests: flag(env, ENV.logRequests),
+    moduleDirs: folders(env, ENV.moduleDirs),
   };
+}
+
+/** Real paths of the folders listed in `name`, or of the working directory when it is unset. */
+function folders(env: NodeJS.ProcessEnv, name: string): string[] {
+  const raw = env[name];
+  const listed = (raw ?? '')
+    .split(delimiter)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (listed.length === 0) return [realpathSync(process.cwd())];
+  return listed.map((entry) => {
+    const path = resolve(entry);
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      throw new Error(`${name} lists ${path}, which does not exist`);
+    }
+    if (!statSync(real).isDirectory()) throw new Error(`${name} lists ${path}, which is not a folder`);
+    return real;
+  });
 }
 
 /** Settings of the JWT authorizer (`functions/authorize-token.ts`); `infra/authorization.ts` sets them. */

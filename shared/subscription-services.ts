@@ -3,18 +3,18 @@
  * dispatcher behind the event source, each with the invoker and target check of where it runs
  * (AWS Lambda in AWS, module handlers on the local stack).
  */
-import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { extname } from 'node:path';
 import { DynamoDbGroupStore } from './adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
 import { DynamoDbSubscriptionStore } from './adapters/dynamodb/subscription-store.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
-import type { ShoalConfig } from './config.js';
+import { ENV, type ShoalConfig } from './config.js';
 import { Dispatcher, type DispatcherOptions } from './domain/dispatcher.js';
 import { InvalidRequestError } from './domain/errors.js';
 import { type Clock, systemClock } from './domain/log-service.js';
 import { isModuleTarget, type SubscriptionTarget } from './domain/subscription.js';
 import { SubscriptionService, type TargetCheck } from './domain/subscription-service.js';
+import { locateModule, type ModuleFolders, moduleFoldersOf } from './module-folders.js';
 import type { FunctionInvoker } from './ports/function-invoker.js';
 import type { Runtime } from './runtime.js';
 import { servicesFor } from './services.js';
@@ -78,10 +78,10 @@ export function subscriptionServicesFor(
 
 /**
  * Where targets can run: a runtime with a DynamoDB endpoint override is the local stack (module
- * targets, files that exist); one without is AWS (function ARNs).
+ * targets, files that exist inside the config's `moduleDirs`); one without is AWS (function ARNs).
  */
 export function targetCheckFor(config: ShoalConfig): TargetCheck {
-  return config.dynamodbEndpoint === undefined ? awsTargetCheck : localTargetCheck(process.cwd());
+  return config.dynamodbEndpoint === undefined ? awsTargetCheck : localTargetCheck(moduleFoldersOf(config));
 }
 
 /** AWS invokes Lambda functions only. */
@@ -97,10 +97,11 @@ export const awsTargetCheck: TargetCheck = async (target) => {
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts']);
 
 /**
- * The local stack invokes module handlers only: the file must exist with a module extension (its
- * export is checked at invocation, as Lambda checks a handler). Relative paths start at `baseDir`.
+ * The local stack invokes module handlers only: the file must exist with a module extension inside
+ * one of the allowed folders, symlinks and `..` resolved (its export is checked at invocation, as
+ * Lambda checks a handler). Relative paths start at `folders.baseDir`.
  */
-export function localTargetCheck(baseDir: string): TargetCheck {
+export function localTargetCheck(folders: ModuleFolders): TargetCheck {
   return async (target: SubscriptionTarget) => {
     if (!isModuleTarget(target)) {
       throw new InvalidRequestError(
@@ -108,14 +109,22 @@ export function localTargetCheck(baseDir: string): TargetCheck {
         'target',
       );
     }
-    const path = resolve(baseDir, target.module);
-    if (!MODULE_EXTENSIONS.has(extname(path))) {
+    const location = locateModule(target.module, folders);
+    if (location.kind === 'outside') {
+      throw new InvalidRequestError(
+        `target.module: ${location.path} is outside the folders modules may be loaded from ` +
+          `(${folders.moduleDirs.join(', ')}); start the stack with ${ENV.moduleDirs} listing its folder to allow it`,
+        'target.module',
+      );
+    }
+    if (!MODULE_EXTENSIONS.has(extname(location.path))) {
       throw new InvalidRequestError(
         `target.module must be a .js, .mjs, .cjs, .ts or .mts file, got ${target.module}`,
         'target.module',
       );
     }
-    if (!existsSync(path))
-      throw new InvalidRequestError(`target.module: ${path} does not exist`, 'target.module');
+    if (location.kind === 'missing') {
+      throw new InvalidRequestError(`target.module: ${location.path} does not exist`, 'target.module');
+    }
   };
 }
