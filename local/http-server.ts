@@ -4,6 +4,11 @@
  * sends, calls the function's handler and writes its answer back. One handler therefore serves both
  * AWS and `npm start`, and the few places where API Gateway itself answers (unknown path, wrong
  * method, body over Lambda's limit, a failed or timed-out function) answer the same way here.
+ *
+ * Unlike API Gateway, which signs or authorizes every request, this server trusts whoever reaches
+ * it, and a web page open in the developer's browser reaches 127.0.0.1 too. So before routing it
+ * refuses what only a browser driven by another site sends (see {@link refuseForeign}), and it
+ * passes on bodies that are `application/json` only (see {@link refuseBody}).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -91,6 +96,12 @@ async function serve(
 ): Promise<void> {
   const method = request.method ?? 'GET';
   const url = new URL(request.url ?? '/', 'http://localhost');
+  const foreign = refuseForeign(request);
+  if (foreign !== undefined) {
+    request.resume();
+    sendProblem(response, 403, foreign);
+    return;
+  }
   const match = matchPath(method, url.pathname);
   if (match === undefined) {
     request.resume();
@@ -111,6 +122,11 @@ async function serve(
       connection: 'close',
     });
     response.once('finish', () => request.socket.destroySoon());
+    return;
+  }
+  const unsupported = refuseBody(request, body);
+  if (unsupported !== undefined) {
+    sendProblem(response, 415, unsupported);
     return;
   }
   const { route, pathParameters } = match;
@@ -139,6 +155,67 @@ async function serve(
       sendProblem(response, 504, `The function did not answer within ${settings.timeoutMs} ms.`);
       return;
   }
+}
+
+/** The loopback names and addresses of this server, with its port: what its own URLs start with. */
+function ownAuthorities(port: number | undefined): Set<string> {
+  const hosts = ['127.0.0.1', 'localhost', '[::1]'];
+  // URLs, and so Host and Origin, leave out the default port.
+  return new Set([...hosts.map((host) => `${host}:${port}`), ...(port === 80 ? hosts : [])]);
+}
+
+/** A header value fit to show in a problem: at most 100 characters. */
+const shown = (value: string): string =>
+  JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value);
+
+/**
+ * Why a request must not be served because a page of another site may have sent it; undefined when
+ * it may be served.
+ *
+ * - Host must name this server (127.0.0.1, localhost or [::1] with its port). A page on a domain
+ *   that the attacker rebinds to 127.0.0.1 (DNS rebinding) becomes same-origin with the stack in
+ *   the browser's eyes, but its requests still carry the attacker's domain in Host.
+ * - Origin, when present, must be this server's own (http://127.0.0.1:<port>,
+ *   http://localhost:<port>): browsers send it with every cross-origin request and every POST,
+ *   PATCH and DELETE, so a page elsewhere is refused while a console served from this port is not.
+ *   `Origin: null` (sandboxed frames, file: pages) is refused too. curl and SDKs send no Origin.
+ */
+function refuseForeign(request: IncomingMessage): string | undefined {
+  const own = ownAuthorities(request.socket.localPort);
+  const host = request.headers.host;
+  if (host === undefined || !own.has(host.toLowerCase())) {
+    return (
+      `The Host header ${host === undefined ? '(none)' : shown(host)} does not name this server: ` +
+      `use http://127.0.0.1:${request.socket.localPort} or http://localhost:${request.socket.localPort}.`
+    );
+  }
+  const origin = request.headers.origin;
+  if (origin === undefined) return undefined;
+  const lower = origin.toLowerCase();
+  if (lower.startsWith('http://') && own.has(lower.slice('http://'.length))) return undefined;
+  return `Requests from the origin ${shown(origin)} are not served: the local stack answers pages of its own origin only.`;
+}
+
+/**
+ * Why a body must not be passed on; undefined when there is none or it is `application/json`.
+ *
+ * A page can send a body to any site without asking first (no CORS preflight) only as
+ * `text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data` or without a
+ * Content-Type; anything else, `application/json` included, needs a preflight that this server
+ * never grants. Requiring `application/json` therefore stops such a body even from a browser that
+ * sends no Origin, so it holds whatever the Origin. It binds curl too, whose `-d` sends
+ * `application/x-www-form-urlencoded`: curl needs `-H 'Content-Type: application/json'` (or
+ * `--json`), as the README's examples show. Exempting form bodies that carry no Origin would have
+ * kept bare `-d` working, but only as long as every browser sends Origin on every form post.
+ */
+function refuseBody(request: IncomingMessage, body: Buffer): string | undefined {
+  if (body.length === 0) return undefined;
+  const contentType = request.headers['content-type'];
+  if (contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json') return undefined;
+  return (
+    `The request body must be application/json, not ${contentType === undefined ? 'without a Content-Type' : shown(contentType)}: ` +
+    `send Content-Type: application/json (with curl, -H 'Content-Type: application/json'; -d alone sends a form).`
+  );
 }
 
 /** Reads the whole body, or stops as soon as it is known to exceed `bytesMax`. */
@@ -191,15 +268,16 @@ function buildEvent(
   body: Buffer,
   requestId: string,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Without prototype, so that a name such as `__proto__` or `constructor` is just a name.
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   for (const [name, values] of Object.entries(request.headersDistinct)) {
     if (values === undefined || values.length === 0) continue;
     headers[name] = values[values.length - 1] as string;
     multiValueHeaders[name] = [...values];
   }
-  const query: Record<string, string> = {};
-  const multiValueQuery: Record<string, string[]> = {};
+  const query: Record<string, string> = Object.create(null);
+  const multiValueQuery: Record<string, string[]> = Object.create(null);
   for (const [name, value] of url.searchParams) {
     query[name] = value;
     multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
@@ -380,9 +458,11 @@ function isProxyResult(value: unknown): value is APIGatewayProxyResult {
 }
 
 const TITLES: Record<number, string> = {
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   413: 'Content Too Large',
+  415: 'Unsupported Media Type',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',

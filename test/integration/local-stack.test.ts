@@ -136,7 +136,11 @@ describe('local HTTP server', () => {
     const url = await serve({ 'produce-records': handler });
     const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x41]);
 
-    await fetch(`${url}/v1/topics/t/records`, { method: 'POST', body: bytes });
+    await fetch(`${url}/v1/topics/t/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: bytes,
+    });
 
     expect(calls[0]?.event.isBase64Encoded).toBe(true);
     expect(Buffer.from(calls[0]?.event.body ?? '', 'base64')).toEqual(bytes);
@@ -212,7 +216,11 @@ describe('local HTTP server', () => {
     const { handler, calls } = recording();
     const url = await serve({ 'produce-records': handler });
 
-    const answer = await fetch(`${url}/v1/topics/t/records`, { method: 'POST', body: 'x'.repeat(6_291_456) });
+    const answer = await fetch(`${url}/v1/topics/t/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(6_291_456),
+    });
 
     expect(answer.status).toBe(200);
     expect(calls[0]?.event.body).toHaveLength(6_291_456);
