@@ -165,7 +165,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request; `field` names the offending field',
   404: 'Topic (40401), partition (40402), consumer group (40404) or subscription (40405) not found',
   409: 'Conflicts with the current state; consumer groups: fenced for a stale generation (40910), an unknown member (40911) or a partition the member does not own (40912), a group with live members (40913), an offset that would move backwards (40914); a subscription that exists (40915)',
-  413: 'Over a published limit',
+  413: 'Over a published limit: the body, or a list in it (`limit` names it, with `value` and `max`)',
   416: 'Offset out of range; carries logStartOffset and highWatermark',
   422: 'Idempotency-Key reused with a different request; a committed offset above the high watermark (42202)',
   429: 'Throttled; see Retry-After',
@@ -244,8 +244,10 @@ function buildDocument(): Record<string, unknown> {
           : {}),
       },
     };
-    // Every operation can be throttled by DynamoDB (429) besides its own problems.
-    for (const status of new Set([400, ...operation.problems, 429, 500])) {
+    // Every operation can be throttled by DynamoDB (429) besides its own problems; every body can
+    // be too large, or hold a list longer than its limit (413).
+    const bodyProblems = operation.body ? [413] : [];
+    for (const status of new Set([400, ...operation.problems, ...bodyProblems, 429, 500])) {
       responses[status] = {
         description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
         content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
