@@ -19,8 +19,13 @@ afterAll(() => api?.close());
 
 const shoal = (args: readonly string[]): Promise<Run> => runShoal(api.url, args);
 
+/** Four `shoal` processes, each a TypeScript start: about 25 s on a loaded 2-core machine. */
+const FOUR_RUNS_TIMEOUT_MS = 120_000;
+
 describe('shoal subscriptions', () => {
-  it('creates, lists, describes with lag and deletes a subscription', async () => {
+  it('creates, lists, describes with lag and deletes a subscription', {
+    timeout: FOUR_RUNS_TIMEOUT_MS,
+  }, async () => {
     // Prepare: a topic with five records and a dead-letter topic.
     const client = new Shoal({ url: api.url });
     await client.admin().createTopic({ name: 'invoices', partitions: 2 });
