@@ -75,7 +75,6 @@ describe('POST /v1/subscriptions', () => {
     [{ filters: [{ pattern: '{"key": ["a"]}' }] }, 'filters[0].pattern'],
     [{ filters: [{ pattern: '{"value": {"a": [{"wildcard": "*"}]}}' }] }, 'filters[0].pattern'],
     [{ filters: [{ pattern: 'not json' }] }, 'filters[0].pattern'],
-    [{ filters: Array.from({ length: 6 }, () => ({ pattern: '{"value": ["a"]}' })) }, 'filters'],
     [{ target: { functionArn: 'my-function' } }, 'target.functionArn'],
     [
       {
@@ -107,6 +106,21 @@ describe('POST /v1/subscriptions', () => {
     expect(answer.headers.get('content-type')).toBe('application/problem+json');
     expect(answer.body.field).toBe(field);
     expect(answer.body.detail).toMatch(field === 'body' ? /parallelizationFactor/ : /./);
+  });
+
+  it('fails with 413 naming the list when given more filters than the limit', async () => {
+    // Act
+    const answer = await stack.api.post('/v1/subscriptions', {
+      name: 'invalid',
+      topic: 'events',
+      target: recording,
+      filters: Array.from({ length: 6 }, () => ({ pattern: '{"value": ["a"]}' })),
+    });
+
+    // Assess
+    expect(answer.status).toBe(413);
+    expect(answer.headers.get('content-type')).toBe('application/problem+json');
+    expect(answer.body).toMatchObject({ limit: 'filters', value: 6, max: 5 });
   });
 
   it('fails with 404 when the topic does not exist', async () => {
