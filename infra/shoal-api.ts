@@ -3,7 +3,6 @@
  * resources and methods are built from `ROUTES`. Adding a route or a function to the route table
  * (and its access below) is all it takes to deploy it.
  */
-import { fileURLToPath } from 'node:url';
 import { Duration, Names, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -28,7 +27,7 @@ import {
 } from './authorization.js';
 import { type ObservabilitySettings, ShoalObservability } from './observability.js';
 import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
-import { acknowledgeFunctionFindings, shoalEnvironment } from './shoal-function.js';
+import { acknowledgeFunctionFindings, functionCode, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
@@ -131,18 +130,6 @@ const THROTTLING_BURST_LIMIT_MAX = 5_000;
 
 /** The runtime the bundles target; bumping it is a deliberate upgrade (see the L1 acknowledgement). */
 const RUNTIME = lambda.Runtime.NODEJS_22_X;
-const ESBUILD_TARGET = 'node22';
-
-/** `functions/<name>.ts`, found from this file so that the construct works from any working directory. */
-const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
-
-/**
- * ESM bundles of CommonJS dependencies call `require` for Node built-ins; ESM has no `require`, so
- * the banner defines one.
- */
-const REQUIRE_BANNER =
-  "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
 
 /**
  * The Shoal HTTP API: a Regional REST API, IAM-authorized on every method, in front of one
@@ -207,10 +194,7 @@ export class ShoalApi extends Construct {
       description: `Shoal ${name}: ${routesOf(name)
         .map((route) => route.operationId)
         .join(', ')}`,
-      entry: `${FUNCTIONS_DIR}${name}.ts`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      ...functionCode(name),
       runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? MEMORY_SIZE_DEFAULT,
@@ -221,19 +205,6 @@ export class ShoalApi extends Construct {
       environment: {
         ...shoalEnvironment({ logTable, metaTable, segmentBucket }),
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        banner: REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle the pinned @aws-sdk/* versions instead of the runtime's copy, so Lambda runs the
-        // SDK the tests ran against.
-        externalModules: [],
-        forceDockerBundling: false,
       },
     });
 

@@ -4,6 +4,7 @@
  * retention, and its own role that may write to that log group and nothing else until the caller
  * grants more.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -64,6 +65,37 @@ export const SHOAL_BUNDLING: nodejs.BundlingOptions = {
   forceDockerBundling: false,
 };
 
+/**
+ * Bundles built ahead of time, one folder per function (`<name>/index.mjs`), beside the module that
+ * holds this code: present in the published `shoal-cdk` package (built by `packages/build.ts` from
+ * the same `functions/<name>.ts` with {@link SHOAL_BUNDLING}'s settings), absent in this repository.
+ */
+export const PREBUILT_FUNCTIONS_DIR = fileURLToPath(new URL('./functions/', import.meta.url));
+
+/**
+ * Where a Shoal function's code comes from: its prebuilt bundle when the construct runs from the
+ * published package (a user's app then synthesizes without esbuild, the service's sources or its
+ * dependencies), else `functions/<name>.ts` bundled by esbuild at synth.
+ */
+export function functionCode(
+  name: string,
+): Pick<
+  nodejs.NodejsFunctionProps,
+  'code' | 'entry' | 'handler' | 'projectRoot' | 'depsLockFilePath' | 'bundling'
+> {
+  const prebuilt = `${PREBUILT_FUNCTIONS_DIR}${name}`;
+  if (existsSync(`${prebuilt}/index.mjs`)) {
+    return { code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' };
+  }
+  return {
+    entry: `${FUNCTIONS_DIR}${name}.ts`,
+    handler: 'handler',
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+    bundling: SHOAL_BUNDLING,
+  };
+}
+
 /** How the function is invoked: it decides whether a dead-letter target could ever hold anything. */
 export type Invocation = 'synchronous' | 'scheduled' | 'stream' | 'custom-resource';
 
@@ -105,10 +137,7 @@ export class ShoalFunction extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: props.description,
-      entry: `${FUNCTIONS_DIR}${props.name}.ts`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      ...functionCode(props.name),
       runtime: FUNCTION_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
@@ -117,7 +146,6 @@ export class ShoalFunction extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: SHOAL_BUNDLING,
     });
     acknowledgeFunctionFindings(this.function, this.role, props.invocation);
   }

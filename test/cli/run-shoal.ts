@@ -1,15 +1,11 @@
 /** Runs the `shoal` bin as a separate process, as a user would, and collects what it printed. */
-import { spawn } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { type Run, run as runProcess } from '../support/run-process.js';
 
 const BIN = fileURLToPath(new URL('../../cli/shoal.mjs', import.meta.url));
 
-export interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { Run };
 
 /** Runs `shoal <args>` with SHOAL_URL set to `url`; killed after 25 s. */
 export function runShoal(
@@ -17,26 +13,11 @@ export function runShoal(
   args: readonly string[],
   options: { input?: string; env?: Record<string, string> } = {},
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, SHOAL_URL: url, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
+  return runProcess(process.execPath, [BIN, ...args], {
+    cwd: process.cwd(),
+    env: { SHOAL_URL: url, ...options.env },
+    ...(options.input === undefined ? {} : { input: options.input }),
+    timeoutMs: 25_000,
   });
 }
 
