@@ -1,6 +1,7 @@
 /** Lambda entry for consumer groups: membership, heartbeats, commits, describe, reset and delete. */
+
+import type { Clock } from '../shared/domain/clock.js';
 import type { ResetTarget } from '../shared/domain/group-service.js';
-import type { Clock } from '../shared/domain/log-service.js';
 import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
 import { isoTime } from '../shared/http/render.js';

@@ -13,8 +13,8 @@ import {
   type DispatchHandler,
   type DispatchSummary,
 } from '../functions/dispatch-subscriptions.js';
+import type { Clock } from '../shared/domain/clock.js';
 import type { DispatcherOptions } from '../shared/domain/dispatcher.js';
-import type { Clock } from '../shared/domain/log-service.js';
 import { moduleFoldersOf } from '../shared/module-folders.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
 import type { Runtime } from '../shared/runtime.js';

@@ -28,8 +28,8 @@ import type {
   SegmentObjects,
 } from '../ports/segment-archive.js';
 import type { TopicStore } from '../ports/topic-store.js';
+import { type Clock, systemClock } from './clock.js';
 import { LIMITS } from './limits.js';
-import { type Clock, systemClock } from './log-service.js';
 import { planRetention, retentionApplies } from './retention.js';
 import {
   type EncodedBatch,

@@ -26,13 +26,14 @@ import type {
   SubscriptionStore,
 } from '../ports/subscription-store.js';
 import type { TopicStore } from '../ports/topic-store.js';
+import type { Clock } from './clock.js';
 import { type BatchOutcome, batchLimit, type RetryState, retryBackoffMs, settleBatch } from './delivery.js';
 import { OffsetOutOfRangeError, TopicNotFoundError } from './errors.js';
 import { compileFilters, filterInputOf, type RecordFilter } from './event-filter.js';
 import type { GroupService } from './group-service.js';
 import { buildKafkaEvent, readBatchAnswer } from './kafka-event.js';
 import { LIMITS } from './limits.js';
-import type { Clock, LogService, ProduceRecord } from './log-service.js';
+import type { LogService, ProduceRecord } from './log-service.js';
 import type { LogRecord, RecordHeader } from './record.js';
 import { SUBSCRIPTION_LIMITS, type Subscription } from './subscription.js';
 import type { Topic } from './topic.js';

@@ -14,6 +14,8 @@ import type { CommitOutcome, GroupSnapshot, GroupStore, MembershipChange } from 
 import type { PartitionLog } from '../ports/partition-log.js';
 import type { TopicStore } from '../ports/topic-store.js';
 import { type Assignment, assignPartitions, type TopicPartition } from './assignment.js';
+import { backoffMs } from './backoff.js';
+import { type Clock, systemClock } from './clock.js';
 import {
   FencedError,
   GroupNotEmptyError,
@@ -37,8 +39,9 @@ import {
   validateSessionTimeout,
 } from './group.js';
 import { LIMITS } from './limits.js';
-import { backoffMs, type Clock, type LogService, requirePartition, systemClock } from './log-service.js';
+import type { LogService } from './log-service.js';
 import type { Topic } from './topic.js';
+import { requirePartition } from './topic.js';
 
 export interface JoinInput {
   readonly topics: readonly string[];

@@ -13,6 +13,8 @@ import type {
   StoredBatch,
 } from '../ports/partition-log.js';
 import type { TopicStore } from '../ports/topic-store.js';
+import { backoffMs } from './backoff.js';
+import { type Clock, systemClock } from './clock.js';
 import {
   IdempotencyKeyReusedError,
   InvalidRequestError,
@@ -26,10 +28,10 @@ import { LIMITS } from './limits.js';
 import { assignKeylessPartitions, partitionForKey } from './partitioner.js';
 import type { LogRecord, RecordHeader, TypedBytes } from './record.js';
 import { encodeBatch, encodedRecordBytes, splitIntoChunks } from './record-codec.js';
-import { FETCH_ROUNDS_MAX, RecordCollector } from './record-collector.js';
+import { FETCH_ROUNDS_MAX, type FetchLimits, RecordCollector } from './record-collector.js';
 import { SegmentMissingError } from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
-import type { Topic } from './topic.js';
+import { requirePartition, type Topic } from './topic.js';
 
 /** A record as a producer sends it: partition and timestamp optional. */
 export interface ProduceRecord {
@@ -57,13 +59,6 @@ export interface ProduceResult {
   readonly duplicate: boolean;
 }
 
-export interface FetchLimits {
-  readonly recordsMax: number;
-  readonly bytesMax: number;
-  /** Long-poll: wait up to this long for records when the partition has none at `offset`. */
-  readonly waitMs: number;
-}
-
 export interface FetchResult {
   readonly topic: string;
   readonly partition: number;
@@ -73,19 +68,6 @@ export interface FetchResult {
   readonly highWatermark: number;
   readonly logStartOffset: number;
 }
-
-/** Things the service needs from the world besides storage, injectable for tests. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-  random(): number;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  random: () => Math.random(),
-};
 
 /** An append attempt that did not report success, with the positions it would have given. */
 interface FailedAttempt {
@@ -553,26 +535,6 @@ export class LogService {
     const current = await this.topics.get(topic.name);
     if (current?.topicId !== topic.topicId) throw new TopicNotFoundError(topic.name);
   }
-}
-
-/** @throws PartitionNotFoundError */
-export function requirePartition(topic: Topic, partition: number): void {
-  if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitionCount) {
-    throw new PartitionNotFoundError(topic.name, partition, topic.partitionCount);
-  }
-}
-
-/** Bytes of a record's payload as counted against `maxBytes`. */
-export function recordBytes(record: LogRecord): number {
-  let bytes = (record.key?.bytes.byteLength ?? 0) + (record.value?.bytes.byteLength ?? 0);
-  for (const header of record.headers) bytes += header.name.length + header.value.byteLength;
-  return bytes;
-}
-
-/** Full jitter over an exponentially growing cap. */
-export function backoffMs(attempt: number, random: () => number): number {
-  const cap = Math.min(LIMITS.appendBackoffCapMs, LIMITS.appendBackoffBaseMs * 2 ** attempt);
-  return Math.floor(random() * cap);
 }
 
 function withTimestamp(record: ProduceRecord, timestamp: number) {

@@ -4,8 +4,15 @@
  * on where the records live.
  */
 import assert from 'node:assert/strict';
-import { type FetchLimits, recordBytes } from './log-service.js';
-import type { LogRecord } from './record.js';
+import { type LogRecord, recordBytes } from './record.js';
+
+/** What one fetch may return, and how long it may wait for it. */
+export interface FetchLimits {
+  readonly recordsMax: number;
+  readonly bytesMax: number;
+  /** Long-poll: wait up to this long for records when the partition has none at `offset`. */
+  readonly waitMs: number;
+}
 
 /** Rounds of a fetch between tiers (S3, DynamoDB, a rescued batch, DynamoDB again, ...). */
 export const FETCH_ROUNDS_MAX = 16;

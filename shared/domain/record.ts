@@ -32,3 +32,10 @@ export interface RecordInput {
 export interface LogRecord extends RecordInput {
   readonly offset: number;
 }
+
+/** Bytes of a record's payload (key, value, header names and values) as counted against a fetch's `maxBytes`. */
+export function recordBytes(record: LogRecord): number {
+  let bytes = (record.key?.bytes.byteLength ?? 0) + (record.value?.bytes.byteLength ?? 0);
+  for (const header of record.headers) bytes += header.name.length + header.value.byteLength;
+  return bytes;
+}

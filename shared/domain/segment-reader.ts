@@ -6,8 +6,7 @@
  * logStartOffset, which every fetch checks first).
  */
 import type { SegmentEntry, SegmentManifest, SegmentObjects } from '../ports/segment-archive.js';
-import { recordBytes } from './log-service.js';
-import type { LogRecord } from './record.js';
+import { type LogRecord, recordBytes } from './record.js';
 import { decodeBatch } from './record-codec.js';
 import {
   CorruptSegmentError,

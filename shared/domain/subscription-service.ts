@@ -15,6 +15,7 @@ import {
   type SubscriptionStore,
 } from '../ports/subscription-store.js';
 import type { TopicStore } from '../ports/topic-store.js';
+import { type Clock, systemClock } from './clock.js';
 import {
   ConflictError,
   GroupNotFoundError,
@@ -25,7 +26,7 @@ import {
 } from './errors.js';
 import type { GroupService, ResetTarget } from './group-service.js';
 import { LIMITS } from './limits.js';
-import { type Clock, type LogService, systemClock } from './log-service.js';
+import type { LogService } from './log-service.js';
 import {
   resolveSubscriptionConfig,
   SUBSCRIPTION_LIMITS,

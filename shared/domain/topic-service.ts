@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { PartitionLog } from '../ports/partition-log.js';
 import type { TopicStore } from '../ports/topic-store.js';
+import { type Clock, systemClock } from './clock.js';
 import { ConflictError, InvalidRequestError, TopicExistsError, TopicNotFoundError } from './errors.js';
 import { LIMITS } from './limits.js';
-import { type Clock, systemClock } from './log-service.js';
 import {
   type PartitionState,
   resolveTopicConfig,

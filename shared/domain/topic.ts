@@ -1,7 +1,7 @@
 /**
  * Topics: names as in Kafka, a partition count, and the configuration that governs retention.
  */
-import { InvalidRequestError } from './errors.js';
+import { InvalidRequestError, PartitionNotFoundError } from './errors.js';
 import { LIMITS } from './limits.js';
 
 /** Kafka's legal topic characters. */
@@ -174,4 +174,11 @@ function checkBounded(field: string, value: number, min: number, max: number, un
 /** Partition state of a partition that has never been written. */
 export function emptyPartitionState(partition: number): PartitionState {
   return { partition, logStartOffset: 0, highWatermark: 0, archivedOffset: 0 };
+}
+
+/** @throws PartitionNotFoundError unless `partition` is one of the topic's partitions. */
+export function requirePartition(topic: Topic, partition: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitionCount) {
+    throw new PartitionNotFoundError(topic.name, partition, topic.partitionCount);
+  }
 }

@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { LIMITS } from '../domain/limits.js';
 import { TIMESTAMP_MS_MAX } from '../domain/record-codec.js';
 
-
 const wholeNumber = (name: string, min: number, max: number) =>
   z
     .string()
@@ -24,7 +23,10 @@ const TimestampMs = z
   .number()
   .int()
   .min(0, 'must be at or after 1970-01-01T00:00:00Z (epoch millisecond 0)')
-  .max(TIMESTAMP_MS_MAX, `must be at or before 9999-12-31T23:59:59.999Z (epoch millisecond ${TIMESTAMP_MS_MAX})`);
+  .max(
+    TIMESTAMP_MS_MAX,
+    `must be at or before 9999-12-31T23:59:59.999Z (epoch millisecond ${TIMESTAMP_MS_MAX})`,
+  );
 
 /** An ISO-8601 date-time with offset, as epoch milliseconds in the range of {@link TimestampMs}. */
 const IsoTimestamp = z.iso
@@ -191,10 +193,7 @@ export const FetchQuery = z.strictObject({
 
 export const OffsetsQuery = z.strictObject({
   timestamp: z
-    .union([
-      wholeNumber('timestamp', 0, TIMESTAMP_MS_MAX),
-      IsoTimestamp,
-    ])
+    .union([wholeNumber('timestamp', 0, TIMESTAMP_MS_MAX), IsoTimestamp])
     .meta({ description: 'ISO-8601 date-time or epoch milliseconds' }),
 });
 

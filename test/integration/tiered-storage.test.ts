@@ -5,7 +5,7 @@ import { DynamoDbSegmentManifest } from '../../shared/adapters/dynamodb/segment-
 import { DynamoDbTopicStore } from '../../shared/adapters/dynamodb/topic-store.js';
 import { S3SegmentObjects } from '../../shared/adapters/s3/segment-objects.js';
 import { Archiver } from '../../shared/domain/archiver.js';
-import { type Clock, systemClock } from '../../shared/domain/log-service.js';
+import { type Clock, systemClock } from '../../shared/domain/clock.js';
 import type { SegmentEntry, SegmentObjects } from '../../shared/ports/segment-archive.js';
 import type { Runtime } from '../../shared/runtime.js';
 import { tieredStorageFor } from '../../shared/services.js';

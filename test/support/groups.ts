@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { createHandler as createGroupsHandler } from '../../functions/manage-groups.js';
 import { loadHandlers } from '../../local/stack.js';
-import type { Clock } from '../../shared/domain/log-service.js';
+import type { Clock } from '../../shared/domain/clock.js';
 import type { Runtime } from '../../shared/runtime.js';
 import { type ApiClient, json } from './http-client.js';
 import { startTestApi, type TestApi } from './local-aws.js';

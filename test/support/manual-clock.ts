@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/domain/log-service.js';
+import type { Clock } from '../../shared/domain/clock.js';
 
 /** A clock that moves only when told to, for tests of session timeouts; sleeps return at once. */
 export interface ManualClock extends Clock {
