@@ -1,12 +1,15 @@
 /** Lambda entry for reading records and looking up offsets by time. */
+import { Logger } from '@aws-lambda-powertools/logger';
 import { LIMITS } from '../shared/domain/limits.js';
 import { createHttpHandler, parseParameters, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
-import { renderRecord } from '../shared/http/render.js';
+import { renderFetchResult } from '../shared/http/render.js';
 import { FetchQuery, OffsetsQuery, PartitionParam, TopicName } from '../shared/http/schemas.js';
 import { countFetched } from '../shared/observability/record-metrics.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
+
+const logger = new Logger({ serviceName: 'shoal' });
 
 export function createHandler(runtime: Runtime): HttpHandler {
   const { log } = servicesFor(runtime);
@@ -23,17 +26,15 @@ export function createHandler(runtime: Runtime): HttpHandler {
           waitMs: query.waitMs ?? 0,
         });
         countFetched(telemetry, result.topic, result.records);
-        return {
-          status: 200,
-          body: {
-            topic: result.topic,
-            partition: result.partition,
-            records: result.records.map(renderRecord),
-            nextOffset: result.nextOffset,
-            highWatermark: result.highWatermark,
-            logStartOffset: result.logStartOffset,
-          },
-        };
+        const body = renderFetchResult(result, (offset, field) =>
+          logger.error('stored JSON is not valid JSON text: rendered as BINARY', {
+            topic,
+            partition,
+            offset,
+            field,
+          }),
+        );
+        return { status: 200, body };
       },
       offsetForTimestamp: async (request) => {
         const topic = parsePathParameter(TopicName, request, 'topic');

@@ -2,7 +2,7 @@
 import { InvalidRequestError } from '../shared/domain/errors.js';
 import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
-import { renderPosition, toProduceRecord } from '../shared/http/render.js';
+import { renderPosition, toProduceRecords } from '../shared/http/render.js';
 import { IdempotencyKeyHeader, ProduceRequest, TopicName } from '../shared/http/schemas.js';
 import { countProduced } from '../shared/observability/record-metrics.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
@@ -28,7 +28,8 @@ export function createHandler(runtime: Runtime): HttpHandler {
           idempotencyKey = parsed.data;
         }
         const body = parseBody(ProduceRequest, request);
-        const records = body.records.map(toProduceRecord);
+        // parseBody refused a missing body; JSON values are stored as their text in it.
+        const records = toProduceRecords(body, request.body ?? '');
         const result = await log.produce(topic, records, idempotencyKey);
         if (!result.duplicate) countProduced(telemetry, result.topic, records);
         return {

@@ -542,8 +542,9 @@ function withTimestamp(record: ProduceRecord, timestamp: number) {
 }
 
 /**
- * A fingerprint of what a produce request asks for (not of how it was spelled), so a retry that
- * re-serializes the same records matches and a different request does not.
+ * A fingerprint of what a produce request would store: its records' bytes, not the layout of the
+ * request around them. A retry of the same records matches; one whose JSON key or value is spelled
+ * differently (`1.0` for `1`, other spacing) would store other bytes (guarantee 9), so it does not.
  */
 export function hashProduceRequest(topic: string, records: readonly ProduceRecord[]): string {
   const hash = createHash('sha256');

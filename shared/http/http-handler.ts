@@ -9,6 +9,7 @@ import { throttlingAsRetryable } from '../adapters/dynamodb/sdk-errors.js';
 import { InvalidRequestError, LimitExceededError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.js';
+import { JsonText } from './json-text.js';
 import type { HttpHandler } from './lambda-http.js';
 import { internalErrorResult, problemFor, problemResult } from './problem.js';
 import { findRoute, type OperationId } from './route-table.js';
@@ -104,8 +105,7 @@ function toRequest(event: APIGatewayProxyEvent): HttpRequest {
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
-  let body = event.body ?? undefined;
-  if (body !== undefined && event.isBase64Encoded) body = Buffer.from(body, 'base64').toString('utf8');
+  const body = requestBodyText(event);
   if (body !== undefined && Buffer.byteLength(body, 'utf8') > LIMITS.requestBodyBytesMax) {
     throw new LimitExceededError(
       `The request body is over ${LIMITS.requestBodyBytesMax} bytes`,
@@ -125,13 +125,38 @@ function toRequest(event: APIGatewayProxyEvent): HttpRequest {
   return { pathParameters, query, headers, body, requestId: event.requestContext?.requestId };
 }
 
+/**
+ * The body as text. A body that is not UTF-8 is refused, never decoded with U+FFFD in place of the
+ * bad bytes (guarantee 9): the local stack and API Gateway (for binary media types) pass such a
+ * body base64-encoded; a text body with a lone surrogate could only come from a malformed event.
+ * @throws InvalidRequestError
+ */
+function requestBodyText(event: APIGatewayProxyEvent): string | undefined {
+  const body = event.body ?? undefined;
+  if (body === undefined) return undefined;
+  if (!event.isBase64Encoded) {
+    if (LONE_SURROGATE.test(body)) {
+      throw new InvalidRequestError('The request body is not UTF-8 text', 'body');
+    }
+    return body;
+  }
+  try {
+    return strictUtf8.decode(Buffer.from(body, 'base64'));
+  } catch {
+    throw new InvalidRequestError('The request body is not UTF-8 text', 'body');
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function toResult(answer: HttpAnswer): APIGatewayProxyResult {
   if (answer.body === undefined)
     return { statusCode: answer.status, headers: { ...answer.headers }, body: '' };
   return {
     statusCode: answer.status,
     headers: { 'content-type': 'application/json', ...answer.headers },
-    body: JSON.stringify(answer.body),
+    body: answer.body instanceof JsonText ? answer.body.text : JSON.stringify(answer.body),
   };
 }
 

@@ -1,22 +1,30 @@
 /**
  * Between the API's typed data (Kafka REST v3: JSON, STRING, BINARY) and the domain's bytes.
  */
+import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import { InvalidRequestError } from '../domain/errors.js';
-import type { ProduceRecord, RecordPosition } from '../domain/log-service.js';
-import type { LogRecord, RecordHeader, TypedBytes } from '../domain/record.js';
+import type { FetchResult, ProduceRecord, RecordPosition } from '../domain/log-service.js';
+import type { RecordHeader, TypedBytes } from '../domain/record.js';
 import type { Topic } from '../domain/topic.js';
 import type { TopicDescription } from '../domain/topic-service.js';
-import type { Header, ProduceRecordSchema, TypedData } from './schemas.js';
+import { produceDataSpans, type RecordDataSpans, type TextSpan } from './json-span.js';
+import { JsonText } from './json-text.js';
+import type { Header, ProduceRecordSchema, ProduceRequest, TypedData } from './schemas.js';
 
 type TypedDataInput = z.output<typeof TypedData>;
 
-/** API typed data to bytes: JSON as its UTF-8 text, STRING as UTF-8, BINARY decoded from base64. */
-export function toTypedBytes(data: TypedDataInput | null | undefined): TypedBytes | null {
+/**
+ * API typed data to bytes: JSON as its UTF-8 text, STRING as UTF-8, BINARY decoded from base64.
+ * `jsonText` is the exact text the JSON data was received as; without it (a client computing the
+ * bytes the server will store for a value it built) the data is serialized with `JSON.stringify`,
+ * which is the text a compact `JSON.stringify` of the whole request contains.
+ */
+export function toTypedBytes(data: TypedDataInput | null | undefined, jsonText?: string): TypedBytes | null {
   if (data === null || data === undefined) return null;
   switch (data.type) {
     case 'JSON':
-      return { type: 'JSON', bytes: Buffer.from(JSON.stringify(data.data), 'utf8') };
+      return { type: 'JSON', bytes: Buffer.from(jsonText ?? JSON.stringify(data.data), 'utf8') };
     case 'STRING':
       return { type: 'STRING', bytes: Buffer.from(data.data, 'utf8') };
     case 'BINARY':
@@ -24,37 +32,85 @@ export function toTypedBytes(data: TypedDataInput | null | undefined): TypedByte
   }
 }
 
-/** Bytes back to API typed data. */
-export function fromTypedBytes(data: TypedBytes | null): TypedDataInput | null {
-  if (data === null) return null;
-  const buffer = Buffer.from(data.bytes.buffer, data.bytes.byteOffset, data.bytes.byteLength);
-  switch (data.type) {
-    case 'JSON':
-      return { type: 'JSON', data: JSON.parse(buffer.toString('utf8')) };
-    case 'STRING':
-      return { type: 'STRING', data: buffer.toString('utf8') };
-    case 'BINARY':
-      return { type: 'BINARY', data: buffer.toString('base64') };
-  }
-}
-
 function toHeader(header: z.output<typeof Header>): RecordHeader {
   return { name: header.name, value: Buffer.from(header.value, 'base64') };
 }
 
-/** A validated API record to the domain's produce input. */
-export function toProduceRecord(record: z.output<typeof ProduceRecordSchema>, index: number): ProduceRecord {
+/**
+ * A validated produce request to the domain's produce input. `text` is the request body the
+ * request was parsed from: each JSON key and value is stored as its exact text there (guarantee 9),
+ * found by {@link produceDataSpans}.
+ *
+ * @throws InvalidRequestError when a record has neither key nor value, or a STRING key or value or
+ *   a header name is not well-formed Unicode (a lone surrogate, sent as a `\ud800` escape), which
+ *   UTF-8 cannot store: it would read back as U+FFFD.
+ */
+export function toProduceRecords(request: z.output<typeof ProduceRequest>, text: string): ProduceRecord[] {
+  const spans = produceDataSpans(text);
+  assert.equal(spans.length, request.records.length, 'the scanner finds every record of the request');
+  return request.records.map((record, index) =>
+    toProduceRecord(record, index, text, spans[index] ?? NO_SPANS),
+  );
+}
+
+const NO_SPANS: RecordDataSpans = { key: undefined, value: undefined };
+
+function toProduceRecord(
+  record: z.output<typeof ProduceRecordSchema>,
+  index: number,
+  text: string,
+  spans: RecordDataSpans,
+): ProduceRecord {
   if (record.key === undefined && record.value === undefined) {
     throw new InvalidRequestError(`records[${index}]: give a key or a value`, `records[${index}]`);
   }
+  const headers = record.headers ?? [];
+  requireUnicode(record.key, `records[${index}].key.data`);
+  requireUnicode(record.value, `records[${index}].value.data`);
+  for (const [h, header] of headers.entries()) {
+    requireWellFormed(header.name, `records[${index}].headers[${h}].name`);
+  }
   return {
-    key: toTypedBytes(record.key),
-    value: toTypedBytes(record.value),
-    headers: (record.headers ?? []).map(toHeader),
+    key: toTypedBytes(record.key, jsonSource(record.key, text, spans.key)),
+    value: toTypedBytes(record.value, jsonSource(record.value, text, spans.value)),
+    headers: headers.map(toHeader),
     ...(record.timestamp === undefined ? {} : { timestamp: record.timestamp }),
     ...(record.partition === undefined ? {} : { partition: record.partition }),
   };
 }
+
+/** The exact text of JSON data in the request body. */
+function jsonSource(
+  data: TypedDataInput | null | undefined,
+  text: string,
+  span: TextSpan | undefined,
+): string | undefined {
+  if (data?.type !== 'JSON') return undefined;
+  assert.ok(span !== undefined, 'the scanner finds the text of every JSON key and value');
+  return text.slice(span.start, span.end);
+}
+
+function requireUnicode(data: TypedDataInput | null | undefined, field: string): void {
+  if (data?.type === 'STRING') requireWellFormed(data.data, field);
+}
+
+/**
+ * Refuses a string UTF-8 cannot hold. JSON data needs no check: its text is stored as received,
+ * and the request body was checked to be UTF-8, so an escaped lone surrogate in it is six ASCII
+ * characters that read back as they came.
+ */
+function requireWellFormed(value: string, field: string): void {
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone === null) return;
+  const unit = value.charCodeAt(lone.index).toString(16).padStart(4, '0');
+  throw new InvalidRequestError(
+    `${field}: has a lone surrogate (\\u${unit} at index ${lone.index}), which is not Unicode text and cannot be stored as UTF-8; send such data as BINARY`,
+    field,
+  );
+}
+
+/** A UTF-16 surrogate that is not half of a pair (in a `u` regex a pair is one code point, not Cs). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export const isoTime = (epochMs: number) => new Date(epochMs).toISOString();
 
@@ -62,20 +118,70 @@ export function renderPosition(position: RecordPosition) {
   return { partition: position.partition, offset: position.offset, timestamp: isoTime(position.timestamp) };
 }
 
-export function renderRecord(record: LogRecord) {
-  return {
-    offset: record.offset,
-    timestamp: isoTime(record.timestamp),
-    key: fromTypedBytes(record.key),
-    value: fromTypedBytes(record.value),
-    headers: record.headers.map((header) => ({
-      name: header.name,
-      value: Buffer.from(header.value.buffer, header.value.byteOffset, header.value.byteLength).toString(
-        'base64',
-      ),
-    })),
-  };
+/**
+ * A fetch answer (`FetchResponse` in the OpenAPI document) as JSON text, built directly: each JSON
+ * key and value is spliced in as the exact text it was produced as (guarantee 9), which
+ * `JSON.stringify` of parsed values cannot do (it rounds big numbers, writes `1e400` as `null`).
+ *
+ * A stored JSON value that is not valid JSON text (no release wrote one; only corruption or a bug
+ * could) is rendered as BINARY with its exact bytes, so the answer stays valid JSON and the rest of
+ * the partition stays readable; `onInvalidJson` hears of it.
+ */
+export function renderFetchResult(
+  result: FetchResult,
+  onInvalidJson: (offset: number, field: 'key' | 'value') => void = () => {},
+): JsonText {
+  const parts: string[] = [];
+  for (const record of result.records) {
+    const key = renderTyped(record.key, () => onInvalidJson(record.offset, 'key'));
+    const value = renderTyped(record.value, () => onInvalidJson(record.offset, 'value'));
+    let headers = '';
+    for (const header of record.headers) {
+      if (headers !== '') headers += ',';
+      headers += `{"name":${JSON.stringify(header.name)},"value":"${base64(header.value)}"}`;
+    }
+    parts.push(
+      `{"offset":${record.offset},"timestamp":"${isoTime(record.timestamp)}","key":${key},"value":${value},"headers":[${headers}]}`,
+    );
+  }
+  return new JsonText(
+    `{"topic":${JSON.stringify(result.topic)},"partition":${result.partition},"records":[${parts.join(',')}],"nextOffset":${result.nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`,
+  );
 }
+
+/** Typed bytes as the API's typed data, in JSON text. */
+function renderTyped(data: TypedBytes | null, onInvalidJson: () => void): string {
+  if (data === null) return 'null';
+  switch (data.type) {
+    case 'JSON': {
+      const text = jsonTextOf(data.bytes);
+      if (text !== undefined) return `{"type":"JSON","data":${text}}`;
+      onInvalidJson();
+      return `{"type":"BINARY","data":"${base64(data.bytes)}"}`;
+    }
+    case 'STRING':
+      return `{"type":"STRING","data":${JSON.stringify(asBuffer(data.bytes).toString('utf8'))}}`;
+    case 'BINARY':
+      return `{"type":"BINARY","data":"${base64(data.bytes)}"}`;
+  }
+}
+
+/** Stored JSON bytes as text, when they are UTF-8 and one valid JSON value; undefined if not. */
+function jsonTextOf(bytes: Uint8Array): string | undefined {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+    JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return text;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const base64 = (bytes: Uint8Array) => asBuffer(bytes).toString('base64');
 
 export function renderTopicSummary(topic: Topic) {
   return {

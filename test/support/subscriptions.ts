@@ -17,6 +17,8 @@ import { createTestRuntime, startTestApi } from './local-aws.js';
 export interface SubscriptionStack {
   readonly runtime: Runtime;
   readonly api: ApiClient;
+  /** `http://127.0.0.1:<port>` of the API, for requests the ApiClient cannot send. */
+  readonly url: string;
   readonly dispatcher: LocalDispatcher;
   close(): Promise<void>;
 }
@@ -54,6 +56,7 @@ export async function startSubscriptionStack(
   return {
     runtime,
     api: apiClient(server.url),
+    url: server.url,
     dispatcher,
     close: async () => {
       await follower.stop();

@@ -34,7 +34,7 @@ function pick(document: Json, choices: readonly number[]): { path: JsonPathStep[
       const names = Object.keys(value);
       const name = names[choice % names.length] as string;
       path.push(name);
-      value = value[name] as Json;
+      value = (value as { [name: string]: Json })[name] as Json;
     } else break;
   }
   return { path, value };
