@@ -143,7 +143,11 @@ export const TypedData = z
     z.strictObject({ type: z.literal('STRING'), data: z.string() }),
     z.strictObject({ type: z.literal('BINARY'), data: Base64 }),
   ])
-  .meta({ id: 'TypedData', description: 'A key or value: JSON, STRING or BINARY (base64)' });
+  .meta({
+    id: 'TypedData',
+    description:
+      'A key or value: JSON, STRING or BINARY (base64). JSON data is stored as the exact text sent and read back as that text; a STRING with a lone surrogate is refused',
+  });
 
 export const Header = z
   .strictObject({
