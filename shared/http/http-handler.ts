@@ -5,7 +5,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
-import { throttlingAsRetryable } from '../adapters/dynamodb/sdk-errors.js';
 import { InvalidRequestError, LimitExceededError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.js';
@@ -87,7 +86,7 @@ function createDispatch(operations: Partial<Record<OperationId, Operation>>): Ht
       const answer = await operation(toRequest(event));
       return toResult(answer);
     } catch (error) {
-      const problem = problemFor(error) ?? problemFor(throttlingAsRetryable(error));
+      const problem = problemFor(error);
       if (problem) return problemResult(problem, requestId);
       logger.error('request failed', {
         error: error as Error,
@@ -101,10 +100,7 @@ function createDispatch(operations: Partial<Record<OperationId, Operation>>): Ht
 }
 
 function toRequest(event: APIGatewayProxyEvent): HttpRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined) headers[name.toLowerCase()] = value;
-  }
+  const headers = ownEntries(event.headers, (name) => name.toLowerCase());
   const body = requestBodyText(event);
   if (body !== undefined && Buffer.byteLength(body, 'utf8') > LIMITS.requestBodyBytesMax) {
     throw new LimitExceededError(
@@ -114,15 +110,25 @@ function toRequest(event: APIGatewayProxyEvent): HttpRequest {
       LIMITS.requestBodyBytesMax,
     );
   }
-  const query: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if (value !== undefined) query[name] = value;
-  }
-  const pathParameters: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
-    if (value !== undefined) pathParameters[name] = value;
-  }
+  const query = ownEntries(event.queryStringParameters);
+  const pathParameters = ownEntries(event.pathParameters);
   return { pathParameters, query, headers, body, requestId: event.requestContext?.requestId };
+}
+
+/**
+ * Copies a map of the event into an object without prototype, so that names such as `__proto__`,
+ * `constructor` or `toString` are plain entries (which the strict schemas then refuse) and never
+ * reach or shadow `Object.prototype`.
+ */
+function ownEntries(
+  values: Readonly<Record<string, string | undefined>> | null | undefined,
+  nameOf: (name: string) => string = (name) => name,
+): Record<string, string> {
+  const entries: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(values ?? {})) {
+    if (value !== undefined) entries[nameOf(name)] = value;
+  }
+  return entries;
 }
 
 /**
@@ -163,12 +169,17 @@ function toResult(answer: HttpAnswer): APIGatewayProxyResult {
 /** Describes the first zod issue as `field: message`, naming the field by its path (`records[2].value`). */
 function describeIssue(error: z.ZodError): { message: string; field: string } {
   const issue = error.issues[0];
+  const field = fieldOf(issue?.path ?? []);
+  return { message: `${field}: ${issue?.message ?? 'invalid'}`, field };
+}
+
+/** A zod issue path as the field name shown to users: `records[2].value`, or `body` for the root. */
+function fieldOf(path: readonly PropertyKey[]): string {
   let field = '';
-  for (const part of issue?.path ?? []) {
+  for (const part of path) {
     field += typeof part === 'number' ? `[${part}]` : field === '' ? String(part) : `.${String(part)}`;
   }
-  field ||= 'body';
-  return { message: `${field}: ${issue?.message ?? 'invalid'}`, field };
+  return field || 'body';
 }
 
 /** Parses the JSON body with a schema. @throws InvalidRequestError naming the field */
@@ -184,10 +195,29 @@ export function parseBody<S extends z.ZodType>(schema: S, request: HttpRequest):
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
+    throwOverLimit(parsed.error, json);
     const { message, field } = describeIssue(parsed.error);
     throw new InvalidRequestError(message, field);
   }
   return parsed.data;
+}
+
+/**
+ * A list in the body with more entries than its published maximum (records per request, headers
+ * per record, offsets per commit...) is a request too large for the service, 413, not malformed.
+ * @throws LimitExceededError naming the list as the limit
+ */
+function throwOverLimit(error: z.ZodError, json: unknown): void {
+  const issue = error.issues.find(
+    (candidate) => candidate.code === 'too_big' && candidate.origin === 'array',
+  );
+  if (issue?.code !== 'too_big') return;
+  const field = fieldOf(issue.path);
+  const max = Number(issue.maximum);
+  let list: unknown = json;
+  for (const part of issue.path) list = (list as Record<PropertyKey, unknown>)[part];
+  const count = Array.isArray(list) ? list.length : max + 1;
+  throw new LimitExceededError(`${field}: holds ${count} entries; the limit is ${max}`, field, count, max);
 }
 
 /** Parses query parameters (or path parameters) with a schema. @throws InvalidRequestError */
