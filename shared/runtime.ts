@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { translateThrottling } from './adapters/dynamodb/error-boundary.js';
 import { instrumentDynamoDb } from './adapters/dynamodb/sdk-metrics.js';
 import { readConfig, type ShoalConfig } from './config.js';
 import { powertoolsTelemetry } from './observability/powertools-telemetry.js';
@@ -39,6 +40,7 @@ export function createRuntime(config: ShoalConfig, options: RuntimeOptions = {})
     ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
     maxAttempts: 4,
   });
+  translateThrottling(dynamodb);
   options.decorateDynamoDb?.(dynamodb);
   const telemetry = options.telemetry ?? noTelemetry;
   if (options.telemetry) instrumentDynamoDb(dynamodb, telemetry);

@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RetryableError } from '../../shared/domain/errors.js';
 import type { Runtime } from '../../shared/runtime.js';
 import { createFaultInjector, type FaultInjector } from '../support/faults.js';
 import { createTestRuntime } from '../support/local-aws.js';
@@ -72,14 +73,17 @@ describe('fault injection against DynamoDB Local', () => {
     const itemAfterThrottles = await read(key);
     await put(key);
 
-    expect(first).toBeInstanceOf(ProvisionedThroughputExceededException);
-    expect(first).toMatchObject({
+    // The runtime's client translates throttling once for every adapter; the SDK's error is the cause.
+    expect(first).toBeInstanceOf(RetryableError);
+    expect(first).toMatchObject({ reason: 'throttled' });
+    expect(first.cause).toBeInstanceOf(ProvisionedThroughputExceededException);
+    expect(first.cause).toMatchObject({
       name: 'ProvisionedThroughputExceededException',
       $fault: 'client',
       $metadata: { httpStatusCode: 400, attempts: 1 },
     });
-    expect(first.$retryable).toBeUndefined();
-    expect(second.name).toBe('ProvisionedThroughputExceededException');
+    expect((first.cause as Record<string, unknown>).$retryable).toBeUndefined();
+    expect((second.cause as Error).name).toBe('ProvisionedThroughputExceededException');
     expect(itemAfterThrottles).toBeUndefined();
     expect(await read(key)).toMatchObject({ value: 1 });
     expect(faults.count('throttle')).toBe(2);

@@ -6,7 +6,6 @@ import {
   isTransactionConflict,
   throttlingAsRetryable,
 } from '../../shared/adapters/dynamodb/sdk-errors.js';
-import { RetryableError } from '../../shared/domain/errors.js';
 
 const error = (name: string, fields: Record<string, unknown> = {}) =>
   Object.assign(new Error(name), { name, ...fields });
@@ -64,10 +63,10 @@ describe('append failure classification', () => {
     expect(classifyAppendFailure(error('TimeoutError'), 2, false).kind).toBe('unknown');
   });
 
-  it('fails with a retryable throttling error when DynamoDB throttles', () => {
-    expect(() => classifyAppendFailure(error('ProvisionedThroughputExceededException'), 2, false)).toThrow(
-      RetryableError,
-    );
+  it('fails with the retryable error the client middleware made of throttling, unchanged', () => {
+    const throttled = throttlingAsRetryable(error('ProvisionedThroughputExceededException'));
+
+    expect(() => classifyAppendFailure(throttled, 2, false)).toThrow(throttled);
   });
 
   it('fails with the original error for anything else', () => {

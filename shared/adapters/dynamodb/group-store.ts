@@ -8,7 +8,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Assignment, TopicPartition } from '../../domain/assignment.js';
-import { RetryableError } from '../../domain/errors.js';
 import type { CommittedOffset, GroupMember, GroupRecord, GroupTopic } from '../../domain/group.js';
 import { LIMITS } from '../../domain/limits.js';
 import type {
@@ -34,7 +33,6 @@ import {
   cancellationReasons,
   isAmbiguousFailure,
   isConditionalCheckFailed,
-  isThrottling,
   isTransactionConflict,
 } from './sdk-errors.js';
 
@@ -184,20 +182,18 @@ export class DynamoDbGroupStore implements GroupStore {
     const itemsMax = 2 * LIMITS.groupMembersMax + 1;
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await reading(
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk < :bound',
-            ExpressionAttributeValues: {
-              ':pk': groupPartitionKey(group),
-              ':bound': GROUP_AND_MEMBERS_SK_BOUND,
-            },
-            ConsistentRead: true,
-            Limit: Math.min(QUERY_PAGE_ITEMS, itemsMax - items.length),
-            ExclusiveStartKey: startKey,
-          }),
-        ),
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk < :bound',
+          ExpressionAttributeValues: {
+            ':pk': groupPartitionKey(group),
+            ':bound': GROUP_AND_MEMBERS_SK_BOUND,
+          },
+          ConsistentRead: true,
+          Limit: Math.min(QUERY_PAGE_ITEMS, itemsMax - items.length),
+          ExclusiveStartKey: startKey,
+        }),
       );
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
@@ -270,7 +266,6 @@ export class DynamoDbGroupStore implements GroupStore {
       await this.documents.send(new TransactWriteCommand({ TransactItems: [...fixed, ...removals] }));
       return true;
     } catch (error) {
-      if (isThrottling(error)) throw throttled(error);
       const reasons = cancellationReasons(error);
       if (
         reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed') ||
@@ -302,7 +297,6 @@ export class DynamoDbGroupStore implements GroupStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error) || isAmbiguousFailure(error)) return false;
-      if (isThrottling(error)) throw throttled(error);
       throw error;
     }
   }
@@ -360,7 +354,6 @@ export class DynamoDbGroupStore implements GroupStore {
       await this.documents.send(new TransactWriteCommand({ TransactItems: items }));
       return { kind: 'committed' };
     } catch (error) {
-      if (isThrottling(error)) throw throttled(error);
       const reasons = cancellationReasons(error);
       const failed = (index: number) => reasons?.[index]?.Code === 'ConditionalCheckFailed';
       if (reasons) {
@@ -378,14 +371,12 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async readOffset(group: string, topic: string, partition: number): Promise<CommittedOffset | undefined> {
-    const { Item } = await reading(
-      this.documents.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: committedOffsetKey(group, topic, partition),
-          ConsistentRead: true,
-        }),
-      ),
+    const { Item } = await this.documents.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: committedOffsetKey(group, topic, partition),
+        ConsistentRead: true,
+      }),
     );
     return Item ? fromOffsetItem(Item as unknown as OffsetItem) : undefined;
   }
@@ -394,17 +385,15 @@ export class DynamoDbGroupStore implements GroupStore {
     const offsets: CommittedOffset[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await reading(
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': groupPartitionKey(group), ':prefix': OFFSET_SK_PREFIX },
-            ConsistentRead: true,
-            Limit: Math.min(1000, limit - offsets.length),
-            ExclusiveStartKey: startKey,
-          }),
-        ),
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': groupPartitionKey(group), ':prefix': OFFSET_SK_PREFIX },
+          ConsistentRead: true,
+          Limit: Math.min(1000, limit - offsets.length),
+          ExclusiveStartKey: startKey,
+        }),
       );
       for (const item of page.Items ?? []) offsets.push(fromOffsetItem(item as unknown as OffsetItem));
       startKey = page.LastEvaluatedKey;
@@ -451,7 +440,6 @@ export class DynamoDbGroupStore implements GroupStore {
           }),
         );
       } catch (error) {
-        if (isThrottling(error)) throw throttled(error);
         if (
           cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed' ||
           isTransactionConflict(error)
@@ -469,16 +457,14 @@ export class DynamoDbGroupStore implements GroupStore {
     const groups: { name: string; createdAt: number }[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await reading(
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': GROUP_DIRECTORY_PK },
-            Limit: Math.min(1000, limit - groups.length),
-            ExclusiveStartKey: startKey,
-          }),
-        ),
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': GROUP_DIRECTORY_PK },
+          Limit: Math.min(1000, limit - groups.length),
+          ExclusiveStartKey: startKey,
+        }),
       );
       for (const item of page.Items ?? []) groups.push({ name: String(item.sk), createdAt: Number(item.ca) });
       startKey = page.LastEvaluatedKey;
@@ -504,7 +490,6 @@ export class DynamoDbGroupStore implements GroupStore {
         }),
       );
     } catch (error) {
-      if (isThrottling(error)) throw throttled(error);
       if (
         cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed' ||
         isTransactionConflict(error)
@@ -527,18 +512,16 @@ export class DynamoDbGroupStore implements GroupStore {
     let seen = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await reading(
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': groupPartitionKey(group) },
-            ProjectionExpression: 'pk, sk, gid',
-            ConsistentRead: true,
-            Limit: QUERY_PAGE_ITEMS,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': groupPartitionKey(group) },
+          ProjectionExpression: 'pk, sk, gid',
+          ConsistentRead: true,
+          Limit: QUERY_PAGE_ITEMS,
+          ExclusiveStartKey: startKey,
+        }),
       );
       const keys = (page.Items ?? [])
         .filter((item) => item.gid === groupId)
@@ -567,20 +550,4 @@ export class DynamoDbGroupStore implements GroupStore {
       if (!isConditionalCheckFailed(error)) throw error;
     }
   }
-}
-
-/** Runs a read, turning throttling into a RetryableError (429 with Retry-After). */
-async function reading<T>(read: Promise<T>): Promise<T> {
-  try {
-    return await read;
-  } catch (error) {
-    if (isThrottling(error)) throw throttled(error);
-    throw error;
-  }
-}
-
-function throttled(error: unknown): RetryableError {
-  return new RetryableError('DynamoDB is throttling consumer group requests; retry shortly', 'throttled', 1, {
-    cause: error,
-  });
 }

@@ -23,12 +23,7 @@ import type {
   StoredEncodedBatch,
 } from '../../ports/partition-log.js';
 import { batchKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
-import {
-  cancellationReasons,
-  isAmbiguousFailure,
-  isThrottling,
-  isTransactionConflict,
-} from './sdk-errors.js';
+import { cancellationReasons, isAmbiguousFailure, isTransactionConflict } from './sdk-errors.js';
 
 /** Keys asked of one BatchGetItem (DynamoDB's limit). */
 const BATCH_GET_KEYS_MAX = 100;
@@ -366,16 +361,6 @@ export function classifyAppendFailure(
   itemsBeforeIdempotency: number,
   hasIdempotency: boolean,
 ): AppendOutcome {
-  if (isThrottling(error)) {
-    throw new RetryableError(
-      'DynamoDB is throttling writes to this partition; retry shortly',
-      'throttled',
-      1,
-      {
-        cause: error,
-      },
-    );
-  }
   const reasons = cancellationReasons(error);
   if (reasons) {
     if (hasIdempotency && reasons[itemsBeforeIdempotency]?.Code === 'ConditionalCheckFailed') {

@@ -1,7 +1,7 @@
 /**
- * The one place that recognizes AWS SDK errors, by `name` (never by message text). Adapters ask
- * these questions, and the HTTP edge asks `throttlingAsRetryable` of whatever they did not translate;
- * nothing else inspects SDK errors.
+ * The one place that recognizes DynamoDB's SDK errors, by `name` (never by message text). Adapters
+ * ask these questions; throttling is translated once for all of them by the client middleware in
+ * `error-boundary.ts`, so nothing above the adapters ever sees an SDK error it must understand.
  */
 
 import { RetryableError } from '../../domain/errors.js';
@@ -50,7 +50,7 @@ export function isThrottling(error: unknown): boolean {
 
 /**
  * The retryable error a throttled DynamoDB call stands for, or undefined when `error` is not
- * throttling. The HTTP edge uses it for any read or write an adapter did not translate itself, so
+ * throttling; the client middleware of `error-boundary.ts` throws it in place of the SDK's error, so
  * throttling answers 429 with Retry-After wherever it happens.
  */
 export function throttlingAsRetryable(error: unknown): RetryableError | undefined {

@@ -28,7 +28,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RetryState } from '../../domain/delivery.js';
-import { RetryableError } from '../../domain/errors.js';
 import type { Subscription, SubscriptionConfig } from '../../domain/subscription.js';
 import type {
   DeliveryCounters,
@@ -42,7 +41,7 @@ import {
   subscriptionStateKey,
   subscriptionStatePartitionKey,
 } from './keys.js';
-import { isConditionalCheckFailed, isThrottling } from './sdk-errors.js';
+import { isConditionalCheckFailed } from './sdk-errors.js';
 
 interface SubscriptionItem {
   readonly sk: string;
@@ -162,15 +161,13 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
-      throw translated(error);
+      throw error;
     }
   }
 
   async get(name: string): Promise<Subscription | undefined> {
-    const { Item } = await reading(
-      this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: subscriptionKey(name), ConsistentRead: true }),
-      ),
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: subscriptionKey(name), ConsistentRead: true }),
     );
     return Item ? fromItem(Item) : undefined;
   }
@@ -179,16 +176,14 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
     const subscriptions: Subscription[] = [];
     let start: QueryCommandOutput['LastEvaluatedKey'];
     do {
-      const page: QueryCommandOutput = await reading(
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': SUBSCRIPTION_DIRECTORY_PK },
-            Limit: Math.min(limit - subscriptions.length, 200),
-            ExclusiveStartKey: start,
-          }),
-        ),
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': SUBSCRIPTION_DIRECTORY_PK },
+          Limit: Math.min(limit - subscriptions.length, 200),
+          ExclusiveStartKey: start,
+        }),
       );
       subscriptions.push(...(page.Items ?? []).map(fromItem));
       start = page.LastEvaluatedKey;
@@ -209,7 +204,7 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
-      throw translated(error);
+      throw error;
     }
   }
 
@@ -225,7 +220,7 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
       );
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
-      throw translated(error);
+      throw error;
     }
     // Every state item of the name, this incarnation's and any a crash left behind.
     const keys = await this.stateKeys(subscription.name);
@@ -267,7 +262,7 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
       ));
     } catch (error) {
       if (isConditionalCheckFailed(error)) return undefined;
-      throw translated(error);
+      throw error;
     }
     if (attributes?.sid === subscription.subscriptionId) return fromStateItem(attributes);
     // A new item, or one left by an earlier subscription of this name: start from scratch.
@@ -285,7 +280,7 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
       return Attributes ? fromStateItem(Attributes) : undefined;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return undefined;
-      throw translated(error);
+      throw error;
     }
   }
 
@@ -352,7 +347,7 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
-      throw translated(error);
+      throw error;
     }
   }
 
@@ -368,7 +363,7 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
         }),
       );
     } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw translated(error);
+      if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 
@@ -376,16 +371,14 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
     const items: Record<string, unknown>[] = [];
     let start: QueryCommandOutput['LastEvaluatedKey'];
     do {
-      const page: QueryCommandOutput = await reading(
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': subscriptionStatePartitionKey(name) },
-            ExclusiveStartKey: start,
-            ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
-          }),
-        ),
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': subscriptionStatePartitionKey(name) },
+          ExclusiveStartKey: start,
+          ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
+        }),
       );
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
@@ -397,21 +390,4 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
     const items = await this.queryStates(name, true);
     return items.map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
   }
-}
-
-async function reading<T>(read: Promise<T>): Promise<T> {
-  try {
-    return await read;
-  } catch (error) {
-    throw translated(error);
-  }
-}
-
-function translated(error: unknown): unknown {
-  if (isThrottling(error)) {
-    return new RetryableError('DynamoDB is throttling subscription requests; retry shortly', 'throttled', 1, {
-      cause: error,
-    });
-  }
-  return error;
 }
