@@ -96,22 +96,23 @@ async function serve(
 ): Promise<void> {
   const method = request.method ?? 'GET';
   const url = new URL(request.url ?? '/', 'http://localhost');
+  const path = rawPath(request);
   const foreign = refuseForeign(request);
   if (foreign !== undefined) {
     request.resume();
     sendProblem(response, 403, foreign);
     return;
   }
-  const match = matchPath(method, url.pathname);
+  const match = matchPath(method, path);
   if (match === undefined) {
     request.resume();
-    sendProblem(response, 404, `No route matches ${url.pathname}.`);
+    sendProblem(response, 404, `No route matches ${path}.`);
     return;
   }
   if ('allowedMethods' in match) {
     request.resume();
     const allow = match.allowedMethods.join(', ');
-    sendProblem(response, 405, `${method} is not allowed on ${url.pathname}; allowed: ${allow}.`, { allow });
+    sendProblem(response, 405, `${method} is not allowed on ${path}; allowed: ${allow}.`, { allow });
     return;
   }
   const body = await readBody(request, settings.bodyBytesMax);
@@ -143,14 +144,14 @@ async function serve(
       return;
     case 'error':
       console.error(
-        `[shoal] request ${requestId} (${method} ${url.pathname}) failed in ${route.functionName}:`,
+        `[shoal] request ${requestId} (${method} ${path}) failed in ${route.functionName}:`,
         outcome.error,
       );
       sendProblem(response, 500, 'The server failed to handle the request.');
       return;
     case 'timeout':
       console.error(
-        `[shoal] request ${requestId} (${method} ${url.pathname}) timed out in ${route.functionName} after ${settings.timeoutMs} ms`,
+        `[shoal] request ${requestId} (${method} ${path}) timed out in ${route.functionName} after ${settings.timeoutMs} ms`,
       );
       sendProblem(response, 504, `The function did not answer within ${settings.timeoutMs} ms.`);
       return;
@@ -260,6 +261,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * The REST API (v1) proxy event: single-value maps hold the last value of a repeated header or
  * query parameter, multi-value maps hold all of them, both are null when there is none.
  */
+/**
+ * The path as sent. The URL parser would resolve `.`, `..` and `%2E` segments and so route
+ * `/v1/topics/%2E` to `/v1/topics`; API Gateway hands such a segment to the route as a parameter.
+ */
+function rawPath(request: IncomingMessage): string {
+  return (request.url ?? '/').split('?', 1)[0] as string;
+}
+
 function buildEvent(
   request: IncomingMessage,
   url: URL,
@@ -268,6 +277,7 @@ function buildEvent(
   body: Buffer,
   requestId: string,
 ): APIGatewayProxyEvent {
+  const path = rawPath(request);
   // Without prototype, so that a name such as `__proto__` or `constructor` is just a name.
   const headers: Record<string, string> = Object.create(null);
   const multiValueHeaders: Record<string, string[]> = Object.create(null);
@@ -296,7 +306,7 @@ function buildEvent(
   const method = request.method ?? 'GET';
   return {
     resource: route.path,
-    path: url.pathname,
+    path,
     httpMethod: method,
     headers,
     multiValueHeaders,
@@ -329,7 +339,7 @@ function buildEvent(
         userAgent: headers['user-agent'] ?? null,
         userArn: null,
       },
-      path: `/${STAGE}${url.pathname}`,
+      path: `/${STAGE}${path}`,
       stage: STAGE,
       requestId,
       requestTimeEpoch: Date.now(),
