@@ -16,14 +16,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ShoalApiError, ShoalClientStateError, ShoalConnectionError } from '../client/index.js';
 import { consumeCommand } from './consume.js';
-import { type CliEnvironment, clientFrom, parseCommand, UsageError, write } from './context.js';
+import {
+  type CliEnvironment,
+  clientFrom,
+  GLOBAL_OPTIONS,
+  parseCommand,
+  UsageError,
+  write,
+} from './context.js';
 import { LineError } from './format.js';
 import { groupsCommand } from './groups.js';
 import { produceCommand } from './produce.js';
 import { subscriptionsCommand } from './subscriptions.js';
 import { topicsCommand } from './topics.js';
 
-const HELP = `Usage: shoal <command> [options]
+const HELP = `Usage: shoal [options] <command> [options]
 
 Commands:
   topics create|list|describe|alter|delete   manage topics
@@ -35,7 +42,7 @@ Commands:
   health                                     check that the API answers
   bench [--quick] [--out <file>]             run the benchmark (bench/run.ts)
 
-Options for every command:
+Options for every command (before or after it):
   --url <url>            the API (default $SHOAL_URL, else the local stack http://127.0.0.1:8092)
   --header 'Name: value' send a header with every request (repeatable)
   --auth iam|none        SigV4 signing (default: iam for *.amazonaws.com, none elsewhere)
@@ -47,7 +54,14 @@ Options for every command:
 
 /** Runs one command line; returns the exit code. */
 export async function main(argv: readonly string[], io: CliEnvironment): Promise<number> {
-  const [command, ...rest] = argv;
+  let command: string | undefined;
+  let rest: string[];
+  try {
+    ({ command, rest } = splitCommand(argv));
+  } catch (error) {
+    await write(io.stderr, `shoal: ${describeError(error, undefined)}\n`);
+    return 2;
+  }
   try {
     switch (command) {
       case undefined:
@@ -86,6 +100,33 @@ export async function main(argv: readonly string[], io: CliEnvironment): Promise
     await write(io.stderr, `shoal: ${describeError(error, command)}\n`);
     return error instanceof UsageError ? 2 : 1;
   }
+}
+
+/**
+ * The command and its arguments, with global options given before the command moved after it
+ * (`shoal --url URL topics list` as git and kubectl take it): each command parses them itself.
+ */
+export function splitCommand(argv: readonly string[]): { command: string | undefined; rest: string[] } {
+  const leading: string[] = [];
+  let index = 0;
+  while (index < argv.length) {
+    const arg = argv[index] as string;
+    const name = arg.startsWith('--') ? (arg.split('=', 1)[0] as string) : arg;
+    const option = Object.entries(GLOBAL_OPTIONS).find(
+      ([long, config]) => `--${long}` === name || ('short' in config && `-${config.short}` === name),
+    );
+    if (!option || option[0] === 'help') break;
+    leading.push(arg);
+    index++;
+    if (option[1].type === 'string' && !arg.includes('=')) {
+      const value = argv[index];
+      if (value === undefined) throw new UsageError(`${name} needs a value`);
+      leading.push(value);
+      index++;
+    }
+  }
+  const [command, ...rest] = argv.slice(index);
+  return { command, rest: [...leading, ...rest] };
 }
 
 /** The one line printed for an error. */

@@ -24,6 +24,7 @@ import { ERROR_CODES, isApiError, ShoalClientStateError } from './errors.js';
 import { type ConsumedRecord, toConsumedRecord } from './records.js';
 import { Semaphore } from './semaphore.js';
 import { checkWhole, sleep } from './transport.js';
+import { checkTopics, shown } from './validate.js';
 
 /** A topic and partition. */
 export interface TopicPartition {
@@ -219,6 +220,11 @@ export class Consumer {
       );
     }
     if (this.running) throw new ShoalClientStateError('subscribe before run()');
+    if (typeof input !== 'object' || input === null) {
+      throw new TypeError('subscribe takes { topics } or { topic }, with fromBeginning or from');
+    }
+    if (input.topics !== undefined) checkTopics(input.topics, 'subscribe: topics');
+    if (input.topic !== undefined) checkTopics([input.topic], 'subscribe: topic');
     const topics = [...(input.topics ?? []), ...(input.topic === undefined ? [] : [input.topic])];
     if (topics.length === 0) throw new ShoalClientStateError('subscribe to at least one topic');
     this.subscription = {
@@ -246,8 +252,16 @@ export class Consumer {
   /** Starts consuming; resolves once the member joined (or the partitions were assigned). */
   async run(handlers: RunOptions): Promise<void> {
     if (this.running) throw new ShoalClientStateError('The consumer is already running');
-    if (!handlers.eachBatch === !handlers.eachRecord) {
-      throw new ShoalClientStateError('run needs exactly one of eachBatch and eachRecord');
+    if (typeof handlers !== 'object' || handlers === null || !handlers.eachBatch === !handlers.eachRecord) {
+      const kafkaJS = (handlers as { eachMessage?: unknown } | undefined)?.eachMessage !== undefined;
+      throw new TypeError(
+        `run needs exactly one of eachBatch and eachRecord, a function${kafkaJS ? " (eachMessage is KafkaJS's name: use eachRecord, or import { Kafka } from 'shoal/kafkajs')" : ''}`,
+      );
+    }
+    for (const name of ['eachBatch', 'eachRecord'] as const) {
+      if (handlers[name] !== undefined && typeof handlers[name] !== 'function') {
+        throw new TypeError(`run: ${name} must be a function, got ${shown(handlers[name])}`);
+      }
     }
     if (!this.subscription && !this.assigned)
       throw new ShoalClientStateError('subscribe or assign before run()');
@@ -347,6 +361,13 @@ export class Consumer {
       if (this.isPaused(state)) continue;
       for (const wake of this.resumeWaiters.get(state.key)?.splice(0) ?? []) wake();
     }
+  }
+
+  /** Offsets processed (resolved) and not committed yet: what the next commit would send. */
+  uncommittedOffsets(): TopicPartitionOffset[] {
+    return this.uncommitted().filter(
+      (offset) => this.states.get(tpKey(offset.topic, offset.partition))?.active,
+    );
   }
 
   /** The paused partitions among those read now. */

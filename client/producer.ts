@@ -28,6 +28,7 @@ import { isApiError, ShoalClientStateError } from './errors.js';
 import type { TopicMetadata } from './metadata.js';
 import { dataBytes, type ProducerRecord, toWireData, toWireRecord } from './records.js';
 import { checkWhole } from './transport.js';
+import { checkSend } from './validate.js';
 
 /** Options of a producer. Every one is bounded. */
 export interface ProducerOptions {
@@ -173,6 +174,11 @@ export class Producer {
    */
   send(input: ProducerSend): Promise<RecordMetadata[]> {
     if (this.closed) return Promise.reject(new ShoalClientStateError('The producer is closed'));
+    try {
+      checkSend(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (input.records.length === 0) return Promise.resolve([]);
     const results: (RecordMetadata | undefined)[] = new Array(input.records.length);
     let remaining = input.records.length;
@@ -224,7 +230,7 @@ export class Producer {
 
     // Route and serialize every record first, so a bad record fails the send before anything queues.
     const routed = input.records.map((record, index) => {
-      const wire = toWireRecord(record);
+      const wire = toWireRecord(record, `records[${index}]`);
       if (wire.key === undefined && wire.value === undefined) {
         throw new ShoalClientStateError(`records[${index}]: give a key or a value`);
       }

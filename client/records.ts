@@ -6,6 +6,7 @@
  */
 import { toTypedBytes } from '../shared/http/render.js';
 import type { TypedDataValue, WireHeader, WireProduceRecord } from './api.js';
+import { shown } from './validate.js';
 
 /** A key or value as an application gives it. */
 export type RecordData = string | Uint8Array | TypedDataValue | null;
@@ -53,11 +54,17 @@ export function binary(bytes: Uint8Array): TypedDataValue {
   return { type: 'BINARY', data: toBuffer(bytes).toString('base64') };
 }
 
-/** Application data to the wire's typed data. */
-export function toWireData(data: RecordData | undefined): TypedDataValue | null {
+/** Application data to the wire's typed data; anything else is a TypeError naming `where`. */
+export function toWireData(data: RecordData | undefined, where = 'data'): TypedDataValue | null {
   if (data === undefined || data === null) return null;
   if (typeof data === 'string') return string(data);
   if (data instanceof Uint8Array) return binary(data);
+  const type = typeof data === 'object' ? (data as { type?: unknown }).type : undefined;
+  if (type !== 'JSON' && type !== 'STRING' && type !== 'BINARY') {
+    throw new TypeError(
+      `${where} must be a string, bytes, null or typed data (json(...), string(...), binary(...)), got ${shown(data)}`,
+    );
+  }
   return data;
 }
 
@@ -81,11 +88,11 @@ export function dataText(data: TypedDataValue | null): string | null {
 }
 
 /** A producer record to its wire form (without partition: the producer sets it). */
-export function toWireRecord(record: ProducerRecord): WireProduceRecord {
+export function toWireRecord(record: ProducerRecord, where = 'record'): WireProduceRecord {
   const wire: { -readonly [K in keyof WireProduceRecord]: WireProduceRecord[K] } = {};
-  if (record.key !== undefined) wire.key = toWireData(record.key);
-  if (record.value !== undefined) wire.value = toWireData(record.value);
-  const headers = toWireHeaders(record.headers);
+  if (record.key !== undefined) wire.key = toWireData(record.key, `${where}.key`);
+  if (record.value !== undefined) wire.value = toWireData(record.value, `${where}.value`);
+  const headers = toWireHeaders(record.headers, `${where}.headers`);
   if (headers.length > 0) wire.headers = headers;
   if (record.timestamp !== undefined) {
     wire.timestamp =
@@ -98,18 +105,28 @@ export function toWireRecord(record: ProducerRecord): WireProduceRecord {
   return wire;
 }
 
-function toWireHeaders(headers: RecordHeaders | undefined): WireHeader[] {
+function toWireHeaders(headers: RecordHeaders | undefined, where: string): WireHeader[] {
   if (headers === undefined) return [];
+  if (typeof headers !== 'object' || headers === null) {
+    throw new TypeError(
+      `${where} must be an object of names to values or a list of { name, value }, got ${shown(headers)}`,
+    );
+  }
   const list = Array.isArray(headers)
     ? (headers as readonly { name: string; value: string | Uint8Array }[])
     : Object.entries(headers as Record<string, string | Uint8Array>).map(([name, value]) => ({
         name,
         value,
       }));
-  return list.map(({ name, value }) => ({
-    name,
-    value: (typeof value === 'string' ? Buffer.from(value, 'utf8') : toBuffer(value)).toString('base64'),
-  }));
+  return list.map(({ name, value }) => {
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw new TypeError(`${where}.${name} must be a string or bytes, got ${shown(value)}`);
+    }
+    return {
+      name,
+      value: (typeof value === 'string' ? Buffer.from(value, 'utf8') : toBuffer(value)).toString('base64'),
+    };
+  });
 }
 
 /** A fetched record to the client's form: headers decoded to bytes. */

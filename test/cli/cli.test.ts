@@ -86,6 +86,27 @@ describe('shoal', () => {
     expect(JSON.parse(groups.stdout).groups.map((g: any) => g.group)).toContain('listers');
   });
 
+  it('takes the global options before the command too, as git and kubectl do', async () => {
+    // Prepare: SHOAL_URL points nowhere, so only the --url given first can reach the API.
+    await admin().createTopic({ name: 'first-options', partitions: 1 });
+    const nowhere = { SHOAL_URL: `http://127.0.0.1:${await freePort()}` };
+
+    // Act
+    const listed = await shoal(['--url', api.url, 'topics', 'list', '--json'], { env: nowhere });
+    const quiet = await shoal([`--url=${api.url}`, '-q', 'topics', 'describe', 'first-options', '--json'], {
+      env: nowhere,
+    });
+    const missing = await shoal(['--url']);
+
+    // Assess
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('first-options');
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(JSON.parse(quiet.stdout).name).toBe('first-options');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--url needs a value/);
+  });
+
   it('fails with one line on stderr and exit code 1 when the topic does not exist', async () => {
     const run = await shoal(['consume', 'no-such-topic', '--group', 'g', '--count', '1']);
     expect(run.code).toBe(1);
