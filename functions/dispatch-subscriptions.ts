@@ -17,7 +17,12 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { LambdaInvoker } from '../shared/adapters/lambda/lambda-invoker.js';
 import type { DispatchReport, DispatchTrigger } from '../shared/domain/dispatcher.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../shared/observability/telemetry.js';
+import {
+  DIMENSION,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  SUBSCRIPTION_METRIC,
+} from '../shared/observability/telemetry.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import {
@@ -79,15 +84,20 @@ export function triggerOf(event: unknown): DispatchTrigger {
 /** Publishes one EMF document per subscription that the run touched. */
 export function publishDeliveryMetrics(metrics: Metrics, report: DispatchReport): void {
   for (const run of report.subscriptions) {
-    metrics.addDimension('Subscription', run.subscription);
-    metrics.addMetric('DeliveredRecords', MetricUnit.Count, run.counters.delivered);
-    metrics.addMetric('Invocations', MetricUnit.Count, run.counters.invocations);
-    metrics.addMetric('InvocationErrors', MetricUnit.Count, run.counters.errors);
-    metrics.addMetric('DeadLetteredRecords', MetricUnit.Count, run.counters.deadLettered);
-    metrics.addMetric('FilteredRecords', MetricUnit.Count, run.counters.filtered);
-    metrics.addMetric('DiscardedRecords', MetricUnit.Count, run.counters.discarded);
-    metrics.addMetric('Lag', MetricUnit.Count, run.lag);
-    metrics.addMetric('OldestUndeliveredRecordAgeMs', MetricUnit.Milliseconds, run.oldestUndeliveredAgeMs);
+    const { counters } = run;
+    metrics.addDimension(DIMENSION.subscription, run.subscription);
+    metrics.addMetric(SUBSCRIPTION_METRIC.deliveredRecords, MetricUnit.Count, counters.delivered);
+    metrics.addMetric(SUBSCRIPTION_METRIC.invocations, MetricUnit.Count, counters.invocations);
+    metrics.addMetric(SUBSCRIPTION_METRIC.invocationErrors, MetricUnit.Count, counters.errors);
+    metrics.addMetric(SUBSCRIPTION_METRIC.deadLetteredRecords, MetricUnit.Count, counters.deadLettered);
+    metrics.addMetric(SUBSCRIPTION_METRIC.filteredRecords, MetricUnit.Count, counters.filtered);
+    metrics.addMetric(SUBSCRIPTION_METRIC.discardedRecords, MetricUnit.Count, counters.discarded);
+    metrics.addMetric(SUBSCRIPTION_METRIC.lag, MetricUnit.Count, run.lag);
+    metrics.addMetric(
+      SUBSCRIPTION_METRIC.oldestUndeliveredRecordAgeMs,
+      MetricUnit.Milliseconds,
+      run.oldestUndeliveredAgeMs,
+    );
     metrics.publishStoredMetrics();
     metrics.clearDimensions();
   }

@@ -24,6 +24,7 @@ import {
   type MetricName,
   SERVICE_DIMENSION,
   SERVICE_NAME,
+  SUBSCRIPTION_METRIC,
 } from '../shared/observability/telemetry.js';
 import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
@@ -197,7 +198,7 @@ export class ShoalObservability extends Construct {
         'A subscription sent records to its dead-letter topic: its function failed on them after every retry.',
       // The dispatcher publishes per subscription; a Metrics Insights query sums them, whatever their names.
       metric: new cloudwatch.MathExpression({
-        expression: `SELECT SUM(DeadLetteredRecords) FROM SCHEMA("${METRICS_NAMESPACE}", ${SERVICE_DIMENSION}, Subscription)`,
+        expression: `SELECT SUM(${SUBSCRIPTION_METRIC.deadLetteredRecords}) FROM SCHEMA("${METRICS_NAMESPACE}", ${SERVICE_DIMENSION}, ${DIMENSION.subscription})`,
         usingMetrics: {},
         period: ALARM_PERIOD,
         label: 'Dead-lettered records',
@@ -317,10 +318,10 @@ export class ShoalObservability extends Construct {
     dashboard.addWidgets(
       graph(
         'Subscriptions: delivered, errors, dead letters',
-        [search('DeliveredRecords', ['Subscription'], 'Sum', period)],
+        [search(SUBSCRIPTION_METRIC.deliveredRecords, [DIMENSION.subscription], 'Sum', period)],
         [
-          search('InvocationErrors', ['Subscription'], 'Sum', period),
-          search('DeadLetteredRecords', ['Subscription'], 'Sum', period),
+          search(SUBSCRIPTION_METRIC.invocationErrors, [DIMENSION.subscription], 'Sum', period),
+          search(SUBSCRIPTION_METRIC.deadLetteredRecords, [DIMENSION.subscription], 'Sum', period),
         ],
       ),
       graph(

@@ -14,7 +14,7 @@ export const METRICS_NAMESPACE = 'Shoal';
 export const SERVICE_DIMENSION = 'service';
 export const SERVICE_NAME = 'shoal';
 
-/** Every metric Shoal's own code publishes (the dispatcher publishes its own, per subscription). */
+/** Every metric Shoal's own code publishes but the dispatcher's per-subscription ones ({@link SUBSCRIPTION_METRIC}). */
 export const METRIC = {
   /** Records appended by produce requests, per `topic`. */
   producedRecords: 'ProducedRecords',
@@ -53,10 +53,38 @@ export const METRIC = {
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
+/**
+ * What the subscriptions dispatcher publishes per run and subscription, with the
+ * {@link DIMENSION}.subscription dimension; the dashboard and the dead-letter alarm query them.
+ */
+export const SUBSCRIPTION_METRIC = {
+  /** Records handed to the subscription's function and acknowledged by it. */
+  deliveredRecords: 'DeliveredRecords',
+  /** Invocations of the function, successful or not. */
+  invocations: 'Invocations',
+  /** Invocations that failed: function errors, timeouts, invalid answers, refused invocations. */
+  invocationErrors: 'InvocationErrors',
+  /** Records sent to the dead-letter topic after every retry failed. */
+  deadLetteredRecords: 'DeadLetteredRecords',
+  /** Records committed without delivery because no filter matched them. */
+  filteredRecords: 'FilteredRecords',
+  /** Records given up without a dead-letter topic, as Lambda discards them. */
+  discardedRecords: 'DiscardedRecords',
+  /** highWatermark minus the subscription's committed offset, summed over its partitions. */
+  lag: 'Lag',
+  /** Age of the oldest record not yet delivered. */
+  oldestUndeliveredRecordAgeMs: 'OldestUndeliveredRecordAgeMs',
+} as const;
+
 export type MetricUnit = 'Count' | 'Bytes' | 'Milliseconds';
 
 /** Dimension names of the per-resource metrics. */
-export const DIMENSION = { topic: 'topic', partition: 'partition', group: 'group' } as const;
+export const DIMENSION = {
+  topic: 'topic',
+  partition: 'partition',
+  group: 'group',
+  subscription: 'Subscription',
+} as const;
 
 /** Dimensions besides the service, e.g. `{ topic: 'orders' }`. */
 export type Dimensions = Readonly<Record<string, string>>;
