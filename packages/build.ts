@@ -105,6 +105,7 @@ async function buildClient(root: Manifest): Promise<void> {
   };
   const library = {
     index: join(ROOT, 'client/index.ts'),
+    kafkajs: join(ROOT, 'client/kafkajs/index.ts'),
   };
   await Promise.all([
     build({

@@ -5,7 +5,8 @@
  * local npm cache first), as for any user.
  *
  * - `shoal`: plain `node` (no TypeScript loader) produces and consumes against the API on the real
- *   handlers, from ESM and CommonJS, and the installed `shoal` command lists, produces and consumes.
+ *   handlers, from ESM and CommonJS, the installed `shoal` command lists, produces and consumes,
+ *   and KafkaJS's documented examples run through `shoal/kafkajs` with only the import changed.
  *   What it installs holds no server or CDK dependency.
  * - `shoal-cdk`: a fresh CDK app with aws-cdk-lib and constructs embeds `ShoalLog`, subscribes its
  *   own function with `ShoalEventSource` and synthesizes, using the prebuilt function bundles.
@@ -86,6 +87,22 @@ async function freshProject(name: string, packages: readonly string[]): Promise<
   return project;
 }
 
+/** KafkaJS's documented examples (test/kafkajs/examples), run by plain node from the project. */
+async function runKafkaJSExamples(project: string, env: Record<string, string>) {
+  const examples = fileURLToPath(new URL('../kafkajs/examples/', import.meta.url));
+  const output = async (file: string, until?: RegExp) => {
+    await copyFile(join(examples, file), join(project, file));
+    const result = await run(process.execPath, [file], { cwd: project, env, ...(until ? { until } : {}) });
+    if (until === undefined) expectSuccess(result, file);
+    return result.stdout;
+  };
+  return {
+    gettingStarted: await output('getting-started.cjs', /Hello KafkaJS user!/),
+    admin: await output('admin-create-topics.mjs'),
+    eachBatch: await output('group-each-batch.mjs'),
+  };
+}
+
 describe.concurrent('the packed packages, installed into fresh projects', () => {
   it('shoal: plain node produces and consumes with the client (ESM and CommonJS) and the installed CLI', async () => {
     // Prepare: a project that installed only the tarball.
@@ -99,7 +116,7 @@ describe.concurrent('the packed packages, installed into fresh projects', () => 
     // Act
     const esm = expectSuccess(await run(process.execPath, ['client-app.mjs'], { cwd: project, env }), 'ESM');
     const cjs = expectSuccess(await run(process.execPath, ['client-app.cjs'], { cwd: project, env }), 'CJS');
-    const listed = await shoal(['topics', 'list', '--json', '--url', api.url]);
+    const listed = await shoal(['--url', api.url, 'topics', 'list', '--json']);
     const produced = await shoal(
       ['produce', 'packaged-orders', '--key-separator', ':'],
       'customer-3:order 3\n',
@@ -115,6 +132,7 @@ describe.concurrent('the packed packages, installed into fresh projects', () => 
       '--format',
       'json',
     ]);
+    const examples = await runKafkaJSExamples(project, env);
     const installed = expectSuccess(
       await run('npm', ['ls', '--all', '--parseable'], { cwd: project }),
       'npm ls',
@@ -148,6 +166,10 @@ describe.concurrent('the packed packages, installed into fresh projects', () => 
       .map((line) => JSON.parse(line).value);
     expect(values).toEqual(expect.arrayContaining(['order 2', 'order 3']));
     expect(values).toHaveLength(3);
+    // Assess: KafkaJS's documented usage ran from the package with only the import changed.
+    expect(examples.gettingStarted).toMatch(/value: 'Hello KafkaJS user!'/);
+    expect(JSON.parse(examples.admin)).toMatchObject({ created: true, again: false, partitions: [0, 1, 2] });
+    expect(JSON.parse(examples.eachBatch)).toMatchObject({ distinct: 40, onePartitionPerKey: true });
     // Assess: nothing of the server or of the CDK was installed.
     for (const forbidden of [
       'aws-cdk-lib',

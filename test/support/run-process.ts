@@ -14,6 +14,8 @@ export interface RunOptions {
   readonly input?: string;
   /** @default 120000 */
   readonly timeoutMs?: number;
+  /** Stops the process (SIGTERM) once its stdout matches: for programs that run until stopped. */
+  readonly until?: RegExp;
 }
 
 /**
@@ -45,6 +47,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
+      if (options.until?.test(stdout)) child.kill('SIGTERM');
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
