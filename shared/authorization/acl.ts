@@ -9,7 +9,7 @@
  * against the topics in its body; creating a topic needs Create on the cluster because the topic's
  * name is in the body. `docs/authorization.md` lists every route with its permission.
  */
-import { type OperationId, ROUTES, type Route } from '../http/route-table.js';
+import type { OperationId, Route } from '../http/route-table.js';
 
 /** Kafka's resource types that Shoal's API exposes. */
 export type AclResourceType = 'topic' | 'group' | 'cluster';
@@ -215,11 +215,6 @@ export function isAllowed(
       );
     }
   }
-}
-
-/** Every route with its permission, in route-table order (for documents and tests). */
-export function routePermissions(): { route: Route; requirement: AclRequirement }[] {
-  return ROUTES.map((route) => ({ route, requirement: requirementOf(route) }));
 }
 
 /** Ready-made ACLs for the usual principals (the ones `docs/authorization.md` shows as IAM policies). */

@@ -171,11 +171,6 @@ function checkBounded(field: string, value: number, min: number, max: number, un
   return value;
 }
 
-/** Partition state of a partition that has never been written. */
-export function emptyPartitionState(partition: number): PartitionState {
-  return { partition, logStartOffset: 0, highWatermark: 0, archivedOffset: 0 };
-}
-
 /** @throws PartitionNotFoundError unless `partition` is one of the topic's partitions. */
 export function requirePartition(topic: Topic, partition: number): void {
   if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitionCount) {
