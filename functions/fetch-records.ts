@@ -15,6 +15,7 @@ export function createHandler(runtime: Runtime): HttpHandler {
   const { log } = servicesFor(runtime);
   const { telemetry } = runtime;
   return createHttpHandler(
+    'fetch-records',
     {
       fetchRecords: async (request) => {
         const topic = parsePathParameter(TopicName, request, 'topic');

@@ -21,6 +21,7 @@ import { servicesFor } from '../shared/services.js';
 export function createHandler(runtime: Runtime, options: { readonly clock?: Clock } = {}): HttpHandler {
   const { groups } = servicesFor(runtime, options.clock ? { groupClock: options.clock } : {});
   return createHttpHandler(
+    'manage-groups',
     {
       listGroups: async () => ({
         status: 200,

@@ -18,6 +18,7 @@ export function createHandler(
 ): HttpHandler {
   const { subscriptions } = subscriptionServicesFor(runtime, options);
   return createHttpHandler(
+    'manage-subscriptions',
     {
       createSubscription: async (request) => {
         const body = parseBody(CreateSubscriptionRequest, request);

@@ -10,6 +10,7 @@ import { servicesFor } from '../shared/services.js';
 export function createHandler(runtime: Runtime): HttpHandler {
   const { topics } = servicesFor(runtime);
   return createHttpHandler(
+    'manage-topics',
     {
       getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
       getOpenApi: async () => ({ status: 200, body: openApiDocument() }),

@@ -12,6 +12,7 @@ export function createHandler(runtime: Runtime): HttpHandler {
   const { log } = servicesFor(runtime);
   const { telemetry } = runtime;
   return createHttpHandler(
+    'produce-records',
     {
       produceRecords: async (request) => {
         const topic = parsePathParameter(TopicName, request, 'topic');

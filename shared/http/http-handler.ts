@@ -11,7 +11,7 @@ import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.
 import { JsonText } from './json-text.js';
 import type { HttpHandler } from './lambda-http.js';
 import { internalErrorResult, problemFor, problemResult } from './problem.js';
-import { findRoute, type OperationId } from './route-table.js';
+import { type FunctionName, findRoute, type OperationId, type OperationIdOf } from './route-table.js';
 
 const logger = new Logger({ serviceName: 'shoal' });
 
@@ -43,13 +43,20 @@ export interface HttpHandlerOptions {
   readonly telemetry?: Telemetry;
 }
 
-/** Builds the Lambda handler serving `operations`; a route not in the table answers 404. */
-export function createHttpHandler(
-  operations: Partial<Record<OperationId, Operation>>,
+/**
+ * Builds the Lambda handler of one function from an operation for each route the table gives that
+ * function: a route without its operation, or an operation without its route, is a compile error.
+ * A request for another function's route answers 404.
+ * @example
+ * createHttpHandler('fetch-records', { fetchRecords: ..., offsetForTimestamp: ... });
+ */
+export function createHttpHandler<F extends FunctionName>(
+  functionName: F,
+  operations: Record<OperationIdOf<F>, Operation>,
   options: HttpHandlerOptions = {},
 ): HttpHandler {
   const telemetry = options.telemetry ?? noTelemetry;
-  const handle = createDispatch(operations);
+  const handle = createDispatch(functionName, operations);
   return async (event, context) => {
     // Lambda's request id (function_request_id) and cold start on every line; one request at a time.
     if (context) logger.addContext(context);
@@ -65,10 +72,14 @@ export function createHttpHandler(
   };
 }
 
-function createDispatch(operations: Partial<Record<OperationId, Operation>>): HttpHandler {
+function createDispatch(
+  functionName: FunctionName,
+  operations: Partial<Record<OperationId, Operation>>,
+): HttpHandler {
   return async (event) => {
     const requestId = event.requestContext?.requestId;
-    const route = findRoute(event.httpMethod, event.resource);
+    const found = findRoute(event.httpMethod, event.resource);
+    const route = found?.functionName === functionName ? found : undefined;
     const operation = route ? operations[route.operationId as OperationId] : undefined;
     if (!operation) {
       return problemResult(

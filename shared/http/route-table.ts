@@ -194,6 +194,12 @@ export const ROUTES = [
 
 export type OperationId = (typeof ROUTES)[number]['operationId'];
 
+/** The operations of the routes one function serves: its handler must implement each of them. */
+export type OperationIdOf<F extends FunctionName> = Extract<
+  (typeof ROUTES)[number],
+  { readonly functionName: F }
+>['operationId'];
+
 /** The routes one function serves. */
 export function routesOf(functionName: FunctionName): Route[] {
   return ROUTES.filter((route) => route.functionName === functionName);
