@@ -17,6 +17,7 @@ import {
   OffsetRegressionError,
   PartitionNotFoundError,
   RetryableError,
+  type ShoalError,
   SubscriptionExistsError,
   SubscriptionNotFoundError,
   TopicExistsError,
@@ -63,172 +64,174 @@ export const FENCED_ERROR_CODES = {
   'not-owner': 40912,
 } as const;
 
+/** A field of an answer: the same for every error of a class, or read from the error. */
+type PerError<E, T> = T | ((error: E) => T);
+
+/** How the errors of one class are answered (the `detail` is always the error's message). */
+interface ProblemRow<E extends ShoalError> {
+  readonly status: PerError<E, number>;
+  readonly slug: PerError<E, string>;
+  readonly title: PerError<E, string>;
+  readonly errorCode: PerError<E, number>;
+  /** Fields of the body after `error_code`, in this order. */
+  readonly extra?: (error: E) => Record<string, unknown> | undefined;
+  readonly headers?: (error: E) => Record<string, string>;
+}
+
+/** A row of the table: the problem for an error of its class, undefined for any other error. */
+type ProblemMapping = (error: unknown) => Problem | undefined;
+
+/** The row answering errors of `type` (and its subclasses) as `row` says. */
+function answer<E extends ShoalError>(
+  type: abstract new (...args: never[]) => E,
+  row: ProblemRow<E>,
+): ProblemMapping {
+  const read = <T>(field: PerError<E, T>, error: E): T =>
+    typeof field === 'function' ? (field as (error: E) => T)(error) : field;
+  return (error) => {
+    if (!(error instanceof type)) return undefined;
+    const extra = row.extra?.(error);
+    const headers = row.headers?.(error);
+    return {
+      status: read(row.status, error),
+      slug: read(row.slug, error),
+      title: read(row.title, error),
+      detail: error.message,
+      errorCode: read(row.errorCode, error),
+      ...(extra ? { extra } : {}),
+      ...(headers ? { headers } : {}),
+    };
+  };
+}
+
+const retryStatus = (error: RetryableError) => (error.reason === 'throttled' ? 429 : 503);
+
+/** Error class to answer, first match wins. Codes above 999 are Confluent's (or Shoal's, for groups and subscriptions). */
+const PROBLEM_TABLE: readonly ProblemMapping[] = [
+  answer(InvalidRequestError, {
+    status: 400,
+    slug: 'invalid-request',
+    title: 'Invalid request',
+    errorCode: 400,
+    extra: (error) => (error.field ? { field: error.field } : undefined),
+  }),
+  answer(LimitExceededError, {
+    status: 413,
+    slug: 'limit-exceeded',
+    title: 'Request exceeds a limit',
+    errorCode: 413,
+    extra: (error) => ({ limit: error.limit, value: error.value, max: error.max }),
+  }),
+  answer(TopicNotFoundError, {
+    status: 404,
+    slug: 'topic-not-found',
+    title: 'Topic not found',
+    errorCode: 40401,
+  }),
+  answer(PartitionNotFoundError, {
+    status: 404,
+    slug: 'partition-not-found',
+    title: 'Partition not found',
+    errorCode: 40402,
+  }),
+  answer(OffsetOutOfRangeError, {
+    status: 416,
+    slug: 'offset-out-of-range',
+    title: 'Offset out of range',
+    errorCode: 416,
+    extra: (error) => ({
+      offset: error.offset,
+      logStartOffset: error.logStartOffset,
+      highWatermark: error.highWatermark,
+    }),
+  }),
+  answer(TopicExistsError, {
+    status: 409,
+    slug: 'topic-exists',
+    title: 'Topic already exists',
+    errorCode: 409,
+  }),
+  answer(GroupNotFoundError, {
+    status: 404,
+    slug: 'group-not-found',
+    title: 'Consumer group not found',
+    errorCode: 40404,
+  }),
+  answer(SubscriptionNotFoundError, {
+    status: 404,
+    slug: 'subscription-not-found',
+    title: 'Subscription not found',
+    errorCode: 40405,
+  }),
+  answer(SubscriptionExistsError, {
+    status: 409,
+    slug: 'subscription-exists',
+    title: 'Subscription already exists',
+    errorCode: 40915,
+  }),
+  answer(FencedError, {
+    status: 409,
+    slug: (error) => `fenced-${error.reason}`,
+    title: 'Fenced',
+    errorCode: (error) => FENCED_ERROR_CODES[error.reason],
+    extra: (error) => ({
+      reason: error.reason,
+      generation: error.generation,
+      ...(error.memberId === undefined ? {} : { memberId: error.memberId }),
+    }),
+  }),
+  answer(GroupNotEmptyError, {
+    status: 409,
+    slug: 'group-not-empty',
+    title: 'Consumer group has live members',
+    errorCode: 40913,
+    extra: (error) => ({ liveMembers: error.liveMembers }),
+  }),
+  answer(OffsetRegressionError, {
+    status: 409,
+    slug: 'offset-regression',
+    title: 'Committed offsets only move forward',
+    errorCode: 40914,
+    extra: (error) => ({
+      topic: error.topic,
+      partition: error.partition,
+      offset: error.offset,
+      committedOffset: error.committedOffset ?? null,
+    }),
+  }),
+  answer(InvalidCommitOffsetError, {
+    status: 422,
+    slug: 'invalid-commit-offset',
+    title: 'Offset cannot be committed',
+    errorCode: 42202,
+    extra: (error) => ({
+      topic: error.topic,
+      partition: error.partition,
+      offset: error.offset,
+      highWatermark: error.highWatermark,
+    }),
+  }),
+  answer(ConflictError, { status: 409, slug: 'conflict', title: 'Conflict', errorCode: 409 }),
+  answer(IdempotencyKeyReusedError, {
+    status: 422,
+    slug: 'idempotency-key-reused',
+    title: 'Idempotency-Key reused with a different request',
+    errorCode: 422,
+  }),
+  answer(RetryableError, {
+    status: retryStatus,
+    slug: (error) => error.reason,
+    title: (error) => (retryStatus(error) === 429 ? 'Too many requests' : 'Service unavailable'),
+    errorCode: retryStatus,
+    headers: (error) => ({ 'retry-after': String(error.retryAfterSeconds) }),
+  }),
+];
+
 /** Maps a Shoal error to its problem; undefined for anything else (a bug or an outage: 5xx). */
 export function problemFor(error: unknown): Problem | undefined {
-  if (error instanceof InvalidRequestError) {
-    return {
-      status: 400,
-      slug: 'invalid-request',
-      title: 'Invalid request',
-      detail: error.message,
-      errorCode: 400,
-      ...(error.field ? { extra: { field: error.field } } : {}),
-    };
-  }
-  if (error instanceof LimitExceededError) {
-    return {
-      status: 413,
-      slug: 'limit-exceeded',
-      title: 'Request exceeds a limit',
-      detail: error.message,
-      errorCode: 413,
-      extra: { limit: error.limit, value: error.value, max: error.max },
-    };
-  }
-  if (error instanceof TopicNotFoundError) {
-    return {
-      status: 404,
-      slug: 'topic-not-found',
-      title: 'Topic not found',
-      detail: error.message,
-      errorCode: 40401,
-    };
-  }
-  if (error instanceof PartitionNotFoundError) {
-    return {
-      status: 404,
-      slug: 'partition-not-found',
-      title: 'Partition not found',
-      detail: error.message,
-      errorCode: 40402,
-    };
-  }
-  if (error instanceof OffsetOutOfRangeError) {
-    return {
-      status: 416,
-      slug: 'offset-out-of-range',
-      title: 'Offset out of range',
-      detail: error.message,
-      errorCode: 416,
-      extra: {
-        offset: error.offset,
-        logStartOffset: error.logStartOffset,
-        highWatermark: error.highWatermark,
-      },
-    };
-  }
-  if (error instanceof TopicExistsError) {
-    return {
-      status: 409,
-      slug: 'topic-exists',
-      title: 'Topic already exists',
-      detail: error.message,
-      errorCode: 409,
-    };
-  }
-  if (error instanceof GroupNotFoundError) {
-    return {
-      status: 404,
-      slug: 'group-not-found',
-      title: 'Consumer group not found',
-      detail: error.message,
-      errorCode: 40404,
-    };
-  }
-  if (error instanceof SubscriptionNotFoundError) {
-    return {
-      status: 404,
-      slug: 'subscription-not-found',
-      title: 'Subscription not found',
-      detail: error.message,
-      errorCode: 40405,
-    };
-  }
-  if (error instanceof SubscriptionExistsError) {
-    return {
-      status: 409,
-      slug: 'subscription-exists',
-      title: 'Subscription already exists',
-      detail: error.message,
-      errorCode: 40915,
-    };
-  }
-  if (error instanceof FencedError) {
-    return {
-      status: 409,
-      slug: `fenced-${error.reason}`,
-      title: 'Fenced',
-      detail: error.message,
-      errorCode: FENCED_ERROR_CODES[error.reason],
-      extra: {
-        reason: error.reason,
-        generation: error.generation,
-        ...(error.memberId === undefined ? {} : { memberId: error.memberId }),
-      },
-    };
-  }
-  if (error instanceof GroupNotEmptyError) {
-    return {
-      status: 409,
-      slug: 'group-not-empty',
-      title: 'Consumer group has live members',
-      detail: error.message,
-      errorCode: 40913,
-      extra: { liveMembers: error.liveMembers },
-    };
-  }
-  if (error instanceof OffsetRegressionError) {
-    return {
-      status: 409,
-      slug: 'offset-regression',
-      title: 'Committed offsets only move forward',
-      detail: error.message,
-      errorCode: 40914,
-      extra: {
-        topic: error.topic,
-        partition: error.partition,
-        offset: error.offset,
-        committedOffset: error.committedOffset ?? null,
-      },
-    };
-  }
-  if (error instanceof InvalidCommitOffsetError) {
-    return {
-      status: 422,
-      slug: 'invalid-commit-offset',
-      title: 'Offset cannot be committed',
-      detail: error.message,
-      errorCode: 42202,
-      extra: {
-        topic: error.topic,
-        partition: error.partition,
-        offset: error.offset,
-        highWatermark: error.highWatermark,
-      },
-    };
-  }
-  if (error instanceof ConflictError) {
-    return { status: 409, slug: 'conflict', title: 'Conflict', detail: error.message, errorCode: 409 };
-  }
-  if (error instanceof IdempotencyKeyReusedError) {
-    return {
-      status: 422,
-      slug: 'idempotency-key-reused',
-      title: 'Idempotency-Key reused with a different request',
-      detail: error.message,
-      errorCode: 422,
-    };
-  }
-  if (error instanceof RetryableError) {
-    const status = error.reason === 'throttled' ? 429 : 503;
-    return {
-      status,
-      slug: error.reason,
-      title: status === 429 ? 'Too many requests' : 'Service unavailable',
-      detail: error.message,
-      errorCode: status,
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
-    };
+  for (const mapping of PROBLEM_TABLE) {
+    const problem = mapping(error);
+    if (problem) return problem;
   }
   return undefined;
 }
