@@ -1,52 +1,58 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConflictError,
-  FencedError,
-  GroupNotEmptyError,
-  GroupNotFoundError,
-  IdempotencyKeyReusedError,
-  InvalidCommitOffsetError,
-  InvalidRequestError,
-  LimitExceededError,
-  OffsetOutOfRangeError,
-  OffsetRegressionError,
-  PartitionNotFoundError,
-  RetryableError,
-  ShoalError,
-  SubscriptionExistsError,
-  SubscriptionNotFoundError,
-  TopicExistsError,
-  TopicNotFoundError,
-} from '../../shared/domain/errors.js';
+import * as errors from '../../shared/domain/errors.js';
 import { internalErrorResult, problemFor, problemResult } from '../../shared/http/problem.js';
 
 /** One error and the answer it gets: status, slug, title, error_code and the fields after them. */
 type Row = [string, Error, number, string, string, number, Record<string, unknown>];
 
+/** A fenced request of group 'billing', generation 4. */
+const fenced = (
+  reason: errors.FencedReason,
+  errorCode: number,
+  memberId: string | undefined,
+  extra: Record<string, unknown>,
+): Row => [
+  `a fenced ${reason}`,
+  new errors.FencedError('billing', reason, 4, memberId, 'fenced'),
+  409,
+  `fenced-${reason}`,
+  'Fenced',
+  errorCode,
+  extra,
+];
+
 const rows: Row[] = [
   [
     'a field',
-    new InvalidRequestError('bad', 'key'),
+    new errors.InvalidRequestError('bad', 'key'),
     400,
     'invalid-request',
     'Invalid request',
     400,
     { field: 'key' },
   ],
-  ['no field', new InvalidRequestError('bad body'), 400, 'invalid-request', 'Invalid request', 400, {}],
+  [
+    'no field',
+    new errors.InvalidRequestError('bad body'),
+    400,
+    'invalid-request',
+    'Invalid request',
+    400,
+    {},
+  ],
   [
     'a limit',
-    new LimitExceededError('too many', 'records', 600, 500),
+    new errors.LimitExceededError('too many', 'records', 600, 500),
     413,
     'limit-exceeded',
     'Request exceeds a limit',
     413,
     { limit: 'records', value: 600, max: 500 },
   ],
-  ['a topic', new TopicNotFoundError('orders'), 404, 'topic-not-found', 'Topic not found', 40401, {}],
+  ['a topic', new errors.TopicNotFoundError('orders'), 404, 'topic-not-found', 'Topic not found', 40401, {}],
   [
     'a partition',
-    new PartitionNotFoundError('t', 7, 3),
+    new errors.PartitionNotFoundError('t', 7, 3),
     404,
     'partition-not-found',
     'Partition not found',
@@ -55,17 +61,25 @@ const rows: Row[] = [
   ],
   [
     'a range',
-    new OffsetOutOfRangeError('orders', 1, 99, 10, 50),
+    new errors.OffsetOutOfRangeError('orders', 1, 99, 10, 50),
     416,
     'offset-out-of-range',
     'Offset out of range',
     416,
     { offset: 99, logStartOffset: 10, highWatermark: 50 },
   ],
-  ['a topic name', new TopicExistsError('orders'), 409, 'topic-exists', 'Topic already exists', 409, {}],
+  [
+    'a topic name',
+    new errors.TopicExistsError('orders'),
+    409,
+    'topic-exists',
+    'Topic already exists',
+    409,
+    {},
+  ],
   [
     'a group',
-    new GroupNotFoundError('billing'),
+    new errors.GroupNotFoundError('billing'),
     404,
     'group-not-found',
     'Consumer group not found',
@@ -74,7 +88,7 @@ const rows: Row[] = [
   ],
   [
     'a name',
-    new SubscriptionNotFoundError('m'),
+    new errors.SubscriptionNotFoundError('m'),
     404,
     'subscription-not-found',
     'Subscription not found',
@@ -83,43 +97,19 @@ const rows: Row[] = [
   ],
   [
     'a taken name',
-    new SubscriptionExistsError('m'),
+    new errors.SubscriptionExistsError('m'),
     409,
     'subscription-exists',
     'Subscription already exists',
     40915,
     {},
   ],
-  [
-    'a stale generation',
-    new FencedError('billing', 'stale-generation', 4, 'm-1', 'stale'),
-    409,
-    'fenced-stale-generation',
-    'Fenced',
-    40910,
-    { reason: 'stale-generation', generation: 4, memberId: 'm-1' },
-  ],
-  [
-    'no member',
-    new FencedError('billing', 'unknown-member', 2, undefined, 'who'),
-    409,
-    'fenced-unknown-member',
-    'Fenced',
-    40911,
-    { reason: 'unknown-member', generation: 2 },
-  ],
-  [
-    'an owner',
-    new FencedError('billing', 'not-owner', 3, 'm-2', 'not yours'),
-    409,
-    'fenced-not-owner',
-    'Fenced',
-    40912,
-    { reason: 'not-owner', generation: 3, memberId: 'm-2' },
-  ],
+  fenced('stale-generation', 40910, 'm-1', { reason: 'stale-generation', generation: 4, memberId: 'm-1' }),
+  fenced('unknown-member', 40911, undefined, { reason: 'unknown-member', generation: 4 }),
+  fenced('not-owner', 40912, 'm-2', { reason: 'not-owner', generation: 4, memberId: 'm-2' }),
   [
     'live members',
-    new GroupNotEmptyError('billing', 2, 'it can be deleted'),
+    new errors.GroupNotEmptyError('billing', 2, 'it can be deleted'),
     409,
     'group-not-empty',
     'Consumer group has live members',
@@ -128,7 +118,7 @@ const rows: Row[] = [
   ],
   [
     'a committed offset',
-    new OffsetRegressionError('billing', 'orders', 0, 5, 9),
+    new errors.OffsetRegressionError('billing', 'orders', 0, 5, 9),
     409,
     'offset-regression',
     'Committed offsets only move forward',
@@ -137,7 +127,7 @@ const rows: Row[] = [
   ],
   [
     'an unknown committed offset',
-    new OffsetRegressionError('billing', 'orders', 0, 5, undefined),
+    new errors.OffsetRegressionError('billing', 'orders', 0, 5, undefined),
     409,
     'offset-regression',
     'Committed offsets only move forward',
@@ -146,17 +136,17 @@ const rows: Row[] = [
   ],
   [
     'a high watermark',
-    new InvalidCommitOffsetError('orders', 2, 80, 70),
+    new errors.InvalidCommitOffsetError('orders', 2, 80, 70),
     422,
     'invalid-commit-offset',
     'Offset cannot be committed',
     42202,
     { topic: 'orders', partition: 2, offset: 80, highWatermark: 70 },
   ],
-  ['a state', new ConflictError('fewer partitions'), 409, 'conflict', 'Conflict', 409, {}],
+  ['a state', new errors.ConflictError('fewer partitions'), 409, 'conflict', 'Conflict', 409, {}],
   [
     'a key',
-    new IdempotencyKeyReusedError('k-1'),
+    new errors.IdempotencyKeyReusedError('k-1'),
     422,
     'idempotency-key-reused',
     'Idempotency-Key reused with a different request',
@@ -165,7 +155,7 @@ const rows: Row[] = [
   ],
   [
     'throttling',
-    new RetryableError('slow down', 'throttled', 2),
+    new errors.RetryableError('slow down', 'throttled', 2),
     429,
     'throttled',
     'Too many requests',
@@ -174,7 +164,7 @@ const rows: Row[] = [
   ],
   [
     'contention',
-    new RetryableError('busy', 'contention', 1),
+    new errors.RetryableError('busy', 'contention', 1),
     503,
     'contention',
     'Service unavailable',
@@ -183,7 +173,7 @@ const rows: Row[] = [
   ],
   [
     'an outage',
-    new RetryableError('down', 'unavailable', 5),
+    new errors.RetryableError('down', 'unavailable', 5),
     503,
     'unavailable',
     'Service unavailable',
@@ -222,18 +212,18 @@ describe('problem answers', () => {
       return problem && problemResult(problem).headers;
     };
 
-    expect(retryAfter(new RetryableError('slow down', 'throttled', 2))).toEqual({
+    expect(retryAfter(new errors.RetryableError('slow down', 'throttled', 2))).toEqual({
       'content-type': 'application/problem+json',
       'retry-after': '2',
     });
-    expect(retryAfter(new TopicNotFoundError('orders'))).toEqual({
+    expect(retryAfter(new errors.TopicNotFoundError('orders'))).toEqual({
       'content-type': 'application/problem+json',
     });
   });
 
   it('maps nothing that is not a known Shoal error (those are 5xx)', () => {
     expect(problemFor(new Error('bug'))).toBeUndefined();
-    expect(problemFor(new ShoalError('unmapped'))).toBeUndefined();
+    expect(problemFor(new errors.ShoalError('unmapped'))).toBeUndefined();
     expect(problemFor('text')).toBeUndefined();
   });
 
