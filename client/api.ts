@@ -5,6 +5,7 @@
  * trusted as they come.
  */
 import type { z } from 'zod';
+import { type OperationId, type RouteParameters, routeTo } from '../shared/http/route-table.js';
 import {
   type CommitOffsetsRequest,
   CommitResponseSchema,
@@ -30,7 +31,7 @@ import {
   SubscriptionListSchema,
   SubscriptionSchema,
 } from '../shared/http/subscription-schemas.js';
-import { pathOf, type Transport } from './transport.js';
+import type { Answer, RequestOptions, Transport } from './transport.js';
 
 /** A key or value on the wire: `{ type: 'JSON' | 'STRING' | 'BINARY', data }` (BINARY data is base64). */
 export type TypedDataValue = z.output<typeof TypedData>;
@@ -70,34 +71,53 @@ export interface FetchInput {
 export class ShoalApi {
   constructor(readonly transport: Transport) {}
 
+  /** Calls the route of `operationId`: its method and path come from the route table, never spelled here. */
+  private call<O extends OperationId>(
+    operationId: O,
+    parameters: RouteParameters<O>,
+    options: RequestOptions = {},
+  ): Promise<Answer<unknown>> {
+    const { method, path } = routeTo(operationId, parameters);
+    return this.transport.request(method, path, options);
+  }
+
+  /** The OpenAPI document of the API. */
+  async openApi(): Promise<Record<string, unknown>> {
+    return (await this.call('getOpenApi', {})).body as Record<string, unknown>;
+  }
+
   async health(signal?: AbortSignal): Promise<{ status: string }> {
-    return (await this.transport.request<{ status: string }>('GET', '/v1/health', { signal })).body;
+    return (await this.call('getHealth', {}, { signal })).body as { status: string };
   }
 
   async createTopic(input: CreateTopicInput): Promise<TopicDescription> {
-    const answer = await this.transport.request('POST', '/v1/topics', { body: input });
+    const answer = await this.call('createTopic', {}, { body: input });
     return TopicDescriptionSchema.parse(answer.body);
   }
 
   async listTopics(): Promise<TopicSummary[]> {
-    return TopicListSchema.parse((await this.transport.request('GET', '/v1/topics')).body).topics;
+    return TopicListSchema.parse((await this.call('listTopics', {})).body).topics;
   }
 
   async describeTopic(topic: string, signal?: AbortSignal): Promise<TopicDescription> {
-    const answer = await this.transport.request('GET', pathOf`/v1/topics/${topic}`, { signal });
+    const answer = await this.call('describeTopic', { topic }, { signal });
     return TopicDescriptionSchema.parse(answer.body);
   }
 
   async updateTopic(topic: string, input: UpdateTopicInput): Promise<TopicDescription> {
-    const answer = await this.transport.request('PATCH', pathOf`/v1/topics/${topic}`, {
-      body: input,
-      idempotent: true,
-    });
+    const answer = await this.call(
+      'updateTopic',
+      { topic },
+      {
+        body: input,
+        idempotent: true,
+      },
+    );
     return TopicDescriptionSchema.parse(answer.body);
   }
 
   async deleteTopic(topic: string): Promise<void> {
-    await this.transport.request('DELETE', pathOf`/v1/topics/${topic}`);
+    await this.call('deleteTopic', { topic }, {});
   }
 
   /**
@@ -111,12 +131,17 @@ export class ShoalApi {
     idempotencyKey?: string,
     signal?: AbortSignal,
   ): Promise<ProduceAnswer> {
-    const answer = await this.transport.request<ProduceAnswer>('POST', pathOf`/v1/topics/${topic}/records`, {
-      body,
-      ...(idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': idempotencyKey } }),
-      signal,
-    });
-    return answer.body;
+    const answer = await this.call(
+      'produceRecords',
+      { topic },
+      {
+        body,
+        ...(idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': idempotencyKey } }),
+        signal,
+      },
+    );
+    // The hot path: trusted as it comes (module comment).
+    return answer.body as ProduceAnswer;
   }
 
   async fetch(
@@ -125,9 +150,9 @@ export class ShoalApi {
     input: FetchInput,
     signal?: AbortSignal,
   ): Promise<FetchAnswer> {
-    const answer = await this.transport.request<FetchAnswer>(
-      'GET',
-      pathOf`/v1/topics/${topic}/partitions/${partition}/records`,
+    const answer = await this.call(
+      'fetchRecords',
+      { topic, partition },
       {
         query: {
           offset: input.offset,
@@ -139,14 +164,14 @@ export class ShoalApi {
         extraTimeMs: input.waitMs ?? 0,
       },
     );
-    return answer.body;
+    return answer.body as FetchAnswer;
   }
 
   /** The earliest offset whose timestamp is at or after `timestamp` (the high watermark if none). */
   async offsetForTimestamp(topic: string, partition: number, timestamp: number | string): Promise<number> {
-    const answer = await this.transport.request(
-      'GET',
-      pathOf`/v1/topics/${topic}/partitions/${partition}/offsets`,
+    const answer = await this.call(
+      'offsetForTimestamp',
+      { topic, partition },
       {
         query: { timestamp },
       },
@@ -155,16 +180,16 @@ export class ShoalApi {
   }
 
   async listGroups(): Promise<GroupSummary[]> {
-    return GroupListSchema.parse((await this.transport.request('GET', '/v1/groups')).body).groups;
+    return GroupListSchema.parse((await this.call('listGroups', {})).body).groups;
   }
 
   async describeGroup(group: string, signal?: AbortSignal): Promise<GroupDescription> {
-    const answer = await this.transport.request('GET', pathOf`/v1/groups/${group}`, { signal });
+    const answer = await this.call('describeGroup', { group }, { signal });
     return GroupDescriptionSchema.parse(answer.body);
   }
 
   async deleteGroup(group: string): Promise<void> {
-    await this.transport.request('DELETE', pathOf`/v1/groups/${group}`);
+    await this.call('deleteGroup', { group }, {});
   }
 
   /**
@@ -172,10 +197,14 @@ export class ShoalApi {
    * leave a second member behind until its session times out.
    */
   async joinGroup(group: string, input: JoinGroupInput, signal?: AbortSignal): Promise<MemberAssignment> {
-    const answer = await this.transport.request('POST', pathOf`/v1/groups/${group}/members`, {
-      body: input,
-      signal,
-    });
+    const answer = await this.call(
+      'joinGroup',
+      { group },
+      {
+        body: input,
+        signal,
+      },
+    );
     return MemberAssignmentSchema.parse(answer.body);
   }
 
@@ -185,9 +214,9 @@ export class ShoalApi {
     generation: number,
     signal?: AbortSignal,
   ): Promise<MemberAssignment> {
-    const answer = await this.transport.request(
-      'POST',
-      pathOf`/v1/groups/${group}/members/${memberId}/heartbeat`,
+    const answer = await this.call(
+      'heartbeatGroup',
+      { group, memberId },
       {
         body: { generation },
         idempotent: true,
@@ -198,45 +227,81 @@ export class ShoalApi {
   }
 
   async leaveGroup(group: string, memberId: string): Promise<void> {
-    await this.transport.request('DELETE', pathOf`/v1/groups/${group}/members/${memberId}`);
+    await this.call('leaveGroup', { group, memberId }, {});
   }
 
   /** Commits next offsets to read; repeating a commit is harmless, so it is retried. */
   async commitOffsets(group: string, input: CommitOffsetsInput, signal?: AbortSignal): Promise<CommitAnswer> {
-    const answer = await this.transport.request('POST', pathOf`/v1/groups/${group}/offsets`, {
-      body: input,
-      idempotent: true,
-      signal,
-    });
+    const answer = await this.call(
+      'commitOffsets',
+      { group },
+      {
+        body: input,
+        idempotent: true,
+        signal,
+      },
+    );
     return CommitResponseSchema.parse(answer.body);
   }
 
   async resetOffsets(group: string, input: ResetOffsetsInput): Promise<CommitAnswer> {
-    const answer = await this.transport.request('POST', pathOf`/v1/groups/${group}/offsets/reset`, {
-      body: input,
-      idempotent: true,
-    });
+    const answer = await this.call(
+      'resetOffsets',
+      { group },
+      {
+        body: input,
+        idempotent: true,
+      },
+    );
     return CommitResponseSchema.parse(answer.body);
   }
 
   /** Binds a Lambda function (or, on the local stack, a module) to a topic through a consumer group. */
   async createSubscription(input: CreateSubscriptionInput): Promise<Subscription> {
-    const answer = await this.transport.request('POST', '/v1/subscriptions', { body: input });
+    const answer = await this.call('createSubscription', {}, { body: input });
     return SubscriptionSchema.parse(answer.body);
   }
 
   async listSubscriptions(): Promise<Subscription[]> {
-    return SubscriptionListSchema.parse((await this.transport.request('GET', '/v1/subscriptions')).body)
-      .subscriptions;
+    return SubscriptionListSchema.parse((await this.call('listSubscriptions', {})).body).subscriptions;
   }
 
   /** Settings, and per partition lag, counters, retries and the last error. */
   async describeSubscription(name: string): Promise<SubscriptionDescription> {
-    const answer = await this.transport.request('GET', pathOf`/v1/subscriptions/${name}`);
+    const answer = await this.call('describeSubscription', { name }, {});
     return SubscriptionDescriptionSchema.parse(answer.body);
   }
 
   async deleteSubscription(name: string): Promise<void> {
-    await this.transport.request('DELETE', pathOf`/v1/subscriptions/${name}`);
+    await this.call('deleteSubscription', { name }, {});
   }
 }
+
+/**
+ * The client method of every route in the table: a route added without a method here is a compile
+ * error, as a route without its handler is on the server.
+ */
+export const CLIENT_METHODS = {
+  getHealth: 'health',
+  getOpenApi: 'openApi',
+  createTopic: 'createTopic',
+  listTopics: 'listTopics',
+  describeTopic: 'describeTopic',
+  updateTopic: 'updateTopic',
+  deleteTopic: 'deleteTopic',
+  produceRecords: 'produce',
+  fetchRecords: 'fetch',
+  offsetForTimestamp: 'offsetForTimestamp',
+  listGroups: 'listGroups',
+  describeGroup: 'describeGroup',
+  deleteGroup: 'deleteGroup',
+  joinGroup: 'joinGroup',
+  heartbeatGroup: 'heartbeat',
+  leaveGroup: 'leaveGroup',
+  commitOffsets: 'commitOffsets',
+  resetOffsets: 'resetOffsets',
+  createSubscription: 'createSubscription',
+  listSubscriptions: 'listSubscriptions',
+  describeSubscription: 'describeSubscription',
+  deleteSubscription: 'deleteSubscription',
+} as const satisfies Record<OperationId, keyof ShoalApi>;

@@ -217,15 +217,6 @@ export class Transport {
   }
 }
 
-/** `/v1/topics/{topic}` with each parameter percent-encoded. */
-export function pathOf(strings: TemplateStringsArray, ...values: (string | number)[]): string {
-  return strings.reduce(
-    (path, text, index) =>
-      index === 0 ? text : `${path}${encodeURIComponent(String(values[index - 1]))}${text}`,
-    '',
-  );
-}
-
 function toApiError(status: number, body: unknown, label: string): ShoalApiError {
   const problem: Record<string, unknown> =
     typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : { detail: body };

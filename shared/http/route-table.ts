@@ -1,7 +1,9 @@
 /**
  * The one route table. The CDK stack builds API Gateway resources and methods from it, the local
- * stack's HTTP server matches requests against it, and each Lambda entry dispatches on it, so a
- * route exists in all three places or in none.
+ * stack's HTTP server matches requests against it, each Lambda entry must implement exactly the
+ * operations it gives that function (`createHttpHandler` is typed by it) and the client reaches
+ * every route through `routeTo` with a method per operation (`CLIENT_METHODS` is typed by it), so
+ * a route added here without its handler or client method does not compile.
  */
 
 /** A Lambda function that serves a group of routes; its entry is `functions/<name>.ts`. */
@@ -193,6 +195,35 @@ export const ROUTES = [
 ] as const satisfies readonly Route[];
 
 export type OperationId = (typeof ROUTES)[number]['operationId'];
+
+/** The `{param}` names of a path template. */
+type ParametersOf<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | ParametersOf<Rest>
+  : never;
+
+/** The path parameters an operation's route needs, by name. */
+export type RouteParameters<O extends OperationId> = Record<
+  ParametersOf<Extract<(typeof ROUTES)[number], { readonly operationId: O }>['path']>,
+  string | number
+>;
+
+/**
+ * The method and concrete path of an operation, its parameters percent-encoded: how a client
+ * reaches a route without spelling its path again.
+ * @example
+ * routeTo('describeTopic', { topic: 'orders' }); // { method: 'GET', path: '/v1/topics/orders' }
+ */
+export function routeTo<O extends OperationId>(
+  operationId: O,
+  parameters: RouteParameters<O>,
+): { readonly method: HttpMethod; readonly path: string } {
+  const route = ROUTES.find((candidate) => candidate.operationId === operationId) as Route;
+  const values = parameters as Record<string, string | number>;
+  const path = route.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
+    encodeURIComponent(String(values[name])),
+  );
+  return { method: route.method, path };
+}
 
 /** The operations of the routes one function serves: its handler must implement each of them. */
 export type OperationIdOf<F extends FunctionName> = Extract<

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { CLIENT_METHODS, ShoalApi } from '../../client/api.js';
 import { openApiDocument } from '../../shared/http/openapi.js';
-import { FUNCTION_NAMES, matchPath, ROUTES } from '../../shared/http/route-table.js';
+import { FUNCTION_NAMES, matchPath, ROUTES, routeTo } from '../../shared/http/route-table.js';
 
 describe('route table', () => {
   it('matches concrete paths to routes with decoded parameters', () => {
@@ -32,6 +33,26 @@ describe('route table', () => {
 
     for (const route of ROUTES) {
       expect(paths[route.path]?.[route.method.toLowerCase()]?.operationId).toBe(route.operationId);
+    }
+  });
+});
+
+describe('routeTo', () => {
+  it('gives the method and the path of an operation with its parameters percent-encoded', () => {
+    expect(routeTo('heartbeatGroup', { group: 'billing/eu', memberId: 'm 1' })).toEqual({
+      method: 'POST',
+      path: '/v1/groups/billing%2Feu/members/m%201/heartbeat',
+    });
+    expect(routeTo('fetchRecords', { topic: 'orders', partition: 3 }).path).toBe(
+      '/v1/topics/orders/partitions/3/records',
+    );
+  });
+
+  it('names a client method for every route, and each exists', () => {
+    for (const route of ROUTES) {
+      expect(typeof ShoalApi.prototype[CLIENT_METHODS[route.operationId]], route.operationId).toBe(
+        'function',
+      );
     }
   });
 });
