@@ -228,7 +228,7 @@ describe('Secrets Manager secret reader', () => {
 
   it('fails with the service error type when the secret does not exist', async () => {
     await expect(readSecretString('missing', { region: 'eu-west-1', endpoint, credentials })).rejects.toThrow(
-      'GetSecretValue failed with 400 ResourceNotFoundException',
+      'GetSecretValue failed: ResourceNotFoundException',
     );
   });
 });

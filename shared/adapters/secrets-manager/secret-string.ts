@@ -1,64 +1,48 @@
 /**
- * Reads one Secrets Manager secret with a single SigV4-signed `GetSecretValue` call over HTTPS, with
- * the signer the TypeScript client already uses, so the authorizer needs no extra SDK client in its
- * bundle for one request per cold start.
+ * Reads one Secrets Manager secret (the JWT authorizer's HMAC key) with the AWS SDK's own client,
+ * once per cold start.
  */
-import { type AuthOptions, createSigner } from '../../../client/auth.js';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { AwsCredentialIdentity } from '@smithy/types';
 
 /** Settings of {@link readSecretString}. */
 export interface SecretReadOptions {
   readonly region: string;
-  /** @default `https://secretsmanager.<region>.amazonaws.com` (`.amazonaws.com.cn` in China regions) */
+  /** @default the regional Secrets Manager endpoint */
   readonly endpoint?: string;
   /** @default the standard AWS credential chain (the Lambda's role) */
-  readonly credentials?: Extract<AuthOptions, { type: 'iam' }>['credentials'];
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
-  /** @default 3000 */
+  readonly credentials?: AwsCredentialIdentity;
+  /** Bound on the call, retries included. @default 3000 */
   readonly timeoutMs?: number;
 }
 
+/** Attempts of one read: the SDK retries throttling and network failures in between. */
+const ATTEMPTS_MAX = 3;
+
 /**
  * The `SecretString` of a secret's current version.
- * @throws Error with the service's error type when the call fails or the secret is binary
+ * @throws Error naming the service's error (e.g. ResourceNotFoundException) when the call fails or the secret is binary
+ * @example
+ * const key = await readSecretString(config.jwtSecretArn, { region: config.region });
  */
 export async function readSecretString(secretId: string, options: SecretReadOptions): Promise<string> {
-  const endpoint = new URL(options.endpoint ?? defaultEndpoint(options.region));
-  const sign = createSigner(
-    {
-      type: 'iam',
-      region: options.region,
-      service: 'secretsmanager',
-      ...(options.credentials ? { credentials: options.credentials } : {}),
-    },
-    endpoint,
-  );
-  if (!sign) throw new Error('Secrets Manager requests must be signed');
-  const body = JSON.stringify({ SecretId: secretId });
-  const headers = await sign({
-    method: 'POST',
-    url: endpoint,
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'secretsmanager.GetSecretValue',
-    },
-    body,
+  const client = new SecretsManagerClient({
+    region: options.region,
+    maxAttempts: ATTEMPTS_MAX,
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
-  const response = await (options.fetch ?? fetch)(endpoint, {
-    method: 'POST',
-    headers,
-    body,
-    signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
-  });
-  const answer = (await response.json().catch(() => ({}))) as { SecretString?: unknown; __type?: unknown };
-  if (!response.ok) {
-    throw new Error(`GetSecretValue failed with ${response.status} ${String(answer.__type ?? '')}`.trim());
+  let secretString: string | undefined;
+  try {
+    const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId }), {
+      abortSignal: AbortSignal.timeout(options.timeoutMs ?? 3000),
+    });
+    secretString = answer.SecretString;
+  } catch (error) {
+    throw new Error(`GetSecretValue failed: ${(error as Error).name}`, { cause: error });
+  } finally {
+    client.destroy();
   }
-  if (typeof answer.SecretString !== 'string') throw new Error('The secret holds no SecretString');
-  return answer.SecretString;
-}
-
-function defaultEndpoint(region: string): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://secretsmanager.${region}.${suffix}`;
+  if (typeof secretString !== 'string') throw new Error('The secret holds no SecretString');
+  return secretString;
 }
