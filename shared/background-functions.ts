@@ -1,7 +1,9 @@
 /**
  * Lambda functions that serve no HTTP route, beside the route table's: each has an entry
- * `functions/<name>.ts` exporting `handler`, and a trigger the CDK stack (a schedule, the log
- * table's stream) and the local stack (a timer, a stream follower) both honour.
+ * `functions/<name>.ts` exporting `handler`. `trigger` says what invokes it; the constructs that
+ * deploy it wire that trigger (`infra/shoal-tiered-storage.ts`, `infra/shoal-subscriptions.ts`:
+ * a schedule, the log table's stream, CloudFormation) and so does the local stack
+ * (`local/background.ts`: a timer, a stream follower), each checked by its own tests.
  */
 
 /** A function triggered by something other than API Gateway. */

@@ -1,6 +1,9 @@
 /**
- * The one place that reads `process.env`. Every other module receives its settings from here, so a
- * missing variable fails at cold start with its name instead of deep inside a request.
+ * The one place in the service (handlers, background functions, the local stack) that reads
+ * `process.env`. Every other module receives its settings from here, so a missing variable fails at
+ * cold start with its name instead of deep inside a request. The client and the CLI, which run in
+ * the user's process as a separate package, read their own few (`AWS_REGION` for signing in
+ * `client/auth.ts`, the CLI's options in `cli/`).
  */
 import { realpathSync, statSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
