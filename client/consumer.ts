@@ -19,6 +19,8 @@
  *          loops p0 p1 p2                   p2: stop fetch, finish handler, onPartitionsRevoked
  * ```
  */
+
+import { LIMITS } from '../shared/domain/limits.js';
 import type { FetchAnswer, ShoalApi } from './api.js';
 import { ERROR_CODES, isApiError, ShoalClientStateError } from './errors.js';
 import { type ConsumedRecord, toConsumedRecord } from './records.js';
@@ -149,7 +151,7 @@ const DEFAULTS = {
 /** Attempts at a fetch that keeps failing (after the transport's own retries) before a crash. */
 const FETCH_FAILURES_MAX = 5;
 /** Offsets in one commit request (the API's bound). */
-const COMMIT_OFFSETS_PER_REQUEST_MAX = 98;
+const COMMIT_OFFSETS_PER_REQUEST_MAX = LIMITS.commitOffsetsPerRequestMax;
 /** Attempts at a commit that was fenced by a rebalance. */
 const COMMIT_ATTEMPTS_MAX = 3;
 

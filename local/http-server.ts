@@ -13,11 +13,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { LIMITS } from '../shared/domain/limits.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
 import { type FunctionName, matchPath, type Route } from '../shared/http/route-table.js';
 
 /** Lambda's limit on a synchronous invocation's payload, which bounds every request body. */
-export const REQUEST_BODY_BYTES_MAX = 6_291_456;
+export const REQUEST_BODY_BYTES_MAX = LIMITS.lambdaPayloadBytesMax;
 
 /** The function timeout the local stack reports through `context.getRemainingTimeInMillis()`. */
 export const FUNCTION_TIMEOUT_MS = 30_000;

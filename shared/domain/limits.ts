@@ -2,7 +2,12 @@
  * Every published limit in one place (the README lists them). Units last.
  */
 export const LIMITS = {
-  /** Lambda's synchronous payload limit; API Gateway would allow 10 MB. */
+  /**
+   * Lambda's limit on a synchronous invocation's payload (the whole proxy event, in which API
+   * Gateway carries the body as an escaped string), 6,291,456 bytes; API Gateway would allow 10 MB.
+   */
+  lambdaPayloadBytesMax: 6 * 1024 * 1024,
+  /** The request body the handlers accept: at most Lambda's payload limit. */
   requestBodyBytesMax: 6 * 1024 * 1024,
   /** Kafka's topic name limit. */
   topicNameLengthMax: 249,
