@@ -34,6 +34,8 @@ import {
   type GroupState,
   type GroupTopic,
   groupState,
+  isListedMember,
+  isLiveMember,
   partitionsOf,
   validateGroupName,
   validateSessionTimeout,
@@ -542,11 +544,11 @@ export class GroupService {
       const snapshot: GroupSnapshot = await this.groups.read(group);
       const now = this.clock.now();
       const record = snapshot.record;
-      const inRecord = (member: GroupMember) =>
-        record !== undefined && member.groupId === record.groupId && member.memberId in record.assignments;
-      const live = snapshot.members.filter((member) => inRecord(member) && member.deadline >= now);
-      const expired = snapshot.members.filter((member) => inRecord(member) && member.deadline < now);
-      const orphans = snapshot.members.filter((member) => !inRecord(member));
+      const live = snapshot.members.filter((member) => isLiveMember(record, member, now));
+      const expired = snapshot.members.filter(
+        (member) => isListedMember(record, member) && !isLiveMember(record, member, now),
+      );
+      const orphans = snapshot.members.filter((member) => !isListedMember(record, member));
       // A member listed in the record without an item (never the case unless edited by hand) counts as expired.
       const missing = record
         ? Object.keys(record.assignments).filter((id) => !snapshot.members.some((m) => m.memberId === id))

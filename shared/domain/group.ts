@@ -66,6 +66,22 @@ export interface CommittedOffset {
 /** Kafka's states, folded: Empty (no live member), Rebalancing (some member has not seen the generation yet), Stable. */
 export type GroupState = 'Empty' | 'Stable' | 'Rebalancing';
 
+/**
+ * A member item belongs to the group's current membership: it joined this incarnation of the group
+ * and the record lists it. Items that fail this were left behind by a crash (orphans).
+ */
+export function isListedMember(record: GroupRecord | undefined, member: GroupMember): boolean {
+  return record !== undefined && member.groupId === record.groupId && member.memberId in record.assignments;
+}
+
+/**
+ * The live-member rule: a listed member whose deadline (last heartbeat + session timeout) has not
+ * passed at `now`. A listed member past its deadline counts as gone, as if it had left.
+ */
+export function isLiveMember(record: GroupRecord | undefined, member: GroupMember, now: number): boolean {
+  return isListedMember(record, member) && member.deadline >= now;
+}
+
 /** The group's state from its live members. */
 export function groupState(record: GroupRecord, liveMembers: readonly GroupMember[]): GroupState {
   if (liveMembers.length === 0) return 'Empty';
