@@ -203,7 +203,7 @@ export function encodedRecordBytes(record: RecordInput, baseTimestamp?: number):
  * Splits records into consecutive chunks whose sizes add up to at most `chunkBytesMax`, keeping
  * order and never returning an empty chunk. A record larger than `chunkBytesMax` gets a chunk of
  * its own (the caller enforces the record size limit). Greedy: a chunk closes only when the next
- * record does not fit.
+ * record does not fit, or the chunk holds `chunkRecordsMax` records.
  *
  * @example splitIntoChunks(records, (r) => encodedRecordBytes(r), ITEM_BODY_BYTES_MAX)
  */
@@ -211,13 +211,14 @@ export function splitIntoChunks<T>(
   records: readonly T[],
   sizeOf: (record: T) => number,
   chunkBytesMax: number,
+  chunkRecordsMax = Number.POSITIVE_INFINITY,
 ): T[][] {
   const chunks: T[][] = [];
   let chunk: T[] = [];
   let chunkBytes = 0;
   for (const record of records) {
     const recordBytes = sizeOf(record);
-    if (chunk.length > 0 && chunkBytes + recordBytes > chunkBytesMax) {
+    if (chunk.length > 0 && (chunk.length >= chunkRecordsMax || chunkBytes + recordBytes > chunkBytesMax)) {
       chunks.push(chunk);
       chunk = [];
       chunkBytes = 0;

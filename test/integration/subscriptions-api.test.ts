@@ -4,7 +4,7 @@
  * records dead-lettered, the oldest undelivered record's age).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS } from '../../shared/domain/dispatcher.js';
+import { DEAD_LETTER_HEADERS } from '../../shared/domain/dead-letter.js';
 import { invocationsOf } from '../fixtures/subscribers/journal.js';
 import { json } from '../support/http-client.js';
 import {

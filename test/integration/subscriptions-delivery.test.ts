@@ -4,7 +4,7 @@
  * and starting positions. Each test uses topics of its own; the handlers' journal is keyed by topic.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS } from '../../shared/domain/dispatcher.js';
+import { DEAD_LETTER_HEADERS } from '../../shared/domain/dead-letter.js';
 import { deliveredOffsets, invocationsOf, jsonValueOf } from '../fixtures/subscribers/journal.js';
 import { json, str } from '../support/http-client.js';
 import {
