@@ -26,7 +26,7 @@ import {
   SERVICE_NAME,
   SUBSCRIPTION_METRIC,
 } from '../shared/observability/telemetry.js';
-import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
+import { functionLabelOf, ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** Settings of {@link ShoalObservability}. */
@@ -340,12 +340,12 @@ export class ShoalObservability extends Construct {
       dashboard.addWidgets(
         graph(
           'Function errors and throttles',
-          functions.map((fn) => fn.metricErrors({ period, label: `${fn.node.id} errors` })),
-          functions.map((fn) => fn.metricThrottles({ period, label: `${fn.node.id} throttles` })),
+          functions.map((fn) => fn.metricErrors({ period, label: `${functionLabelOf(fn)} errors` })),
+          functions.map((fn) => fn.metricThrottles({ period, label: `${functionLabelOf(fn)} throttles` })),
         ),
         graph(
           'Function duration p99 (ms)',
-          functions.map((fn) => fn.metricDuration({ period, statistic: 'p99', label: fn.node.id })),
+          functions.map((fn) => fn.metricDuration({ period, statistic: 'p99', label: functionLabelOf(fn) })),
         ),
       );
     }

@@ -3,14 +3,22 @@
  * resources and methods are built from `ROUTES`. Adding a route or a function to the route table
  * (and its access below) is all it takes to deploy it.
  */
-import { Duration, Names, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  type CfnElement,
+  Duration,
+  Names,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import {
   FUNCTION_NAMES,
   type FunctionName,
@@ -27,7 +35,7 @@ import {
 } from './authorization.js';
 import { type ObservabilitySettings, ShoalObservability } from './observability.js';
 import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
-import { acknowledgeFunctionFindings, functionCode, shoalEnvironment } from './shoal-function.js';
+import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
@@ -128,9 +136,6 @@ const MEMORY_SIZE_MAX = 10_240;
 const THROTTLING_RATE_LIMIT_MAX = 10_000;
 const THROTTLING_BURST_LIMIT_MAX = 5_000;
 
-/** The runtime the bundles target; bumping it is a deliberate upgrade (see the L1 acknowledgement). */
-const RUNTIME = lambda.Runtime.NODEJS_22_X;
-
 /**
  * The Shoal HTTP API: a Regional REST API, IAM-authorized on every method, in front of one
  * Lambda function per `FunctionName`, each granted only the access {@link FUNCTION_ACCESS} declares.
@@ -170,47 +175,27 @@ export class ShoalApi extends Construct {
     if (props.webAclArn) associateWebAcl(this, this.restApi, props.webAclArn);
   }
 
+  /** One {@link ShoalFunction} per function name, granted what {@link FUNCTION_ACCESS} declares. */
   private createFunction(
     name: FunctionName,
     props: ShoalApiProps,
     logRetention: logs.RetentionDays,
   ): nodejs.NodejsFunction {
     const id = constructIdOf(name);
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: logRetention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // An explicit role keeps AWSLambdaBasicExecutionRole (log groups and streams created and written
-    // anywhere in the account) off: the function may write to its own log group and nothing else.
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Shoal ${name} function`,
-    });
-    logGroup.grantWrite(role);
-    grantAccess(role, FUNCTION_ACCESS[name], props.storage);
-
-    const { logTable, metaTable, segmentBucket } = props.storage;
-    const fn = new nodejs.NodejsFunction(this, id, {
+    const shoalFunction = new ShoalFunction(this, id, {
+      name,
       description: `Shoal ${name}: ${routesOf(name)
         .map((route) => route.operationId)
         .join(', ')}`,
-      ...functionCode(name),
-      runtime: RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
+      invocation: 'synchronous',
       memorySize: props.memorySize ?? MEMORY_SIZE_DEFAULT,
       timeout: props.timeout ?? INTEGRATION_TIMEOUT_MAX,
-      role,
-      logGroup,
-      tracing: lambda.Tracing.ACTIVE,
-      environment: {
-        ...shoalEnvironment({ logTable, metaTable, segmentBucket }),
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      logRetention,
+      environment: shoalEnvironment(props.storage),
     });
-
-    // The pinned runtime, the X-Ray actions without resources, and no DLQ for synchronous calls.
-    acknowledgeFunctionFindings(fn, role, 'synchronous');
-    return fn;
+    grantAccess(shoalFunction.role, FUNCTION_ACCESS[name], props.storage);
+    keepLogicalIds(this, id, shoalFunction);
+    return shoalFunction.function;
   }
 
   private createRestApi(props: ShoalApiProps): apigateway.RestApi {
@@ -354,6 +339,39 @@ function grantTable(role: iam.IRole, access: TableAccess, table: dynamodb.ITable
       table.grantReadWriteData(role);
       return;
   }
+}
+
+/**
+ * Keeps the logical ids the API's functions had before they were built by {@link ShoalFunction}:
+ * then the function, its log group and its role were siblings in this construct (`<Id>`,
+ * `<Id>Logs`, `<Id>Role`), and logical ids derive from construct paths. With the old ids a
+ * deployed stack updates these resources in place, instead of replacing every API function and
+ * leaving its retained log group behind.
+ */
+function keepLogicalIds(scope: Construct, id: string, shoalFunction: ShoalFunction): void {
+  const defaultPolicy = shoalFunction.role.node.findChild('DefaultPolicy');
+  const legacyPaths: [IConstruct, string[]][] = [
+    [shoalFunction.function, [id]],
+    [shoalFunction.logGroup, [`${id}Logs`]],
+    [shoalFunction.role, [`${id}Role`]],
+    [defaultPolicy, [`${id}Role`, 'DefaultPolicy']],
+  ];
+  for (const [construct, path] of legacyPaths) {
+    (construct.node.defaultChild as CfnElement).overrideLogicalId(logicalIdAt(scope, [...path, 'Resource']));
+  }
+}
+
+/**
+ * The logical id a stack allocates by default to an element at `path` below `scope`: the one
+ * algorithm of `Names.uniqueId`, over the path below the stack. It is computed on a detached tree,
+ * so nothing is added to the app. (A stack that overrides `allocateLogicalId` gets these default
+ * ids for the API functions' four resources.)
+ */
+function logicalIdAt(scope: Construct, path: readonly string[]): string {
+  const below = scope.node.scopes.slice(Stack.of(scope).node.scopes.length).map((node) => node.node.id);
+  let node = new Construct(undefined as unknown as Construct, '');
+  for (const id of [...below, ...path]) node = new Construct(node, id);
+  return Names.uniqueId(node);
 }
 
 /** `produce-records` → `ProduceRecords`: construct ids, hence logical ids, derive from the function name. */

@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { ENV } from '../shared/config.js';
 
 /** The tables and bucket every Shoal function is configured with. */
@@ -149,6 +149,15 @@ export class ShoalFunction extends Construct {
     });
     acknowledgeFunctionFindings(this.function, this.role, props.invocation);
   }
+}
+
+/**
+ * The name a dashboard shows for a function: the id of the {@link ShoalFunction} that holds it
+ * (`ProduceRecords`, `ArchiveSegments`), else its own construct id.
+ */
+export function functionLabelOf(fn: IConstruct): string {
+  const holder = fn.node.scope;
+  return holder instanceof ShoalFunction && holder.function === fn ? holder.node.id : fn.node.id;
 }
 
 /** Why a function of each kind of invocation has no dead-letter queue of its own. */

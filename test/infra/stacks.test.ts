@@ -1,21 +1,19 @@
-import { readFileSync } from 'node:fs';
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_ACCESS, ShoalApi, ShoalStatelessStack } from '../../infra/shoal-api.js';
-import { ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
+import { FUNCTION_ACCESS, ShoalApi, type ShoalStatelessStack } from '../../infra/shoal-api.js';
+import { type ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
 import { LOG_TABLE, META_TABLE } from '../../shared/adapters/dynamodb/table-schema.js';
 import { BACKGROUND_FUNCTIONS } from '../../shared/background-functions.js';
 import { ENV } from '../../shared/config.js';
 import { FUNCTION_NAMES, type FunctionName, ROUTES } from '../../shared/http/route-table.js';
+import { synthesizeShoalApp } from './shoal-app.js';
 
 type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
 type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
-
-/** The feature flags `cdk synth` uses, so the tests see the templates that get deployed. */
-const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
 
 const WRITE_ACTIONS = [
   'dynamodb:PutItem',
@@ -29,13 +27,10 @@ let stateless: ShoalStatelessStack;
 let statefulTemplate: Template;
 let statelessTemplate: Template;
 
-// Bundling the functions is the slow part: build the app once, as infra/app.ts does.
+// Bundling the functions is the slow part: build the app once, as infra/app.ts does; this file
+// proves that every function bundles.
 beforeAll(() => {
-  const app = new App({ context: CDK_CONTEXT });
-  stateful = new ShoalStatefulStack(app, 'ShoalStateful');
-  stateless = new ShoalStatelessStack(app, 'ShoalStateless', { storage: stateful.storage });
-  statefulTemplate = Template.fromStack(stateful);
-  statelessTemplate = Template.fromStack(stateless);
+  ({ stateful, stateless, statefulTemplate, statelessTemplate } = synthesizeShoalApp({ bundling: true }));
 }, 120_000);
 
 function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
@@ -231,6 +226,54 @@ describe('stateless stack', () => {
     expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 1);
   });
 
+  it('keeps the logical ids the API functions were deployed with before ShoalFunction built them', () => {
+    // Function, log group, role, role policy: a new id would replace the function and leave its
+    // retained log group behind.
+    const deployed: Record<FunctionName, readonly string[]> = {
+      'manage-topics': [
+        'ApiManageTopicsD4CEC889',
+        'ApiManageTopicsLogs11821FC7',
+        'ApiManageTopicsRole0DECDB33',
+        'ApiManageTopicsRoleDefaultPolicyFE778BEF',
+      ],
+      'produce-records': [
+        'ApiProduceRecordsC8E442ED',
+        'ApiProduceRecordsLogs0D839573',
+        'ApiProduceRecordsRole79DD7824',
+        'ApiProduceRecordsRoleDefaultPolicyF691FDBB',
+      ],
+      'fetch-records': [
+        'ApiFetchRecordsC00B302D',
+        'ApiFetchRecordsLogsE51FEFEF',
+        'ApiFetchRecordsRoleE3185EF9',
+        'ApiFetchRecordsRoleDefaultPolicy3470F32B',
+      ],
+      'manage-groups': [
+        'ApiManageGroups718EC219',
+        'ApiManageGroupsLogsE54275A5',
+        'ApiManageGroupsRoleC6EBA1AA',
+        'ApiManageGroupsRoleDefaultPolicyB8050C76',
+      ],
+      'manage-subscriptions': [
+        'ApiManageSubscriptions1DCBC6AE',
+        'ApiManageSubscriptionsLogs85BA8824',
+        'ApiManageSubscriptionsRoleEE487131',
+        'ApiManageSubscriptionsRoleDefaultPolicy7EF749FD',
+      ],
+    };
+
+    for (const name of FUNCTION_NAMES) {
+      const fn = stateless.api.functions[name];
+      const role = fn.role as iam.Role;
+      const constructs = [fn, fn.logGroup, role, role.node.findChild('DefaultPolicy')];
+
+      expect(
+        constructs.map((construct) => logicalIdOf(stateless, construct)),
+        name,
+      ).toEqual(deployed[name]);
+    }
+  });
+
   it('logs each function to its own log group with a retention', () => {
     const functions = Object.values(resourcesOf(statelessTemplate, 'AWS::Lambda::Function'));
     const logGroups = resourcesOf(statelessTemplate, 'AWS::Logs::LogGroup');
@@ -395,6 +438,23 @@ describe('both stacks', () => {
         'query',
       ].sort(),
     );
+  });
+
+  it('labels each function on the dashboard by its name', () => {
+    const dashboard = JSON.stringify(
+      Object.values(resourcesOf(statelessTemplate, 'AWS::CloudWatch::Dashboard')),
+    );
+
+    for (const label of [
+      'ProduceRecords',
+      'ManageGroups',
+      'ArchiveSegments',
+      'RescueBatches',
+      'DispatchSubscriptions',
+    ]) {
+      expect(dashboard).toContain(`${label} errors`);
+    }
+    expect(dashboard).not.toMatch(/label\W+Function errors/);
   });
 
   it('carry no CDK error or warning annotation', () => {

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShoalStatelessStack } from '../../infra/shoal-api.js';
-import { ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
+import type { ShoalStatelessStack } from '../../infra/shoal-api.js';
+import { type ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
 import { ShoalTieredStorage } from '../../infra/shoal-tiered-storage.js';
 import { ENV } from '../../shared/config.js';
 import {
@@ -14,11 +13,11 @@ import {
   RETENTION_CLASS_TAG,
   SEGMENT_KEY_PREFIX,
 } from '../../shared/domain/segment-keys.js';
+import { synthesizeShoalApp } from './shoal-app.js';
 
 type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
 type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
 
-const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
 const DYNAMODB_WRITES = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
@@ -31,12 +30,9 @@ let stateless: ShoalStatelessStack;
 let statefulTemplate: Template;
 let statelessTemplate: Template;
 
+// Bundling is proven by the stacks' tests and `cdk synth`; this file needs the templates only.
 beforeAll(() => {
-  const app = new App({ context: CDK_CONTEXT });
-  stateful = new ShoalStatefulStack(app, 'ShoalStateful');
-  stateless = new ShoalStatelessStack(app, 'ShoalStateless', { storage: stateful.storage });
-  statefulTemplate = Template.fromStack(stateful);
-  statelessTemplate = Template.fromStack(stateless);
+  ({ stateful, stateless, statefulTemplate, statelessTemplate } = synthesizeShoalApp({ bundling: false }));
 }, 120_000);
 
 function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
