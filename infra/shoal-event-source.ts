@@ -15,12 +15,12 @@
  *   }),
  * );
  */
-import { CustomResource, type Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { compileFilters } from '../shared/domain/event-filter.js';
-import { SUBSCRIPTION_LIMITS } from '../shared/domain/subscription.js';
+import { resolveSubscriptionConfig } from '../shared/domain/subscription.js';
+import { CreateSubscriptionRequest, toSubscriptionInput } from '../shared/http/subscription-schemas.js';
 import type { IShoalLog } from './shoal-subscriptions.js';
 
 /** Settings of {@link ShoalEventSource}: Lambda's Kafka event source props, for a Shoal topic. */
@@ -92,8 +92,6 @@ export interface ShoalEventSourceProps {
   readonly subscriptionName?: string;
 }
 
-const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
-
 /**
  * A Shoal topic as a Lambda event source. Validates its props when constructed (synth time), with
  * messages that show the bad value.
@@ -143,130 +141,136 @@ export class ShoalEventSource implements lambda.IEventSource {
     subscription.node.addDependency(invoke);
   }
 
-  /** The subscriptions API's create request. */
+  /** The subscriptions API's create request, which the custom resource's handler validates again. */
   private requestFor(name: string, target: lambda.IFunction): Record<string, unknown> {
-    const props = this.props;
-    const request: Record<string, unknown> = {
-      name,
-      topic: props.topic,
-      target: { functionArn: target.functionArn },
-      startingPosition: props.startingPosition,
-      startingPositionTimestamp:
-        props.startingPositionTimestamp === undefined
-          ? undefined
-          : Math.round(props.startingPositionTimestamp * 1000),
-      batchSize: props.batchSize,
-      maxBatchingWindowMs: props.maxBatchingWindow?.toMilliseconds(),
-      retryAttempts: props.retryAttempts,
-      maxRecordAgeMs: props.maxRecordAge?.toMilliseconds(),
-      bisectBatchOnError: props.bisectBatchOnError,
-      reportBatchItemFailures: props.reportBatchItemFailures,
-      onFailure: props.onFailure ? { topic: props.onFailure.topic } : undefined,
-      filters: props.filters?.map((filter) => ({ pattern: filter.pattern })),
-      enabled: props.enabled,
-      consumerGroupId: props.consumerGroupId,
-    };
-    return Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined));
+    const { topic, ...fields } = requestFieldsOf(this.props);
+    return { name, topic, target: { functionArn: target.functionArn }, ...fields };
   }
 }
 
-function resolved(value: unknown): boolean {
-  return !Token.isUnresolved(value);
+/** The create request's fields that come from the props, with the API's names and units. */
+function requestFieldsOf(props: Partial<ShoalEventSourceProps>): Record<string, unknown> {
+  const request: Record<string, unknown> = {
+    topic: props.topic,
+    startingPosition: props.startingPosition,
+    startingPositionTimestamp:
+      props.startingPositionTimestamp === undefined
+        ? undefined
+        : Math.round(props.startingPositionTimestamp * 1000),
+    batchSize: props.batchSize,
+    maxBatchingWindowMs: props.maxBatchingWindow?.toMilliseconds(),
+    retryAttempts: props.retryAttempts,
+    maxRecordAgeMs: props.maxRecordAge?.toMilliseconds(),
+    bisectBatchOnError: props.bisectBatchOnError,
+    reportBatchItemFailures: props.reportBatchItemFailures,
+    onFailure: props.onFailure ? { topic: props.onFailure.topic } : undefined,
+    filters: props.filters?.map((filter) => ({ pattern: filter.pattern })),
+    enabled: props.enabled,
+    consumerGroupId: props.consumerGroupId,
+  };
+  return Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined));
 }
 
+/**
+ * The props' fields as the subscriptions API takes them, before binding decides the target (and
+ * the name, when none is given): each field's bounds come from the API's own schema.
+ */
+const PropsRequest = CreateSubscriptionRequest.omit({ target: true }).partial();
+
+/** What binding decides, standing in while the props are checked against the domain's rules. */
+const UNBOUND = { name: 'unbound', target: { functionArn: 'unbound' } } as const;
+
+/**
+ * Request fields that differ from their prop in name or unit: the prop each comes from, and how
+ * the API's message names it, so that a bound reads in the right unit.
+ */
+const FIELD_PROPS: Readonly<Record<string, { prop: keyof ShoalEventSourceProps; inApi?: string }>> = {
+  name: { prop: 'subscriptionName' },
+  startingPositionTimestamp: { prop: 'startingPositionTimestamp', inApi: 'epoch milliseconds in the API' },
+  maxBatchingWindowMs: { prop: 'maxBatchingWindow', inApi: 'milliseconds in the API' },
+  maxRecordAgeMs: { prop: 'maxRecordAge', inApi: 'milliseconds in the API' },
+};
+
+/**
+ * Checks the props once, at construction (synth time), as the subscriptions API will check the
+ * request: each field against the API's zod schema, then the rules that tie fields together
+ * (`resolveSubscriptionConfig`). Props that are tokens are known only at deploy time: their own
+ * bounds, and the rules that tie fields together, are then left to the API.
+ *
+ * @throws Error naming each bad prop with the value it was given.
+ */
 function validateProps(props: ShoalEventSourceProps): void {
-  const fail = (message: string): never => {
-    throw new Error(`ShoalEventSource: ${message}`);
-  };
-  const checkName = (field: string, name: string, lengthMax: number) => {
-    if (resolved(name) && (name.length === 0 || name.length > lengthMax || !NAME_PATTERN.test(name))) {
-      fail(`${field} must be 1 to ${lengthMax} ASCII letters, digits, '.', '_' or '-', got "${name}"`);
-    }
-  };
-  checkName('topic', props.topic, 249);
-  if (props.consumerGroupId !== undefined) checkName('consumerGroupId', props.consumerGroupId, 249);
-  if (props.subscriptionName !== undefined)
-    checkName('subscriptionName', props.subscriptionName, SUBSCRIPTION_LIMITS.nameLengthMax);
-  if (props.onFailure !== undefined) {
-    checkName('onFailure.topic', props.onFailure.topic, 249);
-    if (resolved(props.topic) && props.onFailure.topic === props.topic) {
-      fail(`onFailure.topic must differ from topic "${props.topic}": dead letters would be delivered again`);
-    }
-  }
-  const atTimestamp = props.startingPosition === lambda.StartingPosition.AT_TIMESTAMP;
-  if (atTimestamp && props.startingPositionTimestamp === undefined) {
-    fail('startingPositionTimestamp must be given when startingPosition is AT_TIMESTAMP');
-  }
-  if (!atTimestamp && props.startingPositionTimestamp !== undefined) {
-    fail(`startingPositionTimestamp can only be used with AT_TIMESTAMP, not ${props.startingPosition}`);
-  }
-  const timestamp = props.startingPositionTimestamp;
-  if (
-    timestamp !== undefined &&
-    resolved(timestamp) &&
-    !(Number.isFinite(timestamp) && timestamp >= 0 && timestamp < 253_402_300_800)
-  ) {
-    fail(`startingPositionTimestamp is Unix time in seconds, got ${timestamp}`);
-  }
-  const { batchSize, retryAttempts } = props;
-  if (
-    batchSize !== undefined &&
-    resolved(batchSize) &&
-    !(
-      Number.isInteger(batchSize) &&
-      batchSize >= SUBSCRIPTION_LIMITS.batchSizeMin &&
-      batchSize <= SUBSCRIPTION_LIMITS.batchSizeMax
-    )
-  ) {
-    fail(`batchSize must be a whole number from 1 to ${SUBSCRIPTION_LIMITS.batchSizeMax}, got ${batchSize}`);
-  }
-  if (
-    retryAttempts !== undefined &&
-    resolved(retryAttempts) &&
-    !(
-      retryAttempts === -1 ||
-      (Number.isInteger(retryAttempts) &&
-        retryAttempts >= 0 &&
-        retryAttempts <= SUBSCRIPTION_LIMITS.retryAttemptsMax)
-    )
-  ) {
-    fail(
-      `retryAttempts must be -1 (forever) or a whole number from 0 to ${SUBSCRIPTION_LIMITS.retryAttemptsMax}, got ${retryAttempts}`,
-    );
-  }
-  const window = props.maxBatchingWindow;
-  if (
-    window !== undefined &&
-    !window.isUnresolved() &&
-    window.toMilliseconds() > SUBSCRIPTION_LIMITS.maxBatchingWindowMsMax
-  ) {
-    fail(`maxBatchingWindow must be at most 5 minutes, got ${window.toHumanString()}`);
-  }
-  const age = props.maxRecordAge;
-  if (
-    age !== undefined &&
-    !age.isUnresolved() &&
-    (age.toMilliseconds() < SUBSCRIPTION_LIMITS.maxRecordAgeMsMin ||
-      age.toMilliseconds() > SUBSCRIPTION_LIMITS.maxRecordAgeMsMax)
-  ) {
-    fail(`maxRecordAge must be from 60 seconds to 7 days, got ${age.toHumanString()}`);
-  }
-  const filters = props.filters ?? [];
-  if (filters.length > SUBSCRIPTION_LIMITS.filtersMax) {
-    fail(`filters takes at most ${SUBSCRIPTION_LIMITS.filtersMax} filters, got ${filters.length}`);
-  }
-  const patterns = filters.map((filter, index) => {
-    const pattern = filter.pattern;
-    if (typeof pattern !== 'string') {
-      return fail(
+  props.filters?.forEach((filter, index) => {
+    if (typeof filter.pattern !== 'string') {
+      throw invalidProps(
         `filters[${index}] must be made with lambda.FilterCriteria.filter({ value: ... }), got ${JSON.stringify(filter)}`,
       );
     }
-    return pattern;
   });
-  try {
-    compileFilters(patterns.filter(resolved));
-  } catch (error) {
-    fail((error as Error).message);
+  const resolved = resolvedPropsOf(props);
+  const parsed = PropsRequest.safeParse({
+    ...requestFieldsOf(resolved),
+    ...(resolved.subscriptionName === undefined ? {} : { name: resolved.subscriptionName }),
+  });
+  if (!parsed.success) {
+    throw invalidProps(
+      parsed.error.issues.map((issue) => describeIssue(props, issue.path, issue.message)).join('; '),
+    );
   }
+  const { topic, name } = parsed.data;
+  if (topic === undefined || !isEveryPropResolved(props, resolved)) return;
+  try {
+    resolveSubscriptionConfig(
+      toSubscriptionInput({ ...parsed.data, topic, name: name ?? UNBOUND.name, target: UNBOUND.target }),
+    );
+  } catch (error) {
+    throw invalidProps((error as Error).message);
+  }
+}
+
+function invalidProps(message: string): Error {
+  return new Error(`ShoalEventSource: ${message}`);
+}
+
+/** Whether {@link resolvedPropsOf} left every prop in. */
+function isEveryPropResolved(
+  props: ShoalEventSourceProps,
+  resolved: Partial<ShoalEventSourceProps>,
+): boolean {
+  return (
+    Object.keys(props).length === Object.keys(resolved).length &&
+    props.onFailure === resolved.onFailure &&
+    props.filters?.length === resolved.filters?.length
+  );
+}
+
+/** The props without the values that are tokens: those are known only at deploy time. */
+function resolvedPropsOf(props: ShoalEventSourceProps): Partial<ShoalEventSourceProps> {
+  const resolved = Object.entries(props).filter(([, value]) =>
+    value instanceof Duration ? !value.isUnresolved() : !Token.isUnresolved(value),
+  );
+  const { onFailure, filters, ...rest } = Object.fromEntries(resolved) as Partial<ShoalEventSourceProps>;
+  return {
+    ...rest,
+    ...(onFailure && !Token.isUnresolved(onFailure.topic) ? { onFailure } : {}),
+    ...(filters ? { filters: filters.filter((filter) => !Token.isUnresolved(filter.pattern)) } : {}),
+  };
+}
+
+/**
+ * One schema issue in the props' names, with the value as given: `batchSize: Too small: expected
+ * number to be >=1 (given 0)`, or `maxRecordAge (milliseconds in the API): ... (given 8 days)`.
+ */
+function describeIssue(props: ShoalEventSourceProps, path: readonly PropertyKey[], message: string): string {
+  const [field = '', ...rest] = path.map(String);
+  const { prop, inApi } = FIELD_PROPS[field] ?? { prop: field };
+  let given: unknown = props;
+  for (const key of [prop, ...rest]) given = (given as Record<string, unknown> | undefined)?.[key];
+  const shown =
+    given instanceof Duration
+      ? given.toHumanString()
+      : Array.isArray(given)
+        ? `${given.length} entries`
+        : JSON.stringify(given);
+  return `${[prop, ...rest].join('.')}${inApi ? ` (${inApi})` : ''}: ${message} (given ${shown})`;
 }

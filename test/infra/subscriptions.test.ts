@@ -3,8 +3,7 @@
  * it declares, the one grant it makes, its synth-time validation, and no dependency cycle when the
  * subscribed function lives in another stack.
  */
-import { readFileSync } from 'node:fs';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,8 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ShoalEventSource, type ShoalEventSourceProps } from '../../infra/shoal-event-source.js';
 import { ShoalStorage } from '../../infra/shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions } from '../../infra/shoal-subscriptions.js';
-
-const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
+import { CDK_CONTEXT } from './shoal-app.js';
 
 type CfnResource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
 
@@ -188,35 +186,46 @@ describe('ShoalEventSource', () => {
   });
 
   it.each<[string, Partial<ShoalEventSourceProps>, RegExp]>([
-    ['batchSize is 0', { batchSize: 0 }, /batchSize must be a whole number from 1 to 10000, got 0/],
-    ['batchSize is above 10000', { batchSize: 10_001 }, /got 10001/],
-    ['retryAttempts is -2', { retryAttempts: -2 }, /retryAttempts must be -1 \(forever\) .* got -2/],
+    ['batchSize is 0', { batchSize: 0 }, /batchSize: Too small: expected number to be >=1 \(given 0\)/],
+    ['batchSize is above 10000', { batchSize: 10_001 }, /batchSize: .*<=10000 \(given 10001\)/],
+    ['retryAttempts is -2', { retryAttempts: -2 }, /retryAttempts: .*-1 or from 0 to 10000 \(given -2\)/],
     [
       'maxBatchingWindow is over 5 minutes',
       { maxBatchingWindow: Duration.minutes(6) },
-      /at most 5 minutes, got 6 minutes/,
+      /maxBatchingWindow \(milliseconds in the API\): .*<=300000 \(given 6 minutes\)/,
     ],
     [
       'maxRecordAge is under a minute',
       { maxRecordAge: Duration.seconds(30) },
-      /maxRecordAge must be from 60 seconds to 7 days, got 30 seconds/,
+      /maxRecordAge \(milliseconds in the API\): .*from 60000 to 604800000 \(given 30 seconds\)/,
     ],
-    ['maxRecordAge is over 7 days', { maxRecordAge: Duration.days(8) }, /got 8 days/],
+    ['maxRecordAge is over 7 days', { maxRecordAge: Duration.days(8) }, /\(given 8 days\)/],
     [
       'AT_TIMESTAMP has no timestamp',
       { startingPosition: lambda.StartingPosition.AT_TIMESTAMP },
-      /startingPositionTimestamp must be given/,
+      /startingPositionTimestamp is required when startingPosition is AT_TIMESTAMP/,
     ],
     [
       'a timestamp comes with LATEST',
       { startingPositionTimestamp: 1_767_225_600 },
-      /only be used with AT_TIMESTAMP, not LATEST/,
+      /only be given with startingPosition AT_TIMESTAMP, not LATEST/,
     ],
-    ['the topic name is invalid', { topic: 'orders!' }, /topic must be 1 to 249 .* got "orders!"/],
+    [
+      'the timestamp is past the year 9999',
+      { startingPosition: lambda.StartingPosition.AT_TIMESTAMP, startingPositionTimestamp: 253_402_300_800 },
+      /startingPositionTimestamp \(epoch milliseconds in the API\): .*\(given 253402300800\)/,
+    ],
+    ['the topic name is invalid', { topic: 'orders!' }, /topic: may contain only .* \(given "orders!"\)/],
+    ['the topic is named "."', { topic: '.' }, /topic: cannot be '.' or '..' \(given "."\)/],
     [
       'the dead-letter topic is the topic',
       { onFailure: { topic: 'orders' } },
-      /onFailure.topic must differ from topic "orders"/,
+      /onFailure.topic must differ from the subscribed topic 'orders'/,
+    ],
+    [
+      'the dead-letter topic name is invalid',
+      { onFailure: { topic: 'orders dlq' } },
+      /onFailure.topic: may contain only .* \(given "orders dlq"\)/,
     ],
     [
       'a filter is on the key',
@@ -235,9 +244,18 @@ describe('ShoalEventSource', () => {
           lambda.FilterCriteria.filter({ value: lambda.FilterRule.isEqual('a') }),
         ),
       },
-      /at most 5 filters, got 6/,
+      /filters: .*<=5 items \(given 6 entries\)/,
     ],
-    ['the consumer group id has a space', { consumerGroupId: 'my group' }, /consumerGroupId must be/],
+    [
+      'the consumer group id has a space',
+      { consumerGroupId: 'my group' },
+      /consumerGroupId: may contain only .* \(given "my group"\)/,
+    ],
+    [
+      'the subscription name is longer than 249 characters',
+      { subscriptionName: 'b'.repeat(250) },
+      /subscriptionName: .*<=249 characters \(given "b{250}"\)/,
+    ],
   ])('fails at synth time when %s', (_name, change, message) => {
     const create = () =>
       new ShoalEventSource(fakeLog(new Stack()), {
@@ -247,6 +265,33 @@ describe('ShoalEventSource', () => {
       });
 
     expect(create).toThrow(message);
+  });
+
+  it('fails naming every bad prop at once', () => {
+    const create = () =>
+      new ShoalEventSource(fakeLog(new Stack()), {
+        topic: 'orders!',
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 0,
+      });
+
+    expect(create).toThrow(/topic: .*\(given "orders!"\); batchSize: .*\(given 0\)/);
+  });
+
+  it('leaves props that are tokens to the subscriptions API', () => {
+    const stack = new Stack();
+    const topic = new CfnParameter(stack, 'Topic').valueAsString;
+    const batchSize = new CfnParameter(stack, 'BatchSize', { type: 'Number' }).valueAsNumber;
+
+    const create = () =>
+      new ShoalEventSource(fakeLog(stack), {
+        topic,
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize,
+        onFailure: { topic: 'orders-dlq' },
+      });
+
+    expect(create).not.toThrow();
   });
 
   it('adds no cdk-nag finding, CDK error or warning to either stack', () => {
