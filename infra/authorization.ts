@@ -27,6 +27,8 @@ function aclOf(input: AclInput): AclEntry[] {
   return input.map((entry) => (typeof entry === 'string' ? (parsed.shift() as AclEntry) : entry));
 }
 
+const EXECUTE_API_INVOKE = 'execute-api:Invoke';
+
 /**
  * The IAM statements that let a principal invoke exactly the routes `acl` allows on `api`'s stage:
  * one Allow of `execute-api:Invoke`, and a Deny where a wildcard would reach further.
@@ -38,30 +40,28 @@ function aclOf(input: AclInput): AclEntry[] {
  * @throws Error when the ACL cannot be expressed in IAM (see `executeApiResources`)
  */
 export function executeApiStatements(api: apigateway.RestApi, acl: AclInput): iam.PolicyStatement[] {
+  const { allow, deny } = executeApiArns(api, acl);
+  const statements: iam.PolicyStatement[] = [];
+  if (allow.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions: [EXECUTE_API_INVOKE], resources: allow }),
+    );
+  }
+  if (deny.length > 0) statements.push(denyStatement(deny));
+  return statements;
+}
+
+/** The stage's route ARNs an ACL allows, and those its wildcards must not reach. */
+function executeApiArns(api: apigateway.RestApi, acl: AclInput): { allow: string[]; deny: string[] } {
   const stage = stageNameOf(api);
   const { allow, deny } = executeApiResources(aclOf(acl));
   const arns = (resources: typeof allow) =>
     resources.map((resource) => api.arnForExecuteApi(resource.method, resource.path, stage));
-  const statements: iam.PolicyStatement[] = [];
-  if (allow.length > 0) {
-    statements.push(
-      new iam.PolicyStatement({
-        effect: iam.Effect.ALLOW,
-        actions: ['execute-api:Invoke'],
-        resources: arns(allow),
-      }),
-    );
-  }
-  if (deny.length > 0) {
-    statements.push(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        actions: ['execute-api:Invoke'],
-        resources: arns(deny),
-      }),
-    );
-  }
-  return statements;
+  return { allow: arns(allow), deny: arns(deny) };
+}
+
+function denyStatement(resources: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: [EXECUTE_API_INVOKE], resources });
 }
 
 /** The stage's name as written (`prod`), so that policies read plainly; its reference when it is a token. */
@@ -74,12 +74,18 @@ function stageNameOf(api: apigateway.RestApi): string {
 /**
  * Adds the statements of {@link executeApiStatements} to a principal's policy.
  *
+ * @returns the grant of the Allow statement (as aws-cdk-lib's `grant*` methods return one, e.g.
+ * for `grant.applyBefore(...)`); the Deny statements that bound its wildcards go into the same
+ * policy. A grant that allows nothing, for an empty ACL, is `iam.Grant.drop`'s.
  * @example
  * grantShoalAccess(consumerRole, shoal.api.restApi, ['topic:orders:Read', 'group:billing:Read']);
  */
-export function grantShoalAccess(grantee: iam.IGrantable, api: apigateway.RestApi, acl: AclInput): void {
-  for (const statement of executeApiStatements(api, acl))
-    grantee.grantPrincipal.addToPrincipalPolicy(statement);
+export function grantShoalAccess(grantee: iam.IGrantable, api: apigateway.RestApi, acl: AclInput): iam.Grant {
+  const { allow, deny } = executeApiArns(api, acl);
+  if (allow.length === 0) return iam.Grant.drop(grantee, `${EXECUTE_API_INVOKE} on no route`);
+  const grant = iam.Grant.addToPrincipal({ grantee, actions: [EXECUTE_API_INVOKE], resourceArns: allow });
+  if (deny.length > 0) grantee.grantPrincipal.addToPrincipalPolicy(denyStatement(deny));
+  return grant;
 }
 
 /** Settings of {@link ShoalAccessPolicy}. */

@@ -117,9 +117,11 @@ export class ShoalLog extends Construct implements IShoalLog {
   /**
    * Lets a principal invoke what an ACL allows, e.g. `['topic:orders:Read', 'group:billing:Read']`
    * (see `docs/authorization.md`).
+   *
+   * @returns the grant of the Allow statement (see {@link grantShoalAccess}).
    */
-  grant(grantee: iam.IGrantable, acl: AclInput): void {
-    grantShoalAccess(grantee, this.api.restApi, acl);
+  grant(grantee: iam.IGrantable, acl: AclInput): iam.Grant {
+    return grantShoalAccess(grantee, this.api.restApi, acl);
   }
 }
 

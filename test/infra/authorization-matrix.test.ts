@@ -5,7 +5,6 @@
  *    independent evaluator of IAM's wildcard rules.
  * 3. The JWT authorizer's answers for a token carrying the same ACL, whose policy is evaluated too.
  */
-import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -25,8 +24,7 @@ import { executeApiResources } from '../../shared/authorization/iam-policy.js';
 import { ROUTES, type Route } from '../../shared/http/route-table.js';
 import { evaluate, resolveIntrinsics, type StatementJson } from '../support/iam-evaluator.js';
 import { AUDIENCE, hs256Key, ISSUER, NOW_S, signJwt, validClaims } from '../support/jwt.js';
-
-const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
+import { CDK_CONTEXT } from './shoal-app.js';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '111122223333';

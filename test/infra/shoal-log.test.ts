@@ -3,10 +3,10 @@
  * authorizer, WAF, access policies, alarm actions): protection, authorization, least privilege,
  * observability, and both cdk-nag packs.
  */
-import { readFileSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
@@ -19,11 +19,11 @@ import { ShoalStorage } from '../../infra/shoal-storage.js';
 import { ENV } from '../../shared/config.js';
 import { ROUTES } from '../../shared/http/route-table.js';
 import { METRIC, METRICS_NAMESPACE } from '../../shared/observability/telemetry.js';
+import { CDK_CONTEXT } from './shoal-app.js';
 
 type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
 type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
 
-const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:shoal-jwt-AbCdEf';
 const WEB_ACL_ARN = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/shoal/0123';
 const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:on-call';
@@ -31,6 +31,8 @@ const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:on-call';
 let stack: Stack;
 let shoal: ShoalLog;
 let template: Template;
+let ordersService: iam.Role;
+let ordersGrant: iam.Grant;
 
 beforeAll(() => {
   // Bundling is proven by the stacks' tests and `cdk synth`; this file needs the templates only.
@@ -57,6 +59,10 @@ beforeAll(() => {
       Monitor: ['cluster:*:Describe', 'topic:*:Describe'],
     },
   });
+  ordersService = new iam.Role(stack, 'OrdersService', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
+  ordersGrant = shoal.grant(ordersService, ['cluster:*:Create']);
   template = Template.fromStack(stack);
 }, 180_000);
 
@@ -120,6 +126,21 @@ describe('authorization', () => {
         .filter((action) => !action.startsWith('xray:') && !action.startsWith('logs:'))
         .sort(),
     ).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+  });
+
+  it('returns the grant it adds to the principal, as aws-cdk-lib grants do', () => {
+    const granted = statementsOfRole(logicalIdOf(ordersService));
+    const resourcesOf = (resource: unknown) =>
+      [resource]
+        .flat()
+        .map((arn) => JSON.stringify(stack.resolve(arn)))
+        .sort();
+
+    expect(ordersGrant.success).toBe(true);
+    expect(granted.flatMap(actionsOf)).toEqual(['execute-api:Invoke']);
+    expect(ordersGrant.principalStatements.flatMap((statement) => resourcesOf(statement.resources))).toEqual(
+      resourcesOf(granted[0]?.Resource),
+    );
   });
 
   it('creates each access policy with execute-api:Invoke only, and outputs its ARN', () => {
