@@ -20,6 +20,7 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { isStaleIterator } from '../shared/adapters/sdk-errors.js';
 import type { Runtime } from '../shared/runtime.js';
 
 /** Longest pause of the stream follower after repeated failures. */
@@ -224,14 +225,6 @@ export function followStream(
       streams.destroy();
     },
   };
-}
-
-/** An iterator DynamoDB Streams no longer serves (by name, as every SDK error check). */
-function isStaleIterator(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error.name === 'TrimmedDataAccessException' || error.name === 'ExpiredIteratorException')
-  );
 }
 
 /** Lambda's record shape: epoch seconds, base64 binaries, and TTL deletions marked as AWS marks them. */

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { classifyAppendFailure } from '../../shared/adapters/dynamodb/partition-log.js';
 import {
+  anyConditionFailed,
+  conditionFailedAt,
   isAmbiguousFailure,
+  isNoSuchKey,
+  isStaleIterator,
   isThrottling,
   isTransactionConflict,
   throttlingAsRetryable,
-} from '../../shared/adapters/dynamodb/sdk-errors.js';
+} from '../../shared/adapters/sdk-errors.js';
 
 const error = (name: string, fields: Record<string, unknown> = {}) =>
   Object.assign(new Error(name), { name, ...fields });
@@ -73,5 +77,26 @@ describe('append failure classification', () => {
     const unexpected = error('ValidationException', { $metadata: { httpStatusCode: 400 } });
 
     expect(() => classifyAppendFailure(unexpected, 2, false)).toThrow(unexpected);
+  });
+});
+
+describe('conditions, S3 and stream errors', () => {
+  it('tells which item of a cancelled transaction failed its condition', () => {
+    const error = cancelled('None', 'ConditionalCheckFailed');
+
+    expect(conditionFailedAt(error, 1)).toBe(true);
+    expect(conditionFailedAt(error, 0)).toBe(false);
+    expect(anyConditionFailed(error)).toBe(true);
+    expect(anyConditionFailed(cancelled('TransactionConflict', 'None'))).toBe(false);
+    expect(anyConditionFailed(new Error('not a cancellation'))).toBe(false);
+  });
+
+  it('recognizes an absent S3 object and a stale stream iterator by name', () => {
+    expect(isNoSuchKey(error('NoSuchKey'))).toBe(true);
+    expect(isNoSuchKey(error('NotFound'))).toBe(true);
+    expect(isNoSuchKey(error('AccessDenied'))).toBe(false);
+    expect(isStaleIterator(error('ExpiredIteratorException'))).toBe(true);
+    expect(isStaleIterator(error('TrimmedDataAccessException'))).toBe(true);
+    expect(isStaleIterator(error('ResourceNotFoundException'))).toBe(false);
   });
 });

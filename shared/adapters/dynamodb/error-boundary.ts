@@ -12,7 +12,7 @@
  * ```
  */
 import type { InitializeHandler, InitializeHandlerArguments, MetadataBearer } from '@smithy/types';
-import { throttlingAsRetryable } from './sdk-errors.js';
+import { throttlingAsRetryable } from '../sdk-errors.js';
 
 /** The part of a client this needs (a DynamoDBClient). */
 export interface ClientWithInitializeMiddleware {

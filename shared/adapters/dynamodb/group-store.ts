@@ -19,6 +19,14 @@ import type {
   OffsetCommit,
 } from '../../ports/group-store.js';
 import {
+  anyConditionFailed,
+  cancellationReasons,
+  conditionFailedAt,
+  isAmbiguousFailure,
+  isConditionalCheckFailed,
+  isTransactionConflict,
+} from '../sdk-errors.js';
+import {
   committedOffsetKey,
   GROUP_AND_MEMBERS_SK_BOUND,
   GROUP_DIRECTORY_PK,
@@ -29,12 +37,6 @@ import {
   memberKey,
   OFFSET_SK_PREFIX,
 } from './keys.js';
-import {
-  cancellationReasons,
-  isAmbiguousFailure,
-  isConditionalCheckFailed,
-  isTransactionConflict,
-} from './sdk-errors.js';
 
 /** DynamoDB's limit on items in one transaction. */
 const TRANSACTION_ITEMS_MAX = 100;
@@ -266,13 +268,7 @@ export class DynamoDbGroupStore implements GroupStore {
       await this.documents.send(new TransactWriteCommand({ TransactItems: [...fixed, ...removals] }));
       return true;
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (
-        reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed') ||
-        isTransactionConflict(error)
-      ) {
-        return false;
-      }
+      if (anyConditionFailed(error) || isTransactionConflict(error)) return false;
       if (isAmbiguousFailure(error)) return false;
       throw error;
     }
@@ -354,9 +350,8 @@ export class DynamoDbGroupStore implements GroupStore {
       await this.documents.send(new TransactWriteCommand({ TransactItems: items }));
       return { kind: 'committed' };
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      const failed = (index: number) => reasons?.[index]?.Code === 'ConditionalCheckFailed';
-      if (reasons) {
+      const failed = (index: number) => conditionFailedAt(error, index);
+      if (cancellationReasons(error)) {
         if (failed(0)) return { kind: 'generation-changed' };
         if (member.length > 0 && failed(1)) return { kind: 'member-gone' };
         const first = 1 + member.length;
@@ -440,10 +435,7 @@ export class DynamoDbGroupStore implements GroupStore {
           }),
         );
       } catch (error) {
-        if (
-          cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed' ||
-          isTransactionConflict(error)
-        ) {
+        if (conditionFailedAt(error, 0) || isTransactionConflict(error)) {
           return false;
         }
         if (isAmbiguousFailure(error)) return false;
@@ -490,10 +482,7 @@ export class DynamoDbGroupStore implements GroupStore {
         }),
       );
     } catch (error) {
-      if (
-        cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed' ||
-        isTransactionConflict(error)
-      ) {
+      if (conditionFailedAt(error, 0) || isTransactionConflict(error)) {
         return false;
       }
       if (isAmbiguousFailure(error)) return false;

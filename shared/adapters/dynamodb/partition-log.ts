@@ -22,8 +22,13 @@ import type {
   StoredBatch,
   StoredEncodedBatch,
 } from '../../ports/partition-log.js';
+import {
+  anyConditionFailed,
+  conditionFailedAt,
+  isAmbiguousFailure,
+  isTransactionConflict,
+} from '../sdk-errors.js';
 import { batchKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
-import { cancellationReasons, isAmbiguousFailure, isTransactionConflict } from './sdk-errors.js';
 
 /** Keys asked of one BatchGetItem (DynamoDB's limit). */
 const BATCH_GET_KEYS_MAX = 100;
@@ -361,16 +366,10 @@ export function classifyAppendFailure(
   itemsBeforeIdempotency: number,
   hasIdempotency: boolean,
 ): AppendOutcome {
-  const reasons = cancellationReasons(error);
-  if (reasons) {
-    if (hasIdempotency && reasons[itemsBeforeIdempotency]?.Code === 'ConditionalCheckFailed') {
-      return { kind: 'idempotency-key-exists' };
-    }
-    if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed') || isTransactionConflict(error)) {
-      return { kind: 'head-moved' };
-    }
+  if (hasIdempotency && conditionFailedAt(error, itemsBeforeIdempotency)) {
+    return { kind: 'idempotency-key-exists' };
   }
-  if (isTransactionConflict(error)) return { kind: 'head-moved' };
+  if (anyConditionFailed(error) || isTransactionConflict(error)) return { kind: 'head-moved' };
   if (isAmbiguousFailure(error)) return { kind: 'unknown', cause: error };
   throw error;
 }

@@ -11,7 +11,7 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { METRIC, type Telemetry } from '../../observability/telemetry.js';
-import { isThrottling } from './sdk-errors.js';
+import { isThrottling } from '../sdk-errors.js';
 
 /** The part of a client this needs (a DynamoDBClient, or any SDK v3 client). */
 export interface ClientWithMiddleware {

@@ -12,8 +12,8 @@ import { RetryableError } from '../../domain/errors.js';
 import { paddedOffset } from '../../domain/segment-keys.js';
 import type { Topic } from '../../domain/topic.js';
 import type { RecordSegmentOutcome, SegmentEntry, SegmentManifest } from '../../ports/segment-archive.js';
+import { anyConditionFailed, isConditionalCheckFailed, isTransactionConflict } from '../sdk-errors.js';
 import { headKey, segmentEntryKey, segmentEntryPartitionKey } from './keys.js';
-import { cancellationReasons, isConditionalCheckFailed, isTransactionConflict } from './sdk-errors.js';
 
 /** Items deleted by one BatchWriteItem (DynamoDB's limit). */
 const BATCH_WRITE_ITEMS_MAX = 25;
@@ -140,8 +140,7 @@ export class DynamoDbSegmentManifest implements SegmentManifest {
       );
       return 'recorded';
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) return 'archived-offset-moved';
+      if (anyConditionFailed(error)) return 'archived-offset-moved';
       if (isTransactionConflict(error)) return 'conflict';
       throw error;
     }

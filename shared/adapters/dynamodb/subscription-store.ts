@@ -35,13 +35,13 @@ import type {
   ProgressUpdate,
   SubscriptionStore,
 } from '../../ports/subscription-store.js';
+import { isConditionalCheckFailed } from '../sdk-errors.js';
 import {
   SUBSCRIPTION_DIRECTORY_PK,
   subscriptionKey,
   subscriptionStateKey,
   subscriptionStatePartitionKey,
 } from './keys.js';
-import { isConditionalCheckFailed } from './sdk-errors.js';
 
 interface SubscriptionItem {
   readonly sk: string;

@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Topic, type TopicConfig, withConfigDefaults } from '../../domain/topic.js';
 import type { TopicStore } from '../../ports/topic-store.js';
+import { anyConditionFailed, conditionFailedAt } from '../sdk-errors.js';
 import { TOPIC_DIRECTORY_PK, topicDirectoryKey, topicKey } from './keys.js';
-import { cancellationReasons } from './sdk-errors.js';
 
 /** Config attributes are absent on topics stored before the attribute existed. */
 interface TopicItem {
@@ -95,7 +95,7 @@ export class DynamoDbTopicStore implements TopicStore {
       );
       return true;
     } catch (error) {
-      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      if (conditionFailedAt(error, 0)) return false;
       throw error;
     }
   }
@@ -152,8 +152,7 @@ export class DynamoDbTopicStore implements TopicStore {
       );
       return true;
     } catch (error) {
-      if (cancellationReasons(error)?.some((reason) => reason.Code === 'ConditionalCheckFailed'))
-        return false;
+      if (anyConditionFailed(error)) return false;
       throw error;
     }
   }
@@ -177,8 +176,7 @@ export class DynamoDbTopicStore implements TopicStore {
       );
       return topic;
     } catch (error) {
-      if (cancellationReasons(error)?.some((reason) => reason.Code === 'ConditionalCheckFailed'))
-        return undefined;
+      if (anyConditionFailed(error)) return undefined;
       throw error;
     }
   }

@@ -13,6 +13,7 @@ import {
 import { SegmentMissingError } from '../../domain/segment-format.js';
 import { baseOffsetOfRescueKey, rescueKey, rescuePrefix } from '../../domain/segment-keys.js';
 import type { RescuedBatch, SegmentObjects } from '../../ports/segment-archive.js';
+import { isNoSuchKey } from '../sdk-errors.js';
 
 /** Keys deleted by one DeleteObjects call (S3's limit). */
 const DELETE_KEYS_MAX = 1000;
@@ -202,9 +203,4 @@ export class S3SegmentObjects implements SegmentObjects {
     } while (token !== undefined && offsets.length < limit);
     return offsets;
   }
-}
-
-/** S3's answer for an absent object: `NoSuchKey` from GET, `NotFound` from HEAD. Recognised by name only. */
-export function isNoSuchKey(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound');
 }

@@ -1,10 +1,11 @@
 /**
- * The one place that recognizes DynamoDB's SDK errors, by `name` (never by message text). Adapters
- * ask these questions; throttling is translated once for all of them by the client middleware in
- * `error-boundary.ts`, so nothing above the adapters ever sees an SDK error it must understand.
+ * The one place that recognizes AWS SDK errors (DynamoDB, DynamoDB Streams, S3), by `name` or
+ * cancellation reason `Code` (never by message text). Adapters ask these questions; throttling is
+ * translated once for all DynamoDB adapters by the client middleware in `dynamodb/error-boundary.ts`,
+ * so nothing above the adapters ever sees an SDK error it must understand.
  */
 
-import { RetryableError } from '../../domain/errors.js';
+import { RetryableError } from '../domain/errors.js';
 
 /** A cancellation reason of a failed TransactWriteItems, in item order. */
 export interface CancellationReason {
@@ -27,6 +28,28 @@ export function cancellationReasons(error: unknown): readonly CancellationReason
 
 export function isConditionalCheckFailed(error: unknown): boolean {
   return nameOf(error) === 'ConditionalCheckFailedException';
+}
+
+/** Whether the condition of transaction item `index` failed (items in request order). */
+export function conditionFailedAt(error: unknown, index: number): boolean {
+  return cancellationReasons(error)?.[index]?.Code === 'ConditionalCheckFailed';
+}
+
+/** Whether the condition of any item of a cancelled transaction failed. */
+export function anyConditionFailed(error: unknown): boolean {
+  return cancellationReasons(error)?.some((reason) => reason.Code === 'ConditionalCheckFailed') ?? false;
+}
+
+/** S3's answer for an absent object: `NoSuchKey` from GET, `NotFound` from HEAD. */
+export function isNoSuchKey(error: unknown): boolean {
+  const name = nameOf(error);
+  return name === 'NoSuchKey' || name === 'NotFound';
+}
+
+/** A DynamoDB Streams iterator the service no longer serves: trimmed away, or past its 15 minutes. */
+export function isStaleIterator(error: unknown): boolean {
+  const name = nameOf(error);
+  return name === 'TrimmedDataAccessException' || name === 'ExpiredIteratorException';
 }
 
 const THROTTLING_NAMES = new Set([
