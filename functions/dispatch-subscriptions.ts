@@ -15,6 +15,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
+import { parseLogPartitionKey } from '../shared/adapters/dynamodb/keys.js';
 import { LambdaInvoker } from '../shared/adapters/lambda/lambda-invoker.js';
 import type { DispatchReport, DispatchTrigger } from '../shared/domain/dispatcher.js';
 import {
@@ -72,11 +73,8 @@ export function triggerOf(event: unknown): DispatchTrigger {
   for (const record of records) {
     const key = record?.dynamodb?.Keys?.pk?.S;
     if (record?.eventName === 'REMOVE' || typeof key !== 'string') continue;
-    const match = /^(.+)#(\d{1,9})$/.exec(key);
-    if (!match) continue;
-    const topicId = match[1] as string;
-    const partition = Number(match[2]);
-    partitions.set(key, { topicId, partition });
+    const partition = parseLogPartitionKey(key);
+    if (partition) partitions.set(key, partition);
   }
   return { kind: 'appends', partitions: [...partitions.values()] };
 }

@@ -10,6 +10,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { parseLogPartitionKey } from '../shared/adapters/dynamodb/keys.js';
 import { type RemovedBatch, RescueFailedError } from '../shared/domain/archiver-rescue.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { tieredStorageFor } from '../shared/services.js';
@@ -25,7 +26,7 @@ const wholeNumber = z
 
 /** The old image of a batch item (see `keys.ts`), as a stream record carries it. */
 const BatchImage = z.object({
-  pk: z.object({ S: z.string().regex(/^[^#]+#\d{1,9}$/) }),
+  pk: z.object({ S: z.string() }),
   sk: z.object({ N: wholeNumber }),
   bo: z.object({ N: wholeNumber }),
   mt: z.object({ N: wholeNumber }),
@@ -38,11 +39,12 @@ export function removedBatchOf(record: DynamoDBRecord): RemovedBatch | undefined
   const parsed = BatchImage.safeParse(record.dynamodb.OldImage);
   if (!parsed.success) return undefined;
   const image = parsed.data;
-  const separator = image.pk.S.lastIndexOf('#');
+  const key = parseLogPartitionKey(image.pk.S);
+  if (!key) return undefined;
   const data = typeof image.d.B === 'string' ? new Uint8Array(Buffer.from(image.d.B, 'base64')) : image.d.B;
   return {
-    topicId: image.pk.S.slice(0, separator),
-    partition: Number(image.pk.S.slice(separator + 1)),
+    topicId: key.topicId,
+    partition: key.partition,
     baseOffset: image.bo.N,
     lastOffset: image.sk.N,
     maxTimestampSoFar: image.mt.N,

@@ -35,6 +35,24 @@ export const topicDirectoryKey = (name: string) => ({ pk: TOPIC_DIRECTORY_PK, sk
 export const headKey = (topicId: string, partition: number) => ({ pk: `H#${topicId}#${partition}`, sk: 'H' });
 export const idempotencyKey = (topicId: string, key: string) => ({ pk: `I#${topicId}#${key}`, sk: 'I' });
 export const logPartitionKey = (topicId: string, partition: number) => `${topicId}#${partition}`;
+
+/** A log table partition key: a topic id (no `#`) and a partition number of up to 9 digits. */
+const LOG_PARTITION_KEY = /^([^#]+)#(\d{1,9})$/;
+
+/**
+ * The topic and partition of a log table partition key, the inverse of {@link logPartitionKey}:
+ * the one parser of the key format, for the stream consumers that get keys back (the dispatcher,
+ * the TTL rescue).
+ *
+ * @returns undefined when `pk` is not a log table partition key (e.g. a meta table key, `H#...#0`).
+ * @example
+ * parseLogPartitionKey('3f1c-topic-id#7'); // { topicId: '3f1c-topic-id', partition: 7 }
+ */
+export function parseLogPartitionKey(pk: string): { topicId: string; partition: number } | undefined {
+  const match = LOG_PARTITION_KEY.exec(pk);
+  if (!match) return undefined;
+  return { topicId: match[1] as string, partition: Number(match[2]) };
+}
 export const batchKey = (topicId: string, partition: number, lastOffset: number) => ({
   pk: logPartitionKey(topicId, partition),
   sk: lastOffset,
