@@ -2,8 +2,6 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
-  type QueryCommandOutput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -37,6 +35,7 @@ import {
   memberKey,
   OFFSET_SK_PREFIX,
 } from './keys.js';
+import { queryItems, queryPages } from './query.js';
 
 /** DynamoDB's limit on items in one transaction. */
 const TRANSACTION_ITEMS_MAX = 100;
@@ -180,26 +179,17 @@ export class DynamoDbGroupStore implements GroupStore {
   ) {}
 
   async read(group: string): Promise<GroupSnapshot> {
-    const items: Record<string, unknown>[] = [];
-    const itemsMax = 2 * LIMITS.groupMembersMax + 1;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk < :bound',
-          ExpressionAttributeValues: {
-            ':pk': groupPartitionKey(group),
-            ':bound': GROUP_AND_MEMBERS_SK_BOUND,
-          },
-          ConsistentRead: true,
-          Limit: Math.min(QUERY_PAGE_ITEMS, itemsMax - items.length),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < itemsMax);
+    const items = await queryItems(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk < :bound',
+        ExpressionAttributeValues: { ':pk': groupPartitionKey(group), ':bound': GROUP_AND_MEMBERS_SK_BOUND },
+        ConsistentRead: true,
+      },
+      2 * LIMITS.groupMembersMax + 1,
+      QUERY_PAGE_ITEMS,
+    );
     let record: GroupRecord | undefined;
     const members: GroupMember[] = [];
     for (const item of items) {
@@ -377,23 +367,17 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async readOffsets(group: string, limit: number): Promise<CommittedOffset[]> {
-    const offsets: CommittedOffset[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': groupPartitionKey(group), ':prefix': OFFSET_SK_PREFIX },
-          ConsistentRead: true,
-          Limit: Math.min(1000, limit - offsets.length),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) offsets.push(fromOffsetItem(item as unknown as OffsetItem));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && offsets.length < limit);
-    return offsets;
+    const items = await queryItems<OffsetItem>(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': groupPartitionKey(group), ':prefix': OFFSET_SK_PREFIX },
+        ConsistentRead: true,
+      },
+      limit,
+    );
+    return items.map(fromOffsetItem);
   }
 
   async resetOffsets(
@@ -446,22 +430,16 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async list(limit: number): Promise<{ name: string; createdAt: number }[]> {
-    const groups: { name: string; createdAt: number }[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': GROUP_DIRECTORY_PK },
-          Limit: Math.min(1000, limit - groups.length),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) groups.push({ name: String(item.sk), createdAt: Number(item.ca) });
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && groups.length < limit);
-    return groups;
+    const items = await queryItems(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': GROUP_DIRECTORY_PK },
+      },
+      limit,
+    );
+    return items.map((item) => ({ name: String(item.sk), createdAt: Number(item.ca) }));
   }
 
   async delete(group: string, groupId: string, generation: number): Promise<boolean> {
@@ -499,30 +477,29 @@ export class DynamoDbGroupStore implements GroupStore {
   private async purge(group: string, groupId: string): Promise<void> {
     const itemsMax = LIMITS.groupOffsetsListedMax + 2 * LIMITS.groupMembersMax;
     let seen = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': groupPartitionKey(group) },
-          ProjectionExpression: 'pk, sk, gid',
-          ConsistentRead: true,
-          Limit: QUERY_PAGE_ITEMS,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      const keys = (page.Items ?? [])
+    const pages = queryPages(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': groupPartitionKey(group) },
+        ProjectionExpression: 'pk, sk, gid',
+        ConsistentRead: true,
+      },
+      () => QUERY_PAGE_ITEMS,
+    );
+    for await (const items of pages) {
+      const keys = items
         .filter((item) => item.gid === groupId)
         .map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
-      seen += page.Items?.length ?? 0;
+      seen += items.length;
       for (let start = 0; start < keys.length; start += PURGE_CONCURRENCY) {
         await Promise.all(
           keys.slice(start, start + PURGE_CONCURRENCY).map((key) => this.deleteIfOf(key, groupId)),
         );
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && seen < itemsMax);
+      if (seen >= itemsMax) break;
+    }
   }
 
   private async deleteIfOf(key: { pk: string; sk: string }, groupId: string): Promise<void> {

@@ -29,6 +29,7 @@ import {
   isTransactionConflict,
 } from '../sdk-errors.js';
 import { batchKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
+import { type QueryInput, queryPages } from './query.js';
 
 /** Keys asked of one BatchGetItem (DynamoDB's limit). */
 const BATCH_GET_KEYS_MAX = 100;
@@ -243,31 +244,21 @@ export class DynamoDbPartitionLog implements PartitionLog {
     const batches: StoredBatch[] = [];
     let records = 0;
     let bytes = 0;
-    let pages = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.options.logTableName,
-          KeyConditionExpression: 'pk = :pk AND sk >= :offset',
-          ExpressionAttributeValues: {
-            ':pk': logPartitionKey(topic.topicId, partition),
-            ':offset': fromOffset,
-          },
-          ConsistentRead: true,
-          Limit: Math.min(QUERY_BATCHES_PER_PAGE * 2 ** pages++, QUERY_BATCHES_PER_PAGE_MAX),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const batch = this.toStoredBatch(item as BatchItem);
+    // Pages grow from a few batches (most fetches need one or two) to a bound.
+    const pages = queryPages<BatchItem>(
+      this.documents,
+      this.batchesFrom(topic, partition, fromOffset),
+      (page) => Math.min(QUERY_BATCHES_PER_PAGE * 2 ** page, QUERY_BATCHES_PER_PAGE_MAX),
+    );
+    for await (const items of pages) {
+      for (const item of items) {
+        const batch = this.toStoredBatch(item);
         batches.push(batch);
         records += batch.lastOffset + 1 - Math.max(batch.baseOffset, fromOffset);
         bytes += batch.storedBytes;
         if (records >= limits.recordsMax || bytes >= limits.bytesMax) return batches;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return batches;
   }
 
@@ -279,22 +270,11 @@ export class DynamoDbPartitionLog implements PartitionLog {
   ): Promise<StoredEncodedBatch[]> {
     const batches: StoredEncodedBatch[] = [];
     let bytes = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.options.logTableName,
-          KeyConditionExpression: 'pk = :pk AND sk >= :offset',
-          ExpressionAttributeValues: {
-            ':pk': logPartitionKey(topic.topicId, partition),
-            ':offset': fromOffset,
-          },
-          ConsistentRead: true,
-          Limit: Math.min(ARCHIVE_QUERY_BATCHES_PER_PAGE, limits.batchesMax - batches.length),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of (page.Items ?? []) as BatchItem[]) {
+    const pages = queryPages<BatchItem>(this.documents, this.batchesFrom(topic, partition, fromOffset), () =>
+      Math.min(ARCHIVE_QUERY_BATCHES_PER_PAGE, limits.batchesMax - batches.length),
+    );
+    for await (const items of pages) {
+      for (const item of items) {
         batches.push({
           baseOffset: item.bo,
           lastOffset: item.sk,
@@ -305,9 +285,17 @@ export class DynamoDbPartitionLog implements PartitionLog {
         bytes += item.d.byteLength;
         if (batches.length >= limits.batchesMax || bytes >= limits.bytesMax) return batches;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return batches;
+  }
+  /** The Query of a partition's batches whose last offset is at or after `fromOffset`. */
+  private batchesFrom(topic: Topic, partition: number, fromOffset: number): QueryInput {
+    return {
+      TableName: this.options.logTableName,
+      KeyConditionExpression: 'pk = :pk AND sk >= :offset',
+      ExpressionAttributeValues: { ':pk': logPartitionKey(topic.topicId, partition), ':offset': fromOffset },
+      ConsistentRead: true,
+    };
   }
 
   async readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined> {

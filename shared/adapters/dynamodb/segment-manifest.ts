@@ -4,7 +4,6 @@ import {
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -14,6 +13,7 @@ import type { Topic } from '../../domain/topic.js';
 import type { RecordSegmentOutcome, SegmentEntry, SegmentManifest } from '../../ports/segment-archive.js';
 import { anyConditionFailed, isConditionalCheckFailed, isTransactionConflict } from '../sdk-errors.js';
 import { headKey, segmentEntryKey, segmentEntryPartitionKey } from './keys.js';
+import { queryItems } from './query.js';
 
 /** Items deleted by one BatchWriteItem (DynamoDB's limit). */
 const BATCH_WRITE_ITEMS_MAX = 25;
@@ -71,26 +71,21 @@ export class DynamoDbSegmentManifest implements SegmentManifest {
     offset: number,
     limit: number,
   ): Promise<SegmentEntry[]> {
-    const entries: SegmentEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.options.metaTableName,
-          KeyConditionExpression: 'pk = :pk AND sk >= :offset',
-          ExpressionAttributeValues: {
-            ':pk': segmentEntryPartitionKey(topic.topicId, partition),
-            ':offset': paddedOffset(offset),
-          },
-          ConsistentRead: true,
-          Limit: Math.min(QUERY_ENTRIES_PER_PAGE, limit - entries.length),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of (page.Items ?? []) as SegmentItem[]) entries.push(fromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && entries.length < limit);
-    return entries;
+    const items = await queryItems<SegmentItem>(
+      this.documents,
+      {
+        TableName: this.options.metaTableName,
+        KeyConditionExpression: 'pk = :pk AND sk >= :offset',
+        ExpressionAttributeValues: {
+          ':pk': segmentEntryPartitionKey(topic.topicId, partition),
+          ':offset': paddedOffset(offset),
+        },
+        ConsistentRead: true,
+      },
+      limit,
+      QUERY_ENTRIES_PER_PAGE,
+    );
+    return items.map(fromItem);
   }
 
   async recordSegment(

@@ -23,11 +23,10 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
-  type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RetryState } from '../../domain/delivery.js';
+import { LIMITS } from '../../domain/limits.js';
 import type { Subscription, SubscriptionConfig } from '../../domain/subscription.js';
 import type {
   DeliveryCounters,
@@ -42,6 +41,10 @@ import {
   subscriptionStateKey,
   subscriptionStatePartitionKey,
 } from './keys.js';
+import { queryItems } from './query.js';
+
+/** State items read for one subscription name: two incarnations of the largest topic. */
+const STATE_ITEMS_MAX = 2 * LIMITS.partitionsMax;
 
 interface SubscriptionItem {
   readonly sk: string;
@@ -173,22 +176,17 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
   }
 
   async list(limit: number): Promise<Subscription[]> {
-    const subscriptions: Subscription[] = [];
-    let start: QueryCommandOutput['LastEvaluatedKey'];
-    do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': SUBSCRIPTION_DIRECTORY_PK },
-          Limit: Math.min(limit - subscriptions.length, 200),
-          ExclusiveStartKey: start,
-        }),
-      );
-      subscriptions.push(...(page.Items ?? []).map(fromItem));
-      start = page.LastEvaluatedKey;
-    } while (start && subscriptions.length < limit);
-    return subscriptions;
+    const items = await queryItems(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': SUBSCRIPTION_DIRECTORY_PK },
+      },
+      limit,
+      200,
+    );
+    return items.map(fromItem);
   }
 
   async update(next: Subscription): Promise<boolean> {
@@ -368,22 +366,18 @@ export class DynamoDbSubscriptionStore implements SubscriptionStore {
   }
 
   private async queryStates(name: string, keysOnly: boolean): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: QueryCommandOutput['LastEvaluatedKey'];
-    do {
-      const page: QueryCommandOutput = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': subscriptionStatePartitionKey(name) },
-          ExclusiveStartKey: start,
-          ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    // One state item per partition of the topic, and any a crashed delete of an earlier
+    // subscription of this name left behind.
+    return queryItems(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': subscriptionStatePartitionKey(name) },
+        ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
+      },
+      STATE_ITEMS_MAX,
+    );
   }
 
   private async stateKeys(name: string): Promise<{ pk: string; sk: string }[]> {

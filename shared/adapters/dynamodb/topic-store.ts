@@ -1,13 +1,9 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type Topic, type TopicConfig, withConfigDefaults } from '../../domain/topic.js';
 import type { TopicStore } from '../../ports/topic-store.js';
 import { anyConditionFailed, conditionFailedAt } from '../sdk-errors.js';
 import { TOPIC_DIRECTORY_PK, topicDirectoryKey, topicKey } from './keys.js';
+import { queryItems } from './query.js';
 
 /** Config attributes are absent on topics stored before the attribute existed. */
 interface TopicItem {
@@ -108,22 +104,16 @@ export class DynamoDbTopicStore implements TopicStore {
   }
 
   async list(limit: number): Promise<Topic[]> {
-    const topics: Topic[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': TOPIC_DIRECTORY_PK },
-          Limit: Math.min(1000, limit - topics.length),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) topics.push(fromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && topics.length < limit);
-    return topics;
+    const items = await queryItems(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': TOPIC_DIRECTORY_PK },
+      },
+      limit,
+    );
+    return items.map(fromItem);
   }
 
   async update(expected: Topic, changes: { partitionCount: number; config: TopicConfig }): Promise<boolean> {
