@@ -17,39 +17,29 @@ import { backoffMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   IdempotencyKeyReusedError,
-  InvalidRequestError,
-  LimitExceededError,
   OffsetOutOfRangeError,
-  PartitionNotFoundError,
   RetryableError,
   TopicNotFoundError,
 } from './errors.js';
 import { LIMITS } from './limits.js';
 import { assignKeylessPartitions, partitionForKey } from './partitioner.js';
-import type { LogRecord, RecordHeader, TypedBytes } from './record.js';
-import { encodeBatch, encodedRecordBytes, splitIntoChunks } from './record-codec.js';
+import type { LogRecord, ProduceRecord, RecordInput, RecordPosition } from './record.js';
+
+export type { ProduceRecord, RecordPosition } from './record.js';
+
+import {
+  checkRecordCount,
+  checkTransaction,
+  chunkByPartition,
+  type PartitionChunks,
+  placeRecords,
+  recordSizes,
+  withTimestamp,
+} from './produce-plan.js';
 import { FETCH_ROUNDS_MAX, type FetchLimits, RecordCollector } from './record-collector.js';
 import { SegmentMissingError } from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
 import { requirePartition, type Topic } from './topic.js';
-
-/** A record as a producer sends it: partition and timestamp optional. */
-export interface ProduceRecord {
-  readonly key: TypedBytes | null;
-  readonly value: TypedBytes | null;
-  readonly headers: readonly RecordHeader[];
-  /** Epoch ms given by the producer (CreateTime); the append time when absent. */
-  readonly timestamp?: number;
-  readonly partition?: number;
-}
-
-/** Where one produced record landed. */
-export interface RecordPosition {
-  readonly partition: number;
-  readonly offset: number;
-  /** Epoch ms. */
-  readonly timestamp: number;
-}
 
 export interface ProduceResult {
   readonly topic: string;
@@ -75,8 +65,16 @@ interface FailedAttempt {
   readonly positions: RecordPosition[];
 }
 
-/** Items of a transaction besides batches: the idempotency record. */
-const IDEMPOTENCY_ITEMS = 1;
+/** A produce request checked and laid out, ready for the append loop. */
+interface ProducePlan {
+  readonly topic: Topic;
+  readonly stamped: readonly RecordInput[];
+  readonly chunks: readonly PartitionChunks[];
+  /** Epoch ms: the timestamp of records without one, and the start of the retention clocks. */
+  readonly appendTime: number;
+  readonly idempotencyKey: string | undefined;
+  readonly requestHash: string;
+}
 
 /** Produce, fetch and offset lookups for every topic. */
 export class LogService {
@@ -105,90 +103,26 @@ export class LogService {
     idempotencyKey?: string,
   ): Promise<ProduceResult> {
     const topic = await this.requireTopic(topicName);
-    if (records.length === 0)
-      throw new InvalidRequestError('records must hold at least one record', 'records');
-    if (records.length > LIMITS.recordsPerRequestMax) {
-      throw new LimitExceededError(
-        `A produce request holds at most ${LIMITS.recordsPerRequestMax} records, got ${records.length}`,
-        'recordsPerRequest',
-        records.length,
-        LIMITS.recordsPerRequestMax,
-      );
-    }
+    checkRecordCount(records);
     // A repeated Idempotency-Key is caught by the append transaction's own condition, so the
     // common first attempt spends no read on it.
     const requestHash = idempotencyKey === undefined ? '' : hashProduceRequest(topic.name, records);
-
-    const sizes = records.map((record) => encodedRecordBytes(withTimestamp(record, 0)));
-    sizes.forEach((size, index) => {
-      if (size > LIMITS.recordBytesMax) {
-        throw new LimitExceededError(
-          `Record ${index} is ${size} bytes encoded; the limit is ${LIMITS.recordBytesMax}`,
-          'recordBytes',
-          size,
-          LIMITS.recordBytesMax,
-        );
-      }
-    });
+    const sizes = recordSizes(records);
     const partitions = this.assignPartitions(topic, records, sizes);
     const appendTime = this.clock.now();
     const stamped = records.map((record) => withTimestamp(record, record.timestamp ?? appendTime));
+    const chunks = chunkByPartition(partitions, sizes, stamped);
+    checkTransaction(chunks, idempotencyKey);
+    return this.append({ topic, stamped, chunks, appendTime, idempotencyKey, requestHash });
+  }
 
-    // Records of each partition in request order, split into items small enough for DynamoDB.
-    const byPartition = new Map<number, number[]>();
-    partitions.forEach((partition, index) => {
-      const indexes = byPartition.get(partition) ?? [];
-      indexes.push(index);
-      byPartition.set(partition, indexes);
-    });
-    if (byPartition.size > LIMITS.partitionsPerRequestMax) {
-      throw new LimitExceededError(
-        `This request touches ${byPartition.size} partitions; one atomic request is limited to ` +
-          `${LIMITS.partitionsPerRequestMax}: send the records of fewer partitions per request`,
-        'partitionsPerRequest',
-        byPartition.size,
-        LIMITS.partitionsPerRequestMax,
-      );
-    }
-    const chunks = [...byPartition.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([partition, indexes]) => ({
-        partition,
-        chunks: splitIntoChunks(indexes, (i) => sizes[i] as number, LIMITS.batchItemBytesMax).map(
-          (chunk) => ({
-            indexes: chunk,
-            data: encodeBatch(chunk.map((i) => stamped[i] as (typeof stamped)[number])),
-          }),
-        ),
-      }));
-    const itemCount =
-      chunks.reduce((sum, entry) => sum + 1 + entry.chunks.length, 0) +
-      (idempotencyKey ? IDEMPOTENCY_ITEMS : 0);
-    if (itemCount > LIMITS.transactionItemsMax) {
-      throw new LimitExceededError(
-        `This request needs ${itemCount} DynamoDB items (one head and at least one batch per partition it touches, ` +
-          `plus one for an Idempotency-Key); one atomic request is limited to ${LIMITS.transactionItemsMax}: ` +
-          'send the records of fewer partitions per request',
-        'transactionItems',
-        itemCount,
-        LIMITS.transactionItemsMax,
-      );
-    }
-    const storedBytes = chunks.reduce(
-      (sum, entry) => sum + entry.chunks.reduce((inner, chunk) => inner + chunk.data.byteLength, 0),
-      0,
-    );
-    if (storedBytes > LIMITS.transactionBytesMax) {
-      throw new LimitExceededError(
-        `This request stores ${storedBytes} bytes after compression; one atomic request is limited to ` +
-          `${LIMITS.transactionBytesMax} (a DynamoDB transaction): split it`,
-        'transactionBytes',
-        storedBytes,
-        LIMITS.transactionBytesMax,
-      );
-    }
-
-    const touched = chunks.map((entry) => entry.partition);
+  /**
+   * The optimistic append loop: reads the heads, places the records after them and appends on
+   * condition that the heads did not move, a bounded number of times.
+   */
+  private async append(plan: ProducePlan): Promise<ProduceResult> {
+    const { topic } = plan;
+    const touched = plan.chunks.map((entry) => entry.partition);
     // Failed attempts that may still have applied: a timeout after DynamoDB wrote, or an SDK retry
     // of such a write that then reports the head as moved (by itself).
     let unresolved: FailedAttempt[] = [];
@@ -198,69 +132,15 @@ export class LogService {
       if (settled.landed) return { topic: topic.name, records: settled.landed, duplicate: false };
       unresolved = settled.pending;
 
-      const positions: RecordPosition[] = new Array(records.length);
-      const batches: BatchToWrite[] = [];
-      for (const [entryIndex, entry] of chunks.entries()) {
-        const head = heads[entryIndex];
-        assert.ok(head && head.partition === entry.partition, 'heads come back in the order asked');
-        let nextOffset = head.highWatermark;
-        let maxTimestampSoFar = head.maxTimestamp;
-        for (const chunk of entry.chunks) {
-          const baseOffset = nextOffset;
-          for (const index of chunk.indexes) {
-            const record = stamped[index] as (typeof stamped)[number];
-            positions[index] = {
-              partition: entry.partition,
-              offset: nextOffset++,
-              timestamp: record.timestamp,
-            };
-            maxTimestampSoFar = Math.max(maxTimestampSoFar, record.timestamp);
-          }
-          batches.push({
-            partition: entry.partition,
-            baseOffset,
-            recordCount: chunk.indexes.length,
-            data: chunk.data,
-            maxTimestampSoFar,
-            // The hot tier keeps a batch this long; the archiver copies it to S3 well before.
-            expiresAt: appendTime + topic.config.localRetentionMs,
-          });
-        }
-      }
-      const request: AppendRequest = {
-        topic,
-        appendId: randomUUID(),
-        expectedHeads: heads,
-        batches,
-        ...(idempotencyKey === undefined
-          ? {}
-          : {
-              idempotency: {
-                key: idempotencyKey,
-                requestHash,
-                response: serializePositions(positions),
-                expiresAt: appendTime + LIMITS.idempotencyWindowMs,
-              },
-            }),
-      };
+      const { positions, batches } = placeRecords(topic, heads, plan.chunks, plan.stamped, plan.appendTime);
+      const request = appendRequest(plan, heads, batches, positions);
       const outcome = await this.log.append(request);
       switch (outcome.kind) {
         case 'appended':
           return { topic: topic.name, records: positions, duplicate: false };
         case 'idempotency-key-exists': {
-          const earlier = await this.log.readIdempotency(
-            topic,
-            request.idempotency?.key ?? '',
-            this.clock.now(),
-          );
-          if (earlier)
-            return this.replay(
-              topic,
-              idempotencyKey ?? '',
-              requestHash,
-              earlier.requestHash,
-              earlier.response,
-            );
+          const replayed = await this.replayEarlier(plan, request);
+          if (replayed) return replayed;
           break; // expired between the two reads: try again
         }
         case 'unknown':
@@ -276,6 +156,20 @@ export class LogService {
       `Gave up appending to ${topic.name} after ${LIMITS.appendAttemptsMax} attempts: other producers kept winning the race for the partition head`,
       'contention',
       1,
+    );
+  }
+
+  /** The first answer for the request's Idempotency-Key; undefined when it expired meanwhile. */
+  private async replayEarlier(plan: ProducePlan, request: AppendRequest): Promise<ProduceResult | undefined> {
+    const { topic } = plan;
+    const earlier = await this.log.readIdempotency(topic, request.idempotency?.key ?? '', this.clock.now());
+    if (!earlier) return undefined;
+    return this.replay(
+      topic,
+      plan.idempotencyKey ?? '',
+      plan.requestHash,
+      earlier.requestHash,
+      earlier.response,
     );
   }
 
@@ -537,8 +431,29 @@ export class LogService {
   }
 }
 
-function withTimestamp(record: ProduceRecord, timestamp: number) {
-  return { key: record.key, value: record.value, headers: record.headers, timestamp };
+/** The append of the placed records, with the request's idempotency record when it has a key. */
+function appendRequest(
+  plan: ProducePlan,
+  heads: readonly PartitionHead[],
+  batches: readonly BatchToWrite[],
+  positions: readonly RecordPosition[],
+): AppendRequest {
+  return {
+    topic: plan.topic,
+    appendId: randomUUID(),
+    expectedHeads: heads,
+    batches,
+    ...(plan.idempotencyKey === undefined
+      ? {}
+      : {
+          idempotency: {
+            key: plan.idempotencyKey,
+            requestHash: plan.requestHash,
+            response: serializePositions(positions),
+            expiresAt: plan.appendTime + LIMITS.idempotencyWindowMs,
+          },
+        }),
+  };
 }
 
 /**

@@ -33,6 +33,24 @@ export interface LogRecord extends RecordInput {
   readonly offset: number;
 }
 
+/** A record as a producer sends it: partition and timestamp optional. */
+export interface ProduceRecord {
+  readonly key: TypedBytes | null;
+  readonly value: TypedBytes | null;
+  readonly headers: readonly RecordHeader[];
+  /** Epoch ms given by the producer (CreateTime); the append time when absent. */
+  readonly timestamp?: number;
+  readonly partition?: number;
+}
+
+/** Where one produced record landed. */
+export interface RecordPosition {
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch ms. */
+  readonly timestamp: number;
+}
+
 /** Bytes of a record's payload (key, value, header names and values) as counted against a fetch's `maxBytes`. */
 export function recordBytes(record: LogRecord): number {
   let bytes = (record.key?.bytes.byteLength ?? 0) + (record.value?.bytes.byteLength ?? 0);

@@ -1,0 +1,168 @@
+/**
+ * A produce request laid out for one atomic append: checked against the published limits, its
+ * records grouped by partition in request order, encoded into items small enough for DynamoDB,
+ * and (once the partition heads are read) placed at their offsets. Pure: the log service reads the
+ * heads and appends.
+ */
+import assert from 'node:assert/strict';
+import type { BatchToWrite, PartitionHead } from '../ports/partition-log.js';
+import { InvalidRequestError, LimitExceededError } from './errors.js';
+import { LIMITS } from './limits.js';
+import type { ProduceRecord, RecordInput, RecordPosition } from './record.js';
+import { encodeBatch, encodedRecordBytes, splitIntoChunks } from './record-codec.js';
+import type { Topic } from './topic.js';
+
+/** Items of a transaction besides batches: the idempotency record. */
+const IDEMPOTENCY_ITEMS = 1;
+
+/** One partition's records of a request: the indexes of its records, in items. */
+export interface PartitionChunks {
+  readonly partition: number;
+  readonly chunks: readonly { readonly indexes: readonly number[]; readonly data: Uint8Array }[];
+}
+
+/** The record as stored, stamped with its timestamp. */
+export function withTimestamp(record: ProduceRecord, timestamp: number): RecordInput {
+  return { key: record.key, value: record.value, headers: record.headers, timestamp };
+}
+
+/** @throws InvalidRequestError, LimitExceededError unless 1 to recordsPerRequestMax records */
+export function checkRecordCount(records: readonly ProduceRecord[]): void {
+  if (records.length === 0) throw new InvalidRequestError('records must hold at least one record', 'records');
+  if (records.length > LIMITS.recordsPerRequestMax) {
+    throw new LimitExceededError(
+      `A produce request holds at most ${LIMITS.recordsPerRequestMax} records, got ${records.length}`,
+      'recordsPerRequest',
+      records.length,
+      LIMITS.recordsPerRequestMax,
+    );
+  }
+}
+
+/** Each record's encoded size. @throws LimitExceededError naming the first record over the limit */
+export function recordSizes(records: readonly ProduceRecord[]): number[] {
+  const sizes = records.map((record) => encodedRecordBytes(withTimestamp(record, 0)));
+  sizes.forEach((size, index) => {
+    if (size > LIMITS.recordBytesMax) {
+      throw new LimitExceededError(
+        `Record ${index} is ${size} bytes encoded; the limit is ${LIMITS.recordBytesMax}`,
+        'recordBytes',
+        size,
+        LIMITS.recordBytesMax,
+      );
+    }
+  });
+  return sizes;
+}
+
+/**
+ * Records of each partition in request order, split into items small enough for DynamoDB, in
+ * partition order.
+ *
+ * @throws LimitExceededError when the request touches more than partitionsPerRequestMax partitions
+ */
+export function chunkByPartition(
+  partitions: readonly number[],
+  sizes: readonly number[],
+  stamped: readonly RecordInput[],
+): PartitionChunks[] {
+  const byPartition = new Map<number, number[]>();
+  partitions.forEach((partition, index) => {
+    const indexes = byPartition.get(partition) ?? [];
+    indexes.push(index);
+    byPartition.set(partition, indexes);
+  });
+  if (byPartition.size > LIMITS.partitionsPerRequestMax) {
+    throw new LimitExceededError(
+      `This request touches ${byPartition.size} partitions; one atomic request is limited to ` +
+        `${LIMITS.partitionsPerRequestMax}: send the records of fewer partitions per request`,
+      'partitionsPerRequest',
+      byPartition.size,
+      LIMITS.partitionsPerRequestMax,
+    );
+  }
+  return [...byPartition.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([partition, indexes]) => ({
+      partition,
+      chunks: splitIntoChunks(indexes, (i) => sizes[i] as number, LIMITS.batchItemBytesMax).map((chunk) => ({
+        indexes: chunk,
+        data: encodeBatch(chunk.map((i) => stamped[i] as RecordInput)),
+      })),
+    }));
+}
+
+/**
+ * @throws LimitExceededError when the append needs more items or bytes than one DynamoDB
+ *   transaction takes
+ */
+export function checkTransaction(
+  chunks: readonly PartitionChunks[],
+  idempotencyKey: string | undefined,
+): void {
+  const itemCount =
+    chunks.reduce((sum, entry) => sum + 1 + entry.chunks.length, 0) +
+    (idempotencyKey ? IDEMPOTENCY_ITEMS : 0);
+  if (itemCount > LIMITS.transactionItemsMax) {
+    throw new LimitExceededError(
+      `This request needs ${itemCount} DynamoDB items (one head and at least one batch per partition it touches, ` +
+        `plus one for an Idempotency-Key); one atomic request is limited to ${LIMITS.transactionItemsMax}: ` +
+        'send the records of fewer partitions per request',
+      'transactionItems',
+      itemCount,
+      LIMITS.transactionItemsMax,
+    );
+  }
+  const storedBytes = chunks.reduce(
+    (sum, entry) => sum + entry.chunks.reduce((inner, chunk) => inner + chunk.data.byteLength, 0),
+    0,
+  );
+  if (storedBytes > LIMITS.transactionBytesMax) {
+    throw new LimitExceededError(
+      `This request stores ${storedBytes} bytes after compression; one atomic request is limited to ` +
+        `${LIMITS.transactionBytesMax} (a DynamoDB transaction): split it`,
+      'transactionBytes',
+      storedBytes,
+      LIMITS.transactionBytesMax,
+    );
+  }
+}
+
+/**
+ * Places the records after the heads read (one per partition, in the order of `chunks`): each
+ * record's position, and the batches that store them.
+ */
+export function placeRecords(
+  topic: Topic,
+  heads: readonly PartitionHead[],
+  chunks: readonly PartitionChunks[],
+  stamped: readonly RecordInput[],
+  appendTime: number,
+): { positions: RecordPosition[]; batches: BatchToWrite[] } {
+  const positions: RecordPosition[] = new Array(stamped.length);
+  const batches: BatchToWrite[] = [];
+  for (const [entryIndex, entry] of chunks.entries()) {
+    const head = heads[entryIndex];
+    assert.ok(head && head.partition === entry.partition, 'heads come back in the order asked');
+    let nextOffset = head.highWatermark;
+    let maxTimestampSoFar = head.maxTimestamp;
+    for (const chunk of entry.chunks) {
+      const baseOffset = nextOffset;
+      for (const index of chunk.indexes) {
+        const record = stamped[index] as RecordInput;
+        positions[index] = { partition: entry.partition, offset: nextOffset++, timestamp: record.timestamp };
+        maxTimestampSoFar = Math.max(maxTimestampSoFar, record.timestamp);
+      }
+      batches.push({
+        partition: entry.partition,
+        baseOffset,
+        recordCount: chunk.indexes.length,
+        data: chunk.data,
+        maxTimestampSoFar,
+        // The hot tier keeps a batch this long; the archiver copies it to S3 well before.
+        expiresAt: appendTime + topic.config.localRetentionMs,
+      });
+    }
+  }
+  return { positions, batches };
+}
