@@ -67,3 +67,8 @@ export const ERROR_CODES = {
 export function isApiError(error: unknown, ...errorCodes: number[]): error is ShoalApiError {
   return error instanceof ShoalApiError && (errorCodes.length === 0 || errorCodes.includes(error.errorCode));
 }
+
+/** What was thrown, as an Error (a handler may throw anything). */
+export function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
