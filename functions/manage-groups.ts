@@ -1,6 +1,5 @@
 /** Lambda entry for consumer groups: membership, heartbeats, commits, describe, reset and delete. */
 
-import type { Clock } from '../shared/domain/clock.js';
 import type { ResetTarget } from '../shared/domain/group-service.js';
 import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
@@ -17,9 +16,8 @@ import {
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
-/** `clock` is for tests of session timeouts. */
-export function createHandler(runtime: Runtime, options: { readonly clock?: Clock } = {}): HttpHandler {
-  const { groups } = servicesFor(runtime, options.clock ? { groupClock: options.clock } : {});
+export function createHandler(runtime: Runtime): HttpHandler {
+  const { groups } = servicesFor(runtime);
   return createHttpHandler(
     'manage-groups',
     {

@@ -13,7 +13,6 @@ import {
   type DispatchHandler,
   type DispatchSummary,
 } from '../functions/dispatch-subscriptions.js';
-import type { Clock } from '../shared/domain/clock.js';
 import type { DispatcherOptions } from '../shared/domain/dispatcher.js';
 import { moduleFoldersOf } from '../shared/module-folders.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
@@ -28,7 +27,6 @@ export interface LocalDispatcherOptions {
    * working directory when it has none), relative paths from the working directory
    */
   readonly invoker?: FunctionInvoker;
-  readonly clock?: Clock;
   readonly dispatcher?: Omit<DispatcherOptions, 'bootstrapServers'>;
   /** The longest one run may take (a Lambda's longest timeout, as the dispatcher's in AWS). @default 900000 */
   readonly runMsMax?: number;
@@ -96,7 +94,6 @@ export function startLocalDispatcher(
     invoker: options.invoker ?? new ModuleInvoker(moduleFoldersOf(runtime.config)),
     metrics: false,
     runMsMax: options.runMsMax ?? 900_000,
-    ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
   });
   const appends = new Lane(

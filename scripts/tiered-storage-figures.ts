@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
     // Archive everything, the tail included (a clock past segmentMs rolls it).
     const ahead: Clock = { ...systemClock, now: () => Date.now() + 3_600_000 };
-    const tiers = tieredStorageFor(runtime, { clock: ahead });
+    const tiers = tieredStorageFor({ ...runtime, clock: ahead });
     const archiveStarted = performance.now();
     let segments = 0;
     let objectBytes = 0;

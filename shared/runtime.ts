@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { translateThrottling } from './adapters/dynamodb/error-boundary.js';
 import { instrumentDynamoDb } from './adapters/dynamodb/sdk-metrics.js';
 import { readConfig, type ShoalConfig } from './config.js';
+import { type Clock, systemClock } from './domain/clock.js';
 import { powertoolsTelemetry } from './observability/powertools-telemetry.js';
 import { noTelemetry, type Telemetry } from './observability/telemetry.js';
 
@@ -19,6 +20,8 @@ export interface Runtime {
   readonly s3: S3Client;
   /** Where handlers report metrics: EMF in Lambda, nowhere on the local stack. */
   readonly telemetry: Telemetry;
+  /** Time and chance for every service built on this runtime; tests give a manual one. */
+  readonly clock: Clock;
 }
 
 /** Options for tests and the local stack. */
@@ -28,6 +31,8 @@ export interface RuntimeOptions {
   readonly decorateS3?: (client: S3Client) => void;
   /** Where metrics go; with one, DynamoDB retries and throttles are counted too. @default noTelemetry */
   readonly telemetry?: Telemetry;
+  /** The services' clock. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /** The local stack's fixed credentials; DynamoDB Local and the S3 server accept any. */
@@ -54,7 +59,7 @@ export function createRuntime(config: ShoalConfig, options: RuntimeOptions = {})
       : {}),
   });
   options.decorateS3?.(s3);
-  return { config, dynamodb, documents, s3, telemetry };
+  return { config, dynamodb, documents, s3, telemetry, clock: options.clock ?? systemClock };
 }
 
 let defaultRuntime: Runtime | undefined;

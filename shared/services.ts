@@ -9,7 +9,6 @@ import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
 import { S3SegmentObjects } from './adapters/s3/segment-objects.js';
 import { Archiver, type ArchiverOptions } from './domain/archiver.js';
 import { BatchRescuer } from './domain/archiver-rescue.js';
-import { type Clock, systemClock } from './domain/clock.js';
 import { GroupService } from './domain/group-service.js';
 import { LogService } from './domain/log-service.js';
 import { SegmentReader, type SegmentReaderOptions } from './domain/segment-reader.js';
@@ -22,13 +21,7 @@ export interface Services {
   readonly groups: GroupService;
 }
 
-/** Options for tests. */
-export interface ServicesOptions {
-  /** The consumer groups' clock (session deadlines), e.g. a manual one in tests of session timeouts. @default systemClock */
-  readonly groupClock?: Clock;
-}
-
-export function servicesFor(runtime: Runtime, options: ServicesOptions = {}): Services {
+export function servicesFor(runtime: Runtime): Services {
   const { config, documents } = runtime;
   const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
   const partitionLog = new DynamoDbPartitionLog(documents, {
@@ -36,7 +29,7 @@ export function servicesFor(runtime: Runtime, options: ServicesOptions = {}): Se
     metaTableName: config.metaTableName,
   });
   const tiers = tieredStorageFor(runtime);
-  const log = new LogService(topicStore, partitionLog, systemClock, tiers.reader);
+  const log = new LogService(topicStore, partitionLog, runtime.clock, tiers.reader);
   return {
     topics: new TopicService(topicStore, partitionLog),
     log,
@@ -45,7 +38,7 @@ export function servicesFor(runtime: Runtime, options: ServicesOptions = {}): Se
       topicStore,
       partitionLog,
       log,
-      options.groupClock ?? systemClock,
+      runtime.clock,
     ),
   };
 }
@@ -61,8 +54,6 @@ export interface TieredStorage {
 
 /** Options for tests and measurements. */
 export interface TieredStorageOptions {
-  /** The archiver's clock (segment rolls, retention), e.g. one running ahead in tests. @default systemClock */
-  readonly clock?: Clock;
   readonly archiver?: ArchiverOptions;
   readonly reader?: SegmentReaderOptions;
 }
@@ -77,14 +68,7 @@ export function tieredStorageFor(runtime: Runtime, options: TieredStorageOptions
   const manifest = new DynamoDbSegmentManifest(documents, { metaTableName: config.metaTableName });
   const objects = new S3SegmentObjects(s3, config.segmentBucketName);
   return {
-    archiver: new Archiver(
-      topicStore,
-      partitionLog,
-      manifest,
-      objects,
-      options.clock ?? systemClock,
-      options.archiver,
-    ),
+    archiver: new Archiver(topicStore, partitionLog, manifest, objects, runtime.clock, options.archiver),
     rescuer: new BatchRescuer(manifest, objects),
     reader: new SegmentReader(manifest, objects, options.reader),
     objects,

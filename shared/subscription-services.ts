@@ -9,7 +9,6 @@ import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
 import { DynamoDbSubscriptionStore } from './adapters/dynamodb/subscription-store.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
 import { ENV, type ShoalConfig } from './config.js';
-import { type Clock, systemClock } from './domain/clock.js';
 import { Dispatcher, type DispatcherOptions } from './domain/dispatcher.js';
 import { InvalidRequestError } from './domain/errors.js';
 import { isModuleTarget, type SubscriptionTarget } from './domain/subscription.js';
@@ -29,7 +28,6 @@ export interface SubscriptionServicesOptions {
   readonly invoker?: FunctionInvoker;
   /** How targets are checked at creation. @default by where the runtime points (see {@link targetCheckFor}) */
   readonly checkTarget?: TargetCheck;
-  readonly clock?: Clock;
   readonly dispatcher?: Omit<DispatcherOptions, 'bootstrapServers'>;
 }
 
@@ -43,7 +41,7 @@ export function subscriptionServicesFor(
   options: SubscriptionServicesOptions = {},
 ): SubscriptionServices {
   const { config, documents } = runtime;
-  const clock = options.clock ?? systemClock;
+  const { clock } = runtime;
   const { log, groups } = servicesFor(runtime);
   const store = new DynamoDbSubscriptionStore(documents, config.metaTableName);
   const topics = new DynamoDbTopicStore(documents, config.metaTableName);

@@ -159,7 +159,7 @@ describe('archiving to S3 segments', () => {
     const { highWatermark } = await partitionState('young');
 
     const now = await tieredStorageFor(runtime).archiver.archivePartition(topic, 0);
-    const later = await tieredStorageFor(runtime, { clock: clockAhead(61_000) }).archiver.archivePartition(
+    const later = await tieredStorageFor({ ...runtime, clock: clockAhead(61_000) }).archiver.archivePartition(
       topic,
       0,
     );
@@ -338,11 +338,11 @@ describe('retention', () => {
     const archived = await partitionState('retained');
     const segmentsBefore = await segmentObjects(runtime, topic, 0);
 
-    const young = await tieredStorageFor(runtime, { clock: clockAhead(30_000) }).archiver.archivePartition(
+    const young = await tieredStorageFor({ ...runtime, clock: clockAhead(30_000) }).archiver.archivePartition(
       topic,
       0,
     );
-    const old = await tieredStorageFor(runtime, { clock: clockAhead(61_000) }).archiver.archivePartition(
+    const old = await tieredStorageFor({ ...runtime, clock: clockAhead(61_000) }).archiver.archivePartition(
       topic,
       0,
     );

@@ -12,11 +12,11 @@ export interface TopicPartitionJson {
   readonly partition: number;
 }
 
-/** The test API with the groups function on `clock`. */
+/** The test API with the groups function on `clock` (session deadlines move only when the test says). */
 export async function startGroupsApi(runtime: Runtime, clock?: Clock): Promise<TestApi> {
   const { handlers } = await loadHandlers(runtime);
   return startTestApi(runtime, {
-    handlers: { ...handlers, 'manage-groups': createGroupsHandler(runtime, clock ? { clock } : {}) },
+    handlers: { ...handlers, 'manage-groups': createGroupsHandler(clock ? { ...runtime, clock } : runtime) },
   });
 }
 
