@@ -3,7 +3,7 @@
  * stack with cdk.json's feature flags, so the tests see the templates that get deployed.
  */
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ShoalStatelessStack } from '../../infra/shoal-api.js';
 import { ShoalStatefulStack } from '../../infra/shoal-storage.js';
@@ -42,4 +42,32 @@ export function synthesizeShoalApp(options: ShoalAppOptions): ShoalApp {
     statefulTemplate: Template.fromStack(stateful),
     statelessTemplate: Template.fromStack(stateless),
   };
+}
+
+/** A resource of a synthesized template, as the template tests read it. */
+export type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+/** One statement of an IAM policy document in a template. */
+export type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+/** The DynamoDB actions that change items. */
+export const DYNAMODB_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
+/** Every resource of `type` in a template, by logical id. */
+export function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
+  return template.findResources(type) as Record<string, CfnResource>;
+}
+
+/** The logical id a construct's resource gets in `stack`. */
+export function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId);
+}
+
+/** A statement's actions as a list (a template gives one action as a string). */
+export function actionsOf(statement: PolicyStatement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }

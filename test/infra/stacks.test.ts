@@ -10,17 +10,15 @@ import { LOG_TABLE, META_TABLE } from '../../shared/adapters/dynamodb/table-sche
 import { BACKGROUND_FUNCTIONS } from '../../shared/background-functions.js';
 import { ENV } from '../../shared/config.js';
 import { FUNCTION_NAMES, type FunctionName, ROUTES } from '../../shared/http/route-table.js';
-import { synthesizeShoalApp } from './shoal-app.js';
-
-type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
-type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
-
-const WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
+import {
+  actionsOf,
+  type CfnResource,
+  DYNAMODB_WRITE_ACTIONS,
+  logicalIdOf,
+  type PolicyStatement,
+  resourcesOf,
+  synthesizeShoalApp,
+} from './shoal-app.js';
 
 let stateful: ShoalStatefulStack;
 let stateless: ShoalStatelessStack;
@@ -32,14 +30,6 @@ let statelessTemplate: Template;
 beforeAll(() => {
   ({ stateful, stateless, statefulTemplate, statelessTemplate } = synthesizeShoalApp({ bundling: true }));
 }, 120_000);
-
-function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
-  return template.findResources(type) as Record<string, CfnResource>;
-}
-
-function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId);
-}
 
 /** Every statement of every identity policy, managed policy and inline role policy of a template. */
 function policyStatementsOf(template: Template): PolicyStatement[] {
@@ -57,10 +47,6 @@ function policyStatementsOf(template: Template): PolicyStatement[] {
     }
   }
   return documents.flatMap((document) => document.Statement);
-}
-
-function actionsOf(statement: PolicyStatement): string[] {
-  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
 /** The statements of the default (inline) policy attached to a function's role. */
@@ -294,7 +280,7 @@ describe('stateless stack', () => {
 
         expect(actions.includes('dynamodb:GetItem'), `${name} reads ${table}`).toBe(access !== 'none');
         expect(
-          WRITE_ACTIONS.some((action) => actions.includes(action)),
+          DYNAMODB_WRITE_ACTIONS.some((action) => actions.includes(action)),
           `${name} writes ${table}`,
         ).toBe(access === 'readWrite');
       }
@@ -318,7 +304,7 @@ describe('stateless stack', () => {
       expect(meta, action).toContain(action);
     }
     expect(log).toContain('dynamodb:Query');
-    expect(WRITE_ACTIONS.filter((action) => log.includes(action))).toEqual([]);
+    expect(DYNAMODB_WRITE_ACTIONS.filter((action) => log.includes(action))).toEqual([]);
   });
 
   it('attaches the segment read policy only to functions that read segments', () => {

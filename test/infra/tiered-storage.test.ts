@@ -13,17 +13,14 @@ import {
   RETENTION_CLASS_TAG,
   SEGMENT_KEY_PREFIX,
 } from '../../shared/domain/segment-keys.js';
-import { synthesizeShoalApp } from './shoal-app.js';
-
-type CfnResource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
-type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
-
-const DYNAMODB_WRITES = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
+import {
+  actionsOf,
+  DYNAMODB_WRITE_ACTIONS,
+  logicalIdOf,
+  type PolicyStatement,
+  resourcesOf,
+  synthesizeShoalApp,
+} from './shoal-app.js';
 
 let stateful: ShoalStatefulStack;
 let stateless: ShoalStatelessStack;
@@ -34,18 +31,6 @@ let statelessTemplate: Template;
 beforeAll(() => {
   ({ stateful, stateless, statefulTemplate, statelessTemplate } = synthesizeShoalApp({ bundling: false }));
 }, 120_000);
-
-function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
-  return template.findResources(type) as Record<string, CfnResource>;
-}
-
-function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId);
-}
-
-function actionsOf(statement: PolicyStatement): string[] {
-  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-}
 
 /** The statements of the inline policies of a role. */
 function statementsOf(role: { node: { defaultChild?: unknown } }): PolicyStatement[] {
@@ -164,7 +149,7 @@ describe('tiered storage in the stateless stack', () => {
     expect(log).toEqual(
       expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']),
     );
-    expect(log.filter((action) => DYNAMODB_WRITES.includes(action))).toEqual([]);
+    expect(log.filter((action) => DYNAMODB_WRITE_ACTIONS.includes(action))).toEqual([]);
     expect(meta).toEqual(
       expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem']),
     );
@@ -192,7 +177,7 @@ describe('tiered storage in the stateless stack', () => {
     const rescued = objectActionsUnder(policy, RESCUE_KEY_PREFIX);
 
     expect(meta).toContain('dynamodb:GetItem');
-    expect(meta.filter((action) => DYNAMODB_WRITES.includes(action))).toEqual([]);
+    expect(meta.filter((action) => DYNAMODB_WRITE_ACTIONS.includes(action))).toEqual([]);
     expect(rescued).toContain('s3:PutObject');
     expect(rescued.filter((action) => action.startsWith('s3:Delete'))).toEqual([]);
     expect(objectActionsUnder(policy, SEGMENT_KEY_PREFIX)).toEqual([]);
