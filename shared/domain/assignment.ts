@@ -112,24 +112,7 @@ export function assignPartitions(input: AssignmentInput): Assignment {
   // that can take it. Each move lowers the sum of squared counts, so the loop ends.
   const movesMax = partitions.size * Math.max(1, members.length);
   for (let moves = 0; moves <= movesMax; moves++) {
-    const byLoadDescending = [...members].sort(
-      (a, b) => count(b.memberId) - count(a.memberId) || compareIds(a.memberId, b.memberId),
-    );
-    const byLoadAscending = [...byLoadDescending].reverse();
-    let move: { index: number; key: string; from: string; to: string } | undefined;
-    search: for (const donor of byLoadDescending) {
-      for (const receiver of byLoadAscending) {
-        if (count(donor.memberId) - count(receiver.memberId) < 2) break;
-        // The donor's most recently given partition that the receiver subscribes to.
-        const donorKeys = owned.get(donor.memberId) ?? [];
-        for (let index = donorKeys.length - 1; index >= 0; index--) {
-          const key = donorKeys[index] as string;
-          if (!eligible(receiver.memberId, key)) continue;
-          move = { index, key, from: donor.memberId, to: receiver.memberId };
-          break search;
-        }
-      }
-    }
+    const move = nextMove(members, owned, eligible);
     if (!move) break;
     assert.ok(moves < movesMax, 'balancing ends: every move lowers the sum of squared counts');
     owned.get(move.from)?.splice(move.index, 1);
@@ -143,6 +126,35 @@ export function assignPartitions(input: AssignmentInput): Assignment {
       .sort(compareTopicPartitions);
   }
   return assignment;
+}
+
+/**
+ * The move that evens out the most: from the most loaded member to the least loaded one that
+ * subscribes to one of its partitions (its most recently given such partition), while their counts
+ * differ by two or more; undefined when no move helps.
+ */
+function nextMove(
+  members: readonly AssignmentMember[],
+  owned: ReadonlyMap<string, readonly string[]>,
+  eligible: (memberId: string, key: string) => boolean,
+): { index: number; key: string; from: string; to: string } | undefined {
+  const count = (memberId: string) => owned.get(memberId)?.length ?? 0;
+  const byLoadDescending = [...members].sort(
+    (a, b) => count(b.memberId) - count(a.memberId) || compareIds(a.memberId, b.memberId),
+  );
+  const byLoadAscending = [...byLoadDescending].reverse();
+  for (const donor of byLoadDescending) {
+    for (const receiver of byLoadAscending) {
+      if (count(donor.memberId) - count(receiver.memberId) < 2) break;
+      const donorKeys = owned.get(donor.memberId) ?? [];
+      for (let index = donorKeys.length - 1; index >= 0; index--) {
+        const key = donorKeys[index] as string;
+        if (eligible(receiver.memberId, key))
+          return { index, key, from: donor.memberId, to: receiver.memberId };
+      }
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -194,12 +194,7 @@ export class LogService {
   ): Promise<FetchResult> {
     const topic = await this.requireTopic(topicName);
     requirePartition(topic, partition);
-    const deadline = this.clock.now() + Math.min(limits.waitMs, LIMITS.fetchWaitMsMax);
-    let head = await this.readHead(topic, partition);
-    while (offset === head.highWatermark && this.clock.now() < deadline) {
-      await this.clock.sleep(Math.min(LIMITS.fetchPollIntervalMs, Math.max(1, deadline - this.clock.now())));
-      head = await this.readHead(topic, partition);
-    }
+    const head = await this.waitForRecords(topic, partition, offset, limits.waitMs);
     if (offset < head.logStartOffset || offset > head.highWatermark) {
       // A topic deleted (or deleted and created again) during the wait has no head of its own any
       // more: that is a missing topic, not an offset out of range.
@@ -217,6 +212,46 @@ export class LogService {
       };
     }
     const collector = new RecordCollector(offset, limits);
+    const last = await this.collect(topic, partition, collector, head);
+    // Records appended after the head was read may be included; the answer's watermark covers them.
+    return {
+      topic: topic.name,
+      partition,
+      records: collector.records,
+      nextOffset: collector.nextOffset,
+      highWatermark: Math.max(last.highWatermark, collector.nextOffset),
+      logStartOffset: last.logStartOffset,
+    };
+  }
+
+  /** The partition's head once it has records at `offset`, or once `waitMs` (bounded) has passed. */
+  private async waitForRecords(
+    topic: Topic,
+    partition: number,
+    offset: number,
+    waitMs: number,
+  ): Promise<PartitionHead> {
+    const deadline = this.clock.now() + Math.min(waitMs, LIMITS.fetchWaitMsMax);
+    let head = await this.readHead(topic, partition);
+    while (offset === head.highWatermark && this.clock.now() < deadline) {
+      await this.clock.sleep(Math.min(LIMITS.fetchPollIntervalMs, Math.max(1, deadline - this.clock.now())));
+      head = await this.readHead(topic, partition);
+    }
+    return head;
+  }
+
+  /**
+   * Fills the collector from the S3 tier below the head's archivedOffset and from DynamoDB above
+   * it, across batches missing from DynamoDB; the head as last read.
+   */
+  private async collect(
+    topic: Topic,
+    partition: number,
+    collector: RecordCollector,
+    headRead: PartitionHead,
+  ): Promise<PartitionHead> {
+    const offset = collector.nextOffset; // the fetch's offset: nothing is collected yet
+    let head = headRead;
     for (let round = 0; round < FETCH_ROUNDS_MAX && !collector.full; round++) {
       if (collector.nextOffset < head.archivedOffset && this.archive) {
         const archivedOffset = head.archivedOffset;
@@ -253,15 +288,7 @@ export class LogService {
         1,
       );
     }
-    // Records appended after the head was read may be included; the answer's watermark covers them.
-    return {
-      topic: topic.name,
-      partition,
-      records: collector.records,
-      nextOffset: collector.nextOffset,
-      highWatermark: Math.max(head.highWatermark, collector.nextOffset),
-      logStartOffset: head.logStartOffset,
-    };
+    return head;
   }
 
   /**

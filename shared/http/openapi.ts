@@ -201,6 +201,58 @@ function componentSchemas(): Record<string, unknown> {
 
 let built: Record<string, unknown> | undefined;
 
+/** An operation's parameters: those in its path, then its query, then its headers. */
+function parametersOf(path: string, operation: OperationSchemas): unknown[] {
+  const parameters: unknown[] = [];
+  for (const match of path.matchAll(/\{([^}]+)\}/g)) {
+    parameters.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
+  }
+  if (operation.query) {
+    for (const [name, schema] of Object.entries(operation.query.shape as Record<string, z.ZodType>)) {
+      const json = schemaOf(schema);
+      parameters.push({
+        name,
+        in: 'query',
+        required: !schema.safeParse(undefined).success,
+        schema: json,
+        ...(typeof json.description === 'string' ? { description: json.description } : {}),
+      });
+    }
+  }
+  for (const [name, header] of Object.entries(operation.headers ?? {})) {
+    parameters.push({
+      name,
+      in: 'header',
+      required: false,
+      description: header.description,
+      schema: schemaOf(header.schema),
+    });
+  }
+  return parameters;
+}
+
+/** An operation's success answer and every problem it may answer. */
+function responsesOf(operation: OperationSchemas): Record<string, unknown> {
+  const responses: Record<string, unknown> = {
+    [operation.success.status]: {
+      description: operation.success.description,
+      ...(operation.success.schema
+        ? { content: { 'application/json': { schema: schemaOf(operation.success.schema) } } }
+        : {}),
+    },
+  };
+  // Every operation can be throttled by DynamoDB (429) besides its own problems; every body can
+  // be too large, or hold a list longer than its limit (413).
+  const bodyProblems = operation.body ? [413] : [];
+  for (const status of new Set([400, ...operation.problems, ...bodyProblems, 429, 500])) {
+    responses[status] = {
+      description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    };
+  }
+  return responses;
+}
+
 /** The document, built once per process. */
 export function openApiDocument(): Record<string, unknown> {
   built ??= buildDocument();
@@ -211,48 +263,7 @@ function buildDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const operation = OPERATIONS[route.operationId];
-    const parameters: unknown[] = [];
-    for (const match of route.path.matchAll(/\{([^}]+)\}/g)) {
-      parameters.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
-    }
-    if (operation.query) {
-      for (const [name, schema] of Object.entries(operation.query.shape as Record<string, z.ZodType>)) {
-        const json = schemaOf(schema);
-        parameters.push({
-          name,
-          in: 'query',
-          required: !schema.safeParse(undefined).success,
-          schema: json,
-          ...(typeof json.description === 'string' ? { description: json.description } : {}),
-        });
-      }
-    }
-    for (const [name, header] of Object.entries(operation.headers ?? {})) {
-      parameters.push({
-        name,
-        in: 'header',
-        required: false,
-        description: header.description,
-        schema: schemaOf(header.schema),
-      });
-    }
-    const responses: Record<string, unknown> = {
-      [operation.success.status]: {
-        description: operation.success.description,
-        ...(operation.success.schema
-          ? { content: { 'application/json': { schema: schemaOf(operation.success.schema) } } }
-          : {}),
-      },
-    };
-    // Every operation can be throttled by DynamoDB (429) besides its own problems; every body can
-    // be too large, or hold a list longer than its limit (413).
-    const bodyProblems = operation.body ? [413] : [];
-    for (const status of new Set([400, ...operation.problems, ...bodyProblems, 429, 500])) {
-      responses[status] = {
-        description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-      };
-    }
+    const parameters = parametersOf(route.path, operation);
     paths[route.path] ??= {};
     (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = {
       operationId: route.operationId,
@@ -266,7 +277,7 @@ function buildDocument(): Record<string, unknown> {
             },
           }
         : {}),
-      responses,
+      responses: responsesOf(operation),
       security: [{ sigv4: [] }],
     };
   }
