@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { ArchiveRunReport } from '../shared/domain/archiver.js';
-import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { type TieredStorageOptions, tieredStorageFor } from '../shared/services.js';
 
 const logger = new Logger({ serviceName: 'shoal' });
@@ -70,15 +70,4 @@ export function summarize(report: ArchiveRunReport): ArchiveSummary {
   };
 }
 
-let built: ArchiveHandler | undefined;
-
-export const handler: ArchiveHandler = async (event) => {
-  const runtime = getDefaultRuntime();
-  built ??= createHandler(runtime);
-  try {
-    return await built(event);
-  } finally {
-    // The DynamoDB retries and throttles the runtime's SDK middleware counted during this run.
-    runtime.telemetry.flush();
-  }
-};
+export const handler: ArchiveHandler = backgroundEntry(createHandler);

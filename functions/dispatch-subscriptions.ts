@@ -25,7 +25,7 @@ import {
   SUBSCRIPTION_METRIC,
 } from '../shared/observability/telemetry.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
-import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import {
   type SubscriptionServicesOptions,
   subscriptionServicesFor,
@@ -142,15 +142,4 @@ export function createHandler(runtime: Runtime, options: DispatchHandlerOptions 
   };
 }
 
-let built: DispatchHandler | undefined;
-
-export const handler: DispatchHandler = async (event, context) => {
-  const runtime = getDefaultRuntime();
-  built ??= createHandler(runtime);
-  try {
-    return await built(event, context);
-  } finally {
-    // The DynamoDB retries and throttles the runtime's SDK middleware counted during this run.
-    runtime.telemetry.flush();
-  }
-};
+export const handler: DispatchHandler = backgroundEntry(createHandler);

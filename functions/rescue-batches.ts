@@ -12,7 +12,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { z } from 'zod';
 import { parseLogPartitionKey } from '../shared/adapters/dynamodb/keys.js';
 import { type RemovedBatch, RescueFailedError } from '../shared/domain/archiver-rescue.js';
-import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { tieredStorageFor } from '../shared/services.js';
 
 const logger = new Logger({ serviceName: 'shoal' });
@@ -82,15 +82,4 @@ export function createHandler(runtime: Runtime): RescueHandler {
   };
 }
 
-let built: RescueHandler | undefined;
-
-export const handler: RescueHandler = async (event) => {
-  const runtime = getDefaultRuntime();
-  built ??= createHandler(runtime);
-  try {
-    return await built(event);
-  } finally {
-    // The DynamoDB retries and throttles the runtime's SDK middleware counted during this run.
-    runtime.telemetry.flush();
-  }
-};
+export const handler: RescueHandler = backgroundEntry(createHandler);

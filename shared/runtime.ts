@@ -72,3 +72,25 @@ export function getDefaultRuntime(): Runtime {
   defaultRuntime ??= createRuntime(readConfig(), { telemetry: powertoolsTelemetry() });
   return defaultRuntime;
 }
+
+/**
+ * The `handler` of a background function (archiver, rescue, dispatcher): built on first use from
+ * the default runtime and reused while the Lambda stays warm, with the metrics the runtime's SDK
+ * middleware counted during a run (DynamoDB retries and throttles) flushed after each run.
+ * @example
+ * export const handler = backgroundEntry(createHandler);
+ */
+export function backgroundEntry<Args extends unknown[], Result>(
+  build: (runtime: Runtime) => (...args: Args) => Promise<Result>,
+): (...args: Args) => Promise<Result> {
+  let built: ((...args: Args) => Promise<Result>) | undefined;
+  return async (...args) => {
+    const runtime = getDefaultRuntime();
+    built ??= build(runtime);
+    try {
+      return await built(...args);
+    } finally {
+      runtime.telemetry.flush();
+    }
+  };
+}
