@@ -2,17 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/domain/limits.js';
 import { partitionForKey } from '../../shared/domain/partitioner.js';
-import { type ApiClient, apiClient, bin, json, str } from '../support/http-client.js';
-import { createTestRuntime, startTestApi } from '../support/local-aws.js';
+import { type ApiClient, bin, json, str } from '../support/http-client.js';
+import { createTestRuntime, startApiClient } from '../support/local-aws.js';
 
 let api: ApiClient;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
   const runtime = await createTestRuntime();
-  const server = await startTestApi(runtime);
-  api = apiClient(server.url);
-  close = server.close;
+  ({ api, close } = await startApiClient(runtime));
 });
 afterAll(() => close());
 

@@ -7,8 +7,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/domain/limits.js';
-import { type ApiClient, apiClient, json } from '../support/http-client.js';
-import { createTestRuntime, startTestApi } from '../support/local-aws.js';
+import { type ApiClient, json } from '../support/http-client.js';
+import { createTestRuntime, startApiClient } from '../support/local-aws.js';
 
 let api: ApiClient;
 let close: () => Promise<void>;
@@ -28,9 +28,7 @@ function countHeadReads(client: DynamoDBClient): void {
 
 beforeAll(async () => {
   const runtime = await createTestRuntime({ tablePrefix: 'limits', decorateDynamoDb: countHeadReads });
-  const server = await startTestApi(runtime);
-  api = apiClient(server.url);
-  close = server.close;
+  ({ api, close } = await startApiClient(runtime));
 });
 afterAll(() => close());
 

@@ -4,8 +4,8 @@ import { type BackgroundTask, followStream, isTtlRemoval } from '../../local/bac
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/stack.js';
 import type { Runtime } from '../../shared/runtime.js';
 import { tieredStorageFor } from '../../shared/services.js';
-import { type ApiClient, apiClient, json, str } from '../support/http-client.js';
-import { createTestRuntime, startTestApi } from '../support/local-aws.js';
+import { type ApiClient, json, str } from '../support/http-client.js';
+import { createTestRuntime, startApiClient } from '../support/local-aws.js';
 import {
   type ApiRecord,
   eventually,
@@ -35,9 +35,7 @@ let follower: BackgroundTask;
 beforeAll(async () => {
   dynamoDbLocal = await startDynamoDbLocal();
   runtime = await createTestRuntime({ tablePrefix: 'ttl', dynamodbEndpoint: dynamoDbLocal.endpoint });
-  const server = await startTestApi(runtime);
-  api = apiClient(server.url);
-  close = server.close;
+  ({ api, close } = await startApiClient(runtime));
   // The rescue follows the log table's stream, as its event source mapping does in AWS; no archiver runs.
   follower = followStream(runtime, runtime.config.logTableName, createRescueHandler(runtime), {
     filter: isTtlRemoval,

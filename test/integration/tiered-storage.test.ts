@@ -10,8 +10,8 @@ import type { SegmentEntry, SegmentObjects } from '../../shared/ports/segment-ar
 import type { Runtime } from '../../shared/runtime.js';
 import { tieredStorageFor } from '../../shared/services.js';
 import { createFaultInjector } from '../support/faults.js';
-import { type ApiClient, apiClient, json, str } from '../support/http-client.js';
-import { createTestRuntime, startTestApi } from '../support/local-aws.js';
+import { type ApiClient, json, str } from '../support/http-client.js';
+import { createTestRuntime, startApiClient } from '../support/local-aws.js';
 import {
   type ApiRecord,
   expectedAnswer,
@@ -27,9 +27,7 @@ let close: () => Promise<void>;
 
 beforeAll(async () => {
   runtime = await createTestRuntime({ tablePrefix: 'tiered', decorateDynamoDb: faults.install });
-  const server = await startTestApi(runtime);
-  api = apiClient(server.url);
-  close = server.close;
+  ({ api, close } = await startApiClient(runtime));
 });
 afterAll(() => close());
 

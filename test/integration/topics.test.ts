@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiClient, apiClient, json } from '../support/http-client.js';
-import { createTestRuntime, startTestApi } from '../support/local-aws.js';
+import { type ApiClient, json } from '../support/http-client.js';
+import { createTestRuntime, startApiClient } from '../support/local-aws.js';
 
 let api: ApiClient;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
   const runtime = await createTestRuntime();
-  const server = await startTestApi(runtime);
-  api = apiClient(server.url);
-  close = server.close;
+  ({ api, close } = await startApiClient(runtime));
 });
 afterAll(() => close());
 

@@ -20,6 +20,7 @@ import type { ShoalConfig } from '../../shared/config.js';
 import type { HttpHandler } from '../../shared/http/lambda-http.js';
 import type { FunctionName } from '../../shared/http/route-table.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../shared/runtime.js';
+import { type ApiClient, apiClient } from './http-client.js';
 
 /** Options of {@link createTestRuntime}. */
 export interface TestRuntimeOptions extends RuntimeOptions {
@@ -100,4 +101,12 @@ function closeServer(server: Server): Promise<void> {
     server.close((error) => (error ? reject(error) : resolve()));
     server.closeAllConnections();
   });
+}
+
+/** The test API on `runtime` (every function's handler) and a JSON client of it. */
+export async function startApiClient(
+  runtime: Runtime,
+): Promise<{ api: ApiClient; close: () => Promise<void> }> {
+  const server = await startTestApi(runtime);
+  return { api: apiClient(server.url), close: server.close };
 }
