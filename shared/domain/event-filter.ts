@@ -185,57 +185,65 @@ function compileRule(rule: unknown, field: string, path: readonly string[]): Rul
     case 'exists':
       if (typeof operand !== 'boolean') return fail('"exists" takes true or false');
       return { kind: 'exists', exists: operand };
-    case 'anything-but': {
-      if (isPlainObject(operand)) {
-        const prefix = operand.prefix;
-        if (Object.keys(operand).length !== 1 || typeof prefix !== 'string') {
-          return fail('"anything-but" takes a value, an array of values or {"prefix": "..."}');
-        }
-        return { kind: 'anything-but-prefix', text: prefix };
-      }
-      const values = Array.isArray(operand) ? operand : [operand];
-      if (values.length === 0) return fail('"anything-but" needs at least one value');
-      for (const value of values) {
-        if (
-          value !== null &&
-          typeof value !== 'string' &&
-          typeof value !== 'number' &&
-          typeof value !== 'boolean'
-        ) {
-          return fail('"anything-but" compares with strings, numbers, booleans or null');
-        }
-      }
-      return { kind: 'anything-but', values: values as (string | number | boolean | null)[] };
-    }
-    case 'numeric': {
-      if (!Array.isArray(operand) || (operand.length !== 2 && operand.length !== 4)) {
-        return fail('"numeric" takes [operator, number] or [operator, number, operator, number]');
-      }
-      const comparisons: { op: NumericOp; bound: number }[] = [];
-      for (let index = 0; index < operand.length; index += 2) {
-        const op = operand[index];
-        const bound = operand[index + 1];
-        if (typeof op !== 'string' || !NUMERIC_OPS.has(op)) {
-          return fail(`"numeric" operators are =, <, <=, > and >=, got ${JSON.stringify(op)}`);
-        }
-        if (typeof bound !== 'number' || !Number.isFinite(bound))
-          return fail('"numeric" compares with finite numbers');
-        comparisons.push({ op: op as NumericOp, bound });
-      }
-      const [lower, upper] = comparisons;
-      if (
-        upper &&
-        !(lower && (lower.op === '>' || lower.op === '>=') && (upper.op === '<' || upper.op === '<='))
-      ) {
-        return fail('a "numeric" range is [">" or ">=", low, "<" or "<=", high]');
-      }
-      return { kind: 'numeric', comparisons };
-    }
+    case 'anything-but':
+      return compileAnythingBut(operand, fail);
+    case 'numeric':
+      return compileNumeric(operand, fail);
     default:
       return fail(
         `unknown operator "${operator}" (Lambda's filters know prefix, suffix, equals-ignore-case, anything-but, numeric and exists)`,
       );
   }
+}
+
+/** `{"anything-but": value | [values] | {"prefix": text}}`. */
+function compileAnythingBut(operand: unknown, fail: (detail: string) => never): Rule {
+  if (isPlainObject(operand)) {
+    const prefix = operand.prefix;
+    if (Object.keys(operand).length !== 1 || typeof prefix !== 'string') {
+      return fail('"anything-but" takes a value, an array of values or {"prefix": "..."}');
+    }
+    return { kind: 'anything-but-prefix', text: prefix };
+  }
+  const values = Array.isArray(operand) ? operand : [operand];
+  if (values.length === 0) return fail('"anything-but" needs at least one value');
+  for (const value of values) {
+    if (
+      value !== null &&
+      typeof value !== 'string' &&
+      typeof value !== 'number' &&
+      typeof value !== 'boolean'
+    ) {
+      return fail('"anything-but" compares with strings, numbers, booleans or null');
+    }
+  }
+  return { kind: 'anything-but', values: values as (string | number | boolean | null)[] };
+}
+
+/** `{"numeric": [op, number]}` or a range `{"numeric": [">" | ">=", low, "<" | "<=", high]}`. */
+function compileNumeric(operand: unknown, fail: (detail: string) => never): Rule {
+  if (!Array.isArray(operand) || (operand.length !== 2 && operand.length !== 4)) {
+    return fail('"numeric" takes [operator, number] or [operator, number, operator, number]');
+  }
+  const comparisons: { op: NumericOp; bound: number }[] = [];
+  for (let index = 0; index < operand.length; index += 2) {
+    const op = operand[index];
+    const bound = operand[index + 1];
+    if (typeof op !== 'string' || !NUMERIC_OPS.has(op)) {
+      return fail(`"numeric" operators are =, <, <=, > and >=, got ${JSON.stringify(op)}`);
+    }
+    if (typeof bound !== 'number' || !Number.isFinite(bound))
+      return fail('"numeric" compares with finite numbers');
+    comparisons.push({ op: op as NumericOp, bound });
+  }
+  const [lower, upper] = comparisons;
+  if (
+    upper &&
+    !(lower && (lower.op === '>' || lower.op === '>=') && (upper.op === '<' || upper.op === '<='))
+  ) {
+    return fail('a "numeric" range is [">" or ">=", low, "<" or "<=", high]');
+  }
+  return { kind: 'numeric', comparisons };
 }
 
 function fieldOf(container: unknown, name: string): unknown {

@@ -146,19 +146,9 @@ export class SegmentReader {
           requests += read.requests;
           for (const frame of read.frames) {
             if (frame.lastOffset < next) continue;
-            const records = decodeBatch(frame.data, frame.baseOffset);
-            if (records.length !== frame.lastOffset - frame.baseOffset + 1) {
-              throw new CorruptSegmentError(
-                `Batch at ${frame.baseOffset} of ${entry.key} decodes to ${records.length} records, its frame says ${frame.lastOffset - frame.baseOffset + 1}`,
-              );
-            }
-            yield {
-              baseOffset: frame.baseOffset,
-              lastOffset: frame.lastOffset,
-              maxTimestampSoFar: frame.maxTimestampSoFar,
-              records,
-            };
-            for (const record of records) {
+            const batch = decodeFrame(entry, frame);
+            yield batch;
+            for (const record of batch.records) {
               if (record.offset < next) continue;
               consumedRecords++;
               consumedBytes += recordBytes(record);
@@ -370,4 +360,20 @@ export class LruCache<V> {
   get bytes(): number {
     return this.size;
   }
+}
+
+/** The batch a frame of the segment holds. @throws CorruptSegmentError when it does not decode to the records its frame says */
+function decodeFrame(entry: SegmentEntry, frame: SegmentFrame): ArchivedBatch {
+  const records = decodeBatch(frame.data, frame.baseOffset);
+  if (records.length !== frame.lastOffset - frame.baseOffset + 1) {
+    throw new CorruptSegmentError(
+      `Batch at ${frame.baseOffset} of ${entry.key} decodes to ${records.length} records, its frame says ${frame.lastOffset - frame.baseOffset + 1}`,
+    );
+  }
+  return {
+    baseOffset: frame.baseOffset,
+    lastOffset: frame.lastOffset,
+    maxTimestampSoFar: frame.maxTimestampSoFar,
+    records,
+  };
 }

@@ -148,19 +148,7 @@ export function validateSubscriptionName(name: string): void {
  */
 export function resolveSubscriptionConfig(input: SubscriptionInput): SubscriptionConfig {
   validateSubscriptionName(input.name);
-  const startingPosition = input.startingPosition ?? 'LATEST';
-  if (startingPosition === 'AT_TIMESTAMP' && input.startingPositionTimestamp === undefined) {
-    throw new InvalidRequestError(
-      'startingPositionTimestamp is required when startingPosition is AT_TIMESTAMP',
-      'startingPositionTimestamp',
-    );
-  }
-  if (startingPosition !== 'AT_TIMESTAMP' && input.startingPositionTimestamp !== undefined) {
-    throw new InvalidRequestError(
-      `startingPositionTimestamp can only be given with startingPosition AT_TIMESTAMP, not ${startingPosition}`,
-      'startingPositionTimestamp',
-    );
-  }
+  const startingPosition = startingPositionOf(input);
   const batchSize = input.batchSize ?? SUBSCRIPTION_LIMITS.batchSizeDefault;
   checkRange('batchSize', batchSize, SUBSCRIPTION_LIMITS.batchSizeMin, SUBSCRIPTION_LIMITS.batchSizeMax);
   const maxBatchingWindowMs = input.maxBatchingWindowMs ?? SUBSCRIPTION_LIMITS.maxBatchingWindowMsDefault;
@@ -187,12 +175,7 @@ export function resolveSubscriptionConfig(input: SubscriptionInput): Subscriptio
   }
   const filters = input.filters ?? [];
   compileFilters(filters);
-  const consumerGroupId = input.consumerGroupId ?? input.name;
-  try {
-    validateGroupName(consumerGroupId);
-  } catch (error) {
-    throw new InvalidRequestError((error as Error).message, 'consumerGroupId');
-  }
+  const consumerGroupId = consumerGroupOf(input);
   if (isModuleTarget(input.target)) {
     checkRange(
       'target.timeoutMs',
@@ -218,6 +201,35 @@ export function resolveSubscriptionConfig(input: SubscriptionInput): Subscriptio
     enabled: input.enabled ?? true,
     consumerGroupId,
   };
+}
+
+/** The starting position, LATEST by default; a timestamp goes with AT_TIMESTAMP and only with it. */
+function startingPositionOf(input: SubscriptionInput): SubscriptionConfig['startingPosition'] {
+  const startingPosition = input.startingPosition ?? 'LATEST';
+  if (startingPosition === 'AT_TIMESTAMP' && input.startingPositionTimestamp === undefined) {
+    throw new InvalidRequestError(
+      'startingPositionTimestamp is required when startingPosition is AT_TIMESTAMP',
+      'startingPositionTimestamp',
+    );
+  }
+  if (startingPosition !== 'AT_TIMESTAMP' && input.startingPositionTimestamp !== undefined) {
+    throw new InvalidRequestError(
+      `startingPositionTimestamp can only be given with startingPosition AT_TIMESTAMP, not ${startingPosition}`,
+      'startingPositionTimestamp',
+    );
+  }
+  return startingPosition;
+}
+
+/** The consumer group the subscription delivers as: named after the subscription by default. */
+function consumerGroupOf(input: SubscriptionInput): string {
+  const consumerGroupId = input.consumerGroupId ?? input.name;
+  try {
+    validateGroupName(consumerGroupId);
+  } catch (error) {
+    throw new InvalidRequestError((error as Error).message, 'consumerGroupId');
+  }
+  return consumerGroupId;
 }
 
 function checkRange(field: string, value: number, min: number, max: number, alternative = ''): void {
