@@ -136,8 +136,9 @@ export class Committer {
     if (isApiError(error, ERROR_CODES.offsetRegression)) {
       // Behind what is committed (a seek back): the committed offset stays, as the server keeps it.
       const committed = Number(error.problem.committedOffset);
-      const state = this.table.get(String(error.problem.topic), Number(error.problem.partition));
-      if (state && Number.isSafeInteger(committed)) state.committed = committed;
+      if (Number.isSafeInteger(committed)) {
+        this.table.committedIs(String(error.problem.topic), Number(error.problem.partition), committed);
+      }
       if (explicit) throw error;
       return 'retry';
     }

@@ -22,10 +22,12 @@
 
 // The parts, each the owner of the state it changes, in the one direction they depend on:
 //
-//   Consumer ─► GroupMembership ─► FetchLoops ─► BatchHandler ─► PartitionTable
-//       └─────► Committer ──(CommitSession, given the membership)──────┘
+//   Consumer ─► GroupMembership ─► FetchLoops ─► BatchHandler ─┬─► PartitionTable, RunState
+//      │              └─► start-offsets                         │
+//      └────────► Committer ───────────────────────────────────┘
 //
-// start-offsets.ts says where partitions start; run-state.ts whether the consumer runs.
+// The committer asks the group what it needs through CommitSession, which GroupMembership
+// implements; the batch handler commits and hurries heartbeats through callbacks the Consumer wires.
 
 import type { ShoalApi } from './api.js';
 import { BatchHandler } from './batch-handler.js';

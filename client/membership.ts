@@ -115,8 +115,7 @@ export class GroupMembership implements CommitSession {
     if (this.memberId === undefined || this.generation === undefined) return false;
     try {
       const answer = await this.context.api.heartbeat(this.groupId(), this.memberId, this.generation);
-      const owned = new Set(answer.assignments.map(({ topic, partition }) => tpKey(topic, partition)));
-      for (const state of this.context.table.all()) if (!owned.has(state.key)) state.active = false;
+      this.context.table.deactivateAllBut(answer.assignments);
       this.generation = answer.generation;
       return true;
     } catch {

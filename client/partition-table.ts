@@ -195,6 +195,18 @@ export class PartitionTable {
       .map(({ topic, partition, resolved }) => ({ topic, partition, offset: resolved }));
   }
 
+  /** Marks every partition not among `owned` inactive (its new owner reads it now). */
+  deactivateAllBut(owned: readonly TopicPartition[]): void {
+    const keys = new Set(owned.map(({ topic, partition }) => tpKey(topic, partition)));
+    for (const state of this.states.values()) if (!keys.has(state.key)) state.active = false;
+  }
+
+  /** Takes the group's committed offset as the server states it (after a refused regression). */
+  committedIs(topic: string, partition: number, committed: number): void {
+    const state = this.get(topic, partition);
+    if (state) state.committed = committed;
+  }
+
   /** Records a commit the server accepted (the committed offset only moves forward here). */
   committedAt(offset: TopicPartitionOffset): void {
     const state = this.get(offset.topic, offset.partition);
