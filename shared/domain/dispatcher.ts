@@ -143,7 +143,7 @@ export class Dispatcher {
         const partitions = this.triggeredPartitions(trigger, topic);
         if (partitions.length === 0) continue;
         const pending = await this.pendingPartitions(subscription, topic, partitions);
-        if (pending.partitions.length === 0) continue;
+        if (!pending || pending.partitions.length === 0) continue;
         const run: SubscriptionRun = {
           subscription,
           topic,
@@ -189,18 +189,25 @@ export class Dispatcher {
    * The partitions with records past the committed offset, from two cheap reads (the heads and the
    * group's offsets), so an idle subscription costs no write. Partitions the group has no offset
    * for (added to the topic later, or the group deleted by hand) start at their earliest record.
+   * Undefined when the subscription was deleted since the run listed it: its group is gone with it
+   * and must not be set up again.
    */
   private async pendingPartitions(
     subscription: Subscription,
     topic: Topic,
     partitions: readonly number[],
-  ): Promise<{ group: GroupRef; partitions: number[] }> {
+  ): Promise<{ group: GroupRef; partitions: number[] } | undefined> {
     let group = await this.readGroup(subscription);
     let committed = group
       ? await this.committedOffsets(subscription, topic, group)
       : new Map<number, number>();
     const missing = partitions.filter((partition) => !committed.has(partition));
     if (!group || missing.length > 0) {
+      // A run lists subscriptions at its start; a delete meanwhile removes the group, which a
+      // reset would create again. (A delete between this read and the reset still can: the next
+      // sweep finds no subscription and leaves that group alone.)
+      const current = await this.deps.subscriptions.get(subscription.name);
+      if (current?.subscriptionId !== subscription.subscriptionId) return undefined;
       await this.deps.groups.reset(subscription.consumerGroupId, {
         topic: topic.name,
         to: { kind: 'earliest' },
