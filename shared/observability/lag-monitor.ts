@@ -58,15 +58,33 @@ export class LagMonitor {
   /** Reads every group and topic (until `deadlineMs`) and reports their lags to the telemetry. */
   async sample(deadlineMs: number): Promise<LagSample> {
     const errors: { subject: string; error: unknown }[] = [];
-    let truncated = false;
-
-    let consumerLagMax: number | undefined;
     const groups = await this.sources.listGroups();
+    const consumer = await this.sampleConsumerLag(groups, deadlineMs, errors);
+    const topics = await this.sources.listTopics();
+    const archive = await this.sampleArchiveLag(topics, deadlineMs, errors);
+    const { consumerLagMax } = consumer;
+    const { archiveLagAgeMsMax, archiveHeadroomMsMin } = archive;
+    this.reportExtremes(consumerLagMax, archiveLagAgeMsMax, archiveHeadroomMsMin);
+    return {
+      groups: groups.length,
+      topics: topics.length,
+      consumerLagMax,
+      archiveLagAgeMsMax,
+      archiveHeadroomMsMin,
+      errors,
+      truncated: consumer.truncated || archive.truncated,
+    };
+  }
+
+  /** Reports each group's non-zero lags per partition; returns the largest lag seen. */
+  private async sampleConsumerLag(
+    groups: readonly { readonly name: string }[],
+    deadlineMs: number,
+    errors: { subject: string; error: unknown }[],
+  ): Promise<{ consumerLagMax: number | undefined; truncated: boolean }> {
+    let consumerLagMax: number | undefined;
     for (const { name } of groups) {
-      if (this.nowMs() >= deadlineMs) {
-        truncated = true;
-        break;
-      }
+      if (this.nowMs() >= deadlineMs) return { consumerLagMax, truncated: true };
       try {
         const { offsets } = await this.sources.describeGroup(name);
         for (const offset of offsets) {
@@ -85,15 +103,23 @@ export class LagMonitor {
         errors.push({ subject: `group ${name}`, error });
       }
     }
+    return { consumerLagMax, truncated: false };
+  }
 
+  /** Reports each topic's archive lag per partition; returns the oldest lag and the least headroom. */
+  private async sampleArchiveLag(
+    topics: readonly Topic[],
+    deadlineMs: number,
+    errors: { subject: string; error: unknown }[],
+  ): Promise<{
+    archiveLagAgeMsMax: number | undefined;
+    archiveHeadroomMsMin: number | undefined;
+    truncated: boolean;
+  }> {
     let archiveLagAgeMsMax: number | undefined;
     let archiveHeadroomMsMin: number | undefined;
-    const topics = await this.sources.listTopics();
     for (const topic of topics) {
-      if (this.nowMs() >= deadlineMs) {
-        truncated = true;
-        break;
-      }
+      if (this.nowMs() >= deadlineMs) return { archiveLagAgeMsMax, archiveHeadroomMsMin, truncated: true };
       try {
         for (let first = 0; first < topic.partitionCount; first += HEADS_PER_READ_MAX) {
           const partitions = range(first, Math.min(topic.partitionCount, first + HEADS_PER_READ_MAX));
@@ -108,7 +134,15 @@ export class LagMonitor {
         errors.push({ subject: `topic ${topic.name}`, error });
       }
     }
+    return { archiveLagAgeMsMax, archiveHeadroomMsMin, truncated: false };
+  }
 
+  /** Reports the sample's extremes (those it found) and flushes the telemetry. */
+  private reportExtremes(
+    consumerLagMax: number | undefined,
+    archiveLagAgeMsMax: number | undefined,
+    archiveHeadroomMsMin: number | undefined,
+  ): void {
     if (consumerLagMax !== undefined) this.telemetry.count(METRIC.consumerLagMax, consumerLagMax);
     if (archiveLagAgeMsMax !== undefined) {
       this.telemetry.count(METRIC.archiveLagAgeMsMax, archiveLagAgeMsMax, 'Milliseconds');
@@ -117,15 +151,6 @@ export class LagMonitor {
       this.telemetry.count(METRIC.archiveHeadroomMsMin, Math.max(0, archiveHeadroomMsMin), 'Milliseconds');
     }
     this.telemetry.flush();
-    return {
-      groups: groups.length,
-      topics: topics.length,
-      consumerLagMax,
-      archiveLagAgeMsMax,
-      archiveHeadroomMsMin,
-      errors,
-      truncated,
-    };
   }
 
   /** The archive lag of one partition, reported per partition; undefined when all of it is in S3. */
