@@ -89,6 +89,15 @@ interface ShardState {
   done: boolean;
 }
 
+/** What the follower's steps share once the stream is known. */
+interface FollowerContext {
+  readonly streams: DynamoDBStreamsClient;
+  readonly streamArn: string;
+  readonly handler: StreamHandler;
+  readonly options: StreamFollowerOptions;
+  readonly onError: (error: unknown) => void;
+}
+
 /**
  * Follows the stream of `tableName` until stopped, handing each page of records to `handler` in
  * shard order (a child shard only after its parent is done). A handler that throws, or reports
@@ -103,102 +112,26 @@ export function followStream(
 ): BackgroundTask {
   const idlePollMs = options.idlePollMs ?? 250;
   const onError = options.onError ?? ((error: unknown) => console.error('[shoal] stream follower:', error));
-  const streams = new DynamoDBStreamsClient({
-    region: runtime.config.region,
-    ...(runtime.config.dynamodbEndpoint ? { endpoint: runtime.config.dynamodbEndpoint } : {}),
-    credentials: () => runtime.dynamodb.config.credentials(),
-  });
-  const shards = new Map<string, ShardState>();
+  const streams = createStreamsClient(runtime);
   let stopped = false;
   let wake: (() => void) | undefined;
-  let firstListing = true;
-
-  const iteratorFor = async (
-    streamArn: string,
-    state: ShardState,
-    type: ShardIteratorType,
-    sequence?: string,
-  ) => {
-    const answer = await streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: streamArn,
-        ShardId: state.shard.ShardId,
-        ShardIteratorType: type,
-        ...(sequence === undefined ? {} : { SequenceNumber: sequence }),
-      }),
-    );
-    return answer.ShardIterator;
-  };
-
-  /** Reads one page of a shard and hands it over; true when records were read. */
-  const pollShard = async (streamArn: string, state: ShardState): Promise<boolean> => {
-    if (state.retryAt !== undefined) {
-      state.iterator = await iteratorFor(streamArn, state, 'AT_SEQUENCE_NUMBER', state.retryAt);
-      state.retryAt = undefined;
-    }
-    if (state.iterator === undefined) {
-      state.done = true;
-      return false;
-    }
-    let page: GetRecordsCommandOutput;
-    try {
-      page = await streams.send(
-        new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize ?? 100 }),
-      );
-    } catch (error) {
-      if (!isStaleIterator(error)) throw error;
-      // DynamoDB Local refuses some TRIM_HORIZON iterators taken while a shard was empty (and
-      // iterators expire after 15 minutes): take a fresh one after the last record handled.
-      state.iterator =
-        state.lastSequence === undefined
-          ? await iteratorFor(streamArn, state, 'TRIM_HORIZON')
-          : await iteratorFor(streamArn, state, 'AFTER_SEQUENCE_NUMBER', state.lastSequence);
-      return false;
-    }
-    const records = (page.Records ?? []).map(toLambdaRecord(streamArn));
-    const delivered = options.filter ? records.filter(options.filter) : records;
-    if (delivered.length > 0) {
-      let failedAt: string | undefined;
-      try {
-        const answer = await handler({ Records: delivered });
-        failedAt = answer?.batchItemFailures?.[0]?.itemIdentifier;
-      } catch (error) {
-        onError(error);
-        failedAt = delivered[0]?.dynamodb?.SequenceNumber;
-      }
-      if (failedAt !== undefined) {
-        state.retryAt = failedAt;
-        return false;
-      }
-    }
-    state.lastSequence = page.Records?.at(-1)?.dynamodb?.SequenceNumber ?? state.lastSequence;
-    state.iterator = page.NextShardIterator;
-    if (state.iterator === undefined) state.done = true;
-    return records.length > 0;
-  };
 
   const loop = async () => {
-    const described = await runtime.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
-    const streamArn = described.Table?.LatestStreamArn;
-    if (!streamArn) throw new Error(`Table ${tableName} has no stream`);
+    const streamArn = await streamArnOf(runtime, tableName);
+    const context: FollowerContext = { streams, streamArn, handler, options, onError };
+    const shards = new Map<string, ShardState>();
+    // Only shards of the first listing begin at the chosen position; later ones are new.
+    let startingPosition: ShardIteratorType = options.startingPosition ?? 'TRIM_HORIZON';
     let failures = 0;
     while (!stopped) {
       let busy = false;
       try {
-        const listing = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-        for (const shard of listing.StreamDescription?.Shards ?? []) {
-          if (!shard.ShardId || shards.has(shard.ShardId)) continue;
-          const state: ShardState = { shard, done: false };
-          const type = firstListing ? (options.startingPosition ?? 'TRIM_HORIZON') : 'TRIM_HORIZON';
-          state.iterator = await iteratorFor(streamArn, state, type);
-          shards.set(shard.ShardId, state);
-        }
-        firstListing = false;
+        await addNewShards(context, shards, startingPosition);
+        startingPosition = 'TRIM_HORIZON';
         for (const state of shards.values()) {
           if (stopped) break;
-          const parent = state.shard.ParentShardId ? shards.get(state.shard.ParentShardId) : undefined;
-          if (state.done || (parent && !parent.done)) continue;
-          busy = (await pollShard(streamArn, state)) || busy;
+          if (!isReady(shards, state)) continue;
+          busy = (await pollShard(context, state)) || busy;
         }
         failures = 0;
       } catch (error) {
@@ -225,6 +158,124 @@ export function followStream(
       streams.destroy();
     },
   };
+}
+
+/** A streams client for the runtime's DynamoDB endpoint, with its credentials. */
+function createStreamsClient(runtime: Runtime): DynamoDBStreamsClient {
+  return new DynamoDBStreamsClient({
+    region: runtime.config.region,
+    ...(runtime.config.dynamodbEndpoint ? { endpoint: runtime.config.dynamodbEndpoint } : {}),
+    credentials: () => runtime.dynamodb.config.credentials(),
+  });
+}
+
+/** The ARN of the table's stream; fails when the table has none. */
+async function streamArnOf(runtime: Runtime, tableName: string): Promise<string> {
+  const described = await runtime.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+  const streamArn = described.Table?.LatestStreamArn;
+  if (!streamArn) throw new Error(`Table ${tableName} has no stream`);
+  return streamArn;
+}
+
+/** Adds the shards the stream lists that are not followed yet, each with an iterator of `type`. */
+async function addNewShards(
+  context: FollowerContext,
+  shards: Map<string, ShardState>,
+  type: ShardIteratorType,
+): Promise<void> {
+  const listing = await context.streams.send(new DescribeStreamCommand({ StreamArn: context.streamArn }));
+  for (const shard of listing.StreamDescription?.Shards ?? []) {
+    if (!shard.ShardId || shards.has(shard.ShardId)) continue;
+    const state: ShardState = { shard, done: false };
+    state.iterator = await iteratorFor(context, state, type);
+    shards.set(shard.ShardId, state);
+  }
+}
+
+/** True when the shard has records left to read and its parent, if followed, is done. */
+function isReady(shards: ReadonlyMap<string, ShardState>, state: ShardState): boolean {
+  const parent = state.shard.ParentShardId ? shards.get(state.shard.ParentShardId) : undefined;
+  return !(state.done || (parent && !parent.done));
+}
+
+async function iteratorFor(
+  context: FollowerContext,
+  state: ShardState,
+  type: ShardIteratorType,
+  sequence?: string,
+): Promise<string | undefined> {
+  const answer = await context.streams.send(
+    new GetShardIteratorCommand({
+      StreamArn: context.streamArn,
+      ShardId: state.shard.ShardId,
+      ShardIteratorType: type,
+      ...(sequence === undefined ? {} : { SequenceNumber: sequence }),
+    }),
+  );
+  return answer.ShardIterator;
+}
+
+/** Reads one page of a shard and hands it over; true when records were read. */
+async function pollShard(context: FollowerContext, state: ShardState): Promise<boolean> {
+  if (state.retryAt !== undefined) {
+    state.iterator = await iteratorFor(context, state, 'AT_SEQUENCE_NUMBER', state.retryAt);
+    state.retryAt = undefined;
+  }
+  if (state.iterator === undefined) {
+    state.done = true;
+    return false;
+  }
+  const page = await readPage(context, state, state.iterator);
+  if (page === undefined) return false;
+  const records = (page.Records ?? []).map(toLambdaRecord(context.streamArn));
+  const failedAt = await handOver(context, records);
+  if (failedAt !== undefined) {
+    state.retryAt = failedAt;
+    return false;
+  }
+  state.lastSequence = page.Records?.at(-1)?.dynamodb?.SequenceNumber ?? state.lastSequence;
+  state.iterator = page.NextShardIterator;
+  if (state.iterator === undefined) state.done = true;
+  return records.length > 0;
+}
+
+/** One page of a shard; undefined when the iterator was stale (the shard then has a fresh one). */
+async function readPage(
+  context: FollowerContext,
+  state: ShardState,
+  iterator: string,
+): Promise<GetRecordsCommandOutput | undefined> {
+  try {
+    return await context.streams.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: context.options.batchSize ?? 100 }),
+    );
+  } catch (error) {
+    if (!isStaleIterator(error)) throw error;
+    // DynamoDB Local refuses some TRIM_HORIZON iterators taken while a shard was empty (and
+    // iterators expire after 15 minutes): take a fresh one after the last record handled.
+    state.iterator =
+      state.lastSequence === undefined
+        ? await iteratorFor(context, state, 'TRIM_HORIZON')
+        : await iteratorFor(context, state, 'AFTER_SEQUENCE_NUMBER', state.lastSequence);
+    return undefined;
+  }
+}
+
+/**
+ * Hands the records the filter passes to the handler; returns the sequence number to resume at
+ * when the handler failed (threw, or reported `batchItemFailures`), undefined when it succeeded.
+ */
+async function handOver(context: FollowerContext, records: DynamoDBRecord[]): Promise<string | undefined> {
+  const { filter } = context.options;
+  const delivered = filter ? records.filter(filter) : records;
+  if (delivered.length === 0) return undefined;
+  try {
+    const answer = await context.handler({ Records: delivered });
+    return answer?.batchItemFailures?.[0]?.itemIdentifier;
+  } catch (error) {
+    context.onError(error);
+    return delivered[0]?.dynamodb?.SequenceNumber;
+  }
 }
 
 /** Lambda's record shape: epoch seconds, base64 binaries, and TTL deletions marked as AWS marks them. */
