@@ -151,8 +151,7 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { signal } = options;
-  const dataDir = resolve(options.dataDir);
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: Cleanups = [];
   const cleanUp = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
       await cleanup().catch((error: unknown) => console.error('[shoal] cleanup failed:', error));
@@ -163,21 +162,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (options.port !== 0) await assertPortFree(options.port);
     signal?.throwIfAborted();
 
-    let s3Directory: string;
-    let dbPath: string | undefined;
-    if (options.persistent) {
-      await mkdir(dataDir, { recursive: true });
-      cleanups.push(await takeDataDir(dataDir));
-      dbPath = join(dataDir, 'dynamodb');
-      s3Directory = join(dataDir, 's3');
-      await mkdir(dbPath, { recursive: true });
-      await mkdir(s3Directory, { recursive: true });
-      await stopLeftOverDynamoDbLocals(dbPath);
-    } else {
-      s3Directory = await mkdtemp(join(tmpdir(), 'shoal-s3-'));
-      cleanups.push(() => rm(s3Directory, { recursive: true, force: true }));
-    }
-
+    const { s3Directory, dbPath } = await prepareDataDirs(
+      resolve(options.dataDir),
+      options.persistent,
+      cleanups,
+    );
     const s3Server = await startS3Server({ directory: s3Directory });
     cleanups.push(() => s3Server.stop());
     const dynamodbLocal = await startDynamoDbLocal({ ...(dbPath === undefined ? {} : { dbPath }), signal });
@@ -203,57 +192,118 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureBucket(runtime.s3, config.segmentBucketName);
     signal?.throwIfAborted();
 
-    // One follower of the log table's stream serves the rescue and the dispatcher, as two event
-    // source mappings on one stream do in AWS.
-    const dispatchSweepIntervalMs = options.dispatchSweepIntervalMs ?? 1000;
-    const dispatcher =
-      dispatchSweepIntervalMs > 0
-        ? startLocalDispatcher(runtime, { sweepIntervalMs: dispatchSweepIntervalMs })
-        : undefined;
-    if (dispatcher) cleanups.push(() => dispatcher.stop());
-    const streamConsumers = dispatcher ? [dispatcher] : [];
-    const archiveIntervalMs = options.archiveIntervalMs ?? 5000;
-    if (archiveIntervalMs > 0) {
-      const tieredStorage = await startTieredStorage(runtime, { archiveIntervalMs, streamConsumers });
-      cleanups.push(() => tieredStorage.stop());
-    } else if (dispatcher) {
-      const follower = followStream(runtime, config.logTableName, fanOut(streamConsumers));
-      cleanups.push(() => follower.stop());
-    }
-
-    const { handlers, missing } = await loadHandlers(runtime);
-    for (const name of missing) {
-      console.error(`[shoal] functions/${name}.ts not found: its routes answer 501`);
-    }
-    const server = createLocalHttpServer(handlers, { logRequests: options.logRequests ?? false });
-    const port = await listen(server, options.port);
-    cleanups.push(() => closeServer(server));
+    await startBackgroundWork(runtime, options, cleanups);
+    const port = await startHttpApi(runtime, options, cleanups);
     signal?.throwIfAborted();
 
-    let stopping: Promise<void> | undefined;
-    let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
-    const done = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    // `done` may have no listener (tests that just stop the stack): mark it handled.
-    done.catch(() => undefined);
-    const stop = () => {
-      stopping ??= cleanUp().then(() => settle?.resolve());
-      return stopping;
-    };
-    void dynamodbLocal.exited.then((exit) => {
-      if (stopping !== undefined) return;
-      const error = new LocalStackError(
-        `DynamoDB Local (pid ${dynamodbLocal.pid}) exited unexpectedly (${describeExit(exit)}): ` +
-          `check that ${dbPath ?? 'memory'} is usable and run npm start again`,
-      );
-      stopping = cleanUp().then(() => settle?.reject(error));
-    });
+    const exitMessage = (exit: ChildExit) =>
+      `DynamoDB Local (pid ${dynamodbLocal.pid}) exited unexpectedly (${describeExit(exit)}): ` +
+      `check that ${dbPath ?? 'memory'} is usable and run npm start again`;
+    const { done, stop } = superviseStack(cleanUp, dynamodbLocal.exited, exitMessage);
     return { url: `http://127.0.0.1:${port}`, config, runtime, done, stop };
   } catch (error) {
     await cleanUp();
     throw error;
   }
+}
+
+/** What undoes the steps of a start, in the order they were taken (run in reverse). */
+type Cleanups = (() => Promise<void>)[];
+
+/**
+ * The folders of S3's data and DynamoDB's database file (undefined: in memory). A persistent stack
+ * takes `dataDir` for itself and stops DynamoDB Locals a crashed run left on it; a throwaway one
+ * gets a temporary S3 folder, removed on cleanup.
+ */
+async function prepareDataDirs(
+  dataDir: string,
+  persistent: boolean,
+  cleanups: Cleanups,
+): Promise<{ s3Directory: string; dbPath: string | undefined }> {
+  if (!persistent) {
+    const s3Directory = await mkdtemp(join(tmpdir(), 'shoal-s3-'));
+    cleanups.push(() => rm(s3Directory, { recursive: true, force: true }));
+    return { s3Directory, dbPath: undefined };
+  }
+  await mkdir(dataDir, { recursive: true });
+  cleanups.push(await takeDataDir(dataDir));
+  const dbPath = join(dataDir, 'dynamodb');
+  const s3Directory = join(dataDir, 's3');
+  await mkdir(dbPath, { recursive: true });
+  await mkdir(s3Directory, { recursive: true });
+  await stopLeftOverDynamoDbLocals(dbPath);
+  return { s3Directory, dbPath };
+}
+
+/**
+ * Starts the dispatcher and the tiered storage's archiver and rescue, as configured. One follower
+ * of the log table's stream serves the rescue and the dispatcher, as two event source mappings on
+ * one stream do in AWS.
+ */
+async function startBackgroundWork(
+  runtime: Runtime,
+  options: LocalStackOptions,
+  cleanups: Cleanups,
+): Promise<void> {
+  const dispatchSweepIntervalMs = options.dispatchSweepIntervalMs ?? 1000;
+  const dispatcher =
+    dispatchSweepIntervalMs > 0
+      ? startLocalDispatcher(runtime, { sweepIntervalMs: dispatchSweepIntervalMs })
+      : undefined;
+  if (dispatcher) cleanups.push(() => dispatcher.stop());
+  const streamConsumers = dispatcher ? [dispatcher] : [];
+  const archiveIntervalMs = options.archiveIntervalMs ?? 5000;
+  if (archiveIntervalMs > 0) {
+    const tieredStorage = await startTieredStorage(runtime, { archiveIntervalMs, streamConsumers });
+    cleanups.push(() => tieredStorage.stop());
+  } else if (dispatcher) {
+    const follower = followStream(runtime, runtime.config.logTableName, fanOut(streamConsumers));
+    cleanups.push(() => follower.stop());
+  }
+}
+
+/** Serves the handlers over HTTP on 127.0.0.1 (routes of missing handlers answer 501); returns the port. */
+async function startHttpApi(
+  runtime: Runtime,
+  options: LocalStackOptions,
+  cleanups: Cleanups,
+): Promise<number> {
+  const { handlers, missing } = await loadHandlers(runtime);
+  for (const name of missing) {
+    console.error(`[shoal] functions/${name}.ts not found: its routes answer 501`);
+  }
+  const server = createLocalHttpServer(handlers, { logRequests: options.logRequests ?? false });
+  const port = await listen(server, options.port);
+  cleanups.push(() => closeServer(server));
+  return port;
+}
+
+/**
+ * The stack's `done` and `stop`: `stop` cleans up once and resolves `done`; an exit of DynamoDB
+ * Local before any stop cleans up too and rejects `done` with a {@link LocalStackError}.
+ */
+function superviseStack(
+  cleanUp: () => Promise<void>,
+  exited: Promise<ChildExit>,
+  exitMessage: (exit: ChildExit) => string,
+): Pick<LocalStack, 'done' | 'stop'> {
+  let stopping: Promise<void> | undefined;
+  let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  // `done` may have no listener (tests that just stop the stack): mark it handled.
+  done.catch(() => undefined);
+  const stop = () => {
+    stopping ??= cleanUp().then(() => settle?.resolve());
+    return stopping;
+  };
+  void exited.then((exit) => {
+    if (stopping !== undefined) return;
+    const error = new LocalStackError(exitMessage(exit));
+    stopping = cleanUp().then(() => settle?.reject(error));
+  });
+  return { done, stop };
 }
 
 /**
