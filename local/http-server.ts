@@ -259,10 +259,6 @@ function readBody(request: IncomingMessage, bytesMax: number): Promise<Buffer | 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The REST API (v1) proxy event: single-value maps hold the last value of a repeated header or
- * query parameter, multi-value maps hold all of them, both are null when there is none.
- */
-/**
  * The path as sent. The URL parser would resolve `.`, `..` and `%2E` segments and so route
  * `/v1/topics/%2E` to `/v1/topics`; API Gateway hands such a segment to the route as a parameter.
  */
@@ -270,6 +266,50 @@ function rawPath(request: IncomingMessage): string {
   return (request.url ?? '/').split('?', 1)[0] as string;
 }
 
+/** A header or query parameter map: single-value (the last value) and multi-value (all of them). */
+interface ValueMaps {
+  readonly single: Record<string, string>;
+  readonly multi: Record<string, string[]>;
+}
+
+/** The request's headers as API Gateway passes them, both maps without prototype. */
+function headerMaps(request: IncomingMessage): ValueMaps {
+  // Without prototype, so that a name such as `__proto__` or `constructor` is just a name.
+  const single: Record<string, string> = Object.create(null);
+  const multi: Record<string, string[]> = Object.create(null);
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values === undefined || values.length === 0) continue;
+    single[name] = values[values.length - 1] as string;
+    multi[name] = [...values];
+  }
+  return { single, multi };
+}
+
+/** The query parameters as API Gateway passes them, both maps without prototype. */
+function queryMaps(url: URL): ValueMaps {
+  const single: Record<string, string> = Object.create(null);
+  const multi: Record<string, string[]> = Object.create(null);
+  for (const [name, value] of url.searchParams) {
+    single[name] = value;
+    multi[name] = [...(multi[name] ?? []), value];
+  }
+  return { single, multi };
+}
+
+/** The body as API Gateway passes it: UTF-8 text when it decodes as such, base64 otherwise. */
+function eventBody(body: Buffer): { text: string | null; isBase64Encoded: boolean } {
+  if (body.length === 0) return { text: null, isBase64Encoded: false };
+  try {
+    return { text: utf8.decode(body), isBase64Encoded: false };
+  } catch {
+    return { text: body.toString('base64'), isBase64Encoded: true };
+  }
+}
+
+/**
+ * The REST API (v1) proxy event: single-value maps hold the last value of a repeated header or
+ * query parameter, multi-value maps hold all of them, both are null when there is none.
+ */
 function buildEvent(
   request: IncomingMessage,
   url: URL,
@@ -279,40 +319,19 @@ function buildEvent(
   requestId: string,
 ): APIGatewayProxyEvent {
   const path = rawPath(request);
-  // Without prototype, so that a name such as `__proto__` or `constructor` is just a name.
-  const headers: Record<string, string> = Object.create(null);
-  const multiValueHeaders: Record<string, string[]> = Object.create(null);
-  for (const [name, values] of Object.entries(request.headersDistinct)) {
-    if (values === undefined || values.length === 0) continue;
-    headers[name] = values[values.length - 1] as string;
-    multiValueHeaders[name] = [...values];
-  }
-  const query: Record<string, string> = Object.create(null);
-  const multiValueQuery: Record<string, string[]> = Object.create(null);
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
-  }
-  const hasQuery = Object.keys(query).length > 0;
-  let text: string | null = null;
-  let isBase64Encoded = false;
-  if (body.length > 0) {
-    try {
-      text = utf8.decode(body);
-    } catch {
-      text = body.toString('base64');
-      isBase64Encoded = true;
-    }
-  }
+  const headers = headerMaps(request);
+  const query = queryMaps(url);
+  const hasQuery = Object.keys(query.single).length > 0;
+  const { text, isBase64Encoded } = eventBody(body);
   const method = request.method ?? 'GET';
   return {
     resource: route.path,
     path,
     httpMethod: method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    headers: headers.single,
+    multiValueHeaders: headers.multi,
+    queryStringParameters: hasQuery ? query.single : null,
+    multiValueQueryStringParameters: hasQuery ? query.multi : null,
     pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
     stageVariables: null,
     body: text,
@@ -323,23 +342,7 @@ function buildEvent(
       authorizer: null,
       protocol: `HTTP/${request.httpVersion}`,
       httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-        user: null,
-        userAgent: headers['user-agent'] ?? null,
-        userArn: null,
-      },
+      identity: localIdentity(request, headers.single),
       path: `/${STAGE}${path}`,
       stage: STAGE,
       requestId,
@@ -347,6 +350,30 @@ function buildEvent(
       resourceId: route.operationId,
       resourcePath: route.path,
     },
+  };
+}
+
+/** The caller's identity in the event: only the source IP and user agent are known locally. */
+function localIdentity(
+  request: IncomingMessage,
+  headers: Record<string, string>,
+): APIGatewayProxyEvent['requestContext']['identity'] {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+    user: null,
+    userAgent: headers['user-agent'] ?? null,
+    userArn: null,
   };
 }
 
