@@ -457,22 +457,38 @@ function costUsage(
   };
 }
 
+/** Prints the run's tables to stdout: produce, fetch, storage, cost, consistency and goals. */
 function printReport(results: BenchResults): void {
-  const out: string[] = [];
-  out.push(
+  const out: string[] = [
+    ...headerLines(results),
+    ...produceLines(results.produce),
+    ...fetchLines(results),
+    ...(results.storage === null ? [] : storageLines(results.storage)),
+    ...(results.cost === null ? [] : costLines(results.cost.systems)),
+    ...(results.consistency === null ? [] : consistencyLines(results.consistency)),
+    goalsTable(results.goals),
+  ];
+  console.log(out.join('\n'));
+}
+
+function headerLines(results: BenchResults): string[] {
+  return [
     `Shoal benchmark (${results.mode}), ${results.machine.cpus} × ${results.machine.cpuModel}, ` +
       `Node ${results.machine.node}, load average ${results.machine.loadAverageStart} → ${results.machine.loadAverageEnd}, ` +
       results.target,
     '',
-  );
+  ];
+}
+
+function produceLines(produce: readonly ProduceRow[]): string[] {
   const maxBySize = new Map<string, number>();
-  for (const row of results.produce) {
+  for (const row of produce) {
     maxBySize.set(row.sizeClass, Math.max(maxBySize.get(row.sizeClass) ?? 0, row.shoal.recordsPerSecond));
   }
-  out.push(
+  return [
     renderTable(
       ['produce', 'prod', 'batch', 'records/s', '', 'MiB/s', 'p50 ms', 'p99 ms', 'raw p50', 'ratio'],
-      results.produce.map((row) => [
+      produce.map((row) => [
         row.sizeClass,
         String(row.producers),
         String(row.batchRecords),
@@ -487,16 +503,21 @@ function printReport(results: BenchResults): void {
       ['left', 'right', 'right', 'right', 'left'],
     ),
     '',
-  );
-  const fetchRows = (tier: string, rows: readonly FetchThroughput[]) =>
-    rows.map((row) => [
-      `${tier}, ${row.consumers} consumer${row.consumers === 1 ? '' : 's'}`,
-      formatNumber(row.recordsPerSecond),
-      formatNumber(row.mibPerSecond),
-      formatNumber(row.recordsPerRequest),
-    ]);
+  ];
+}
+
+function fetchRows(tier: string, rows: readonly FetchThroughput[]): string[][] {
+  return rows.map((row) => [
+    `${tier}, ${row.consumers} consumer${row.consumers === 1 ? '' : 's'}`,
+    formatNumber(row.recordsPerSecond),
+    formatNumber(row.mibPerSecond),
+    formatNumber(row.recordsPerRequest),
+  ]);
+}
+
+function fetchLines(results: BenchResults): string[] {
   const { cold } = results.fetch;
-  out.push(
+  return [
     renderTable(
       ['fetch', 'records/s', 'MiB/s', 'records/request'],
       [
@@ -508,69 +529,68 @@ function printReport(results: BenchResults): void {
     `end-to-end (long poll, waitMs ${results.endToEnd.waitMs}): p50 ${formatNumber(results.endToEnd.latency.p50Ms)} ms, ` +
       `p99 ${formatNumber(results.endToEnd.latency.p99Ms)} ms over ${results.endToEnd.records} records`,
     '',
-  );
-  if (results.storage !== null) {
-    out.push(
-      renderTable(
-        [
-          'storage (typical)',
-          'stored/logical',
-          'billed/logical',
-          'WU/MiB',
-          'WU/MiB no key',
-          'MiB/s per partition',
-        ],
-        results.storage.map((row) => [
-          `batch ${row.batchRecords}`,
-          formatNumber(row.storedBytesPerLogicalByte),
-          formatNumber(row.billedStoredBytesPerLogicalByte),
-          formatNumber(row.writeUnitsPerMib),
-          formatNumber(row.writeUnitsPerMibWithoutIdempotencyKey),
-          formatNumber(row.partitionCeilingMibPerSecond),
-        ]),
-      ),
-      '',
-    );
-  }
-  if (results.cost !== null) {
-    const max = Math.max(...results.cost.systems.map((system) => system.totalUsd));
-    out.push(
-      renderTable(
-        ['$ per million 1 KB records', 'total', ''],
-        results.cost.systems.map((system) => [
-          system.system,
-          formatUsd(system.totalUsd),
-          bar(system.totalUsd, max, 24),
-        ]),
-        ['left', 'right', 'left'],
-      ),
-      `(produced, consumed once, kept 7 days at ~278 records/s; ${PRICE_REGION} list prices checked ${PRICES_CHECKED_ON})`,
-      '',
-    );
-  }
-  if (results.consistency !== null) {
-    const counts = Object.entries(results.consistency.counts)
-      .map(([name, value]) => `${name} ${value}`)
-      .join(', ');
-    out.push(
-      `consistency check (${results.consistency.stats.acknowledgedRecords} of ${results.consistency.stats.requestedRecords} ` +
-        `records acknowledged under faults, group caught up: ${results.consistency.stats.consumersCaughtUp ? 'yes' : 'NO'}): ${counts}`,
-      '',
-    );
-  }
-  out.push(
+  ];
+}
+
+function storageLines(storage: readonly StorageRow[]): string[] {
+  return [
     renderTable(
-      ['goal', 'value', 'target', 'met'],
-      results.goals.map((goal) => [
-        goal.name,
-        goal.value === null ? 'not measured' : formatNumber(goal.value),
-        String(goal.target),
-        goal.met ? 'yes' : 'NO',
+      [
+        'storage (typical)',
+        'stored/logical',
+        'billed/logical',
+        'WU/MiB',
+        'WU/MiB no key',
+        'MiB/s per partition',
+      ],
+      storage.map((row) => [
+        `batch ${row.batchRecords}`,
+        formatNumber(row.storedBytesPerLogicalByte),
+        formatNumber(row.billedStoredBytesPerLogicalByte),
+        formatNumber(row.writeUnitsPerMib),
+        formatNumber(row.writeUnitsPerMibWithoutIdempotencyKey),
+        formatNumber(row.partitionCeilingMibPerSecond),
       ]),
-      ['left', 'right', 'right', 'left'],
     ),
+    '',
+  ];
+}
+
+function costLines(systems: readonly SystemCost[]): string[] {
+  const max = Math.max(...systems.map((system) => system.totalUsd));
+  return [
+    renderTable(
+      ['$ per million 1 KB records', 'total', ''],
+      systems.map((system) => [system.system, formatUsd(system.totalUsd), bar(system.totalUsd, max, 24)]),
+      ['left', 'right', 'left'],
+    ),
+    `(produced, consumed once, kept 7 days at ~278 records/s; ${PRICE_REGION} list prices checked ${PRICES_CHECKED_ON})`,
+    '',
+  ];
+}
+
+function consistencyLines(consistency: NonNullable<BenchResults['consistency']>): string[] {
+  const counts = Object.entries(consistency.counts)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ');
+  return [
+    `consistency check (${consistency.stats.acknowledgedRecords} of ${consistency.stats.requestedRecords} ` +
+      `records acknowledged under faults, group caught up: ${consistency.stats.consumersCaughtUp ? 'yes' : 'NO'}): ${counts}`,
+    '',
+  ];
+}
+
+function goalsTable(goals: readonly Goal[]): string {
+  return renderTable(
+    ['goal', 'value', 'target', 'met'],
+    goals.map((goal) => [
+      goal.name,
+      goal.value === null ? 'not measured' : formatNumber(goal.value),
+      String(goal.target),
+      goal.met ? 'yes' : 'NO',
+    ]),
+    ['left', 'right', 'right', 'left'],
   );
-  console.log(out.join('\n'));
 }
 
 /** Everything written to results.json. */
@@ -608,6 +628,16 @@ export interface BenchResults {
   readonly goals: Goal[];
 }
 
+/** What the benchmark measured, before it is assembled into results.json. */
+interface Measured {
+  readonly pools: { readonly small: EventPool; readonly typical: EventPool };
+  readonly produce: ProduceRow[];
+  readonly fetch: FetchSection;
+  readonly endToEnd: EndToEndResult;
+  readonly storage: StorageRow[] | null;
+  readonly check: CheckReport;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -630,109 +660,8 @@ async function main(): Promise<void> {
   progress.begin('starting', process.env.SHOAL_URL ?? 'local stack');
   const target = await startTarget(process.env.SHOAL_URL || undefined);
   try {
-    const client = new ShoalClient(target.url);
-    progress.begin('generating events');
-    const pools = {
-      small: createEventPool('small', settings.poolSize, 1),
-      typical: createEventPool('typical', settings.poolSize, 2),
-    };
-
-    progress.begin('produce');
-    const produce = await runProduceMatrix(settings, client, target, pools, progress);
-
-    progress.begin('fetch');
-    const fetch = await runFetch(settings, client, target, pools.typical, progress);
-
-    progress.begin('end-to-end');
-    const e2eTopic = `bench-e2e-${Date.now().toString(36)}`;
-    await client.createTopic(e2eTopic, 1);
-    const endToEnd = await measureEndToEnd(
-      client,
-      e2eTopic,
-      pools.small,
-      settings.endToEndRecords,
-      50,
-      5_000,
-    );
-
-    let storage: StorageRow[] | null = null;
-    if (target.tables !== undefined) {
-      progress.begin('storage');
-      const { config, runtime } = target.tables;
-      storage = await measureStorage(
-        client,
-        {
-          dynamodb: runtime.dynamodb,
-          logTableName: config.logTableName,
-          metaTableName: config.metaTableName,
-        },
-        pools.typical,
-        settings.batchSizes,
-        settings.storageRequests,
-        target.meter,
-      );
-    }
-
-    progress.begin('consistency check');
-    const faults = createCheckFaults(1);
-    const checkTarget = await startCheckTarget(faults, target.local);
-    let check: CheckReport;
-    try {
-      check = await runConsistencyCheck(checkTarget.url, {
-        records: settings.checkRecords,
-        faults,
-        archive: () => checkTarget.archive(),
-        onProgress: (line) => progress.update(line),
-      });
-    } finally {
-      await checkTarget.stop();
-    }
-
-    const cost = costUsage(storage, fetch, pools.typical.meanLogicalBytes);
-    const finishedAt = new Date();
-    const results: BenchResults = {
-      schemaVersion: 1,
-      mode: settings.quick ? 'quick' : 'full',
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      durationSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
-      target: target.description,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-        memoryGiB: round(totalmem() / 2 ** 30, 1),
-        node: process.version,
-        platform: `${process.platform} ${process.arch}`,
-        loadAverageStart: round(loadAverageStart, 2),
-        loadAverageEnd: round(loadavg()[0] ?? 0, 2),
-      },
-      events: {
-        small: { meanLogicalBytes: round(pools.small.meanLogicalBytes, 1), poolSize: settings.poolSize },
-        typical: { meanLogicalBytes: round(pools.typical.meanLogicalBytes, 1), poolSize: settings.poolSize },
-      },
-      produce,
-      fetch,
-      endToEnd,
-      storage,
-      cost:
-        cost === null
-          ? null
-          : {
-              workload: MILLION_1KB_RECORDS,
-              usage: cost.usage,
-              notes: cost.notes,
-              systems: compareCosts(MILLION_1KB_RECORDS, cost.usage),
-              pricesCheckedOn: PRICES_CHECKED_ON,
-              region: PRICE_REGION,
-            },
-      consistency: {
-        counts: check.counts,
-        clean: check.clean,
-        stats: check.stats,
-        faultsInjected: check.faultsInjected,
-      },
-      goals: goals(produce, storage, fetch, check),
-    };
+    const measured = await measureAll(settings, target, progress);
+    const results = assembleResults(settings, target, measured, startedAt, loadAverageStart);
     await writeFile(outPath, `${JSON.stringify(results, null, 2)}\n`);
     progress.finish();
     printReport(results);
@@ -741,6 +670,138 @@ async function main(): Promise<void> {
     progress.finish();
     await target.stop();
   }
+}
+
+/** Every section of the benchmark, one after the other, against `target`. */
+async function measureAll(settings: Settings, target: Target, progress: Progress): Promise<Measured> {
+  const client = new ShoalClient(target.url);
+  progress.begin('generating events');
+  const pools = {
+    small: createEventPool('small', settings.poolSize, 1),
+    typical: createEventPool('typical', settings.poolSize, 2),
+  };
+
+  progress.begin('produce');
+  const produce = await runProduceMatrix(settings, client, target, pools, progress);
+
+  progress.begin('fetch');
+  const fetch = await runFetch(settings, client, target, pools.typical, progress);
+
+  progress.begin('end-to-end');
+  const e2eTopic = `bench-e2e-${Date.now().toString(36)}`;
+  await client.createTopic(e2eTopic, 1);
+  const endToEnd = await measureEndToEnd(client, e2eTopic, pools.small, settings.endToEndRecords, 50, 5_000);
+
+  const storage = await runStorage(settings, client, target, pools.typical, progress);
+  const check = await runCheck(settings, target, progress);
+  return { pools, produce, fetch, endToEnd, storage, check };
+}
+
+/** Storage accounting, when the benchmark reaches the tables directly; null otherwise. */
+async function runStorage(
+  settings: Settings,
+  client: ShoalClient,
+  target: Target,
+  pool: EventPool,
+  progress: Progress,
+): Promise<StorageRow[] | null> {
+  if (target.tables === undefined) return null;
+  progress.begin('storage');
+  const { config, runtime } = target.tables;
+  return measureStorage(
+    client,
+    {
+      dynamodb: runtime.dynamodb,
+      logTableName: config.logTableName,
+      metaTableName: config.metaTableName,
+    },
+    pool,
+    settings.batchSizes,
+    settings.storageRequests,
+    target.meter,
+  );
+}
+
+/** The consistency check under faults, on an API of its own. */
+async function runCheck(settings: Settings, target: Target, progress: Progress): Promise<CheckReport> {
+  progress.begin('consistency check');
+  const faults = createCheckFaults(1);
+  const checkTarget = await startCheckTarget(faults, target.local);
+  try {
+    return await runConsistencyCheck(checkTarget.url, {
+      records: settings.checkRecords,
+      faults,
+      archive: () => checkTarget.archive(),
+      onProgress: (line) => progress.update(line),
+    });
+  } finally {
+    await checkTarget.stop();
+  }
+}
+
+/** The machine the benchmark ran on, with its load at the start and now. */
+function machine(loadAverageStart: number): BenchResults['machine'] {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAverageStart: round(loadAverageStart, 2),
+    loadAverageEnd: round(loadavg()[0] ?? 0, 2),
+  };
+}
+
+/** The cost section: Shoal's usage from the measurements, priced next to the other systems. */
+function costSection(measured: Measured): BenchResults['cost'] {
+  const cost = costUsage(measured.storage, measured.fetch, measured.pools.typical.meanLogicalBytes);
+  if (cost === null) return null;
+  return {
+    workload: MILLION_1KB_RECORDS,
+    usage: cost.usage,
+    notes: cost.notes,
+    systems: compareCosts(MILLION_1KB_RECORDS, cost.usage),
+    pricesCheckedOn: PRICES_CHECKED_ON,
+    region: PRICE_REGION,
+  };
+}
+
+/** Everything measured, in the shape of results.json. */
+function assembleResults(
+  settings: Settings,
+  target: Target,
+  measured: Measured,
+  startedAt: Date,
+  loadAverageStart: number,
+): BenchResults {
+  const { pools, produce, fetch, endToEnd, storage, check } = measured;
+  const cost = costSection(measured);
+  const finishedAt = new Date();
+  return {
+    schemaVersion: 1,
+    mode: settings.quick ? 'quick' : 'full',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
+    target: target.description,
+    machine: machine(loadAverageStart),
+    events: {
+      small: { meanLogicalBytes: round(pools.small.meanLogicalBytes, 1), poolSize: settings.poolSize },
+      typical: { meanLogicalBytes: round(pools.typical.meanLogicalBytes, 1), poolSize: settings.poolSize },
+    },
+    produce,
+    fetch,
+    endToEnd,
+    storage,
+    cost,
+    consistency: {
+      counts: check.counts,
+      clean: check.clean,
+      stats: check.stats,
+      faultsInjected: check.faultsInjected,
+    },
+    goals: goals(produce, storage, fetch, check),
+  };
 }
 
 main().catch((error: unknown) => {
