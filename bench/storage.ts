@@ -24,7 +24,7 @@ import type { CapacityMeter } from './metering.js';
 import { BILLING_RULES } from './prices.js';
 import type { ProduceAnswer, ShoalClient } from './shoal-client.js';
 import { MIB } from './stats.js';
-import { type EventPool, produceBody, takeFromPool } from './workload.js';
+import { type EventPool, type PoolSlice, produceBody, takeFromPool } from './workload.js';
 
 /** Where to read the items back from. */
 export interface StorageTarget {
@@ -126,6 +126,147 @@ async function getItem(
   return answer.Item;
 }
 
+/** What one append wrote, sized by AWS's rules, and what DynamoDB Local metered for it. */
+interface Append {
+  readonly logicalBytes: number;
+  /** Sizes of the batch items the append wrote. */
+  readonly sizes: readonly number[];
+  readonly headBytes: number;
+  readonly idempotencyBytes: number;
+  readonly writeUnitsMetered: number | undefined;
+  readonly readUnitsMetered: number | undefined;
+}
+
+/** Sums over the appends of one batch size. */
+interface Totals {
+  logicalBytes: number;
+  batchItems: number;
+  batchItemBytes: number;
+  billedBytes: number;
+  headBytes: number;
+  idempotencyBytes: number;
+  units: number;
+  idempotencyUnits: number;
+  logTableUnits: number;
+  headUnits: number;
+  metered: number | undefined;
+  meteredReads: number | undefined;
+}
+
+function emptyTotals(metered: boolean): Totals {
+  return {
+    logicalBytes: 0,
+    batchItems: 0,
+    batchItemBytes: 0,
+    billedBytes: 0,
+    headBytes: 0,
+    idempotencyBytes: 0,
+    units: 0,
+    idempotencyUnits: 0,
+    logTableUnits: 0,
+    headUnits: 0,
+    metered: metered ? 0 : undefined,
+    meteredReads: metered ? 0 : undefined,
+  };
+}
+
+/** Produces `slice` in one request with a fresh Idempotency-Key, then reads back every item it touched. */
+async function appendOnce(
+  client: ShoalClient,
+  target: StorageTarget,
+  topicId: string,
+  path: string,
+  slice: PoolSlice,
+  meter: CapacityMeter | undefined,
+): Promise<Append> {
+  const key = `storage-${randomUUID()}`;
+  meter?.reset();
+  if (meter) meter.enabled = true;
+  let answer: ProduceAnswer;
+  try {
+    answer = await client.expect<ProduceAnswer>(200, 'POST', path, {
+      body: produceBody(slice.json, 0),
+      headers: { 'idempotency-key': key },
+      timeoutMs: 60_000,
+    });
+  } finally {
+    if (meter) meter.enabled = false;
+  }
+  const writeUnitsMetered = meter?.total('TransactWriteItems');
+  const readUnitsMetered =
+    meter === undefined ? undefined : meter.total() - meter.total('TransactWriteItems');
+  const offsets = answer.records.map((record) => record.offset);
+  const items = await queryBatchItems(target, topicId, Math.min(...offsets), Math.max(...offsets));
+  const headBytes = itemBytes(await getItem(target, target.metaTableName, headKey(topicId, 0)));
+  const idempotencyBytes = itemBytes(
+    await getItem(target, target.metaTableName, idempotencyKey(topicId, key)),
+  );
+  return {
+    logicalBytes: slice.logicalBytes,
+    sizes: items.map(itemBytes),
+    headBytes,
+    idempotencyBytes,
+    writeUnitsMetered,
+    readUnitsMetered,
+  };
+}
+
+/** Adds one append to the totals; `headBefore` is the head item's size before it (an update's units count both). */
+function addAppend(totals: Totals, append: Append, headBefore: number): void {
+  const { sizes, headBytes: head, idempotencyBytes: idempotency } = append;
+  if (totals.metered !== undefined && append.writeUnitsMetered !== undefined) {
+    totals.metered += append.writeUnitsMetered;
+  }
+  if (totals.meteredReads !== undefined && append.readUnitsMetered !== undefined) {
+    totals.meteredReads += append.readUnitsMetered;
+  }
+  totals.logicalBytes += append.logicalBytes;
+  totals.batchItems += sizes.length;
+  totals.batchItemBytes += sizes.reduce((sum, size) => sum + size, 0);
+  totals.billedBytes += sizes.reduce((sum, size) => sum + billedStorageBytes(size), 0);
+  totals.headBytes += head;
+  totals.idempotencyBytes += idempotency;
+  totals.units += transactionWriteUnits([
+    { afterBytes: head, beforeBytes: headBefore },
+    ...sizes.map((size) => ({ afterBytes: size })),
+    { afterBytes: idempotency },
+  ]);
+  totals.idempotencyUnits += writeUnits(idempotency, { transactional: true });
+  totals.headUnits += writeUnits(Math.max(head, headBefore), { transactional: true });
+  totals.logTableUnits += sizes.reduce((sum, size) => sum + writeUnits(size, { transactional: true }), 0);
+}
+
+/** One batch size's row from its totals over `requests` appends. */
+function storageRow(batchRecords: number, requests: number, totals: Totals): StorageRow {
+  const { logicalBytes, batchItemBytes, headBytes, units, idempotencyUnits, logTableUnits } = totals;
+  const mib = logicalBytes / MIB;
+  const { partitionWriteUnitsPerSecondMax } = BILLING_RULES.dynamodb;
+  return {
+    batchRecords,
+    requests,
+    records: requests * batchRecords,
+    logicalBytes,
+    batchItems: totals.batchItems,
+    batchItemBytes,
+    headItemBytes: headBytes / requests,
+    idempotencyItemBytes: totals.idempotencyBytes / requests,
+    storedBytesPerLogicalByte: batchItemBytes / logicalBytes,
+    billedStoredBytesPerLogicalByte: totals.billedBytes / logicalBytes,
+    writeUnits: units,
+    writeUnitsMetered: totals.metered,
+    writeUnitsPerMib: units / mib,
+    writeUnitsPerMibWithoutIdempotencyKey: (units - idempotencyUnits) / mib,
+    logTableWriteUnits: logTableUnits,
+    headWriteUnits: totals.headUnits,
+    idempotencyWriteUnits: idempotencyUnits,
+    readUnitsPerRequestMetered:
+      totals.meteredReads === undefined ? undefined : totals.meteredReads / requests,
+    partitionCeilingMibPerSecond: partitionWriteUnitsPerSecondMax / (logTableUnits / mib),
+    partitionCeilingRequestsPerSecond:
+      partitionWriteUnitsPerSecondMax / writeUnits(headBytes / requests, { transactional: true }),
+  };
+}
+
 /**
  * Produces `requestsFor(batchRecords)` requests of typical events for each batch size into a fresh
  * one-partition topic, then sizes every item each request wrote.
@@ -147,87 +288,16 @@ export async function measureStorage(
   let cursor = 0;
   const rows: StorageRow[] = [];
   for (const batchRecords of batchSizes) {
-    let logicalBytes = 0;
-    let batchItems = 0;
-    let batchItemBytes = 0;
-    let billedBytes = 0;
-    let headBytes = 0;
-    let idempotencyBytes = 0;
-    let units = 0;
-    let idempotencyUnits = 0;
-    let logTableUnits = 0;
-    let headUnits = 0;
-    let metered: number | undefined = meter === undefined ? undefined : 0;
-    let meteredReads: number | undefined = meter === undefined ? undefined : 0;
+    const totals = emptyTotals(meter !== undefined);
     const requests = requestsFor(batchRecords);
     for (let request = 0; request < requests; request++) {
       const slice = takeFromPool(pool, cursor, batchRecords);
       cursor += batchRecords;
-      const key = `storage-${randomUUID()}`;
-      meter?.reset();
-      if (meter) meter.enabled = true;
-      let answer: ProduceAnswer;
-      try {
-        answer = await client.expect<ProduceAnswer>(200, 'POST', path, {
-          body: produceBody(slice.json, 0),
-          headers: { 'idempotency-key': key },
-          timeoutMs: 60_000,
-        });
-      } finally {
-        if (meter) meter.enabled = false;
-      }
-      if (meter && metered !== undefined && meteredReads !== undefined) {
-        metered += meter.total('TransactWriteItems');
-        meteredReads += meter.total() - meter.total('TransactWriteItems');
-      }
-      const offsets = answer.records.map((record) => record.offset);
-      const items = await queryBatchItems(target, topicId, Math.min(...offsets), Math.max(...offsets));
-      const head = itemBytes(await getItem(target, target.metaTableName, headKey(topicId, 0)));
-      const idempotency = itemBytes(
-        await getItem(target, target.metaTableName, idempotencyKey(topicId, key)),
-      );
-      const sizes = items.map(itemBytes);
-      logicalBytes += slice.logicalBytes;
-      batchItems += items.length;
-      batchItemBytes += sizes.reduce((sum, size) => sum + size, 0);
-      billedBytes += sizes.reduce((sum, size) => sum + billedStorageBytes(size), 0);
-      headBytes += head;
-      idempotencyBytes += idempotency;
-      units += transactionWriteUnits([
-        { afterBytes: head, beforeBytes: headBefore },
-        ...sizes.map((size) => ({ afterBytes: size })),
-        { afterBytes: idempotency },
-      ]);
-      idempotencyUnits += writeUnits(idempotency, { transactional: true });
-      headUnits += writeUnits(Math.max(head, headBefore), { transactional: true });
-      logTableUnits += sizes.reduce((sum, size) => sum + writeUnits(size, { transactional: true }), 0);
-      headBefore = head;
+      const append = await appendOnce(client, target, topicId, path, slice, meter);
+      addAppend(totals, append, headBefore);
+      headBefore = append.headBytes;
     }
-    const mib = logicalBytes / MIB;
-    const { partitionWriteUnitsPerSecondMax } = BILLING_RULES.dynamodb;
-    rows.push({
-      batchRecords,
-      requests,
-      records: requests * batchRecords,
-      logicalBytes,
-      batchItems,
-      batchItemBytes,
-      headItemBytes: headBytes / requests,
-      idempotencyItemBytes: idempotencyBytes / requests,
-      storedBytesPerLogicalByte: batchItemBytes / logicalBytes,
-      billedStoredBytesPerLogicalByte: billedBytes / logicalBytes,
-      writeUnits: units,
-      writeUnitsMetered: metered,
-      writeUnitsPerMib: units / mib,
-      writeUnitsPerMibWithoutIdempotencyKey: (units - idempotencyUnits) / mib,
-      logTableWriteUnits: logTableUnits,
-      headWriteUnits: headUnits,
-      idempotencyWriteUnits: idempotencyUnits,
-      readUnitsPerRequestMetered: meteredReads === undefined ? undefined : meteredReads / requests,
-      partitionCeilingMibPerSecond: partitionWriteUnitsPerSecondMax / (logTableUnits / mib),
-      partitionCeilingRequestsPerSecond:
-        partitionWriteUnitsPerSecondMax / writeUnits(headBytes / requests, { transactional: true }),
-    });
+    rows.push(storageRow(batchRecords, requests, totals));
   }
   return rows;
 }
