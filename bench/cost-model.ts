@@ -103,6 +103,50 @@ function checkWorkload(workload: Workload): void {
   }
 }
 
+/** What Shoal is billed for in a workload: requests, compute, storage and the archiver's work. */
+function shoalQuantities(workload: Workload, usage: ShoalUsage) {
+  const produceRequests = Math.ceil(workload.records / usage.recordsPerProduceRequest);
+  const fetchRequests = Math.ceil(workload.records / usage.recordsPerFetchRequest) * workload.consumers;
+  const lambdaGbSeconds =
+    (usage.lambdaMemoryMb / 1024) *
+    ((produceRequests * usage.produceDurationMs + fetchRequests * usage.fetchDurationMs) / 1000);
+  const hotMonths = Math.min(workload.retentionDays, usage.hotStoredDays) / DAYS_PER_MONTH;
+  const segmentTotalBytes = workload.records * usage.segmentBytesPerRecord;
+  const segments = Math.ceil(segmentTotalBytes / usage.segmentBytes);
+  return {
+    produceRequests,
+    fetchRequests,
+    requests: produceRequests + fetchRequests,
+    lambdaGbSeconds,
+    logGbMonths: ((workload.records * usage.storedBytesPerRecord) / GIB) * hotMonths,
+    segmentGbMonths: (segmentTotalBytes / GIB) * (workload.retentionDays / DAYS_PER_MONTH),
+    segments,
+    // The archiver reads every batch once (strongly consistent Query pages of 4 KB units) and records
+    // each segment with a transaction of two small items (manifest entry, partition head).
+    archiverReadUnits: Math.ceil(
+      (workload.records * usage.storedBytesPerRecord) / BILLING_RULES.dynamodb.readUnitBytes,
+    ),
+    archiverWriteUnits: segments * 2 * BILLING_RULES.dynamodb.transactionMultiplier,
+    idempotencyGbMonths:
+      ((produceRequests * usage.idempotencyItemBytes) / GIB) * (usage.idempotencyStoredDays / DAYS_PER_MONTH),
+  };
+}
+
+/** The assumptions behind Shoal's bill, shown beside it. */
+function shoalNotes(usage: ShoalUsage): string[] {
+  return [
+    `${usage.recordsPerProduceRequest} records per produce request (with an Idempotency-Key), ` +
+      `${usage.recordsPerFetchRequest} per fetch`,
+    `Lambda ${usage.lambdaMemoryMb} MB ${usage.lambdaArchitecture}, assumed ${usage.produceDurationMs} ms per produce ` +
+      `and ${usage.fetchDurationMs} ms per fetch (not measurable locally)`,
+    `batches stay in DynamoDB ${usage.hotStoredDays} days (local retention plus TTL's deletion delay), ` +
+      'in S3 segments for the whole retention; consumers read from the hot tier',
+    'the archiver schedule and the TTL rescue add a few Lambda invocations per hour (not counted)',
+    'DynamoDB Streams: $0 (read only by Lambda triggers, which are free); TTL deletes are free',
+    'no standing charges but the archiver on its schedule: next to nothing at zero traffic',
+  ];
+}
+
 /**
  * Shoal: API Gateway REST + Lambda for every produce and fetch request, DynamoDB write and read
  * units as measured, DynamoDB storage for the hot tier's days, S3 segments for the whole retention
@@ -113,81 +157,34 @@ function checkWorkload(workload: Workload): void {
  */
 export function shoalCost(workload: Workload, usage: ShoalUsage, prices: PriceTable = PRICES): SystemCost {
   checkWorkload(workload);
-  const produceRequests = Math.ceil(workload.records / usage.recordsPerProduceRequest);
-  const fetchRequests = Math.ceil(workload.records / usage.recordsPerFetchRequest) * workload.consumers;
-  const requests = produceRequests + fetchRequests;
+  const q = shoalQuantities(workload, usage);
   const gbSecond =
     usage.lambdaArchitecture === 'arm64' ? prices.lambda.gbSecondArm.usd : prices.lambda.gbSecondX86.usd;
-  const lambdaGbSeconds =
-    (usage.lambdaMemoryMb / 1024) *
-    ((produceRequests * usage.produceDurationMs + fetchRequests * usage.fetchDurationMs) / 1000);
-  const hotMonths = Math.min(workload.retentionDays, usage.hotStoredDays) / DAYS_PER_MONTH;
-  const logGbMonths = ((workload.records * usage.storedBytesPerRecord) / GIB) * hotMonths;
-  const segmentTotalBytes = workload.records * usage.segmentBytesPerRecord;
-  const segmentGbMonths = (segmentTotalBytes / GIB) * (workload.retentionDays / DAYS_PER_MONTH);
-  const segments = Math.ceil(segmentTotalBytes / usage.segmentBytes);
-  // The archiver reads every batch once (strongly consistent Query pages of 4 KB units) and records
-  // each segment with a transaction of two small items (manifest entry, partition head).
-  const archiverReadUnits = Math.ceil(
-    (workload.records * usage.storedBytesPerRecord) / BILLING_RULES.dynamodb.readUnitBytes,
-  );
-  const archiverWriteUnits = segments * 2 * BILLING_RULES.dynamodb.transactionMultiplier;
-  const idempotencyGbMonths =
-    ((produceRequests * usage.idempotencyItemBytes) / GIB) * (usage.idempotencyStoredDays / DAYS_PER_MONTH);
+  const { readRequestUnit, writeRequestUnit, storageGbMonth } = prices.dynamodb;
   const lines = [
-    line('API Gateway REST requests', requests, 'request', prices.apiGatewayRest.request.usd),
-    line('Lambda invocations', requests, 'invocation', prices.lambda.request.usd),
-    line(`Lambda duration (${usage.lambdaArchitecture})`, lambdaGbSeconds, 'GB-second', gbSecond),
+    line('API Gateway REST requests', q.requests, 'request', prices.apiGatewayRest.request.usd),
+    line('Lambda invocations', q.requests, 'invocation', prices.lambda.request.usd),
+    line(`Lambda duration (${usage.lambdaArchitecture})`, q.lambdaGbSeconds, 'GB-second', gbSecond),
     line(
       'DynamoDB writes (produce transactions)',
-      produceRequests * usage.writeUnitsPerProduceRequest,
+      q.produceRequests * usage.writeUnitsPerProduceRequest,
       'write request unit',
-      prices.dynamodb.writeRequestUnit.usd,
+      writeRequestUnit.usd,
     ),
     line(
       'DynamoDB reads (produce and fetch)',
-      produceRequests * usage.readUnitsPerProduceRequest + fetchRequests * usage.readUnitsPerFetchRequest,
+      q.produceRequests * usage.readUnitsPerProduceRequest + q.fetchRequests * usage.readUnitsPerFetchRequest,
       'read request unit',
-      prices.dynamodb.readRequestUnit.usd,
+      readRequestUnit.usd,
     ),
-    line(
-      'DynamoDB reads (archiver)',
-      archiverReadUnits,
-      'read request unit',
-      prices.dynamodb.readRequestUnit.usd,
-    ),
-    line(
-      'DynamoDB writes (archiver)',
-      archiverWriteUnits,
-      'write request unit',
-      prices.dynamodb.writeRequestUnit.usd,
-    ),
-    line(
-      'DynamoDB storage, log items (hot tier)',
-      logGbMonths,
-      'GB-month',
-      prices.dynamodb.storageGbMonth.usd,
-    ),
-    line('S3 storage, segments', segmentGbMonths, 'GB-month', prices.s3.storageGbMonth.usd),
-    line('S3 PUT requests, segments', segments, 'request', prices.s3.putRequest.usd),
-    line(
-      'DynamoDB storage, idempotency keys',
-      idempotencyGbMonths,
-      'GB-month',
-      prices.dynamodb.storageGbMonth.usd,
-    ),
+    line('DynamoDB reads (archiver)', q.archiverReadUnits, 'read request unit', readRequestUnit.usd),
+    line('DynamoDB writes (archiver)', q.archiverWriteUnits, 'write request unit', writeRequestUnit.usd),
+    line('DynamoDB storage, log items (hot tier)', q.logGbMonths, 'GB-month', storageGbMonth.usd),
+    line('S3 storage, segments', q.segmentGbMonths, 'GB-month', prices.s3.storageGbMonth.usd),
+    line('S3 PUT requests, segments', q.segments, 'request', prices.s3.putRequest.usd),
+    line('DynamoDB storage, idempotency keys', q.idempotencyGbMonths, 'GB-month', storageGbMonth.usd),
   ];
-  return bill('Shoal', lines, [
-    `${usage.recordsPerProduceRequest} records per produce request (with an Idempotency-Key), ` +
-      `${usage.recordsPerFetchRequest} per fetch`,
-    `Lambda ${usage.lambdaMemoryMb} MB ${usage.lambdaArchitecture}, assumed ${usage.produceDurationMs} ms per produce ` +
-      `and ${usage.fetchDurationMs} ms per fetch (not measurable locally)`,
-    `batches stay in DynamoDB ${usage.hotStoredDays} days (local retention plus TTL's deletion delay), ` +
-      'in S3 segments for the whole retention; consumers read from the hot tier',
-    'the archiver schedule and the TTL rescue add a few Lambda invocations per hour (not counted)',
-    'DynamoDB Streams: $0 (read only by Lambda triggers, which are free); TTL deletes are free',
-    'no standing charges but the archiver on its schedule: next to nothing at zero traffic',
-  ]);
+  return bill('Shoal', lines, shoalNotes(usage));
 }
 
 /**
