@@ -180,19 +180,17 @@ export function rawSender(
   };
 }
 
-/**
- * The TransactWriteItems of an append of `records` to `partition` at `head`, item for item as
- * `shared/adapters/dynamodb/partition-log.ts` builds it (same keys, attributes and conditions).
- */
-export function buildAppendTransaction(
+type Head = { readonly highWatermark: number; readonly maxTimestamp: number };
+
+/** The batch items' Puts of an append at `head`, with each record's position and the head after them. */
+function batchPuts(
   target: RawTarget,
   topicId: string,
   partition: number,
-  head: { readonly highWatermark: number; readonly maxTimestamp: number },
+  head: Head,
   records: readonly RecordInput[],
-  idempotencyKeyValue: string | undefined,
-): { command: TransactWriteCommand; nextHead: { highWatermark: number; maxTimestamp: number } } {
-  const now = Date.now();
+  now: number,
+) {
   const chunks = splitIntoChunks(records, (record) => encodedRecordBytes(record), LIMITS.batchItemBytesMax);
   let nextOffset = head.highWatermark;
   let maxTimestamp = head.maxTimestamp;
@@ -218,7 +216,12 @@ export function buildAppendTransaction(
       },
     };
   });
-  const update = {
+  return { puts, positions, nextHead: { highWatermark: nextOffset, maxTimestamp } };
+}
+
+/** The partition head's Update from `head` to `nextHead`, conditional on no other append in between. */
+function headUpdate(target: RawTarget, topicId: string, partition: number, head: Head, nextHead: Head) {
+  return {
     Update: {
       TableName: target.metaTableName,
       Key: headKey(topicId, partition),
@@ -226,39 +229,67 @@ export function buildAppendTransaction(
       ConditionExpression:
         head.highWatermark === 0 ? 'attribute_not_exists(hw) OR hw = :expected' : 'hw = :expected',
       ExpressionAttributeValues: {
-        ':next': nextOffset,
-        ':mt': maxTimestamp,
+        ':next': nextHead.highWatermark,
+        ':mt': nextHead.maxTimestamp,
         ':expected': head.highWatermark,
       },
     },
   };
+}
+
+/** The idempotency item's Put: the request's hash and the positions it was given. */
+function idempotencyPut(
+  target: RawTarget,
+  topicId: string,
+  partition: number,
+  records: readonly RecordInput[],
+  positions: readonly { partition: number; offset: number; timestamp: number }[],
+  idempotencyKeyValue: string,
+  now: number,
+) {
+  return {
+    Put: {
+      TableName: target.metaTableName,
+      Item: {
+        ...idempotencyKey(topicId, idempotencyKeyValue),
+        h: hashProduceRequest(
+          topicId,
+          records.map((record) => ({ ...record, partition })),
+        ),
+        r: serializePositions(positions),
+        xm: now + LIMITS.idempotencyWindowMs,
+        x: Math.ceil((now + LIMITS.idempotencyWindowMs) / 1000),
+      },
+      ConditionExpression: 'attribute_not_exists(pk) OR xm < :now',
+      ExpressionAttributeValues: { ':now': now },
+    },
+  };
+}
+
+/**
+ * The TransactWriteItems of an append of `records` to `partition` at `head`, item for item as
+ * `shared/adapters/dynamodb/partition-log.ts` builds it (same keys, attributes and conditions).
+ */
+export function buildAppendTransaction(
+  target: RawTarget,
+  topicId: string,
+  partition: number,
+  head: { readonly highWatermark: number; readonly maxTimestamp: number },
+  records: readonly RecordInput[],
+  idempotencyKeyValue: string | undefined,
+): { command: TransactWriteCommand; nextHead: { highWatermark: number; maxTimestamp: number } } {
+  const now = Date.now();
+  const { puts, positions, nextHead } = batchPuts(target, topicId, partition, head, records, now);
+  const update = headUpdate(target, topicId, partition, head, nextHead);
   const idempotency =
     idempotencyKeyValue === undefined
       ? []
-      : [
-          {
-            Put: {
-              TableName: target.metaTableName,
-              Item: {
-                ...idempotencyKey(topicId, idempotencyKeyValue),
-                h: hashProduceRequest(
-                  topicId,
-                  records.map((record) => ({ ...record, partition })),
-                ),
-                r: serializePositions(positions),
-                xm: now + LIMITS.idempotencyWindowMs,
-                x: Math.ceil((now + LIMITS.idempotencyWindowMs) / 1000),
-              },
-              ConditionExpression: 'attribute_not_exists(pk) OR xm < :now',
-              ExpressionAttributeValues: { ':now': now },
-            },
-          },
-        ];
+      : [idempotencyPut(target, topicId, partition, records, positions, idempotencyKeyValue, now)];
   return {
     command: new TransactWriteCommand({
       TransactItems: [update, ...puts, ...idempotency],
       ClientRequestToken: randomUUID(),
     }),
-    nextHead: { highWatermark: nextOffset, maxTimestamp },
+    nextHead,
   };
 }
