@@ -21,6 +21,7 @@ import { seededRandom } from '../../test/support/events.js';
 import {
   type ClientWithMiddleware,
   createFaultInjector,
+  type FaultInjector,
   type FaultRule,
   type FaultRuleInput,
 } from '../../test/support/faults.js';
@@ -64,17 +65,18 @@ export interface CheckFaults {
   counts(): Record<string, number>;
 }
 
-/**
- * Creates the checker's faults, switched off until `setEnabled(true)`. `seed` makes the sequence of
- * draws repeatable (the interleaving of concurrent calls still varies from run to run).
- */
-export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAULT_RATES): CheckFaults {
-  const injector = createFaultInjector({ seed });
+/** An injector rule and how it is switched on: at its rate, or (`once`) on one call so every kind occurs. */
+interface SwitchedRule {
+  readonly rule: FaultRule;
+  readonly probability: number;
+  readonly once: boolean;
+}
+
+/** The injector's rules, all added switched off: throttling, conflicts and timeouts after a write. */
+function addRules(injector: FaultInjector, rates: FaultRates): SwitchedRule[] {
   const writes = ['TransactWriteItems'];
   const reads = ['GetItem', 'BatchGetItem', 'Query'];
-  const random = seededRandom(seed ^ 0x5bd1e995);
-  /** Rules drawn at their rate while enabled; `once` rules fire on one call so every kind occurs. */
-  const rules: { rule: FaultRule; probability: number; once: boolean }[] = [
+  return [
     { input: { commands: writes, fault: 'throttle' }, probability: rates.throttle },
     { input: { commands: writes, fault: 'throttle', layer: 'attempt' }, probability: rates.throttle },
     {
@@ -100,45 +102,68 @@ export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAUL
         once: true,
       })),
     );
-  let enabled = false;
-  let crashesAfterWrite = 0;
-  let crashesBeforeWrite = 0;
-  let writesSinceEnabled = 0;
-  let headReadsSinceEnabled = 0;
-  const crashMiddleware =
+}
+
+/**
+ * Handler crashes as middleware: before anything is written (on the head read, a BatchGetItem) or
+ * right after the append transaction committed.
+ */
+class HandlerCrashes {
+  enabled = false;
+  afterWrite = 0;
+  beforeWrite = 0;
+  private writesSinceEnabled = 0;
+  private headReadsSinceEnabled = 0;
+
+  constructor(
+    private readonly random: () => number,
+    private readonly rates: FaultRates,
+  ) {}
+
+  readonly middleware =
     (next: InitializeHandler<object, MetadataBearer>, context: HandlerExecutionContext) =>
     async (args: InitializeHandlerArguments<object>) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
-      if (enabled && operation === 'BatchGetItem') {
-        headReadsSinceEnabled++;
-        const forced = crashesBeforeWrite === 0 && headReadsSinceEnabled === GUARANTEED_FAULT_CALL;
-        if (forced || random() < rates.crashBeforeWrite) {
-          crashesBeforeWrite++;
+      if (this.enabled && operation === 'BatchGetItem') {
+        this.headReadsSinceEnabled++;
+        const forced = this.beforeWrite === 0 && this.headReadsSinceEnabled === GUARANTEED_FAULT_CALL;
+        if (forced || this.random() < this.rates.crashBeforeWrite) {
+          this.beforeWrite++;
           throw new InjectedHandlerCrash('Injected crash: the handler died before writing anything');
         }
       }
       const result = await next(args);
-      if (enabled && operation === 'TransactWriteItems') {
-        writesSinceEnabled++;
-        const forced = crashesAfterWrite === 0 && writesSinceEnabled === GUARANTEED_FAULT_CALL;
-        if (forced || random() < rates.crashAfterWrite) {
-          crashesAfterWrite++;
+      if (this.enabled && operation === 'TransactWriteItems') {
+        this.writesSinceEnabled++;
+        const forced = this.afterWrite === 0 && this.writesSinceEnabled === GUARANTEED_FAULT_CALL;
+        if (forced || this.random() < this.rates.crashAfterWrite) {
+          this.afterWrite++;
           throw new InjectedHandlerCrash('Injected crash: the handler died after its append committed');
         }
       }
       return result;
     };
+}
+
+/**
+ * Creates the checker's faults, switched off until `setEnabled(true)`. `seed` makes the sequence of
+ * draws repeatable (the interleaving of concurrent calls still varies from run to run).
+ */
+export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAULT_RATES): CheckFaults {
+  const injector = createFaultInjector({ seed });
+  const rules = addRules(injector, rates);
+  const crashes = new HandlerCrashes(seededRandom(seed ^ 0x5bd1e995), rates);
   return {
     install(client) {
       injector.install(client);
-      client.middlewareStack.add(crashMiddleware, {
+      client.middlewareStack.add(crashes.middleware, {
         step: 'initialize',
         priority: 'low',
         name: 'shoalCheckHandlerCrash',
       });
     },
     setEnabled(on) {
-      enabled = on;
+      crashes.enabled = on;
       for (const { rule, probability, once } of rules) {
         if (once) rule.times = on && rule.injected === 0 ? 1 : 0;
         else rule.probability = on ? probability : 0;
@@ -149,8 +174,8 @@ export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAUL
         throttle: injector.count('throttle'),
         conflict: injector.count('conflict'),
         timeoutAfterWrite: injector.count('timeoutAfterWrite'),
-        crashAfterWrite: crashesAfterWrite,
-        crashBeforeWrite: crashesBeforeWrite,
+        crashAfterWrite: crashes.afterWrite,
+        crashBeforeWrite: crashes.beforeWrite,
       };
     },
   };
