@@ -22,6 +22,7 @@ import { type Clock, systemClock } from '../shared/domain/clock.js';
 import type { LogService } from '../shared/domain/log-service.js';
 import { recordBytes } from '../shared/domain/record.js';
 import { SegmentReader } from '../shared/domain/segment-reader.js';
+import type { Topic } from '../shared/domain/topic.js';
 import { servicesFor, tieredStorageFor } from '../shared/services.js';
 import { makeEventRecords, seededRandom } from '../test/support/events.js';
 
@@ -29,6 +30,9 @@ const RECORDS = Number(process.argv[2] ?? 20_000);
 const SEGMENT_BYTES = Number(process.argv[3] ?? 4 * 1024 * 1024);
 const RECORDS_PER_REQUEST = Number(process.argv[4] ?? 100);
 const MB = 1024 * 1024;
+
+type Runtime = Awaited<ReturnType<typeof startLocalStack>>['runtime'];
+type Read = Awaited<ReturnType<typeof readAll>>;
 
 async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'shoal-figures-'));
@@ -46,82 +50,13 @@ async function main(): Promise<void> {
       'figures',
     );
     if (!topic) throw new Error('topic missing');
-
-    // Produce: typical ~1 KB JSON events, 100 per request (one batch item each).
-    const random = seededRandom(7);
-    let logicalBytes = 0;
-    for (let produced = 0; produced < RECORDS; produced += RECORDS_PER_REQUEST) {
-      const records = makeEventRecords(
-        random,
-        'typical',
-        Math.min(RECORDS_PER_REQUEST, RECORDS - produced),
-      ).map((record) => ({ ...record, partition: 0 }));
-      logicalBytes += records.reduce((sum, record) => sum + recordBytes({ ...record, offset: 0 }), 0);
-      await log.produce('figures', records);
-    }
+    const logicalBytes = await produceAll(log);
     const hot = await dynamoDbBytes(runtime, topic.topicId);
-
     const hotRead = await readAll(log);
-
-    // Archive everything, the tail included (a clock past segmentMs rolls it).
-    const ahead: Clock = { ...systemClock, now: () => Date.now() + 3_600_000 };
-    const tiers = tieredStorageFor({ ...runtime, clock: ahead });
-    const archiveStarted = performance.now();
-    let segments = 0;
-    let objectBytes = 0;
-    for (;;) {
-      const report = await tiers.archiver.archivePartition(topic, 0);
-      segments += report.segments;
-      objectBytes += report.objectBytes;
-      if (report.segments === 0) break;
-    }
-    const archiveMs = performance.now() - archiveStarted;
-    const archivePuts = tiers.objects.counts.puts;
-
-    // Fetch from S3: a cold reader (every index read once), then a warm one (indexes cached).
-    const objects = new S3SegmentObjects(runtime.s3, runtime.config.segmentBucketName);
-    const reader = new SegmentReader(
-      new DynamoDbSegmentManifest(runtime.documents, { metaTableName: runtime.config.metaTableName }),
-      objects,
-    );
-    const { LogService: Service } = await import('../shared/domain/log-service.js');
-    const { DynamoDbPartitionLog } = await import('../shared/adapters/dynamodb/partition-log.js');
-    const s3Log = new Service(
-      new DynamoDbTopicStore(runtime.documents, runtime.config.metaTableName),
-      new DynamoDbPartitionLog(runtime.documents, {
-        logTableName: runtime.config.logTableName,
-        metaTableName: runtime.config.metaTableName,
-      }),
-      systemClock,
-      reader,
-    );
-    const coldRead = await readAll(s3Log);
-    const coldGets = objects.counts.gets;
-    const warmRead = await readAll(s3Log);
-    const warmGets = objects.counts.gets - coldGets;
-
-    const logicalMb = logicalBytes / MB;
-    const rows: [string, string][] = [
-      ['records', `${RECORDS} typical events (~1 KB JSON), ${RECORDS_PER_REQUEST} per produce request`],
-      ['logical bytes', `${logicalMb.toFixed(2)} MB`],
-      ['segmentBytes', `${(SEGMENT_BYTES / MB).toFixed(0)} MiB -> ${segments} segments`],
-      ['DynamoDB bytes / logical byte', `${(hot.bytes / logicalBytes).toFixed(3)} (${hot.items} items)`],
-      ['S3 bytes / logical byte', `${(objectBytes / logicalBytes).toFixed(3)}`],
-      [
-        'archive throughput',
-        `${(logicalMb / (archiveMs / 1000)).toFixed(1)} logical MB/s (${archiveMs.toFixed(0)} ms)`,
-      ],
-      ['S3 PUTs per logical MB archived', `${(archivePuts / logicalMb).toFixed(3)}`],
-      ['hot fetch', `${(logicalMb / (hotRead.ms / 1000)).toFixed(1)} MB/s (${hotRead.requests} fetches)`],
-      ['S3 fetch, cold indexes', `${(logicalMb / (coldRead.ms / 1000)).toFixed(1)} MB/s`],
-      ['S3 fetch, warm indexes', `${(logicalMb / (warmRead.ms / 1000)).toFixed(1)} MB/s`],
-      [
-        'S3 GETs per logical MB read',
-        `cold ${(coldGets / logicalMb).toFixed(3)}, warm ${(warmGets / logicalMb).toFixed(3)}`,
-      ],
-    ];
-    const width = Math.max(...rows.map(([name]) => name.length));
-    for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
+    const archive = await archiveAll(runtime, topic);
+    const s3 = await readFromS3(runtime);
+    printFigures(logicalBytes, hot, hotRead, archive, s3);
+    const { coldRead, warmRead } = s3;
     if (hotRead.records !== RECORDS || coldRead.records !== RECORDS || warmRead.records !== RECORDS) {
       throw new Error(
         `Read ${hotRead.records}/${coldRead.records}/${warmRead.records} of ${RECORDS} records`,
@@ -131,6 +66,97 @@ async function main(): Promise<void> {
     await stack.stop();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** Produces typical ~1 KB JSON events, 100 per request (one batch item each); returns their logical bytes. */
+async function produceAll(log: LogService): Promise<number> {
+  const random = seededRandom(7);
+  let logicalBytes = 0;
+  for (let produced = 0; produced < RECORDS; produced += RECORDS_PER_REQUEST) {
+    const records = makeEventRecords(
+      random,
+      'typical',
+      Math.min(RECORDS_PER_REQUEST, RECORDS - produced),
+    ).map((record) => ({ ...record, partition: 0 }));
+    logicalBytes += records.reduce((sum, record) => sum + recordBytes({ ...record, offset: 0 }), 0);
+    await log.produce('figures', records);
+  }
+  return logicalBytes;
+}
+
+/** Archives everything, the tail included (a clock past segmentMs rolls it), and times it. */
+async function archiveAll(runtime: Runtime, topic: Topic) {
+  const ahead: Clock = { ...systemClock, now: () => Date.now() + 3_600_000 };
+  const tiers = tieredStorageFor({ ...runtime, clock: ahead });
+  const archiveStarted = performance.now();
+  let segments = 0;
+  let objectBytes = 0;
+  for (;;) {
+    const report = await tiers.archiver.archivePartition(topic, 0);
+    segments += report.segments;
+    objectBytes += report.objectBytes;
+    if (report.segments === 0) break;
+  }
+  const archiveMs = performance.now() - archiveStarted;
+  return { segments, objectBytes, archiveMs, archivePuts: tiers.objects.counts.puts };
+}
+
+/** Fetches from S3: a cold reader (every index read once), then a warm one (indexes cached). */
+async function readFromS3(runtime: Runtime) {
+  const objects = new S3SegmentObjects(runtime.s3, runtime.config.segmentBucketName);
+  const reader = new SegmentReader(
+    new DynamoDbSegmentManifest(runtime.documents, { metaTableName: runtime.config.metaTableName }),
+    objects,
+  );
+  const { LogService: Service } = await import('../shared/domain/log-service.js');
+  const { DynamoDbPartitionLog } = await import('../shared/adapters/dynamodb/partition-log.js');
+  const s3Log = new Service(
+    new DynamoDbTopicStore(runtime.documents, runtime.config.metaTableName),
+    new DynamoDbPartitionLog(runtime.documents, {
+      logTableName: runtime.config.logTableName,
+      metaTableName: runtime.config.metaTableName,
+    }),
+    systemClock,
+    reader,
+  );
+  const coldRead = await readAll(s3Log);
+  const coldGets = objects.counts.gets;
+  const warmRead = await readAll(s3Log);
+  const warmGets = objects.counts.gets - coldGets;
+  return { coldRead, coldGets, warmRead, warmGets };
+}
+
+function printFigures(
+  logicalBytes: number,
+  hot: { bytes: number; items: number },
+  hotRead: Read,
+  archive: Awaited<ReturnType<typeof archiveAll>>,
+  s3: Awaited<ReturnType<typeof readFromS3>>,
+): void {
+  const { segments, objectBytes, archiveMs, archivePuts } = archive;
+  const { coldRead, coldGets, warmRead, warmGets } = s3;
+  const logicalMb = logicalBytes / MB;
+  const rows: [string, string][] = [
+    ['records', `${RECORDS} typical events (~1 KB JSON), ${RECORDS_PER_REQUEST} per produce request`],
+    ['logical bytes', `${logicalMb.toFixed(2)} MB`],
+    ['segmentBytes', `${(SEGMENT_BYTES / MB).toFixed(0)} MiB -> ${segments} segments`],
+    ['DynamoDB bytes / logical byte', `${(hot.bytes / logicalBytes).toFixed(3)} (${hot.items} items)`],
+    ['S3 bytes / logical byte', `${(objectBytes / logicalBytes).toFixed(3)}`],
+    [
+      'archive throughput',
+      `${(logicalMb / (archiveMs / 1000)).toFixed(1)} logical MB/s (${archiveMs.toFixed(0)} ms)`,
+    ],
+    ['S3 PUTs per logical MB archived', `${(archivePuts / logicalMb).toFixed(3)}`],
+    ['hot fetch', `${(logicalMb / (hotRead.ms / 1000)).toFixed(1)} MB/s (${hotRead.requests} fetches)`],
+    ['S3 fetch, cold indexes', `${(logicalMb / (coldRead.ms / 1000)).toFixed(1)} MB/s`],
+    ['S3 fetch, warm indexes', `${(logicalMb / (warmRead.ms / 1000)).toFixed(1)} MB/s`],
+    [
+      'S3 GETs per logical MB read',
+      `cold ${(coldGets / logicalMb).toFixed(3)}, warm ${(warmGets / logicalMb).toFixed(3)}`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
 }
 
 /** Reads the whole partition in fetches of at most 1000 records or 1 MB, as a consumer would. */
@@ -150,10 +176,7 @@ async function readAll(log: LogService): Promise<{ ms: number; records: number; 
 }
 
 /** Item bytes of the partition's batch items by DynamoDB's rules (names plus values). */
-async function dynamoDbBytes(
-  runtime: Awaited<ReturnType<typeof startLocalStack>>['runtime'],
-  topicId: string,
-): Promise<{ bytes: number; items: number }> {
+async function dynamoDbBytes(runtime: Runtime, topicId: string): Promise<{ bytes: number; items: number }> {
   let bytes = 0;
   let items = 0;
   let startKey: Record<string, unknown> | undefined;
