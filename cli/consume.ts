@@ -2,7 +2,7 @@
  * `shoal consume <topic>`: prints records, as kcat's `-C`. By group (`--group`: joins, commits what
  * it printed, leaves) or by partition (standalone). Reads to the end and exits, or follows (`-f`).
  */
-import type { ConsumedRecord, Consumer, StartFrom } from '../client/index.js';
+import type { ConsumedRecord, Consumer, Shoal, StartFrom } from '../client/index.js';
 import { type CliEnvironment, clientFrom, Progress, parseCommand, UsageError, write } from './context.js';
 import { compileFormat, recordJson, textFormat } from './format.js';
 import { wholeNumber } from './topics.js';
@@ -51,18 +51,57 @@ type Start =
   | { kind: 'absolute'; offset: number }
   | { kind: 'fromEnd'; count: number };
 
+type Values = ReturnType<typeof parseCommand<typeof OPTIONS>>['values'];
+
+/** `shoal consume`'s command line, checked. */
+interface ConsumeSettings {
+  readonly topics: readonly string[];
+  readonly group: string | undefined;
+  readonly partitions: readonly number[];
+  /** Records to print before exiting; undefined: all there are (or, following, forever). */
+  readonly count: number | undefined;
+  readonly start: Start;
+  readonly render: (record: ConsumedRecord) => Buffer;
+  readonly follow: boolean;
+  readonly maxWaitMs: number;
+}
+
+/** Runs `shoal consume <topic>...`: prints records until the end, `--count` or a signal; exit code 0. */
 export async function consumeCommand(args: readonly string[], io: CliEnvironment): Promise<number> {
   const { values, positionals } = parseCommand(args, OPTIONS);
   if (values.help) {
     await write(io.stdout, CONSUME_HELP);
     return 0;
   }
+  const settings = consumeSettings(values, positionals);
+  if (settings === undefined) return 0;
+  const { group, count, maxWaitMs } = settings;
+  const shoal = clientFrom(values, io.env);
+  const consumer = shoal.consumer({
+    ...(group === undefined ? {} : { groupId: group }),
+    maxWaitMs: Math.min(maxWaitMs, 20_000),
+    ...(count === undefined ? {} : { maxRecords: Math.min(Math.max(count, 1), 500) }),
+  });
+  await startReading(shoal, consumer, settings);
+  const progress = new Progress(io.stderr, 'consumed', !values.quiet);
+  const printed = await printRecords(consumer, settings, io, progress);
+  if (!values.quiet) {
+    await write(io.stderr, `Consumed ${printed} records in ${progress.elapsedSeconds.toFixed(1)} s\n`);
+  }
+  return 0;
+}
+
+/**
+ * The topics and options of `shoal consume`, or a usage error naming the first wrong one;
+ * undefined for `--count 0`, which reads nothing.
+ */
+function consumeSettings(values: Values, positionals: readonly string[]): ConsumeSettings | undefined {
   const topics = positionals;
   if (topics.length === 0) throw new UsageError('consume needs a topic');
   const group = values.group;
   const partitions = (values.partition ?? []).map((text) => wholeNumber('--partition', text));
   const count = values.count === undefined ? undefined : wholeNumber('--count', values.count);
-  if (count === 0) return 0;
+  if (count === 0) return undefined;
   const start = startOf(values);
   const render = formatterOf(values.json ? 'json' : values.format, values['key-separator']);
   const follow = values.follow ?? false;
@@ -72,13 +111,15 @@ export async function consumeCommand(args: readonly string[], io: CliEnvironment
         ? 5_000
         : 250
       : wholeNumber('--max-wait-ms', values['max-wait-ms']);
+  return { topics, group, partitions, count, start, render, follow, maxWaitMs };
+}
 
-  const shoal = clientFrom(values, io.env);
-  const consumer = shoal.consumer({
-    ...(group === undefined ? {} : { groupId: group }),
-    maxWaitMs: Math.min(maxWaitMs, 20_000),
-    ...(count === undefined ? {} : { maxRecords: Math.min(Math.max(count, 1), 500) }),
-  });
+/** Subscribes as a group member, or assigns the partitions (a standalone member with a group). */
+async function startReading(
+  shoal: Shoal,
+  consumer: Consumer,
+  { topics, group, partitions, start }: ConsumeSettings,
+): Promise<void> {
   if (group !== undefined && partitions.length === 0) {
     if (start.kind === 'absolute' || start.kind === 'fromEnd') {
       throw new UsageError(
@@ -98,8 +139,18 @@ export async function consumeCommand(args: readonly string[], io: CliEnvironment
     const from: StartFrom = start.kind === 'from' ? start.from : group === undefined ? 'earliest' : 'latest';
     await consumer.assign(targets, { from });
   }
+}
 
-  const progress = new Progress(io.stderr, 'consumed', !values.quiet);
+/**
+ * Prints records on stdout until `--count` of them, the end (unless following), SIGINT or SIGTERM,
+ * then disconnects; returns how many it printed. A group commits only what was printed.
+ */
+async function printRecords(
+  consumer: Consumer,
+  { count, render, follow }: ConsumeSettings,
+  io: CliEnvironment,
+  progress: Progress,
+): Promise<number> {
   let printed = 0;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
@@ -138,10 +189,7 @@ export async function consumeCommand(args: readonly string[], io: CliEnvironment
     progress.stop();
     await disconnectQuietly(consumer);
   }
-  if (!values.quiet) {
-    await write(io.stderr, `Consumed ${printed} records in ${progress.elapsedSeconds.toFixed(1)} s\n`);
-  }
-  return 0;
+  return printed;
 }
 
 async function disconnectQuietly(consumer: Consumer): Promise<void> {

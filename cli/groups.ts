@@ -1,5 +1,5 @@
 /** `shoal groups list|describe|lag|reset-offsets|delete`, as Kafka's `kafka-consumer-groups`. */
-import type { ResetTo } from '../client/index.js';
+import type { Admin, ResetTo } from '../client/index.js';
 import { type CliEnvironment, clientFrom, parseCommand, UsageError, write } from './context.js';
 import { renderTable } from './format.js';
 import { wholeNumber } from './topics.js';
@@ -28,6 +28,18 @@ const OPTIONS = {
   partitions: { type: 'string' },
 } as const;
 
+type Values = ReturnType<typeof parseCommand<typeof OPTIONS>>['values'];
+
+/** What each `groups` command runs with: the admin client, the options, stdout and the group name. */
+interface GroupsRun {
+  readonly admin: Admin;
+  readonly values: Values;
+  readonly out: (text: string) => Promise<void>;
+  /** The group named on the command line, or a usage error. */
+  readonly group: () => string;
+}
+
+/** Runs `shoal groups <command>`; exit code 0, or 2 after the help when no command is given. */
 export async function groupsCommand(args: readonly string[], io: CliEnvironment): Promise<number> {
   const { values, positionals } = parseCommand(args, OPTIONS);
   const [command, group, ...extra] = positionals;
@@ -36,117 +48,135 @@ export async function groupsCommand(args: readonly string[], io: CliEnvironment)
     return values.help ? 0 : 2;
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-  const admin = clientFrom(values, io.env).admin();
-  const out = (text: string) => write(io.stdout, text);
-  const requireGroup = () => {
-    if (group === undefined) throw new UsageError(`groups ${command} needs a group name`);
-    return group;
+  const run: GroupsRun = {
+    admin: clientFrom(values, io.env).admin(),
+    values,
+    out: (text: string) => write(io.stdout, text),
+    group: () => {
+      if (group === undefined) throw new UsageError(`groups ${command} needs a group name`);
+      return group;
+    },
   };
   switch (command) {
-    case 'list': {
-      const groups = await admin.listGroups();
-      await out(
-        values.json
-          ? `${JSON.stringify({ groups })}\n`
-          : renderTable(
-              ['GROUP', 'CREATED'],
-              groups.map((g) => [g.group, g.createdAt]),
-            ),
-      );
-      return 0;
-    }
-    case 'describe': {
-      const description = await admin.describeGroup(requireGroup());
-      if (values.json) {
-        await out(`${JSON.stringify(description)}\n`);
-        return 0;
-      }
-      const owner = new Map<string, string>();
-      for (const member of description.members) {
-        for (const { topic, partition } of member.assignments)
-          owner.set(`${topic}\u0000${partition}`, member.memberId);
-      }
-      await out(
-        `Group ${description.group}  state ${description.state}  generation ${description.generation}  members ${description.members.length}\n\n`,
-      );
-      await out(
-        renderTable(
-          ['TOPIC', 'PARTITION', 'COMMITTED_OFFSET', 'HIGH_WATERMARK', 'LAG', 'MEMBER'],
-          description.offsets.map((o) => [
-            o.topic,
-            o.partition,
-            o.committedOffset,
-            o.highWatermark,
-            o.lag,
-            owner.get(`${o.topic}\u0000${o.partition}`) ?? null,
-          ]),
-        ),
-      );
-      if (description.members.length > 0) {
-        await out(
-          `\n${renderTable(
-            ['MEMBER', 'TOPICS', 'PARTITIONS', 'LAST_HEARTBEAT'],
-            description.members.map((m) => [
-              m.memberId,
-              m.topics.join(','),
-              m.assignments.map((a) => `${a.topic}-${a.partition}`).join(',') || null,
-              m.lastHeartbeat,
-            ]),
-          )}`,
-        );
-      }
-      return 0;
-    }
-    case 'lag': {
-      const lag = await admin.groupLag(requireGroup());
-      if (values.json) {
-        await out(`${JSON.stringify(lag)}\n`);
-        return 0;
-      }
-      await out(
-        renderTable(
-          ['TOPIC', 'PARTITION', 'COMMITTED_OFFSET', 'HIGH_WATERMARK', 'LAG'],
-          lag.partitions.map((o) => [o.topic, o.partition, o.committedOffset, o.highWatermark, o.lag]),
-        ),
-      );
-      const unknown =
-        lag.uncommittedPartitions > 0 ? ` (${lag.uncommittedPartitions} partitions never committed)` : '';
-      await out(`Total lag ${lag.totalLag}${unknown}\n`);
-      return 0;
-    }
-    case 'reset-offsets': {
-      const name = requireGroup();
-      if (values.topic === undefined) throw new UsageError('groups reset-offsets needs --topic <topic>');
-      const to = resetTarget(values);
-      const partitions =
-        values.partitions === undefined
-          ? undefined
-          : values.partitions.split(',').map((text) => wholeNumber('--partitions', text.trim()));
-      const answer = await admin.resetOffsets({
-        groupId: name,
-        topic: values.topic,
-        to,
-        ...(partitions ? { partitions } : {}),
-      });
-      await out(
-        values.json
-          ? `${JSON.stringify(answer)}\n`
-          : renderTable(
-              ['TOPIC', 'PARTITION', 'NEW_OFFSET'],
-              answer.offsets.map((o) => [o.topic, o.partition, o.offset]),
-            ),
-      );
-      return 0;
-    }
-    case 'delete': {
-      const name = requireGroup();
-      await admin.deleteGroup(name);
-      await out(values.json ? `${JSON.stringify({ deleted: name })}\n` : `Deleted group ${name}\n`);
-      return 0;
-    }
+    case 'list':
+      return listGroups(run);
+    case 'describe':
+      return describeGroup(run);
+    case 'lag':
+      return groupLag(run);
+    case 'reset-offsets':
+      return resetOffsets(run);
+    case 'delete':
+      return deleteGroup(run);
     default:
       throw new UsageError(`unknown command 'groups ${command}'`);
   }
+}
+
+async function listGroups({ admin, values, out }: GroupsRun): Promise<number> {
+  const groups = await admin.listGroups();
+  await out(
+    values.json
+      ? `${JSON.stringify({ groups })}\n`
+      : renderTable(
+          ['GROUP', 'CREATED'],
+          groups.map((g) => [g.group, g.createdAt]),
+        ),
+  );
+  return 0;
+}
+
+async function describeGroup({ admin, values, out, group }: GroupsRun): Promise<number> {
+  const description = await admin.describeGroup(group());
+  if (values.json) {
+    await out(`${JSON.stringify(description)}\n`);
+    return 0;
+  }
+  const owner = new Map<string, string>();
+  for (const member of description.members) {
+    for (const { topic, partition } of member.assignments)
+      owner.set(`${topic}\u0000${partition}`, member.memberId);
+  }
+  await out(
+    `Group ${description.group}  state ${description.state}  generation ${description.generation}  members ${description.members.length}\n\n`,
+  );
+  await out(
+    renderTable(
+      ['TOPIC', 'PARTITION', 'COMMITTED_OFFSET', 'HIGH_WATERMARK', 'LAG', 'MEMBER'],
+      description.offsets.map((o) => [
+        o.topic,
+        o.partition,
+        o.committedOffset,
+        o.highWatermark,
+        o.lag,
+        owner.get(`${o.topic}\u0000${o.partition}`) ?? null,
+      ]),
+    ),
+  );
+  if (description.members.length > 0) {
+    await out(
+      `\n${renderTable(
+        ['MEMBER', 'TOPICS', 'PARTITIONS', 'LAST_HEARTBEAT'],
+        description.members.map((m) => [
+          m.memberId,
+          m.topics.join(','),
+          m.assignments.map((a) => `${a.topic}-${a.partition}`).join(',') || null,
+          m.lastHeartbeat,
+        ]),
+      )}`,
+    );
+  }
+  return 0;
+}
+
+async function groupLag({ admin, values, out, group }: GroupsRun): Promise<number> {
+  const lag = await admin.groupLag(group());
+  if (values.json) {
+    await out(`${JSON.stringify(lag)}\n`);
+    return 0;
+  }
+  await out(
+    renderTable(
+      ['TOPIC', 'PARTITION', 'COMMITTED_OFFSET', 'HIGH_WATERMARK', 'LAG'],
+      lag.partitions.map((o) => [o.topic, o.partition, o.committedOffset, o.highWatermark, o.lag]),
+    ),
+  );
+  const unknown =
+    lag.uncommittedPartitions > 0 ? ` (${lag.uncommittedPartitions} partitions never committed)` : '';
+  await out(`Total lag ${lag.totalLag}${unknown}\n`);
+  return 0;
+}
+
+async function resetOffsets({ admin, values, out, group }: GroupsRun): Promise<number> {
+  const name = group();
+  if (values.topic === undefined) throw new UsageError('groups reset-offsets needs --topic <topic>');
+  const to = resetTarget(values);
+  const partitions =
+    values.partitions === undefined
+      ? undefined
+      : values.partitions.split(',').map((text) => wholeNumber('--partitions', text.trim()));
+  const answer = await admin.resetOffsets({
+    groupId: name,
+    topic: values.topic,
+    to,
+    ...(partitions ? { partitions } : {}),
+  });
+  await out(
+    values.json
+      ? `${JSON.stringify(answer)}\n`
+      : renderTable(
+          ['TOPIC', 'PARTITION', 'NEW_OFFSET'],
+          answer.offsets.map((o) => [o.topic, o.partition, o.offset]),
+        ),
+  );
+  return 0;
+}
+
+async function deleteGroup({ admin, values, out, group }: GroupsRun): Promise<number> {
+  const name = group();
+  await admin.deleteGroup(name);
+  await out(values.json ? `${JSON.stringify({ deleted: name })}\n` : `Deleted group ${name}\n`);
+  return 0;
 }
 
 function resetTarget(values: {

@@ -4,7 +4,7 @@
  * in for the function.
  */
 import { resolve } from 'node:path';
-import type { CreateSubscriptionInput } from '../client/index.js';
+import type { Admin, CreateSubscriptionInput } from '../client/index.js';
 import { type CliEnvironment, clientFrom, parseCommand, UsageError, write } from './context.js';
 import { renderTable } from './format.js';
 import { integer, wholeNumber } from './topics.js';
@@ -55,6 +55,18 @@ const STARTING_POSITIONS = {
   'at-timestamp': 'AT_TIMESTAMP',
 } as const;
 
+type Values = ReturnType<typeof parseCommand<typeof OPTIONS>>['values'];
+
+/** What each `subscriptions` command runs with: the admin client, the options, stdout and the name. */
+interface SubscriptionsRun {
+  readonly admin: Admin;
+  readonly values: Values;
+  readonly out: (text: string) => Promise<void>;
+  /** The subscription named on the command line, or a usage error. */
+  readonly name: () => string;
+}
+
+/** Runs `shoal subscriptions <command>`; exit code 0, or 2 after the help when no command is given. */
 export async function subscriptionsCommand(args: readonly string[], io: CliEnvironment): Promise<number> {
   const { values, positionals } = parseCommand(args, OPTIONS);
   const [command, name, ...extra] = positionals;
@@ -63,83 +75,96 @@ export async function subscriptionsCommand(args: readonly string[], io: CliEnvir
     return values.help ? 0 : 2;
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-  const admin = clientFrom(values, io.env).admin();
-  const out = (text: string) => write(io.stdout, text);
-  const requireName = () => {
-    if (name === undefined) throw new UsageError(`subscriptions ${command} needs a subscription name`);
-    return name;
+  const run: SubscriptionsRun = {
+    admin: clientFrom(values, io.env).admin(),
+    values,
+    out: (text: string) => write(io.stdout, text),
+    name: () => {
+      if (name === undefined) throw new UsageError(`subscriptions ${command} needs a subscription name`);
+      return name;
+    },
   };
   switch (command) {
-    case 'create': {
-      const created = await admin.createSubscription(createInput(requireName(), values));
-      await out(
-        values.json
-          ? `${JSON.stringify(created)}\n`
-          : `Created subscription ${created.name}: ${created.topic} -> ${targetText(created.target)} (group ${created.consumerGroupId})\n`,
-      );
-      return 0;
-    }
-    case 'list': {
-      const subscriptions = await admin.listSubscriptions();
-      await out(
-        values.json
-          ? `${JSON.stringify({ subscriptions })}\n`
-          : renderTable(
-              ['SUBSCRIPTION', 'TOPIC', 'TARGET', 'STATE', 'GROUP'],
-              subscriptions.map((s) => [s.name, s.topic, targetText(s.target), s.state, s.consumerGroupId]),
-            ),
-      );
-      return 0;
-    }
-    case 'describe': {
-      const description = await admin.describeSubscription(requireName());
-      if (values.json) {
-        await out(`${JSON.stringify(description)}\n`);
-        return 0;
-      }
-      const totals = description.totals;
-      await out(
-        `Subscription ${description.name}  ${description.state}  ${description.topic} -> ${targetText(description.target)}  group ${description.consumerGroupId}\n` +
-          `Lag ${totals.lag}  delivered ${totals.delivered}  invocations ${totals.invocations}  errors ${totals.errors}  dead-lettered ${totals.deadLettered}  filtered ${totals.filtered}\n\n`,
-      );
-      await out(
-        renderTable(
-          [
-            'PARTITION',
-            'COMMITTED_OFFSET',
-            'HIGH_WATERMARK',
-            'LAG',
-            'DELIVERED',
-            'ERRORS',
-            'DEAD_LETTERED',
-            'LAST_ERROR',
-          ],
-          description.partitions.map((p) => [
-            p.partition,
-            p.committedOffset,
-            p.highWatermark,
-            p.lag,
-            p.delivered,
-            p.errors,
-            p.deadLettered,
-            p.lastError ? `offset ${p.lastError.offset}: ${p.lastError.message.replace(/\s+/g, ' ')}` : null,
-          ]),
-        ),
-      );
-      return 0;
-    }
-    case 'delete': {
-      const deleted = requireName();
-      await admin.deleteSubscription(deleted);
-      await out(values.json ? `${JSON.stringify({ deleted })}\n` : `Deleted subscription ${deleted}\n`);
-      return 0;
-    }
+    case 'create':
+      return createSubscription(run);
+    case 'list':
+      return listSubscriptions(run);
+    case 'describe':
+      return describeSubscription(run);
+    case 'delete':
+      return deleteSubscription(run);
     default:
       throw new UsageError(`unknown command 'subscriptions ${command}'`);
   }
 }
 
-type Values = ReturnType<typeof parseCommand<typeof OPTIONS>>['values'];
+async function createSubscription({ admin, values, out, name }: SubscriptionsRun): Promise<number> {
+  const created = await admin.createSubscription(createInput(name(), values));
+  await out(
+    values.json
+      ? `${JSON.stringify(created)}\n`
+      : `Created subscription ${created.name}: ${created.topic} -> ${targetText(created.target)} (group ${created.consumerGroupId})\n`,
+  );
+  return 0;
+}
+
+async function listSubscriptions({ admin, values, out }: SubscriptionsRun): Promise<number> {
+  const subscriptions = await admin.listSubscriptions();
+  await out(
+    values.json
+      ? `${JSON.stringify({ subscriptions })}\n`
+      : renderTable(
+          ['SUBSCRIPTION', 'TOPIC', 'TARGET', 'STATE', 'GROUP'],
+          subscriptions.map((s) => [s.name, s.topic, targetText(s.target), s.state, s.consumerGroupId]),
+        ),
+  );
+  return 0;
+}
+
+async function describeSubscription({ admin, values, out, name }: SubscriptionsRun): Promise<number> {
+  const description = await admin.describeSubscription(name());
+  if (values.json) {
+    await out(`${JSON.stringify(description)}\n`);
+    return 0;
+  }
+  const totals = description.totals;
+  await out(
+    `Subscription ${description.name}  ${description.state}  ${description.topic} -> ${targetText(description.target)}  group ${description.consumerGroupId}\n` +
+      `Lag ${totals.lag}  delivered ${totals.delivered}  invocations ${totals.invocations}  errors ${totals.errors}  dead-lettered ${totals.deadLettered}  filtered ${totals.filtered}\n\n`,
+  );
+  await out(
+    renderTable(
+      [
+        'PARTITION',
+        'COMMITTED_OFFSET',
+        'HIGH_WATERMARK',
+        'LAG',
+        'DELIVERED',
+        'ERRORS',
+        'DEAD_LETTERED',
+        'LAST_ERROR',
+      ],
+      description.partitions.map((p) => [
+        p.partition,
+        p.committedOffset,
+        p.highWatermark,
+        p.lag,
+        p.delivered,
+        p.errors,
+        p.deadLettered,
+        p.lastError ? `offset ${p.lastError.offset}: ${p.lastError.message.replace(/\s+/g, ' ')}` : null,
+      ]),
+    ),
+  );
+  return 0;
+}
+
+async function deleteSubscription({ admin, values, out, name }: SubscriptionsRun): Promise<number> {
+  const deleted = name();
+  await admin.deleteSubscription(deleted);
+  await out(values.json ? `${JSON.stringify({ deleted })}\n` : `Deleted subscription ${deleted}\n`);
+  return 0;
+}
 
 function createInput(name: string, values: Values): CreateSubscriptionInput {
   if (values.topic === undefined) throw new UsageError('subscriptions create needs --topic <topic>');
