@@ -448,14 +448,7 @@ export class Producer {
       }
       if (!this.isReady(head, now)) continue;
       if (topic !== undefined && head.topic !== topic) continue;
-      if (
-        entries.length > 0 &&
-        (entries.length >= this.settings.requestPartitionsMax ||
-          records + head.records.length > this.settings.requestRecordsMax ||
-          bytes + head.bytes + head.records.length > this.settings.requestBytesMax)
-      ) {
-        continue;
-      }
+      if (!this.fits(entries, records, bytes, head)) continue;
       topic = head.topic;
       head.sealed = true;
       entries.push(head);
@@ -463,7 +456,29 @@ export class Producer {
       bytes += head.bytes + head.records.length;
     }
     if (topic === undefined) return undefined;
+    // As Kafka's sender drains every partition of a node once one batch is ready, the request also
+    // takes the other partitions' open batches of the topic that fit, lingered or not: one request
+    // instead of one per batch whose linger ends a moment later.
+    for (const queue of queues) {
+      const head = queue.entries[0];
+      if (queue.inFlight || !head || head.kind === 'keyed' || head.topic !== topic) continue;
+      if (entries.includes(head) || !this.fits(entries, records, bytes, head)) continue;
+      head.sealed = true;
+      entries.push(head);
+      records += head.records.length;
+      bytes += head.bytes + head.records.length;
+    }
     return { topic, entries, idempotencyKey: `${this.producerId}-${this.sequence++}` };
+  }
+
+  /** Whether `head` may join a request that holds `entries` with `records` records and `bytes` bytes. */
+  private fits(entries: readonly QueueEntry[], records: number, bytes: number, head: QueueEntry): boolean {
+    return (
+      entries.length === 0 ||
+      (entries.length < this.settings.requestPartitionsMax &&
+        records + head.records.length <= this.settings.requestRecordsMax &&
+        bytes + head.bytes + head.records.length <= this.settings.requestBytesMax)
+    );
   }
 
   private dispatch(topic: string, entries: QueueEntry[], idempotencyKey: string): void {

@@ -100,6 +100,26 @@ describe('producer', () => {
     expect(await readAll(topic)).toHaveLength(60);
   });
 
+  it('takes the open batches of the other partitions into the request a lingered batch starts', async () => {
+    // Prepare: partition 0's batch opens 150 ms before those of partitions 1 and 2.
+    const topic = await newTopic(3);
+    const counting = countingFetch();
+    const producer = new Shoal({ url: api.url, fetch: counting.fetch }).producer({ lingerMs: 500 });
+
+    // Act
+    const first = producer.send({ topic, records: [{ partition: 0, value: 'early' }] });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const later = [1, 2].map((partition) =>
+      producer.send({ topic, records: [{ partition, value: 'late' }] }),
+    );
+    await Promise.all([first, ...later]);
+    await producer.close();
+
+    // Assess: partition 0's linger sends all three batches, not one now and two 150 ms later.
+    expect(counting.produceKeys).toHaveLength(1);
+    expect(await readAll(topic)).toHaveLength(3);
+  });
+
   it('sends a full batch at once, without waiting for the linger time', async () => {
     // Prepare: about 110 bytes a record, so a batch is full after about 18 records.
     const topic = await newTopic(1);
