@@ -18,6 +18,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LOG_TABLE, META_TABLE } from '../shared/adapters/dynamodb/table-schema.js';
+import type { ShoalConfig } from '../shared/config.js';
+import { createRuntime } from '../shared/runtime.js';
 
 /** The two table names to provision. */
 export interface TableNames {
@@ -227,4 +229,20 @@ function assertKeySchema(table: TableDescription, shape: TableShape): void {
 
 function hasName(error: unknown, ...names: string[]): boolean {
   return error instanceof Error && names.includes(error.name);
+}
+
+/**
+ * Creates the tables and the bucket of `config` when they are missing, through clients of its own
+ * that it closes again: what the local stack's tests and the consistency checker do before they
+ * build the runtime they measure (with its fault injection).
+ */
+export async function provision(config: ShoalConfig): Promise<void> {
+  const provisioner = createRuntime(config);
+  try {
+    await ensureTables(provisioner.dynamodb, config);
+    await ensureBucket(provisioner.s3, config.segmentBucketName);
+  } finally {
+    provisioner.dynamodb.destroy();
+    provisioner.s3.destroy();
+  }
 }

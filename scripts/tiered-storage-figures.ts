@@ -12,9 +12,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalStack } from '../local/stack.js';
 import { logPartitionKey } from '../shared/adapters/dynamodb/keys.js';
+import { queryPages } from '../shared/adapters/dynamodb/query.js';
 import { DynamoDbSegmentManifest } from '../shared/adapters/dynamodb/segment-manifest.js';
 import { DynamoDbTopicStore } from '../shared/adapters/dynamodb/topic-store.js';
 import { S3SegmentObjects } from '../shared/adapters/s3/segment-objects.js';
@@ -179,22 +179,17 @@ async function readAll(log: LogService): Promise<{ ms: number; records: number; 
 async function dynamoDbBytes(runtime: Runtime, topicId: string): Promise<{ bytes: number; items: number }> {
   let bytes = 0;
   let items = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await runtime.documents.send(
-      new QueryCommand({
-        TableName: runtime.config.logTableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': logPartitionKey(topicId, 0) },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
+  const query = {
+    TableName: runtime.config.logTableName,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': logPartitionKey(topicId, 0) },
+  };
+  for await (const page of queryPages(runtime.documents, query, () => 1000)) {
+    for (const item of page) {
       items++;
       for (const [name, value] of Object.entries(item)) bytes += name.length + valueBytes(value);
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return { bytes, items };
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { createLocalHttpServer } from '../../local/http-server.js';
-import { ensureBucket, ensureTables } from '../../local/provision.js';
+import { provision } from '../../local/provision.js';
 import { loadHandlers, startLocalStack } from '../../local/stack.js';
 import type { ShoalConfig } from '../../shared/config.js';
 import { createRuntime } from '../../shared/runtime.js';
@@ -57,14 +57,7 @@ export async function startCheckTarget(
     dynamodbEndpoint: endpoints.dynamodbEndpoint,
     s3Endpoint: endpoints.s3Endpoint,
   };
-  const provisioner = createRuntime(config);
-  try {
-    await ensureTables(provisioner.dynamodb, config);
-    await ensureBucket(provisioner.s3, config.segmentBucketName);
-  } finally {
-    provisioner.dynamodb.destroy();
-    provisioner.s3.destroy();
-  }
+  await provision(config);
   const runtime = createRuntime(config, { decorateDynamoDb: faults.install });
   const { handlers } = await loadHandlers(runtime);
   const server = createLocalHttpServer(handlers);

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { inject } from 'vitest';
 import { createLocalHttpServer } from '../../local/http-server.js';
-import { ensureBucket, ensureTables } from '../../local/provision.js';
+import { provision } from '../../local/provision.js';
 import { loadHandlers } from '../../local/stack.js';
 import type { ShoalConfig } from '../../shared/config.js';
 import type { HttpHandler } from '../../shared/http/lambda-http.js';
@@ -56,14 +56,7 @@ export async function createTestRuntime(options: TestRuntimeOptions = {}): Promi
     ...localEndpoints(),
     ...(dynamodbEndpoint ? { dynamodbEndpoint } : {}),
   };
-  const provisioner = createRuntime(config);
-  try {
-    await ensureTables(provisioner.dynamodb, config);
-    await ensureBucket(provisioner.s3, config.segmentBucketName);
-  } finally {
-    provisioner.dynamodb.destroy();
-    provisioner.s3.destroy();
-  }
+  await provision(config);
   return createRuntime(config, runtimeOptions);
 }
 
