@@ -125,10 +125,27 @@ export class ShoalObservability extends Construct {
   constructor(scope: Construct, id: string, props: ShoalObservabilityProps) {
     super(scope, id);
     validateProps(props);
-    const { logTable, metaTable, segmentBucket } = props.storage;
     const interval = props.lagSampleInterval ?? LAG_SAMPLE_INTERVAL_DEFAULT;
+    this.lagMonitor = this.createLagMonitor(props);
+    this.lagSchedule = this.scheduleLagMonitor(interval);
+    this.alarms = this.createAlarms(props, interval);
+    const { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues } = this.alarms;
+    this.dashboard =
+      props.dashboard === false
+        ? undefined
+        : this.createDashboard(props, [
+            consumerLag,
+            archiveLag,
+            deadLetters,
+            serverErrors,
+            ...deadLetterQueues,
+          ]);
+  }
 
-    this.lagMonitor = new ShoalFunction(this, 'MeasureLag', {
+  /** The function that samples consumer and archive lag, with read access to both tables. */
+  private createLagMonitor(props: ShoalObservabilityProps): ShoalFunction {
+    const { logTable, metaTable, segmentBucket } = props.storage;
+    const lagMonitor = new ShoalFunction(this, 'MeasureLag', {
       name: 'measure-lag',
       description: 'Shoal measure-lag: samples consumer lag and archive lag into CloudWatch metrics',
       invocation: 'scheduled',
@@ -139,10 +156,14 @@ export class ShoalObservability extends Construct {
       environment: shoalEnvironment({ logTable, metaTable, segmentBucket }),
     });
     // Groups, offsets, topics and heads in the meta table; the oldest unarchived batch in the log.
-    metaTable.grantReadData(this.lagMonitor.role);
-    logTable.grantReadData(this.lagMonitor.role);
+    metaTable.grantReadData(lagMonitor.role);
+    logTable.grantReadData(lagMonitor.role);
+    return lagMonitor;
+  }
 
-    this.lagSchedule = new events.Rule(this, 'LagSchedule', {
+  /** The schedule that runs the lag monitor every `interval`. */
+  private scheduleLagMonitor(interval: Duration): events.Rule {
+    const schedule = new events.Rule(this, 'LagSchedule', {
       description: 'Samples Shoal consumer and archive lag',
       schedule: events.Schedule.rate(interval),
       // An empty event, no retry: the next sample is the retry.
@@ -153,13 +174,17 @@ export class ShoalObservability extends Construct {
         }),
       ],
     });
-    Validations.of(this.lagSchedule).acknowledge({
+    Validations.of(schedule).acknowledge({
       id: 'Serverless-EventBusDLQ',
       reason:
         'The target gets an empty event and is not retried: a missed sample is taken again at the next interval, ' +
         'so a dead-letter queue would only collect copies of an empty event.',
     });
+    return schedule;
+  }
 
+  /** Every alarm, each sending to the configured actions. */
+  private createAlarms(props: ShoalObservabilityProps, interval: Duration): ShoalObservability['alarms'] {
     const actions = [...(props.alarmActions ?? [])];
     if (props.alarmTopicArn) {
       actions.push(
@@ -232,18 +257,7 @@ export class ShoalObservability extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
-    this.alarms = { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues };
-
-    this.dashboard =
-      props.dashboard === false
-        ? undefined
-        : this.createDashboard(props, [
-            consumerLag,
-            archiveLag,
-            deadLetters,
-            serverErrors,
-            ...deadLetterQueues,
-          ]);
+    return { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues };
   }
 
   private createDashboard(
