@@ -129,7 +129,14 @@ export class ShoalStorage extends Construct {
       props.accessLogsBucket ??
       this.createAccessLogsBucket(props.accessLogsRetention ?? ACCESS_LOGS_RETENTION_DEFAULT);
 
-    this.segmentBucket = new s3.Bucket(this, 'SegmentBucket', {
+    this.segmentBucket = this.createSegmentBucket(props);
+    this.segmentReadPolicy = this.createSegmentReadPolicy();
+    this.segmentArchivePolicy = this.createSegmentArchivePolicy();
+    this.segmentRescuePolicy = this.createSegmentRescuePolicy();
+  }
+  /** The versioned segment bucket, its access logs, retention rules and optional Object Lock. */
+  private createSegmentBucket(props: ShoalStorageProps): s3.Bucket {
+    return new s3.Bucket(this, 'SegmentBucket', {
       ...bucketProtections(),
       versioned: true,
       ...(props.segmentObjectLock
@@ -157,34 +164,43 @@ export class ShoalStorage extends Construct {
         ...segmentExpirationRules(),
       ],
     });
+  }
 
-    this.segmentReadPolicy = new iam.ManagedPolicy(this, 'SegmentReadPolicy', {
+  /** Read access to every segment. */
+  private createSegmentReadPolicy(): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, 'SegmentReadPolicy', {
       description: 'Read Shoal segments (fetches that reach below the DynamoDB tier)',
     });
-    this.segmentBucket.grantRead(this.segmentReadPolicy);
-    this.acknowledgeGrantWildcards(this.segmentReadPolicy, this.segmentBucket, [
-      'GetObject*',
-      'GetBucket*',
-      'List*',
-    ]);
+    this.segmentBucket.grantRead(policy);
+    this.acknowledgeGrantWildcards(policy, this.segmentBucket, ['GetObject*', 'GetBucket*', 'List*']);
+    return policy;
+  }
 
-    this.segmentArchivePolicy = new iam.ManagedPolicy(this, 'SegmentArchivePolicy', {
+  /** The archiver's access: segments and rescued batches, by key prefix. */
+  private createSegmentArchivePolicy(): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, 'SegmentArchivePolicy', {
       description: 'Write and delete Shoal segments; read and delete batches rescued from the TTL stream',
     });
-    this.segmentBucket.grantPut(this.segmentArchivePolicy, `${SEGMENT_KEY_PREFIX}*`);
-    this.segmentBucket.grantDelete(this.segmentArchivePolicy, `${SEGMENT_KEY_PREFIX}*`);
-    this.segmentBucket.grantRead(this.segmentArchivePolicy, `${RESCUE_KEY_PREFIX}*`);
-    this.segmentBucket.grantDelete(this.segmentArchivePolicy, `${RESCUE_KEY_PREFIX}*`);
-    this.segmentRescuePolicy = new iam.ManagedPolicy(this, 'SegmentRescuePolicy', {
-      description: 'Store batches that DynamoDB TTL deleted before they were archived',
-    });
-    this.segmentBucket.grantPut(this.segmentRescuePolicy, `${RESCUE_KEY_PREFIX}*`);
+    this.segmentBucket.grantPut(policy, `${SEGMENT_KEY_PREFIX}*`);
+    this.segmentBucket.grantDelete(policy, `${SEGMENT_KEY_PREFIX}*`);
+    this.segmentBucket.grantRead(policy, `${RESCUE_KEY_PREFIX}*`);
+    this.segmentBucket.grantDelete(policy, `${RESCUE_KEY_PREFIX}*`);
     this.acknowledgePrefixGrants(
-      this.segmentArchivePolicy,
+      policy,
       ['Abort*', 'DeleteObject*', 'GetObject*', 'GetBucket*', 'List*'],
       [SEGMENT_KEY_PREFIX, RESCUE_KEY_PREFIX],
     );
-    this.acknowledgePrefixGrants(this.segmentRescuePolicy, ['Abort*'], [RESCUE_KEY_PREFIX]);
+    return policy;
+  }
+
+  /** The TTL rescue's access: write rescued batches, nothing else. */
+  private createSegmentRescuePolicy(): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, 'SegmentRescuePolicy', {
+      description: 'Store batches that DynamoDB TTL deleted before they were archived',
+    });
+    this.segmentBucket.grantPut(policy, `${RESCUE_KEY_PREFIX}*`);
+    this.acknowledgePrefixGrants(policy, ['Abort*'], [RESCUE_KEY_PREFIX]);
+    return policy;
   }
 
   /**
