@@ -6,6 +6,7 @@
  * writes `rescue/`.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -83,11 +84,23 @@ export class ShoalTieredStorage extends Construct {
   constructor(scope: Construct, id: string, props: ShoalTieredStorageProps) {
     super(scope, id);
     validateProps(props);
-    const { logTable, metaTable } = props.storage;
     const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
     const environment = shoalEnvironment(props.storage);
+    this.archiver = this.createArchiver(props, logRetention, environment);
+    this.schedule = this.scheduleArchiver(props);
+    this.rescuer = this.createRescuer(props, logRetention, environment);
+    this.rescueFailures = this.createRescueFailures();
+    this.followTtlRemovals(props.storage.logTable);
+  }
 
-    this.archiver = new ShoalFunction(this, 'ArchiveSegments', {
+  /** The archiver, with read access to batches and write access to heads, manifest and segments. */
+  private createArchiver(
+    props: ShoalTieredStorageProps,
+    logRetention: logs.RetentionDays,
+    environment: Record<string, string>,
+  ): ShoalFunction {
+    const { logTable, metaTable } = props.storage;
+    const archiver = new ShoalFunction(this, 'ArchiveSegments', {
       name: 'archive-segments',
       description: `Shoal archive-segments: ${summaryOf('archive-segments')}`,
       invocation: 'scheduled',
@@ -96,7 +109,7 @@ export class ShoalTieredStorage extends Construct {
       logRetention,
       environment,
     });
-    const archiverRole = this.archiver.role;
+    const archiverRole = archiver.role;
     // Reads batches (and partition heads through the log's read path); never writes a batch.
     logTable.grantReadData(archiverRole);
     // Partition heads (archivedOffset, logStartOffset) and manifest entries.
@@ -104,7 +117,12 @@ export class ShoalTieredStorage extends Construct {
     // Writes, tags and deletes segments; reads, lists and deletes rescued batches.
     archiverRole.addManagedPolicy(props.storage.segmentArchivePolicy);
 
-    this.schedule = new events.Rule(this, 'ArchiveSchedule', {
+    return archiver;
+  }
+
+  /** The schedule that runs the archiver. */
+  private scheduleArchiver(props: ShoalTieredStorageProps): events.Rule {
+    const schedule = new events.Rule(this, 'ArchiveSchedule', {
       description: 'Runs the Shoal archiver',
       schedule: events.Schedule.rate(props.archiveInterval ?? ARCHIVE_INTERVAL_DEFAULT),
       targets: [
@@ -115,14 +133,24 @@ export class ShoalTieredStorage extends Construct {
         }),
       ],
     });
-    Validations.of(this.schedule).acknowledge({
+    Validations.of(schedule).acknowledge({
       id: 'Serverless-EventBusDLQ',
       reason:
         'The target gets an empty event and is not retried: the next scheduled run is the retry, so a ' +
         'dead-letter queue would only collect copies of an empty event.',
     });
 
-    this.rescuer = new ShoalFunction(this, 'RescueBatches', {
+    return schedule;
+  }
+
+  /** The TTL rescue, which reads heads and stores batches under rescue/ only. */
+  private createRescuer(
+    props: ShoalTieredStorageProps,
+    logRetention: logs.RetentionDays,
+    environment: Record<string, string>,
+  ): ShoalFunction {
+    const { metaTable } = props.storage;
+    const rescuer = new ShoalFunction(this, 'RescueBatches', {
       name: 'rescue-batches',
       description: `Shoal rescue-batches: ${summaryOf('rescue-batches')}`,
       invocation: 'stream',
@@ -132,10 +160,15 @@ export class ShoalTieredStorage extends Construct {
       environment,
     });
     // Reads archivedOffset from partition heads; stores batches under rescue/ and nothing else.
-    metaTable.grantReadData(this.rescuer.role);
-    this.rescuer.role.addManagedPolicy(props.storage.segmentRescuePolicy);
+    metaTable.grantReadData(rescuer.role);
+    rescuer.role.addManagedPolicy(props.storage.segmentRescuePolicy);
 
-    this.rescueFailures = new sqs.Queue(this, 'RescueFailures', {
+    return rescuer;
+  }
+
+  /** Where the rescue's stream source sends notices of batches it could not handle. */
+  private createRescueFailures(): sqs.Queue {
+    const rescueFailures = new sqs.Queue(this, 'RescueFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: FAILURE_NOTICE_RETENTION,
@@ -143,11 +176,16 @@ export class ShoalTieredStorage extends Construct {
     const noDeadLetterQueue =
       "This queue is itself the on-failure destination of the rescue's stream event source: a notice that " +
       'cannot be read is not retried anywhere, so a dead-letter queue behind it would never receive anything.';
-    Validations.of(this.rescueFailures).acknowledge(
+    Validations.of(rescueFailures).acknowledge(
       { id: 'AwsSolutions-SQS3', reason: noDeadLetterQueue },
       { id: 'Serverless-SQSRedrivePolicy', reason: noDeadLetterQueue },
     );
 
+    return rescueFailures;
+  }
+
+  /** The rescue follows the log table's stream, filtered to the removals DynamoDB's TTL made. */
+  private followTtlRemovals(logTable: dynamodb.Table): void {
     this.rescuer.function.addEventSource(
       new sources.DynamoEventSource(logTable, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
