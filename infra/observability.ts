@@ -264,105 +264,20 @@ export class ShoalObservability extends Construct {
     props: ShoalObservabilityProps,
     alarms: readonly cloudwatch.Alarm[],
   ): cloudwatch.Dashboard {
-    const period = ALARM_PERIOD;
-    const api = props.restApi;
-    const functions = props.functions ?? [];
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(3),
     });
-    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
-      new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
-
     dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...alarms], width: 24, height: 3 }),
     );
-    dashboard.addWidgets(
-      graph(
-        'API requests and errors',
-        [
-          api.metricCount({ period, statistic: 'Sum', label: 'Requests' }),
-          api.metricClientError({ period, statistic: 'Sum', label: '4xx' }),
-          api.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
-        ],
-        [
-          shoalMetric(METRIC.throttledRequests, 'Sum', period, 'Answered 429/503 (busy)'),
-          shoalMetric(METRIC.serverErrors, 'Sum', period, 'Function 5xx'),
-        ],
-      ),
-      graph('API latency (ms)', [
-        api.metricLatency({ period, statistic: 'p50', label: 'p50' }),
-        api.metricLatency({ period, statistic: 'p99', label: 'p99' }),
-        api.metricIntegrationLatency({ period, statistic: 'p99', label: 'integration p99' }),
-      ]),
-    );
-    dashboard.addWidgets(
-      graph('Produced records per topic', [search(METRIC.producedRecords, [DIMENSION.topic], 'Sum', period)]),
-      graph('Produced bytes per topic', [search(METRIC.producedBytes, [DIMENSION.topic], 'Sum', period)]),
-    );
-    dashboard.addWidgets(
-      graph(
-        'Fetched records per topic',
-        [search(METRIC.fetchedRecords, [DIMENSION.topic], 'Sum', period)],
-        [search(METRIC.fetches, [DIMENSION.topic], 'Sum', period)],
-      ),
-      graph('Fetched bytes per topic', [search(METRIC.fetchedBytes, [DIMENSION.topic], 'Sum', period)]),
-    );
-    dashboard.addWidgets(
-      graph(
-        'Consumer lag per group, topic and partition (records)',
-        [
-          search(
-            METRIC.consumerLag,
-            [DIMENSION.group, DIMENSION.partition, DIMENSION.topic],
-            'Maximum',
-            period,
-          ),
-        ],
-        [shoalMetric(METRIC.consumerLagMax, 'Maximum', period, 'Largest lag')],
-      ),
-      graph(
-        'Archive lag',
-        [
-          shoalMetric(METRIC.archiveLagAgeMsMax, 'Maximum', period, 'Oldest unarchived record age (ms)'),
-          shoalMetric(METRIC.archiveHeadroomMsMin, 'Minimum', period, 'Least headroom before TTL (ms)'),
-        ],
-        [search(METRIC.archiveLagRecords, [DIMENSION.partition, DIMENSION.topic], 'Maximum', period)],
-      ),
-    );
-    dashboard.addWidgets(
-      graph(
-        'Subscriptions: delivered, errors, dead letters',
-        [search(SUBSCRIPTION_METRIC.deliveredRecords, [DIMENSION.subscription], 'Sum', period)],
-        [
-          search(SUBSCRIPTION_METRIC.invocationErrors, [DIMENSION.subscription], 'Sum', period),
-          search(SUBSCRIPTION_METRIC.deadLetteredRecords, [DIMENSION.subscription], 'Sum', period),
-        ],
-      ),
-      graph(
-        'DynamoDB retries and throttles',
-        [
-          shoalMetric(METRIC.dynamoDbRetries, 'Sum', period, 'SDK retries'),
-          shoalMetric(METRIC.dynamoDbThrottles, 'Sum', period, 'Throttled attempts'),
-        ],
-        [
-          props.storage.logTable.metricConsumedWriteCapacityUnits({ period, label: 'Log table WCU' }),
-          props.storage.metaTable.metricConsumedWriteCapacityUnits({ period, label: 'Meta table WCU' }),
-        ],
-      ),
-    );
-    if (functions.length > 0) {
-      dashboard.addWidgets(
-        graph(
-          'Function errors and throttles',
-          functions.map((fn) => fn.metricErrors({ period, label: `${functionLabelOf(fn)} errors` })),
-          functions.map((fn) => fn.metricThrottles({ period, label: `${functionLabelOf(fn)} throttles` })),
-        ),
-        graph(
-          'Function duration p99 (ms)',
-          functions.map((fn) => fn.metricDuration({ period, statistic: 'p99', label: functionLabelOf(fn) })),
-        ),
-      );
-    }
+    const rows = [
+      apiRow(props.restApi),
+      ...trafficRows(),
+      lagRow(),
+      operationsRow(props.storage),
+      ...functionRows(props.functions ?? []),
+    ];
+    for (const row of rows) dashboard.addWidgets(...row);
     return dashboard;
   }
 }
@@ -426,4 +341,124 @@ function validateProps(props: ShoalObservabilityProps): void {
   if (errors !== undefined && !(Number.isInteger(errors) && errors >= 1)) {
     throw new Error(`serverErrorThreshold must be a whole number, at least 1, got ${errors}`);
   }
+}
+
+/** A half-width graph of the dashboard, over the alarm period. */
+function graph(title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) {
+  return new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
+}
+
+/** Requests, errors and latency as API Gateway and the handlers count them. */
+function apiRow(api: apigateway.RestApi): cloudwatch.IWidget[] {
+  const period = ALARM_PERIOD;
+  return [
+    graph(
+      'API requests and errors',
+      [
+        api.metricCount({ period, statistic: 'Sum', label: 'Requests' }),
+        api.metricClientError({ period, statistic: 'Sum', label: '4xx' }),
+        api.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
+      ],
+      [
+        shoalMetric(METRIC.throttledRequests, 'Sum', period, 'Answered 429/503 (busy)'),
+        shoalMetric(METRIC.serverErrors, 'Sum', period, 'Function 5xx'),
+      ],
+    ),
+    graph('API latency (ms)', [
+      api.metricLatency({ period, statistic: 'p50', label: 'p50' }),
+      api.metricLatency({ period, statistic: 'p99', label: 'p99' }),
+      api.metricIntegrationLatency({ period, statistic: 'p99', label: 'integration p99' }),
+    ]),
+  ];
+}
+
+/** Records and bytes produced and fetched, per topic. */
+function trafficRows(): cloudwatch.IWidget[][] {
+  const period = ALARM_PERIOD;
+  return [
+    [
+      graph('Produced records per topic', [search(METRIC.producedRecords, [DIMENSION.topic], 'Sum', period)]),
+      graph('Produced bytes per topic', [search(METRIC.producedBytes, [DIMENSION.topic], 'Sum', period)]),
+    ],
+    [
+      graph(
+        'Fetched records per topic',
+        [search(METRIC.fetchedRecords, [DIMENSION.topic], 'Sum', period)],
+        [search(METRIC.fetches, [DIMENSION.topic], 'Sum', period)],
+      ),
+      graph('Fetched bytes per topic', [search(METRIC.fetchedBytes, [DIMENSION.topic], 'Sum', period)]),
+    ],
+  ];
+}
+
+/** Consumer lag per group and partition, and how far the archiver is behind. */
+function lagRow(): cloudwatch.IWidget[] {
+  const period = ALARM_PERIOD;
+  return [
+    graph(
+      'Consumer lag per group, topic and partition (records)',
+      [
+        search(
+          METRIC.consumerLag,
+          [DIMENSION.group, DIMENSION.partition, DIMENSION.topic],
+          'Maximum',
+          period,
+        ),
+      ],
+      [shoalMetric(METRIC.consumerLagMax, 'Maximum', period, 'Largest lag')],
+    ),
+    graph(
+      'Archive lag',
+      [
+        shoalMetric(METRIC.archiveLagAgeMsMax, 'Maximum', period, 'Oldest unarchived record age (ms)'),
+        shoalMetric(METRIC.archiveHeadroomMsMin, 'Minimum', period, 'Least headroom before TTL (ms)'),
+      ],
+      [search(METRIC.archiveLagRecords, [DIMENSION.partition, DIMENSION.topic], 'Maximum', period)],
+    ),
+  ];
+}
+
+/** Subscription deliveries, and DynamoDB's retries, throttles and write units. */
+function operationsRow(storage: ShoalStorage): cloudwatch.IWidget[] {
+  const period = ALARM_PERIOD;
+  return [
+    graph(
+      'Subscriptions: delivered, errors, dead letters',
+      [search(SUBSCRIPTION_METRIC.deliveredRecords, [DIMENSION.subscription], 'Sum', period)],
+      [
+        search(SUBSCRIPTION_METRIC.invocationErrors, [DIMENSION.subscription], 'Sum', period),
+        search(SUBSCRIPTION_METRIC.deadLetteredRecords, [DIMENSION.subscription], 'Sum', period),
+      ],
+    ),
+    graph(
+      'DynamoDB retries and throttles',
+      [
+        shoalMetric(METRIC.dynamoDbRetries, 'Sum', period, 'SDK retries'),
+        shoalMetric(METRIC.dynamoDbThrottles, 'Sum', period, 'Throttled attempts'),
+      ],
+      [
+        storage.logTable.metricConsumedWriteCapacityUnits({ period, label: 'Log table WCU' }),
+        storage.metaTable.metricConsumedWriteCapacityUnits({ period, label: 'Meta table WCU' }),
+      ],
+    ),
+  ];
+}
+
+/** Errors, throttles and duration of the given functions; no row without functions. */
+function functionRows(functions: readonly lambda.IFunction[]): cloudwatch.IWidget[][] {
+  if (functions.length === 0) return [];
+  const period = ALARM_PERIOD;
+  return [
+    [
+      graph(
+        'Function errors and throttles',
+        functions.map((fn) => fn.metricErrors({ period, label: `${functionLabelOf(fn)} errors` })),
+        functions.map((fn) => fn.metricThrottles({ period, label: `${functionLabelOf(fn)} throttles` })),
+      ),
+      graph(
+        'Function duration p99 (ms)',
+        functions.map((fn) => fn.metricDuration({ period, statistic: 'p99', label: functionLabelOf(fn) })),
+      ),
+    ],
+  ];
 }
