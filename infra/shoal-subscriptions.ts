@@ -8,6 +8,7 @@
  * subscriptions and, per subscription, two reads), and not at all for a stream that is quiet.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -87,11 +88,22 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
   constructor(scope: Construct, id: string, props: ShoalSubscriptionsProps) {
     super(scope, id);
     validateProps(props);
-    const { logTable, metaTable } = props.storage;
     const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
     const environment = shoalEnvironment(props.storage);
+    this.dispatcher = this.createDispatcher(props, logRetention, environment);
+    this.wakeOnAppends(props.storage.logTable);
+    this.schedule = this.scheduleSweeps(props);
+    this.resourceHandler = this.createResourceHandler(props, logRetention, environment);
+  }
 
-    this.dispatcher = new ShoalFunction(this, 'DispatchSubscriptions', {
+  /** The dispatcher, which reads records and writes offsets, leases and dead letters. */
+  private createDispatcher(
+    props: ShoalSubscriptionsProps,
+    logRetention: logs.RetentionDays,
+    environment: Record<string, string>,
+  ): ShoalFunction {
+    const { logTable, metaTable } = props.storage;
+    const dispatcher = new ShoalFunction(this, 'DispatchSubscriptions', {
       name: 'dispatch-subscriptions',
       description: `Shoal dispatch-subscriptions: ${summaryOf('dispatch-subscriptions')}`,
       invocation: 'stream',
@@ -100,7 +112,7 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
       logRetention,
       environment,
     });
-    const dispatcherRole = this.dispatcher.role;
+    const dispatcherRole = dispatcher.role;
     // Reads records (and writes dead letters, which are produce requests: batches and heads).
     logTable.grantReadWriteData(dispatcherRole);
     // Subscriptions, leases, consumer group offsets; heads and idempotency keys of dead letters.
@@ -108,6 +120,11 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
     // Records older than the hot tier are read from segments.
     dispatcherRole.addManagedPolicy(props.storage.segmentReadPolicy);
 
+    return dispatcher;
+  }
+
+  /** Appends wake the dispatcher through the log table's stream, for the partitions they touched. */
+  private wakeOnAppends(logTable: dynamodb.Table): void {
     this.dispatcher.function.addEventSource(
       new sources.DynamoEventSource(logTable, {
         // Only appends after deployment matter: the sweep covers anything older.
@@ -127,7 +144,11 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
         'log, and the scheduled sweep delivers whatever a dropped wake-up would have, so an on-failure destination ' +
         'would hold nothing to act on.',
     });
-    this.schedule = new events.Rule(this, 'SweepSchedule', {
+  }
+
+  /** The sweep that delivers whatever no wake-up announced. */
+  private scheduleSweeps(props: ShoalSubscriptionsProps): events.Rule {
+    const schedule = new events.Rule(this, 'SweepSchedule', {
       description: 'Sweeps every Shoal subscription for records the stream did not wake it for',
       schedule: events.Schedule.rate(props.sweepInterval ?? SWEEP_INTERVAL_DEFAULT),
       targets: [
@@ -137,14 +158,24 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
         }),
       ],
     });
-    Validations.of(this.schedule).acknowledge({
+    Validations.of(schedule).acknowledge({
       id: 'Serverless-EventBusDLQ',
       reason:
         'The target gets an empty event and is not retried: the next sweep is the retry, so a dead-letter queue ' +
         'would only collect copies of an empty event.',
     });
 
-    this.resourceHandler = new ShoalFunction(this, 'SubscriptionResource', {
+    return schedule;
+  }
+
+  /** The handler of the `Custom::ShoalSubscription` resources that ShoalEventSource declares. */
+  private createResourceHandler(
+    props: ShoalSubscriptionsProps,
+    logRetention: logs.RetentionDays,
+    environment: Record<string, string>,
+  ): ShoalFunction {
+    const { logTable, metaTable } = props.storage;
+    const resourceHandler = new ShoalFunction(this, 'SubscriptionResource', {
       name: 'subscription-resource',
       description: `Shoal subscription-resource: ${summaryOf('subscription-resource')}`,
       invocation: 'custom-resource',
@@ -155,9 +186,10 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
     });
     // What the subscriptions API does: subscriptions and consumer groups in the meta table; starting
     // AT_TIMESTAMP reads the log, which may reach segments.
-    logTable.grantReadData(this.resourceHandler.role);
-    metaTable.grantReadWriteData(this.resourceHandler.role);
-    this.resourceHandler.role.addManagedPolicy(props.storage.segmentReadPolicy);
+    logTable.grantReadData(resourceHandler.role);
+    metaTable.grantReadWriteData(resourceHandler.role);
+    resourceHandler.role.addManagedPolicy(props.storage.segmentReadPolicy);
+    return resourceHandler;
   }
 
   get dispatcherRole(): iam.IRole {
