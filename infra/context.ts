@@ -38,41 +38,7 @@ export interface ShoalContext {
  * @throws Error naming the key and showing the bad value
  */
 export function readShoalContext(node: Node): ShoalContext {
-  const get = (key: string): unknown => {
-    const value = node.tryGetContext(key);
-    // Values from `-c key=value` arrive as strings; objects, numbers and booleans may be JSON.
-    if (typeof value === 'string' && /^[[{]|^(true|false|-?\d+(\.\d+)?)$/.test(value.trim())) {
-      try {
-        return JSON.parse(value);
-      } catch {
-        throw new Error(`Context ${key} is not valid JSON: ${value}`);
-      }
-    }
-    return value;
-  };
-  const string = (key: string): string | undefined => {
-    const value = get(key);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string' || value === '')
-      throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  const number = (key: string): number | undefined => {
-    const value = get(key);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new Error(`Context ${key} must be a number, got ${JSON.stringify(value)}`);
-    }
-    return value;
-  };
-  const boolean = (key: string): boolean | undefined => {
-    const value = get(key);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'boolean')
-      throw new Error(`Context ${key} must be true or false, got ${JSON.stringify(value)}`);
-    return value;
-  };
-
+  const { get, string, number, boolean } = contextReader(node);
   const deletionProtection = boolean(CONTEXT_KEYS.deletionProtection);
   const segmentObjectLock = objectLockOf(get(CONTEXT_KEYS.segmentObjectLock));
   const stageName = string(CONTEXT_KEYS.stageName);
@@ -113,6 +79,45 @@ export function readShoalContext(node: Node): ShoalContext {
             },
     },
   };
+}
+
+/** Typed readers of `shoal:*` context values: `-c key=value` strings are parsed as JSON where they look like it. */
+function contextReader(node: Node) {
+  const get = (key: string): unknown => {
+    const value = node.tryGetContext(key);
+    // Values from `-c key=value` arrive as strings; objects, numbers and booleans may be JSON.
+    if (typeof value === 'string' && /^[[{]|^(true|false|-?\d+(\.\d+)?)$/.test(value.trim())) {
+      try {
+        return JSON.parse(value);
+      } catch {
+        throw new Error(`Context ${key} is not valid JSON: ${value}`);
+      }
+    }
+    return value;
+  };
+  const string = (key: string): string | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value === '')
+      throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const number = (key: string): number | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new Error(`Context ${key} must be a number, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  const boolean = (key: string): boolean | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'boolean')
+      throw new Error(`Context ${key} must be true or false, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  return { get, string, number, boolean };
 }
 
 const JWT_FIELDS = [
