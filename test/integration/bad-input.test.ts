@@ -252,7 +252,6 @@ const goodRecord = { key: str('k'), value: json({ ok: true }) };
 const badRecord = fc.oneof(
   fc.constantFrom(
     {},
-    { key: null, value: null },
     { value: { type: 'JSON' } },
     { value: { type: 'XML', data: '<a/>' } },
     { value: { type: 'BINARY', data: 'not base64!' } },

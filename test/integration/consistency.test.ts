@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 it('finds zero anomalies in every checker column while faults are injected', {
-  timeout: 90_000,
+  timeout: 150_000,
 }, async () => {
   const { archiver } = tieredStorageFor(runtime);
 
@@ -38,7 +38,9 @@ it('finds zero anomalies in every checker column while faults are injected', {
     records: 120,
     partitions: 3,
     consumerRestarts: 3,
-    catchUpTimeMsMax: 30_000,
+    // A bound on waiting, not a timing claim: after three consumer crashes the group rebalances
+    // through session timeouts, which on a loaded 2-core machine took over 30 s once.
+    catchUpTimeMsMax: 90_000,
     faults,
     archive: () => archiver.run(),
     seed: 7,
