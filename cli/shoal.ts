@@ -185,8 +185,9 @@ async function benchCommand(args: readonly string[], io: CliEnvironment): Promis
       passed.push(arg);
     }
   }
-  const tsx = fileURLToPath(import.meta.resolve('tsx/cli'));
-  const child = spawn(process.execPath, [tsx, script, ...passed], {
+  // One Node process with tsx's loader, not tsx's CLI: the CLI relays a signal to its child and
+  // kills it outright when the child does not answer within 30 ms, which a loaded machine misses.
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, ...passed], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...io.env, ...(url === undefined ? {} : { SHOAL_URL: url }) },
   });

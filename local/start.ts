@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   let stack: LocalStack | undefined;
   let stopRequested = false;
   const onSignal = () => {
-    // The terminal, npm and tsx may each deliver the same Ctrl-C: act on the first one only.
+    // The terminal and npm may each deliver the same Ctrl-C: act on the first one only.
     if (stopRequested) return;
     stopRequested = true;
     abort.abort();

@@ -260,10 +260,10 @@ describe('producer', () => {
 });
 
 const CHILD = fileURLToPath(new URL('./fixtures/produce-child.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
+/** One Node process with tsx's loader (tsx's CLI would run the producer in a grandchild that a kill misses). */
 function startChild(args: string[]): ChildProcess {
-  return spawn(process.execPath, [TSX, CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 /** Resolves once `count` lines of the child's stdout matched `pattern`. */

@@ -1,7 +1,8 @@
 /**
- * `npm start` as a child process, for tests that crash it: `tsx local/start.ts` in its own process
- * group (so one SIGKILL reaches tsx and the Node process it runs, as a terminal's kill of the job
- * would), with its own data folder and port. Every signal goes to a recorded, positive pid only.
+ * `npm start` as a child process, for tests that crash it: `node --import tsx local/start.ts` (one
+ * Node process, as `npm start` runs it) in its own process group (so one SIGKILL reaches it and the
+ * DynamoDB Local it started, as a terminal's kill of the job would), with its own data folder and
+ * port. Every signal goes to a recorded, positive pid only.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -10,16 +11,16 @@ import { join } from 'node:path';
 import type { ChildExit } from '../../local/stack.js';
 import { ENV } from '../../shared/config.js';
 
-/** A running (or ended) `tsx local/start.ts`. */
+/** A running (or ended) `node --import tsx local/start.ts`. */
 export interface StackProcess {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
-  /** Pid of tsx, which leads the process group. */
+  /** Pid of the Node process, which leads the process group. */
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
   stdout(): string;
   stderr(): string;
-  /** Sends `signal` to the whole group (tsx and the Node process running the stack). */
+  /** Sends `signal` to the whole group (the Node process running the stack and its children). */
   signalGroup(signal: NodeJS.Signals): void;
 }
 
@@ -36,7 +37,7 @@ export interface StackProcessOptions {
  * too: look at `exited`).
  */
 export async function spawnStack(options: StackProcessOptions): Promise<StackProcess> {
-  const child: ChildProcess = spawn(join('node_modules', '.bin', 'tsx'), ['local/start.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     env: { ...process.env, [ENV.dataDir]: options.dataDir, [ENV.port]: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
