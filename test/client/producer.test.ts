@@ -263,7 +263,9 @@ const CHILD = fileURLToPath(new URL('./fixtures/produce-child.ts', import.meta.u
 
 /** One Node process with tsx's loader (tsx's CLI would run the producer in a grandchild that a kill misses). */
 function startChild(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 /** Resolves once `count` lines of the child's stdout matched `pattern`. */
