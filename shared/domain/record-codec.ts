@@ -71,18 +71,15 @@ export class CorruptBatchError extends ShoalError {
 /**
  * Encodes records as one batch (format above), compressed when that makes it smaller.
  *
- * @param compression the codec to try; the default was chosen by measurement (see
- *   {@link DEFAULT_BATCH_COMPRESSION}).
+ * @param compression the codec to try; by default {@link defaultBatchCompression} of the body's
+ *   size, chosen by measurement.
  * @throws RangeError when a timestamp is outside 0..{@link TIMESTAMP_MS_MAX} or not an integer,
  *   or the body would exceed {@link BATCH_BODY_BYTES_MAX}: the caller validates before encoding.
  * @example
  * const item = encodeBatch(records); // store it
  * decodeBatch(item, baseOffset);     // the same records, with offsets
  */
-export function encodeBatch(
-  records: readonly RecordInput[],
-  compression: BatchCompression = DEFAULT_BATCH_COMPRESSION,
-): Uint8Array {
+export function encodeBatch(records: readonly RecordInput[], compression?: BatchCompression): Uint8Array {
   const baseTimestamp = records[0]?.timestamp ?? 0;
   let bodyBytes = varintBytes(records.length) + varintBytes(zigzag(baseTimestamp));
   for (const record of records) {
@@ -112,9 +109,10 @@ export function encodeBatch(
   }
   assert.equal(position, bodyBytes, 'encoded body size');
 
-  const compressed = compress(body, compression);
+  const chosen = compression ?? defaultBatchCompression(bodyBytes);
+  const compressed = compress(body, chosen);
   const stored = compressed !== undefined && compressed.length < body.length ? compressed : body;
-  const codec = stored === body ? 'none' : compression.codec;
+  const codec = stored === body ? 'none' : chosen.codec;
   const batch = new Uint8Array(1 + stored.length);
   batch[0] = (FORMAT_VERSION << 4) | CODEC_IDS[codec];
   batch.set(stored, 1);
@@ -410,44 +408,71 @@ const RECORD_BYTES_MIN = 4;
 const HEADER_BYTES_MIN = 2;
 
 /**
- * Compression used when none is given: brotli at quality 5, chosen by measurement.
+ * The compression {@link encodeBatch} uses when given none: {@link DEFAULT_BATCH_COMPRESSION} for a
+ * body under {@link LARGE_BATCH_BODY_BYTES_MIN}, {@link LARGE_BATCH_COMPRESSION} from there on.
  *
- * Measured 2026-11 on Node 20 (a 2-core x86 machine shared with other work, best of 7 runs) on
- * the varied order, click and sensor events of `test/support/events.ts`: small ≈ 120 B and typical
- * ≈ 1 KB of JSON per record, a string key on most, a traceparent header on typical ones. Each cell
- * is `ratio encode/decode`: ratio = stored / uncompressed batch bytes (1.00 means the raw body was
- * kept), encode and decode in µs for the whole batch.
+ * @example defaultBatchCompression(10_000) // { codec: 'brotli', level: 5 }
+ */
+export function defaultBatchCompression(bodyBytes: number): BatchCompression {
+  return bodyBytes < LARGE_BATCH_BODY_BYTES_MIN ? DEFAULT_BATCH_COMPRESSION : LARGE_BATCH_COMPRESSION;
+}
+
+/**
+ * Compression of batches under {@link LARGE_BATCH_BODY_BYTES_MIN}: brotli at quality 5, chosen by
+ * measurement (`scripts/compression-figures.ts`).
+ *
+ * Measured 2026-12 on Node 20 (a 2-core AMD EPYC shared with other work, load about 12, best of 5
+ * runs in CPU time) on the varied order, click and sensor events of `test/support/events.ts`: small
+ * ≈ 130 B and typical ≈ 1 KB of JSON per record, a string key on most, a traceparent header on
+ * typical ones. Each cell is `stored/logical encode`: stored batch bytes per logical byte (key,
+ * value, header names and values) and encode CPU ms per logical MiB. Decoding takes 3 to 6 ms per
+ * MiB whatever the codec and level, from 100 records up.
  *
  * ```
- * records             1           10          100           1000
- * small  (raw bytes)  145         1.4 K       14 K          136 K
- * deflate-raw 1       .90 11/5    .44 17/13   .32 127/79    .30 1335/839
- * deflate-raw 6       .89 12/6    .43 19/14   .29 179/93    .26 2689/1111
- * gzip 6              .99 12/2    .44 20/16   .30 200/83    .26 2871/791
- * brotli 1           1.00 10/1    .46 33/19   .33 69/90     .29 807/1096
- * brotli 4            .84 17/9    .42 40/18   .29 201/90    .26 1991/826
- * brotli 5            .84 19/7    .40 49/17   .27 296/79    .25 3070/883
- * brotli 6            .84 24/7    .40 44/17   .27 331/86    .25 3365/856
- * typical (raw bytes) 1 K         11 K        109 K         1.1 M
- * deflate-raw 1       .59 18/9    .34 88/32   .26 803/302   .25 6729/3381
- * deflate-raw 6       .58 19/9    .32 145/30  .21 1301/277  .20 13211/2721
- * gzip 6              .60 20/9    .32 153/36  .22 1332/300  .20 15897/3426
- * brotli 1            .63 15/11   .36 59/44   .24 380/296   .22 4963/4026
- * brotli 4            .58 31/10   .31 199/39  .21 1087/278  .19 21554/6901
- * brotli 5            .55 37/12   .30 272/41  .20 1848/319  .18 22770/3117
- * brotli 6            .55 43/15   .29 240/41  .20 2164/353  .17 25470/3242
+ * typical records  1          10          100          1000
+ * logical bytes    1 K        10 K        105 K        1053 K
+ * none             1.02  1    1.01  1     1.01  1      1.01  1
+ * deflate-raw 1     .58 28     .35  7      .26  8       .25  7
+ * deflate-raw 6     .57 27     .33 13      .22 15       .20 14
+ * gzip 6            .59 34     .33 13      .22 14       .20 14
+ * brotli 1          .62 19     .37  5      .24  5       .22  5
+ * brotli 2          .63 19     .34  8      .23  8       .22  8
+ * brotli 3          .61 26     .33 11      .22  9       .21  9
+ * brotli 4          .57 44     .32 21      .21 12       .19 13
+ * brotli 5          .54 43     .30 29      .20 23       .18 25
+ * brotli 6          .54 42     .30 26      .20 25       .17 32
+ * small (130 B), brotli 5: .94 at 1 record, .42 at 10, .28 at 100, .26 at 1000
  * ```
  *
- * Brotli 11 reaches .21 (small) and .15 (typical) at 1000 records but takes 0.17 s and 1.6 s to
- * encode; brotli's size hint, text mode and a smaller window changed nothing measurable.
- *
- * Brotli 5 stores the fewest bytes of the mid levels at every batch size (a fifth to a quarter of
- * the body from 100 records up, 5% to 12% less than deflate-raw 6) for about 2 ms per 100 KB. A
- * stored kilobyte costs a DynamoDB write unit (two in a transaction) and a share of the partition's
- * ~1 MB/s, worth far more than a millisecond of Lambda CPU; brotli 6 saves at most 2% more for up
- * to 20% more CPU. Decoding costs about the same whatever the codec.
+ * Brotli 5 stores the fewest bytes of the mid levels at every batch size: a fifth of the body from
+ * 100 typical records up, 5% to 12% less than deflate-raw 6. Below 128 KiB of body that costs at
+ * most about 3 ms, and a stored kilobyte in DynamoDB costs a write unit (two in a transaction) and a
+ * share of the partition's ~1 MB/s, worth far more than a millisecond of Lambda CPU. Brotli 6 saves
+ * at most 2% more for up to 30% more CPU; brotli 11 reaches .15 at 1000 records but takes over a
+ * second.
  */
 export const DEFAULT_BATCH_COMPRESSION: BatchCompression = { codec: 'brotli', level: 5 };
+
+/**
+ * Compression of batches from {@link LARGE_BATCH_BODY_BYTES_MIN} on: brotli at quality 1, a fifth
+ * of brotli 5's CPU (about 5 instead of 25 ms per MiB, table at {@link DEFAULT_BATCH_COMPRESSION})
+ * for a quarter more stored bytes (.22 instead of .18 of the logical bytes at 1000 typical records).
+ * On a large request the compression is the produce handler's largest cost after parsing the JSON
+ * (measured with `scripts/profile-produce.ts`: 65 of 160 ms CPU at 1000 typical records) and grows
+ * with every byte. Kept in DynamoDB items, the extra quarter costs write units (about 500 instead of
+ * 400 per MiB at 1000 records); kept in S3 objects, as a partition log may do for large appends and
+ * the archiver does for every batch, it costs storage by the gigabyte-month, next to nothing.
+ * Brotli 2 to 4 land in between (.22 to .19 for 8 to 13 ms per MiB); deflate-raw 1 is both slower
+ * and larger.
+ */
+export const LARGE_BATCH_COMPRESSION: BatchCompression = { codec: 'brotli', level: 1 };
+
+/**
+ * Uncompressed body bytes from which a batch is compressed with {@link LARGE_BATCH_COMPRESSION}:
+ * 128 KiB, above a request of 100 typical records (105 KB), so appends of up to a hundred or so
+ * records, the bulk of DynamoDB-held batches, keep brotli 5's ratio.
+ */
+export const LARGE_BATCH_BODY_BYTES_MIN = 128 * 1024;
 
 /** Largest timestamp accepted, in epoch milliseconds: 9999-12-31T23:59:59.999Z. */
 export const TIMESTAMP_MS_MAX = 253_402_300_799_999;

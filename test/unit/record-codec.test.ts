@@ -7,9 +7,12 @@ import {
   BATCH_HEADER_BYTES_MAX,
   type BatchCompression,
   CorruptBatchError,
+  DEFAULT_BATCH_COMPRESSION,
   decodeBatch,
   encodeBatch,
   encodedRecordBytes,
+  LARGE_BATCH_BODY_BYTES_MIN,
+  LARGE_BATCH_COMPRESSION,
   splitIntoChunks,
   TIMESTAMP_DELTA_BYTES_MAX,
   TIMESTAMP_MS_MAX,
@@ -22,6 +25,7 @@ const COMPRESSIONS: BatchCompression[] = [
   NONE,
   { codec: 'deflate-raw', level: 6 },
   { codec: 'gzip', level: 6 },
+  { codec: 'brotli', level: 1 },
   { codec: 'brotli', level: 5 },
 ];
 
@@ -193,6 +197,31 @@ describe('encodeBatch and decodeBatch', () => {
     // Assess
     expect((stored[0] as number) & 0x0f).toBe(3);
     expect(stored.length).toBeLessThan(raw.length / 3);
+  });
+
+  it('compresses a body below LARGE_BATCH_BODY_BYTES_MIN with DEFAULT_BATCH_COMPRESSION', () => {
+    // Prepare
+    const records = makeEventRecords(seededRandom(2), 'typical', 100);
+
+    // Act
+    const stored = encodeBatch(records);
+
+    // Assess
+    expect(encodeBatch(records, NONE).length).toBeLessThan(LARGE_BATCH_BODY_BYTES_MIN);
+    expect(stored).toEqual(encodeBatch(records, DEFAULT_BATCH_COMPRESSION));
+  });
+
+  it('compresses a body from LARGE_BATCH_BODY_BYTES_MIN on with LARGE_BATCH_COMPRESSION', () => {
+    // Prepare
+    const records = makeEventRecords(seededRandom(2), 'typical', 300);
+
+    // Act
+    const stored = encodeBatch(records);
+
+    // Assess
+    expect(encodeBatch(records, NONE).length).toBeGreaterThanOrEqual(LARGE_BATCH_BODY_BYTES_MIN);
+    expect(stored).toEqual(encodeBatch(records, LARGE_BATCH_COMPRESSION));
+    expect(decodeBatch(stored, 7).map(comparable)).toEqual(withOffsets(records, 7));
   });
 
   it('stores the body raw when compression would not make it smaller', () => {
