@@ -26,8 +26,7 @@ export function createHandler(runtime: Runtime): HttpHandler {
           bytesMax: query.maxBytes ?? LIMITS.fetchBytesDefault,
           waitMs: query.waitMs ?? 0,
         });
-        countFetched(telemetry, result.topic, result.records);
-        const body = renderFetchResult(result, (offset, field) =>
+        const rendered = renderFetchResult(result, (offset, field) =>
           logger.error('stored JSON is not valid JSON text: rendered as BINARY', {
             topic,
             partition,
@@ -35,7 +34,8 @@ export function createHandler(runtime: Runtime): HttpHandler {
             field,
           }),
         );
-        return { status: 200, body };
+        countFetched(telemetry, result.topic, rendered.records);
+        return { status: 200, body: rendered.body };
       },
       offsetForTimestamp: async (request) => {
         const topic = parsePathParameter(TopicName, request, 'topic');

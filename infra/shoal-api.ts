@@ -123,6 +123,9 @@ export interface ShoalApiProps {
   readonly webAclArn?: string;
 }
 
+/** Every media type: see `LIMITS.requestBodyBytesMax`. */
+export const BINARY_MEDIA_TYPES_ALL = '*/*';
+
 const STAGE_NAME_DEFAULT = 'prod';
 const THROTTLING_RATE_LIMIT_DEFAULT = 100;
 const THROTTLING_BURST_LIMIT_DEFAULT = 200;
@@ -204,6 +207,11 @@ export class ShoalApi extends Construct {
       restApiName: Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
       description: 'Shoal event log HTTP API v1 (JSON over HTTPS, SigV4-signed requests)',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      // Every body reaches the functions base64-encoded, whatever its Content-Type: 4 bytes for 3
+      // of any content (as text, escaping could make it 6 for 1 and pass Lambda's payload limit),
+      // and invalid UTF-8 arrives as sent instead of replaced. Results the functions return as text
+      // (`isBase64Encoded: false`, all of Shoal's) still go out as text.
+      binaryMediaTypes: [BINARY_MEDIA_TYPES_ALL],
       cloudWatchRole,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {

@@ -3,22 +3,29 @@
  * the shared route table, turns it into the very event a REST API (v1) Lambda proxy integration
  * sends, calls the function's handler and writes its answer back. One handler therefore serves both
  * AWS and `npm start`, and the few places where API Gateway itself answers (unknown path, wrong
- * method, body over Lambda's limit, a failed or timed-out function) answer the same way here.
+ * method, a failed or timed-out function) answer the same way here. A body over `requestBodyBytesMax`
+ * is answered 413 here before it is read whole, with the problem the handlers answer it with.
  *
  * Unlike API Gateway, which signs or authorizes every request, this server trusts whoever reaches
  * it, and a web page open in the developer's browser reaches 127.0.0.1 too. So before routing it
  * refuses what only a browser driven by another site sends (see {@link refuseForeign}), and it
  * passes on bodies that are `application/json` only (see {@link refuseBody}).
  */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { LIMITS } from '../shared/domain/limits.js';
+import { requestBodyOverLimit } from '../shared/http/http-handler.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
+import { problemFor, problemResult } from '../shared/http/problem.js';
 import { type FunctionName, matchPath, type Route } from '../shared/http/route-table.js';
 
-/** Lambda's limit on a synchronous invocation's payload, which bounds every request body. */
-export const REQUEST_BODY_BYTES_MAX = LIMITS.lambdaPayloadBytesMax;
+/**
+ * The largest request body: the handlers' own limit, on the same measure (the bytes received), so
+ * the local stack refuses what the deployed API refuses (see `LIMITS.requestBodyBytesMax`).
+ */
+export const REQUEST_BODY_BYTES_MAX = LIMITS.requestBodyBytesMax;
 
 /** The function timeout the local stack reports through `context.getRemainingTimeInMillis()`. */
 export const FUNCTION_TIMEOUT_MS = 30_000;
@@ -35,8 +42,6 @@ export interface LocalHttpServerOptions {
   readonly logRequests?: boolean;
   /** Time a handler may take before the request is answered 504. @default FUNCTION_TIMEOUT_MS */
   readonly timeoutMs?: number;
-  /** Largest request body accepted; larger ones are answered 413. @default REQUEST_BODY_BYTES_MAX */
-  readonly bodyBytesMax?: number;
 }
 
 /**
@@ -54,7 +59,6 @@ export function createLocalHttpServer(
   const settings = {
     logRequests: options.logRequests ?? false,
     timeoutMs: options.timeoutMs ?? FUNCTION_TIMEOUT_MS,
-    bodyBytesMax: options.bodyBytesMax ?? REQUEST_BODY_BYTES_MAX,
   };
   const server = createServer((request, response) => {
     const startedAt = performance.now();
@@ -85,7 +89,6 @@ export function createLocalHttpServer(
 
 interface Settings {
   readonly timeoutMs: number;
-  readonly bodyBytesMax: number;
 }
 
 async function serve(
@@ -116,13 +119,14 @@ async function serve(
     sendProblem(response, 405, `${method} is not allowed on ${path}; allowed: ${allow}.`, { allow });
     return;
   }
-  const body = await readBody(request, settings.bodyBytesMax);
-  if (body === 'too-large') {
+  const body = await readBody(request, REQUEST_BODY_BYTES_MAX);
+  if (typeof body === 'number') {
     // Stop reading: the rest of the body is never buffered, and the connection closes after the answer.
     request.pause();
-    sendProblem(response, 413, `The request body is larger than ${settings.bodyBytesMax} bytes.`, {
-      connection: 'close',
-    });
+    response.setHeader('connection', 'close');
+    const problem = problemFor(requestBodyOverLimit(body));
+    assert.ok(problem !== undefined, 'a LimitExceededError is answered with a problem');
+    writeResult(response, problemResult(problem, requestId), requestId, match.route.functionName);
     response.once('finish', () => request.socket.destroySoon());
     return;
   }
@@ -220,10 +224,13 @@ function refuseBody(request: IncomingMessage, body: Buffer): string | undefined 
   );
 }
 
-/** Reads the whole body, or stops as soon as it is known to exceed `bytesMax`. */
-function readBody(request: IncomingMessage, bytesMax: number): Promise<Buffer | 'too-large'> {
+/**
+ * Reads the whole body, or stops as soon as it is known to exceed `bytesMax` and resolves to the
+ * bytes known then: the declared Content-Length, or what was read before the limit was passed.
+ */
+function readBody(request: IncomingMessage, bytesMax: number): Promise<Buffer | number> {
   const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > bytesMax) return Promise.resolve('too-large');
+  if (Number.isFinite(declared) && declared > bytesMax) return Promise.resolve(declared);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -232,7 +239,7 @@ function readBody(request: IncomingMessage, bytesMax: number): Promise<Buffer | 
       if (bytes > bytesMax) {
         cleanup();
         chunks.length = 0;
-        resolve('too-large');
+        resolve(bytes);
         return;
       }
       chunks.push(chunk);
@@ -255,8 +262,6 @@ function readBody(request: IncomingMessage, bytesMax: number): Promise<Buffer | 
     request.on('error', onError);
   });
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The path as sent. The URL parser would resolve `.`, `..` and `%2E` segments and so route
@@ -296,14 +301,13 @@ function queryMaps(url: URL): ValueMaps {
   return { single, multi };
 }
 
-/** The body as API Gateway passes it: UTF-8 text when it decodes as such, base64 otherwise. */
+/**
+ * The body as API Gateway passes it: base64-encoded, since the REST API treats every media type as
+ * binary (`binaryMediaTypes: ['*\/*']`) and every body here has a Content-Type (see {@link refuseBody}).
+ */
 function eventBody(body: Buffer): { text: string | null; isBase64Encoded: boolean } {
   if (body.length === 0) return { text: null, isBase64Encoded: false };
-  try {
-    return { text: utf8.decode(body), isBase64Encoded: false };
-  } catch {
-    return { text: body.toString('base64'), isBase64Encoded: true };
-  }
+  return { text: body.toString('base64'), isBase64Encoded: true };
 }
 
 /**
@@ -499,7 +503,6 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
-  413: 'Content Too Large',
   415: 'Unsupported Media Type',
   500: 'Internal Server Error',
   501: 'Not Implemented',

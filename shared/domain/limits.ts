@@ -1,14 +1,48 @@
 /**
+ * Lambda's limit on a synchronous invocation's payload, 6 MB: 6,291,456 bytes, for the event a
+ * function is invoked with and for the result it returns alike. Behind API Gateway that is the whole
+ * proxy event (body, headers, request context, as JSON) and the whole proxy result; API Gateway
+ * itself would take 10 MB.
+ */
+const LAMBDA_PAYLOAD_BYTES_MAX = 6_291_456;
+
+/**
+ * What a proxy event holds besides its body, or a proxy result besides its body, at most. API
+ * Gateway caps a REST request's request line and headers at 10,240 bytes. The event repeats them
+ * up to five times (headers and multiValueHeaders; identity.userAgent; path, requestContext.path and
+ * pathParameters; the query in two maps; the authorizer's context, taken from the bearer token),
+ * and JSON escaping at most doubles a byte (a header value holds no control character; a decoded
+ * `%01` is 3 bytes on the wire and `\u0001`, 6, in the event): 102,400 bytes. The JSON framing of
+ * at most 2,560 headers (4 bytes each on the wire at least), 14 bytes each over the two maps:
+ * 35,840. The request context's other fields and the event's keys: under 4,096. That is 142,336;
+ * the reserve is twice that, rounded so that 6,000,000 bytes are left. A result's status code and
+ * headers take under 1 KB.
+ */
+const PROXY_ENVELOPE_BYTES_MAX = 291_456;
+
+/**
  * Every published limit in one place (the README lists them). Units last.
  */
 export const LIMITS = {
+  /** See {@link LAMBDA_PAYLOAD_BYTES_MAX}. */
+  lambdaPayloadBytesMax: LAMBDA_PAYLOAD_BYTES_MAX,
+  /** See {@link PROXY_ENVELOPE_BYTES_MAX}. */
+  proxyEnvelopeBytesMax: PROXY_ENVELOPE_BYTES_MAX,
   /**
-   * Lambda's limit on a synchronous invocation's payload (the whole proxy event, in which API
-   * Gateway carries the body as an escaped string), 6,291,456 bytes; API Gateway would allow 10 MB.
+   * The request body the handlers accept, counted in the bytes received: 4,500,000. The REST API
+   * treats every media type as binary (`binaryMediaTypes: ['*\/*']`), so API Gateway passes every body
+   * base64-encoded, 4 bytes for 3 whatever it holds, and the event of a body at the limit is at
+   * most 6,000,000 + 291,456 = 6,291,456 bytes. A body passed as text could grow 6 times
+   * (`\u0001` for a control character): no limit above 1 MB would hold for it.
    */
-  lambdaPayloadBytesMax: 6 * 1024 * 1024,
-  /** The request body the handlers accept: at most Lambda's payload limit. */
-  requestBodyBytesMax: 6 * 1024 * 1024,
+  requestBodyBytesMax: ((LAMBDA_PAYLOAD_BYTES_MAX - PROXY_ENVELOPE_BYTES_MAX) / 4) * 3,
+  /**
+   * A response body as it lies in the proxy result, a JSON string in which `"`, `\` and JSON's
+   * whitespace take 2 bytes: 6,291,456 - 291,456 = 6,000,000. A fetch stops adding records before
+   * its answer would pass it; any other answer that would is a 500, logged, instead of a result
+   * Lambda refuses.
+   */
+  responseBodyJsonBytesMax: LAMBDA_PAYLOAD_BYTES_MAX - PROXY_ENVELOPE_BYTES_MAX,
   /** Kafka's topic name limit. */
   topicNameLengthMax: 249,
   partitionsMin: 1,
@@ -43,7 +77,13 @@ export const LIMITS = {
   fetchRecordsDefault: 500,
   fetchRecordsMax: 10_000,
   fetchBytesDefault: 1024 * 1024,
-  /** Keeps a fetch answer (base64 and JSON framing included) under Lambda's 6 MB response limit. */
+  /**
+   * Record bytes (key + value + headers, as `recordBytes` counts them) in one fetch answer. Not
+   * what bounds the answer's size: a record renders in up to 7 bytes per byte (a control character
+   * in a STRING value is `\u0001` in the answer and `\\u0001` in the proxy result), so the answer
+   * also stops before it passes `responseBodyJsonBytesMax`. One record always fits:
+   * 7 × 380,000 bytes plus the framing of 64 headers is under 2,700,000.
+   */
   fetchBytesMax: 3 * 1024 * 1024,
   /** Long-poll bound; API Gateway's integration timeout is 29 s. */
   fetchWaitMsMax: 20_000,

@@ -10,6 +10,7 @@ import { LIMITS } from '../domain/limits.js';
 import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.js';
 import { JsonText } from './json-text.js';
 import type { HttpHandler } from './lambda-http.js';
+import { jsonStringBytes, jsonTextJsonStringBytesMax } from './payload-size.js';
 import { internalErrorResult, problemFor, problemResult } from './problem.js';
 import { type FunctionName, findRoute, type OperationId, type OperationIdOf } from './route-table.js';
 
@@ -95,7 +96,7 @@ function createDispatch(
     }
     try {
       const answer = await operation(toRequest(event));
-      return toResult(answer);
+      return toResult(answer, requestId);
     } catch (error) {
       const problem = problemFor(error);
       if (problem) return problemResult(problem, requestId);
@@ -113,14 +114,6 @@ function createDispatch(
 function toRequest(event: APIGatewayProxyEvent): HttpRequest {
   const headers = ownEntries(event.headers, (name) => name.toLowerCase());
   const body = requestBodyText(event);
-  if (body !== undefined && Buffer.byteLength(body, 'utf8') > LIMITS.requestBodyBytesMax) {
-    throw new LimitExceededError(
-      `The request body is over ${LIMITS.requestBodyBytesMax} bytes`,
-      'requestBodyBytes',
-      Buffer.byteLength(body, 'utf8'),
-      LIMITS.requestBodyBytesMax,
-    );
-  }
   const query = ownEntries(event.queryStringParameters);
   const pathParameters = ownEntries(event.pathParameters);
   return { pathParameters, query, headers, body, requestId: event.requestContext?.requestId };
@@ -143,20 +136,27 @@ function ownEntries(
 }
 
 /**
- * The body as text. A body that is not UTF-8 is refused, never decoded with U+FFFD in place of the
- * bad bytes (guarantee 9): the local stack and API Gateway (for binary media types) pass such a
- * body base64-encoded; a text body with a lone surrogate could only come from a malformed event.
+ * The body as text, once it is known to be within `requestBodyBytesMax` bytes as received. API
+ * Gateway and the local stack pass every body base64-encoded (the REST API's binary media types
+ * are `*\/*`), which also keeps invalid UTF-8 as it was sent: a body that is not UTF-8 is refused,
+ * never decoded with U+FFFD in place of the bad bytes (guarantee 9). A body passed as text (a
+ * handler called directly) is taken as it is, unless it holds a lone surrogate, which no UTF-8
+ * bytes decode to.
+ * @throws LimitExceededError naming `requestBodyBytes`
  * @throws InvalidRequestError
  */
 function requestBodyText(event: APIGatewayProxyEvent): string | undefined {
   const body = event.body ?? undefined;
   if (body === undefined) return undefined;
   if (!event.isBase64Encoded) {
+    requireBodyWithinLimit(Buffer.byteLength(body, 'utf8'));
     if (LONE_SURROGATE.test(body)) {
       throw new InvalidRequestError('The request body is not UTF-8 text', 'body');
     }
     return body;
   }
+  // The decoded length, computed without decoding: an oversized body is refused before it is copied.
+  requireBodyWithinLimit(Buffer.byteLength(body, 'base64'));
   try {
     return strictUtf8.decode(Buffer.from(body, 'base64'));
   } catch {
@@ -164,17 +164,57 @@ function requestBodyText(event: APIGatewayProxyEvent): string | undefined {
   }
 }
 
+/** @throws LimitExceededError when a body of `bytes` bytes is over `requestBodyBytesMax` */
+function requireBodyWithinLimit(bytes: number): void {
+  if (bytes > LIMITS.requestBodyBytesMax) throw requestBodyOverLimit(bytes);
+}
+
+/**
+ * The error, answered 413, for a request body of `bytes` bytes (as received) over
+ * `requestBodyBytesMax`; the local stack answers a body it stops reading with the same problem.
+ */
+export function requestBodyOverLimit(bytes: number): LimitExceededError {
+  return new LimitExceededError(
+    `The request body (${bytes} bytes received) is over the limit, requestBodyBytesMax: ${LIMITS.requestBodyBytesMax} bytes`,
+    'requestBodyBytes',
+    bytes,
+    LIMITS.requestBodyBytesMax,
+  );
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const LONE_SURROGATE = /\p{Cs}/u;
 
-function toResult(answer: HttpAnswer): APIGatewayProxyResult {
+function toResult(answer: HttpAnswer, requestId: string | undefined): APIGatewayProxyResult {
   if (answer.body === undefined)
     return { statusCode: answer.status, headers: { ...answer.headers }, body: '' };
+  const body = answer.body instanceof JsonText ? answer.body.text : JSON.stringify(answer.body);
+  const bodyJsonBytes = responseBodyJsonBytes(body);
+  if (bodyJsonBytes !== undefined) {
+    // Lambda would refuse the result and API Gateway answer 502: say why in the log instead.
+    logger.error('response body over the Lambda payload limit: answered 500', {
+      requestId,
+      status: answer.status,
+      bodyJsonBytes,
+      responseBodyJsonBytesMax: LIMITS.responseBodyJsonBytesMax,
+    });
+    return internalErrorResult(requestId);
+  }
   return {
     statusCode: answer.status,
     headers: { 'content-type': 'application/json', ...answer.headers },
-    body: answer.body instanceof JsonText ? answer.body.text : JSON.stringify(answer.body),
+    body,
   };
+}
+
+/**
+ * The bytes a JSON response body takes as a string in the proxy result when they are over
+ * `responseBodyJsonBytesMax`; undefined when within (measured only when the cheap bound passes it).
+ */
+function responseBodyJsonBytes(body: string): number | undefined {
+  if (jsonTextJsonStringBytesMax(body) <= LIMITS.responseBodyJsonBytesMax) return undefined;
+  const bytes = jsonStringBytes(body);
+  return bytes > LIMITS.responseBodyJsonBytesMax ? bytes : undefined;
 }
 
 /** Describes the first zod issue as `field: message`, naming the field by its path (`records[2].value`). */

@@ -4,12 +4,14 @@
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import { InvalidRequestError } from '../domain/errors.js';
+import { LIMITS } from '../domain/limits.js';
 import type { FetchResult, ProduceRecord, RecordPosition } from '../domain/log-service.js';
-import type { RecordHeader, TypedBytes } from '../domain/record.js';
+import type { LogRecord, RecordHeader, TypedBytes } from '../domain/record.js';
 import type { Topic } from '../domain/topic.js';
 import type { TopicDescription } from '../domain/topic-service.js';
 import { produceDataSpans, type RecordDataSpans, type TextSpan } from './json-span.js';
 import { JsonText } from './json-text.js';
+import { jsonStringBytes } from './payload-size.js';
 import type { Header, ProduceRecordSchema, ProduceRequest, TypedData } from './schemas.js';
 
 type TypedDataInput = z.output<typeof TypedData>;
@@ -118,10 +120,23 @@ export function renderPosition(position: RecordPosition) {
   return { partition: position.partition, offset: position.offset, timestamp: isoTime(position.timestamp) };
 }
 
+/** A fetch answer rendered, and the records it holds. */
+export interface RenderedFetch {
+  readonly body: JsonText;
+  /** The result's records from the first on: all of them, or as many as fit (see {@link renderFetchResult}). */
+  readonly records: readonly LogRecord[];
+}
+
 /**
  * A fetch answer (`FetchResponse` in the OpenAPI document) as JSON text, built directly: each JSON
  * key and value is spliced in as the exact text it was produced as (guarantee 9), which
  * `JSON.stringify` of parsed values cannot do (it rounds big numbers, writes `1e400` as `null`).
+ *
+ * The answer holds the result's records from the first on while it stays within `jsonBytesMax`
+ * bytes as a JSON string (how Lambda counts it in the proxy result); `nextOffset` then names the
+ * first record left out, so the consumer reads it next. The first record is always in: one of at
+ * most `recordBytesMax` bytes takes under half of `responseBodyJsonBytesMax` (see
+ * `LIMITS.fetchBytesMax`), and the edge answers 500 for a body over the limit anyway.
  *
  * A stored JSON value that is not valid JSON text (no release wrote one; only corruption or a bug
  * could) is rendered as BINARY with its exact bytes, so the answer stays valid JSON and the rest of
@@ -130,24 +145,47 @@ export function renderPosition(position: RecordPosition) {
 export function renderFetchResult(
   result: FetchResult,
   onInvalidJson: (offset: number, field: 'key' | 'value') => void = () => {},
-): JsonText {
+  jsonBytesMax: number = LIMITS.responseBodyJsonBytesMax,
+): RenderedFetch {
+  const head = `{"topic":${JSON.stringify(result.topic)},"partition":${result.partition},"records":[`;
+  let jsonBytes = jsonStringBytes(head) + TAIL_JSON_BYTES_MAX;
   const parts: string[] = [];
+  let nextOffset = result.nextOffset;
   for (const record of result.records) {
-    const key = renderTyped(record.key, () => onInvalidJson(record.offset, 'key'));
-    const value = renderTyped(record.value, () => onInvalidJson(record.offset, 'value'));
-    let headers = '';
-    for (const header of record.headers) {
-      if (headers !== '') headers += ',';
-      headers += `{"name":${JSON.stringify(header.name)},"value":"${base64(header.value)}"}`;
+    const part = renderRecord(record, onInvalidJson);
+    // The comma before every record but the first.
+    const partBytes = jsonStringBytes(part) + (parts.length > 0 ? 1 : 0);
+    if (parts.length > 0 && jsonBytes + partBytes > jsonBytesMax) {
+      nextOffset = record.offset;
+      break;
     }
-    parts.push(
-      `{"offset":${record.offset},"timestamp":"${isoTime(record.timestamp)}","key":${key},"value":${value},"headers":[${headers}]}`,
-    );
+    parts.push(part);
+    jsonBytes += partBytes;
   }
-  return new JsonText(
-    `{"topic":${JSON.stringify(result.topic)},"partition":${result.partition},"records":[${parts.join(',')}],"nextOffset":${result.nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`,
+  const body = new JsonText(
+    `${head}${parts.join(',')}${tail(nextOffset, result.highWatermark, result.logStartOffset)}`,
   );
+  return { body, records: result.records.slice(0, parts.length) };
 }
+
+function renderRecord(record: LogRecord, onInvalidJson: (offset: number, field: 'key' | 'value') => void) {
+  const key = renderTyped(record.key, () => onInvalidJson(record.offset, 'key'));
+  const value = renderTyped(record.value, () => onInvalidJson(record.offset, 'value'));
+  let headers = '';
+  for (const header of record.headers) {
+    if (headers !== '') headers += ',';
+    headers += `{"name":${JSON.stringify(header.name)},"value":"${base64(header.value)}"}`;
+  }
+  return `{"offset":${record.offset},"timestamp":"${isoTime(record.timestamp)}","key":${key},"value":${value},"headers":[${headers}]}`;
+}
+
+const tail = (nextOffset: number, highWatermark: number, logStartOffset: number) =>
+  `],"nextOffset":${nextOffset},"highWatermark":${highWatermark},"logStartOffset":${logStartOffset}}`;
+
+/** The most the end of a fetch answer takes as a JSON string: offsets have at most 16 digits. */
+const TAIL_JSON_BYTES_MAX = jsonStringBytes(
+  tail(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+);
 
 /** Typed bytes as the API's typed data, in JSON text. */
 function renderTyped(data: TypedBytes | null, onInvalidJson: () => void): string {

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createLocalHttpServer, type LocalHttpServerOptions } from '../../local/http-server.js';
 import { type LocalStack, LocalStackError, startLocalStack } from '../../local/stack.js';
 import { ENV } from '../../shared/config.js';
+import { LIMITS } from '../../shared/domain/limits.js';
 import type { HttpHandler } from '../../shared/http/lambda-http.js';
 import type { FunctionName } from '../../shared/http/route-table.js';
 
@@ -94,8 +95,8 @@ describe('local HTTP server', () => {
       queryStringParameters: { x: '2', y: 'a+b' },
       multiValueQueryStringParameters: { x: ['1', '2'], y: ['a+b'] },
       stageVariables: null,
-      body: '{"records":[]}',
-      isBase64Encoded: false,
+      body: Buffer.from('{"records":[]}').toString('base64'),
+      isBase64Encoded: true,
       requestContext: {
         stage: 'local',
         httpMethod: 'POST',
@@ -191,39 +192,48 @@ describe('local HTTP server', () => {
     expect(await answer.json()).toMatchObject({ status: 405, error_code: 405 });
   });
 
-  it('fails with a 413 problem for a body over 6 MB without calling the function', async () => {
+  it('fails with the same 413 problem as the handlers for a body over requestBodyBytesMax, without calling the function', async () => {
     const { handler, calls } = recording();
     const url = await serve({ 'produce-records': handler });
 
     const declared = await fetch(`${url}/v1/topics/t/records`, {
       method: 'POST',
-      body: Buffer.alloc(6_291_457),
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.alloc(LIMITS.requestBodyBytesMax + 1),
     });
     const chunked = await rawRequest(`${url}/v1/topics/t/records`, {
       method: 'POST',
       headers: { 'transfer-encoding': 'chunked' },
-      chunks: Array.from({ length: 7 }, () => Buffer.alloc(1_048_576)),
+      chunks: Array.from({ length: 5 }, () => Buffer.alloc(1_048_576)),
     }).catch((error: unknown) => error);
 
     expect(declared.status).toBe(413);
-    expect(await declared.json()).toMatchObject({ status: 413, error_code: 413 });
+    expect(declared.headers.get('content-type')).toBe('application/problem+json');
+    expect(await declared.json()).toMatchObject({
+      status: 413,
+      error_code: 413,
+      limit: 'requestBodyBytes',
+      value: LIMITS.requestBodyBytesMax + 1,
+      max: LIMITS.requestBodyBytesMax,
+    });
     // A streamed body is cut off: the client sees the 413 or, if still writing, a closed connection.
     if (!(chunked instanceof Error)) expect(chunked).toMatchObject({ status: 413 });
     expect(calls).toHaveLength(0);
   });
 
-  it('accepts a body of exactly 6 MB', async () => {
+  it('accepts a body of exactly requestBodyBytesMax, passed base64-encoded', async () => {
     const { handler, calls } = recording();
     const url = await serve({ 'produce-records': handler });
 
     const answer = await fetch(`${url}/v1/topics/t/records`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: 'x'.repeat(6_291_456),
+      body: 'x'.repeat(LIMITS.requestBodyBytesMax),
     });
 
     expect(answer.status).toBe(200);
-    expect(calls[0]?.event.body).toHaveLength(6_291_456);
+    expect(calls[0]?.event.isBase64Encoded).toBe(true);
+    expect(calls[0]?.event.body).toHaveLength((LIMITS.requestBodyBytesMax / 3) * 4);
   });
 
   it('fails with a generic 500 problem when the handler throws, logging the error with the request id', async () => {

@@ -171,13 +171,14 @@ describe('produce and fetch', () => {
     expect((await api.get('/v1/topics/big-record')).body.partitions[0].highWatermark).toBe(0);
   });
 
-  it('fails when the body is over 6 MB, with 413', async () => {
+  it('fails when the body is over requestBodyBytesMax, with 413 naming the limit', async () => {
     await createTopic('big-body', 1);
     const body = JSON.stringify({ records: [{ value: str('x'.repeat(LIMITS.requestBodyBytesMax)) }] });
 
     const answer = await api.raw('POST', '/v1/topics/big-body/records', body);
 
     expect(answer.status).toBe(413);
+    expect(answer.body).toMatchObject({ limit: 'requestBodyBytes', max: LIMITS.requestBodyBytesMax });
     expect((await api.get('/v1/topics/big-body')).body.partitions[0].highWatermark).toBe(0);
   });
 

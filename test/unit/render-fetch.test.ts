@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../shared/domain/limits.js';
 import type { FetchResult } from '../../shared/domain/log-service.js';
 import type { LogRecord, TypedBytes } from '../../shared/domain/record.js';
 import { spanAt } from '../../shared/http/json-span.js';
+import { jsonStringBytes } from '../../shared/http/payload-size.js';
 import { renderFetchResult } from '../../shared/http/render.js';
 import { FetchResponseSchema } from '../../shared/http/schemas.js';
 
@@ -37,7 +39,7 @@ describe('renderFetchResult', () => {
     ]);
 
     // Act
-    const text = renderFetchResult(fetched).text;
+    const text = renderFetchResult(fetched).body.text;
 
     // Assess
     const body = JSON.parse(text);
@@ -76,7 +78,7 @@ describe('renderFetchResult', () => {
         const records = values.map((value, i) => record(i, null, jsonBytes(JSON.stringify(value))));
 
         // Act
-        const text = renderFetchResult(result(records)).text;
+        const text = renderFetchResult(result(records)).body.text;
 
         // Assess
         expect(JSON.parse(text).records.map((r: { value: { data: unknown } }) => r.value.data)).toEqual(
@@ -94,7 +96,7 @@ describe('renderFetchResult', () => {
     // Act
     const text = renderFetchResult(result([record(3, broken[0] ?? null, broken[1] ?? null)]), (...args) =>
       heard.push(args),
-    ).text;
+    ).body.text;
 
     // Assess
     const [rendered] = JSON.parse(text).records;
@@ -104,5 +106,55 @@ describe('renderFetchResult', () => {
       [3, 'key'],
       [3, 'value'],
     ]);
+  });
+
+  it('stops before the answer passes jsonBytesMax as a JSON string, with nextOffset at the first record left out', () => {
+    // Prepare
+    const value = { type: 'STRING' as const, bytes: utf8('"\u0001'.repeat(1_000)) };
+    const records = [0, 1, 2, 3].map((offset) => record(offset, null, value));
+    const whole = renderFetchResult(result(records)).body.text;
+    const jsonBytesMax = Math.floor(jsonStringBytes(whole) * 0.6);
+
+    // Act
+    const rendered = renderFetchResult(result(records), undefined, jsonBytesMax);
+
+    // Assess
+    expect(jsonStringBytes(rendered.body.text)).toBeLessThanOrEqual(jsonBytesMax);
+    expect(rendered.records.map((r) => r.offset)).toEqual([0, 1]);
+    expect(JSON.parse(rendered.body.text)).toMatchObject({ nextOffset: 2, highWatermark: 9 });
+  });
+
+  it('holds the first record even when it alone passes jsonBytesMax', () => {
+    const records = [record(5, null, jsonBytes('"a long value"')), record(6, null, null)];
+
+    const rendered = renderFetchResult(result(records), undefined, 10);
+
+    expect(rendered.records.map((r) => r.offset)).toEqual([5]);
+    expect(JSON.parse(rendered.body.text).nextOffset).toBe(6);
+  });
+
+  it('keeps one record of recordBytesMax bytes of the worst content within responseBodyJsonBytesMax', () => {
+    // Prepare: control characters take 6 bytes in the answer and 7 in the proxy result.
+    const nameLength = LIMITS.headerNameLengthMax;
+    const headers = Array.from({ length: LIMITS.headersPerRecordMax }, () => ({
+      name: '\u0001'.repeat(nameLength),
+      value: new Uint8Array(0),
+    }));
+    const valueBytes = LIMITS.recordBytesMax - LIMITS.headersPerRecordMax * nameLength;
+    const worst: LogRecord = {
+      ...record(Number.MAX_SAFE_INTEGER - 1, null, {
+        type: 'STRING',
+        bytes: new Uint8Array(valueBytes).fill(1),
+      }),
+      timestamp: 253_402_300_799_999,
+      headers,
+    };
+
+    // Act
+    const rendered = renderFetchResult(result([worst]));
+
+    // Assess
+    expect(rendered.records).toHaveLength(1);
+    expect(jsonStringBytes(rendered.body.text)).toBeLessThanOrEqual(LIMITS.responseBodyJsonBytesMax / 2);
   });
 });
