@@ -219,16 +219,23 @@ class Cursor {
   }
 }
 
-/** The position after the string whose opening quote is at `start`. */
+/**
+ * The position after the string whose opening quote is at `start`: after the first quote that an
+ * odd run of backslashes does not escape. `indexOf` jumps from quote to quote: most of a produce
+ * body is inside strings, and a loop over every character took a third longer (2.8 against 2.1 ms
+ * of CPU for the spans of 1000 typical events, 1.2 MB).
+ */
 function stringEnd(text: string, start: number): number {
   if (text.charCodeAt(start) !== QUOTE) notJson('a string', start);
-  const length = text.length;
-  for (let at = start + 1; at < length; at++) {
-    const code = text.charCodeAt(at);
-    if (code === QUOTE) return at + 1;
-    if (code === BACKSLASH) at++;
+  for (let from = start + 1; ; ) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return notJson('the end of a string', start);
+    // The opening quote ends the run of backslashes at the latest.
+    let before = quote - 1;
+    while (text.charCodeAt(before) === BACKSLASH) before--;
+    if ((quote - 1 - before) % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
-  return notJson('the end of a string', start);
 }
 
 /** The position after the object or array whose opening bracket is at `start`. */
@@ -237,14 +244,8 @@ function containerEnd(text: string, start: number): number {
   let depth = 0;
   for (let at = start; at < length; at++) {
     const code = text.charCodeAt(at);
-    if (code === QUOTE) {
-      // Inline string skip: this loop is where a produce body spends its scanning time.
-      for (at++; at < length; at++) {
-        const inner = text.charCodeAt(at);
-        if (inner === QUOTE) break;
-        if (inner === BACKSLASH) at++;
-      }
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++;
+    if (code === QUOTE) at = stringEnd(text, at) - 1;
+    else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++;
     else if ((code === CLOSE_BRACE || code === CLOSE_BRACKET) && --depth === 0) return at + 1;
   }
   return notJson('the end of a value', start);
