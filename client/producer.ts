@@ -36,7 +36,7 @@ export interface ProducerOptions {
   readonly lingerMs?: number;
   /** A partition's batch is sent once its records take this many bytes of JSON. @default 262144 */
   readonly batchBytesMax?: number;
-  /** Bytes of records in one request (the API takes at most 6 MB). @default 1048576 */
+  /** Bytes of records in one request (the API takes at most `LIMITS.requestBodyBytesMax`, 4,500,000). @default 1048576 */
   readonly requestBytesMax?: number;
   /** Records in one request (at most 10000). @default 1000 */
   readonly requestRecordsMax?: number;
@@ -149,7 +149,7 @@ export class Producer {
     >;
     const s = this.settings;
     checkWhole('lingerMs', s.lingerMs, 0, 60_000);
-    checkWhole('requestBytesMax', s.requestBytesMax, 1024, 5 * 1024 * 1024);
+    checkWhole('requestBytesMax', s.requestBytesMax, 1024, LIMITS.requestBodyBytesMax);
     checkWhole('batchBytesMax', s.batchBytesMax, 1, s.requestBytesMax);
     checkWhole('requestRecordsMax', s.requestRecordsMax, 1, LIMITS.recordsPerRequestMax);
     checkWhole('requestPartitionsMax', s.requestPartitionsMax, 1, LIMITS.partitionsPerRequestMax);

@@ -188,7 +188,7 @@ export const FetchQuery = z.strictObject({
   maxBytes: wholeNumber('maxBytes', 1, LIMITS.fetchBytesMax)
     .optional()
     .meta({
-      description: `At most about this many bytes of keys, values and headers; one record is always returned (default ${LIMITS.fetchBytesDefault})`,
+      description: `At most about this many bytes of keys, values and headers; one record is always returned (default ${LIMITS.fetchBytesDefault}). The answer also stops before its JSON passes ${LIMITS.responseBodyJsonBytesMax} bytes as a string in Lambda's result, so records full of characters JSON escapes come in fewer per answer; nextOffset names the first left out`,
     }),
   waitMs: wholeNumber('waitMs', 0, LIMITS.fetchWaitMsMax)
     .optional()
