@@ -34,7 +34,27 @@ export const MILLION_1KB_RECORDS: Workload = {
   consumers: 1,
 };
 
-/** Shoal's resource use per request, measured by the benchmark (or assumed where stated). */
+/** One Lambda function as billed: the memory deployed and the duration measured. */
+export interface LambdaUse {
+  readonly memoryMb: number;
+  readonly architecture: 'arm64' | 'x86_64';
+  /** Mean billed duration of one invocation (each rounded up to the millisecond). */
+  readonly billedMs: number;
+}
+
+/** S3 requests and bytes of one produce or fetch request, as metered on the SDK clients. */
+export interface S3RequestUse {
+  /** PUT-class requests (PutObject, UploadPart, CreateMultipartUpload, ...). */
+  readonly putRequests: number;
+  /** GET-class requests (GetObject, ranged or not, HeadObject). */
+  readonly getRequests: number;
+  /** Bytes written to S3 objects. */
+  readonly bytesPut: number;
+  /** Object tags written. */
+  readonly tags: number;
+}
+
+/** Shoal's resource use for one batch size, measured by the benchmark or read from the deployment. */
 export interface ShoalUsage {
   readonly recordsPerProduceRequest: number;
   readonly recordsPerFetchRequest: number;
@@ -44,26 +64,45 @@ export interface ShoalUsage {
   readonly readUnitsPerProduceRequest: number;
   /** Read units of one fetch request (topic, head, and the Query pages of batches). */
   readonly readUnitsPerFetchRequest: number;
+  /** Batch items (log-table rows) one produce request writes: each one is a stream record. */
+  readonly batchItemsPerProduceRequest: number;
   /** Billed log-table storage per record (item sizes plus 100 bytes per item, spread over its records). */
   readonly storedBytesPerRecord: number;
-  /**
-   * Days a batch stays in DynamoDB: the topic's `localRetentionMs` (24 h by default) plus TTL's
-   * deletion delay. The archiver copies it to S3 long before.
-   */
+  /** Days a batch stays in DynamoDB: the topic's `localRetentionMs` plus TTL's deletion delay. */
   readonly hotStoredDays: number;
+  /** Billed storage of one idempotency item, and its days: the 24 h window plus TTL's delay. */
+  readonly idempotencyItemBytes: number;
+  readonly idempotencyStoredDays: number;
+  /** Point-in-time recovery on the tables: billed on their size like storage. */
+  readonly pitr: boolean;
   /** S3 segment bytes per record (the stored batch plus its share of frames and index). */
   readonly segmentBytesPerRecord: number;
   /** Segment size at which the archiver rolls (`segmentBytes`, 64 MiB by default). */
   readonly segmentBytes: number;
-  /** Billed storage of one idempotency item. */
-  readonly idempotencyItemBytes: number;
-  /** How long an idempotency item stays stored: the 24 h window plus TTL's deletion delay. */
-  readonly idempotencyStoredDays: number;
-  readonly lambdaMemoryMb: number;
-  readonly lambdaArchitecture: 'arm64' | 'x86_64';
-  /** Assumed billed Lambda duration of one produce and one fetch invocation in AWS. */
-  readonly produceDurationMs: number;
-  readonly fetchDurationMs: number;
+  /** Days a segment is billed: the retention, then as a noncurrent version until its expiry. */
+  readonly segmentStoredDays: number;
+  /** S3 use of one produce and one fetch request (payload objects), metered. */
+  readonly s3PerProduce: S3RequestUse;
+  readonly s3PerFetch: S3RequestUse;
+  /** Days a payload object is billed: its retention class, then as a noncurrent version. */
+  readonly payloadStoredDays: number;
+  readonly produceLambda: LambdaUse;
+  readonly fetchLambda: LambdaUse;
+  /** Functions every append wakes through the log table's stream (the subscription dispatcher). */
+  readonly streamLambda: LambdaUse & { readonly pollsPerSecond: number };
+  /** The TTL rescue: invoked with the TTL deletions of batch items, `batchSize` at a time. */
+  readonly rescueLambda: LambdaUse & { readonly batchSize: number };
+  /** Bytes and events one invocation logs (platform lines, application logs, EMF), and the access log line. */
+  readonly logBytesPerProduce: number;
+  readonly logBytesPerFetch: number;
+  readonly logEventsPerProduce: number;
+  readonly logEventsPerFetch: number;
+  readonly accessLogBytesPerRequest: number;
+  readonly logRetentionDays: number;
+  /** Distinct custom metrics (namespace, name, dimension values) the workload publishes. */
+  readonly customMetrics: number;
+  /** X-Ray sampling when tracing is on: a reservoir per second, then a fixed rate; null when off. */
+  readonly tracing: { readonly reservoirPerSecond: number; readonly fixedRate: number } | null;
 }
 
 /** One line of a bill. */
@@ -103,68 +142,130 @@ function checkWorkload(workload: Workload): void {
   }
 }
 
+function gbSeconds(lambda: LambdaUse, invocations: number): number {
+  return (lambda.memoryMb / 1024) * ((invocations * lambda.billedMs) / 1000);
+}
+
+function gbSecondUsd(lambda: LambdaUse, prices: PriceTable): number {
+  return lambda.architecture === 'arm64' ? prices.lambda.gbSecondArm.usd : prices.lambda.gbSecondX86.usd;
+}
+
+/**
+ * Traces X-Ray records for `requests` spread evenly over `seconds` under a rule with a reservoir
+ * per second and a fixed rate for the rest.
+ *
+ * @example sampledTraces(36_000, 3600, { reservoirPerSecond: 1, fixedRate: 0.05 }) // 3600 + 1620
+ */
+export function sampledTraces(
+  requests: number,
+  seconds: number,
+  rule: { readonly reservoirPerSecond: number; readonly fixedRate: number },
+): number {
+  const reservoir = Math.min(requests, rule.reservoirPerSecond * seconds);
+  return reservoir + rule.fixedRate * (requests - reservoir);
+}
+
 /** What Shoal is billed for in a workload: requests, compute, storage and the archiver's work. */
 function shoalQuantities(workload: Workload, usage: ShoalUsage) {
   const produceRequests = Math.ceil(workload.records / usage.recordsPerProduceRequest);
   const fetchRequests = Math.ceil(workload.records / usage.recordsPerFetchRequest) * workload.consumers;
-  const lambdaGbSeconds =
-    (usage.lambdaMemoryMb / 1024) *
-    ((produceRequests * usage.produceDurationMs + fetchRequests * usage.fetchDurationMs) / 1000);
+  const seconds = workloadHours(workload) * 3600;
+  const batchItems = produceRequests * usage.batchItemsPerProduceRequest;
   const hotMonths = Math.min(workload.retentionDays, usage.hotStoredDays) / DAYS_PER_MONTH;
   const segmentTotalBytes = workload.records * usage.segmentBytesPerRecord;
   const segments = Math.ceil(segmentTotalBytes / usage.segmentBytes);
+  const logGbMonths = ((workload.records * usage.storedBytesPerRecord) / GIB) * hotMonths;
+  const idempotencyGbMonths =
+    ((produceRequests * usage.idempotencyItemBytes) / GIB) * (usage.idempotencyStoredDays / DAYS_PER_MONTH);
+  const payloadObjects = produceRequests * usage.s3PerProduce.putRequests;
+  const logEvents = produceRequests * usage.logEventsPerProduce + fetchRequests * usage.logEventsPerFetch;
+  const logBytes =
+    produceRequests * usage.logBytesPerProduce +
+    fetchRequests * usage.logBytesPerFetch +
+    (produceRequests + fetchRequests) * usage.accessLogBytesPerRequest +
+    (logEvents + produceRequests + fetchRequests) * BILLING_RULES.cloudWatchLogs.eventOverheadBytes;
   return {
     produceRequests,
     fetchRequests,
     requests: produceRequests + fetchRequests,
-    lambdaGbSeconds,
-    logGbMonths: ((workload.records * usage.storedBytesPerRecord) / GIB) * hotMonths,
-    segmentGbMonths: (segmentTotalBytes / GIB) * (workload.retentionDays / DAYS_PER_MONTH),
+    streamInvocations: Math.min(produceRequests, usage.streamLambda.pollsPerSecond * seconds),
+    rescueInvocations: Math.ceil(batchItems / usage.rescueLambda.batchSize),
+    logGbMonths,
+    idempotencyGbMonths,
+    segmentGbMonths: (segmentTotalBytes / GIB) * (usage.segmentStoredDays / DAYS_PER_MONTH),
     segments,
-    // The archiver reads every batch once (strongly consistent Query pages of 4 KB units) and records
-    // each segment with a transaction of two small items (manifest entry, partition head).
+    // The archiver reads every batch once (strongly consistent Query pages of 4 KB units), reads each
+    // payload object once, and records each segment with a transaction of two small items.
     archiverReadUnits: Math.ceil(
       (workload.records * usage.storedBytesPerRecord) / BILLING_RULES.dynamodb.readUnitBytes,
     ),
     archiverWriteUnits: segments * 2 * BILLING_RULES.dynamodb.transactionMultiplier,
-    idempotencyGbMonths:
-      ((produceRequests * usage.idempotencyItemBytes) / GIB) * (usage.idempotencyStoredDays / DAYS_PER_MONTH),
+    payloadObjects,
+    payloadGbMonths:
+      ((produceRequests * usage.s3PerProduce.bytesPut) / GIB) * (usage.payloadStoredDays / DAYS_PER_MONTH),
+    tagMonths:
+      produceRequests * usage.s3PerProduce.tags * (usage.payloadStoredDays / DAYS_PER_MONTH) +
+      segments * (usage.segmentStoredDays / DAYS_PER_MONTH),
+    logGb: logBytes / GIB,
+    traces:
+      usage.tracing === null ? 0 : sampledTraces(produceRequests + fetchRequests, seconds, usage.tracing),
+    metricMonths:
+      usage.customMetrics * (Math.max(1, Math.ceil(workloadHours(workload))) / (DAYS_PER_MONTH * 24)),
   };
 }
 
 /** The assumptions behind Shoal's bill, shown beside it. */
 function shoalNotes(usage: ShoalUsage): string[] {
+  const { produceLambda: produce, fetchLambda: fetch } = usage;
   return [
     `${usage.recordsPerProduceRequest} records per produce request (with an Idempotency-Key), ` +
       `${usage.recordsPerFetchRequest} per fetch`,
-    `Lambda ${usage.lambdaMemoryMb} MB ${usage.lambdaArchitecture}, assumed ${usage.produceDurationMs} ms per produce ` +
-      `and ${usage.fetchDurationMs} ms per fetch (not measurable locally)`,
-    `batches stay in DynamoDB ${usage.hotStoredDays} days (local retention plus TTL's deletion delay), ` +
-      'in S3 segments for the whole retention; consumers read from the hot tier',
-    'the archiver schedule and the TTL rescue add a few Lambda invocations per hour (not counted)',
-    'DynamoDB Streams: $0 (read only by Lambda triggers, which are free); TTL deletes are free',
-    'no standing charges but the archiver on its schedule: next to nothing at zero traffic',
+    `Lambda ${produce.memoryMb} MB ${produce.architecture} as deployed; billed ${produce.billedMs.toFixed(1)} ms per produce ` +
+      `and ${fetch.billedMs.toFixed(1)} ms per fetch, timed on the local stack`,
+    `batches stay in DynamoDB ${usage.hotStoredDays} days (local retention plus TTL's deletion delay); ` +
+      `segments are billed ${usage.segmentStoredDays} days and payload objects ${usage.payloadStoredDays} days ` +
+      '(retention, then noncurrent versions)',
+    `point-in-time recovery ${usage.pitr ? "on: billed on the tables' size" : 'off'}`,
+    usage.tracing === null
+      ? 'X-Ray tracing off'
+      : `X-Ray: ${usage.tracing.reservoirPerSecond} trace/s then ${usage.tracing.fixedRate * 100}% of requests`,
+    `every append wakes the stream consumer (at most ${usage.streamLambda.pollsPerSecond} polls/s, ` +
+      `${usage.streamLambda.billedMs} ms assumed); TTL deletions invoke the rescue (${usage.rescueLambda.billedMs} ms assumed)`,
+    'CloudWatch Logs storage counted uncompressed (AWS bills compressed bytes); no free tiers',
+    'DynamoDB Streams reads by Lambda and TTL deletes are free',
   ];
 }
 
-/**
- * Shoal: API Gateway REST + Lambda for every produce and fetch request, DynamoDB write and read
- * units as measured, DynamoDB storage for the hot tier's days, S3 segments for the whole retention
- * (with the archiver's reads, its manifest writes and the uploads). DynamoDB Streams reads cost
- * nothing: only Lambda reads the stream.
- *
- * @example shoalCost(MILLION_1KB_RECORDS, measuredUsage).totalUsd
- */
-export function shoalCost(workload: Workload, usage: ShoalUsage, prices: PriceTable = PRICES): SystemCost {
-  checkWorkload(workload);
-  const q = shoalQuantities(workload, usage);
-  const gbSecond =
-    usage.lambdaArchitecture === 'arm64' ? prices.lambda.gbSecondArm.usd : prices.lambda.gbSecondX86.usd;
-  const { readRequestUnit, writeRequestUnit, storageGbMonth } = prices.dynamodb;
-  const lines = [
+function shoalComputeLines(q: ReturnType<typeof shoalQuantities>, usage: ShoalUsage, prices: PriceTable) {
+  const { produceLambda, fetchLambda, streamLambda, rescueLambda } = usage;
+  const invocations = q.requests + q.streamInvocations + q.rescueInvocations;
+  return [
     line('API Gateway REST requests', q.requests, 'request', prices.apiGatewayRest.request.usd),
-    line('Lambda invocations', q.requests, 'invocation', prices.lambda.request.usd),
-    line(`Lambda duration (${usage.lambdaArchitecture})`, q.lambdaGbSeconds, 'GB-second', gbSecond),
+    line('Lambda invocations (API, stream, rescue)', invocations, 'invocation', prices.lambda.request.usd),
+    line(
+      `Lambda duration, produce (${produceLambda.memoryMb} MB)`,
+      gbSeconds(produceLambda, q.produceRequests),
+      'GB-second',
+      gbSecondUsd(produceLambda, prices),
+    ),
+    line(
+      `Lambda duration, fetch (${fetchLambda.memoryMb} MB)`,
+      gbSeconds(fetchLambda, q.fetchRequests),
+      'GB-second',
+      gbSecondUsd(fetchLambda, prices),
+    ),
+    line(
+      'Lambda duration, stream consumer and TTL rescue',
+      gbSeconds(streamLambda, q.streamInvocations) + gbSeconds(rescueLambda, q.rescueInvocations),
+      'GB-second',
+      gbSecondUsd(streamLambda, prices),
+    ),
+  ];
+}
+
+function shoalDynamoDbLines(q: ReturnType<typeof shoalQuantities>, usage: ShoalUsage, prices: PriceTable) {
+  const { readRequestUnit, writeRequestUnit, storageGbMonth } = prices.dynamodb;
+  return [
     line(
       'DynamoDB writes (produce transactions)',
       q.produceRequests * usage.writeUnitsPerProduceRequest,
@@ -180,39 +281,161 @@ export function shoalCost(workload: Workload, usage: ShoalUsage, prices: PriceTa
     line('DynamoDB reads (archiver)', q.archiverReadUnits, 'read request unit', readRequestUnit.usd),
     line('DynamoDB writes (archiver)', q.archiverWriteUnits, 'write request unit', writeRequestUnit.usd),
     line('DynamoDB storage, log items (hot tier)', q.logGbMonths, 'GB-month', storageGbMonth.usd),
-    line('S3 storage, segments', q.segmentGbMonths, 'GB-month', prices.s3.storageGbMonth.usd),
-    line('S3 PUT requests, segments', q.segments, 'request', prices.s3.putRequest.usd),
     line('DynamoDB storage, idempotency keys', q.idempotencyGbMonths, 'GB-month', storageGbMonth.usd),
+    line(
+      'DynamoDB point-in-time recovery',
+      usage.pitr ? q.logGbMonths + q.idempotencyGbMonths : 0,
+      'GB-month',
+      prices.dynamodbBackup.pitrGbMonth.usd,
+    ),
   ];
-  return bill('Shoal', lines, shoalNotes(usage));
+}
+
+function shoalS3Lines(q: ReturnType<typeof shoalQuantities>, usage: ShoalUsage, prices: PriceTable) {
+  const putRequests =
+    q.segments +
+    q.produceRequests * usage.s3PerProduce.putRequests +
+    q.fetchRequests * usage.s3PerFetch.putRequests;
+  const getRequests =
+    q.payloadObjects +
+    q.produceRequests * usage.s3PerProduce.getRequests +
+    q.fetchRequests * usage.s3PerFetch.getRequests;
+  return [
+    line(
+      'S3 storage, segments (incl. noncurrent days)',
+      q.segmentGbMonths,
+      'GB-month',
+      prices.s3.storageGbMonth.usd,
+    ),
+    line(
+      'S3 storage, payload objects (incl. noncurrent days)',
+      q.payloadGbMonths,
+      'GB-month',
+      prices.s3.storageGbMonth.usd,
+    ),
+    line('S3 PUT requests (segments, payloads)', putRequests, 'request', prices.s3.putRequest.usd),
+    line('S3 GET requests (fetch, archiver)', getRequests, 'request', prices.s3.getRequest.usd),
+    line('S3 object tags', q.tagMonths, 'tag-month', prices.s3Extras.tagMonth.usd),
+  ];
+}
+
+function shoalObservabilityLines(
+  q: ReturnType<typeof shoalQuantities>,
+  usage: ShoalUsage,
+  prices: PriceTable,
+) {
+  const { logIngestGb, logStorageGbMonth, customMetricMonth } = prices.cloudWatch;
+  return [
+    line('CloudWatch Logs ingestion (platform, EMF, access logs)', q.logGb, 'GB', logIngestGb.usd),
+    line(
+      'CloudWatch Logs storage',
+      q.logGb * (usage.logRetentionDays / DAYS_PER_MONTH),
+      'GB-month',
+      logStorageGbMonth.usd,
+    ),
+    line('CloudWatch custom metrics (EMF)', q.metricMonths, 'metric-month', customMetricMonth.usd),
+    line('X-Ray traces recorded', q.traces, 'trace', prices.xray.traceRecorded.usd),
+  ];
+}
+
+/**
+ * Shoal: API Gateway REST and Lambda for every produce and fetch request at the measured duration,
+ * the stream consumer and the TTL rescue, DynamoDB units as measured, storage and point-in-time
+ * recovery for the hot tier's days, S3 segments and payload objects (noncurrent days included) with
+ * their requests, CloudWatch Logs, EMF metrics and X-Ray traces as deployed.
+ *
+ * @example shoalCost(MILLION_1KB_RECORDS, measuredUsage).totalUsd
+ */
+export function shoalCost(workload: Workload, usage: ShoalUsage, prices: PriceTable = PRICES): SystemCost {
+  checkWorkload(workload);
+  const q = shoalQuantities(workload, usage);
+  return bill(
+    'Shoal',
+    [
+      ...shoalComputeLines(q, usage, prices),
+      ...shoalDynamoDbLines(q, usage, prices),
+      ...shoalS3Lines(q, usage, prices),
+      ...shoalObservabilityLines(q, usage, prices),
+    ],
+    shoalNotes(usage),
+  );
+}
+
+/**
+ * How a producer hands records to Kinesis: one Kinesis record per record (raw), or KPL-style,
+ * `recordsPerKinesisRecord` records aggregated into one Kinesis record after compressing them to
+ * `compressedBytesPerByte` of their size (the consumer decompresses and de-aggregates).
+ */
+export interface KinesisProducer {
+  readonly label: string;
+  readonly recordsPerKinesisRecord: number;
+  readonly compressedBytesPerByte: number;
+}
+
+/** One Kinesis record per 1 KB record, uncompressed. */
+export const RAW_PRODUCER: KinesisProducer = {
+  label: '',
+  recordsPerKinesisRecord: 1,
+  compressedBytesPerByte: 1,
+};
+
+/** The Kinesis records a producer sends for a workload, and the bytes of each. */
+export function kinesisRecordsOf(
+  workload: Workload,
+  producer: KinesisProducer,
+): { count: number; bytes: number } {
+  const { aggregatedRecordBytesMax, aggregationOverheadBytes } = BILLING_RULES.kinesisProducer;
+  const aggregated = producer.recordsPerKinesisRecord > 1;
+  const perRecordBytes =
+    workload.recordBytes * producer.compressedBytesPerByte + (aggregated ? aggregationOverheadBytes : 0);
+  const perKinesisRecord = Math.max(
+    1,
+    Math.min(producer.recordsPerKinesisRecord, Math.floor(aggregatedRecordBytesMax / perRecordBytes)),
+  );
+  return {
+    count: Math.ceil(workload.records / perKinesisRecord),
+    bytes: Math.ceil(perKinesisRecord * perRecordBytes),
+  };
+}
+
+function kinesisName(base: string, producer: KinesisProducer): string {
+  return producer.label === '' ? base : `${base} (${producer.label})`;
 }
 
 /**
  * Kinesis Data Streams, on-demand Standard: one stream billed per hour, ingest per GB with each
- * record rounded up to 1 KB, retrieval per GB per consumer, and extended retention per GB-month for
- * the days beyond the first.
+ * Kinesis record rounded up to 1 KB, retrieval per GB per consumer, and extended retention per
+ * GB-month for the days beyond the first.
  */
-export function kinesisOnDemandCost(workload: Workload, prices: PriceTable = PRICES): SystemCost {
+export function kinesisOnDemandCost(
+  workload: Workload,
+  prices: PriceTable = PRICES,
+  producer: KinesisProducer = RAW_PRODUCER,
+): SystemCost {
   checkWorkload(workload);
   const { onDemandRecordRoundingBytes, includedRetentionHours } = BILLING_RULES.kinesis;
+  const sent = kinesisRecordsOf(workload, producer);
   const ingestBytes =
-    workload.records *
-    Math.ceil(workload.recordBytes / onDemandRecordRoundingBytes) *
-    onDemandRecordRoundingBytes;
-  const retrievedBytes = workload.records * workload.recordBytes * workload.consumers;
+    sent.count * Math.ceil(sent.bytes / onDemandRecordRoundingBytes) * onDemandRecordRoundingBytes;
+  const storedBytes = sent.count * sent.bytes;
   const extraDays = Math.max(0, workload.retentionDays - includedRetentionHours / 24);
-  const storedGbMonths = ((workload.records * workload.recordBytes) / GIB) * (extraDays / DAYS_PER_MONTH);
   const p = prices.kinesisOnDemand;
   return bill(
-    'Kinesis on-demand',
+    kinesisName('Kinesis on-demand', producer),
     [
       line('stream-hours', workloadHours(workload), 'stream-hour', p.streamHour.usd),
       line('data ingested', ingestBytes / GIB, 'GB', p.ingestGb.usd),
-      line('data retrieved', retrievedBytes / GIB, 'GB', p.retrievalGb.usd),
-      line('extended retention (days 2 to 7)', storedGbMonths, 'GB-month', p.extendedRetentionGbMonth.usd),
+      line('data retrieved', (storedBytes * workload.consumers) / GIB, 'GB', p.retrievalGb.usd),
+      line(
+        'extended retention (days 2 to 7)',
+        (storedBytes / GIB) * (extraDays / DAYS_PER_MONTH),
+        'GB-month',
+        p.extendedRetentionGbMonth.usd,
+      ),
     ],
     [
       'one stream; its hourly charge runs whether or not records arrive',
+      `${sent.count} Kinesis records of ${sent.bytes} B`,
       'up to 2 shared-throughput consumers; more need enhanced fan-out (extra cost)',
     ],
   );
@@ -220,19 +443,25 @@ export function kinesisOnDemandCost(workload: Workload, prices: PriceTable = PRI
 
 /**
  * Kinesis Data Streams, provisioned: as many shards as the ingest rate needs (1 MB/s or 1,000
- * records/s each), each billed per hour plus extended retention per shard-hour, and PUT payload units
- * (25 KB chunks of each record).
+ * Kinesis records/s each), each billed per hour plus extended retention per shard-hour, and PUT
+ * payload units (25 KB chunks of each Kinesis record).
  */
-export function kinesisProvisionedCost(workload: Workload, prices: PriceTable = PRICES): SystemCost {
+export function kinesisProvisionedCost(
+  workload: Workload,
+  prices: PriceTable = PRICES,
+  producer: KinesisProducer = RAW_PRODUCER,
+): SystemCost {
   checkWorkload(workload);
   const rules = BILLING_RULES.kinesis;
+  const sent = kinesisRecordsOf(workload, producer);
+  const kinesisRecordsPerSecond = (sent.count / workload.records) * workload.recordsPerSecond;
   const shards = Math.max(
     1,
-    Math.ceil((workload.recordsPerSecond * workload.recordBytes) / rules.shardIngestBytesPerSecondMax),
-    Math.ceil(workload.recordsPerSecond / rules.shardIngestRecordsPerSecondMax),
+    Math.ceil((kinesisRecordsPerSecond * sent.bytes) / rules.shardIngestBytesPerSecondMax),
+    Math.ceil(kinesisRecordsPerSecond / rules.shardIngestRecordsPerSecondMax),
   );
   const shardHours = shards * workloadHours(workload);
-  const payloadUnits = workload.records * Math.ceil(workload.recordBytes / rules.putPayloadUnitBytes);
+  const payloadUnits = sent.count * Math.ceil(sent.bytes / rules.putPayloadUnitBytes);
   const p = prices.kinesisProvisioned;
   const lines = [
     line(
@@ -246,8 +475,9 @@ export function kinesisProvisionedCost(workload: Workload, prices: PriceTable = 
   if (workload.retentionDays * 24 > rules.includedRetentionHours) {
     lines.push(line('extended retention', shardHours, 'shard-hour', p.extendedRetentionShardHour.usd));
   }
-  return bill('Kinesis provisioned', lines, [
+  return bill(kinesisName('Kinesis provisioned', producer), lines, [
     'shards sized for the average rate; peaks need more shards (or throttle)',
+    `${sent.count} Kinesis records of ${sent.bytes} B`,
     'retrieval included; 5 reads/s per shard shared by all consumers',
   ]);
 }
@@ -286,16 +516,79 @@ export function sqsCost(workload: Workload, prices: PriceTable = PRICES): System
   );
 }
 
-/** Every system's bill for one workload, Shoal first. */
+/** Every system's bill for one workload, Shoal first; Kinesis raw and with `kplProducer`. */
 export function compareCosts(
   workload: Workload,
   usage: ShoalUsage,
+  kplProducer: KinesisProducer,
   prices: PriceTable = PRICES,
 ): SystemCost[] {
   return [
     shoalCost(workload, usage, prices),
     kinesisOnDemandCost(workload, prices),
+    kinesisOnDemandCost(workload, prices, kplProducer),
     kinesisProvisionedCost(workload, prices),
+    kinesisProvisionedCost(workload, prices, kplProducer),
     sqsCost(workload, prices),
   ];
+}
+
+/** What a deployment runs and keeps while nobody produces or fetches (from `deployment.ts`). */
+export interface IdleDeployment {
+  readonly scheduled: readonly {
+    readonly description: string;
+    readonly invocationsPerMonth: number;
+    readonly lambda: LambdaUse;
+    readonly traced: boolean;
+  }[];
+  /** Bytes and log events one idle invocation logs (platform lines). */
+  readonly logBytesPerInvocation: number;
+  readonly logEventsPerInvocation: number;
+  readonly alarms: number;
+  readonly dashboards: number;
+  /** X-Ray sampling of the scheduled invocations; null when tracing is off. */
+  readonly tracing: { readonly reservoirPerSecond: number; readonly fixedRate: number } | null;
+}
+
+/**
+ * What an idle deployment pays a month: its scheduled functions (invocations, duration, their logs
+ * and traces), alarms and dashboards. Empty tables and an empty bucket cost nothing, nor does PITR
+ * on them.
+ */
+export function idleMonthlyCost(idle: IdleDeployment, prices: PriceTable = PRICES): SystemCost {
+  const seconds = DAYS_PER_MONTH * 24 * 3600;
+  const invocations = idle.scheduled.reduce((sum, entry) => sum + entry.invocationsPerMonth, 0);
+  const traced = idle.scheduled
+    .filter((entry) => entry.traced)
+    .reduce((sum, entry) => sum + entry.invocationsPerMonth, 0);
+  const logGb =
+    (invocations *
+      (idle.logBytesPerInvocation +
+        idle.logEventsPerInvocation * BILLING_RULES.cloudWatchLogs.eventOverheadBytes)) /
+    GIB;
+  const lines = [
+    line('Lambda invocations (schedules)', invocations, 'invocation', prices.lambda.request.usd),
+    ...idle.scheduled.map((entry) =>
+      line(
+        `Lambda duration, ${entry.description} (${entry.lambda.memoryMb} MB)`,
+        gbSeconds(entry.lambda, entry.invocationsPerMonth),
+        'GB-second',
+        gbSecondUsd(entry.lambda, prices),
+      ),
+    ),
+    line('CloudWatch Logs ingestion', logGb, 'GB', prices.cloudWatch.logIngestGb.usd),
+    line(
+      'X-Ray traces recorded',
+      idle.tracing === null ? 0 : sampledTraces(traced, seconds, idle.tracing),
+      'trace',
+      prices.xray.traceRecorded.usd,
+    ),
+    line('CloudWatch alarms', idle.alarms, 'alarm-month', prices.cloudWatch.alarmMonth.usd),
+    line('CloudWatch dashboards', idle.dashboards, 'dashboard-month', prices.cloudWatch.dashboardMonth.usd),
+  ];
+  return bill('Shoal, idle month', lines, [
+    'no produce or fetch; scheduled functions run as deployed',
+    'tables and bucket empty: no storage or point-in-time recovery charge',
+    'free tiers not applied (3 dashboards and 10 alarms are free per account)',
+  ]);
 }

@@ -98,6 +98,55 @@ export const PRICES = {
       source: 'https://aws.amazon.com/lambda/pricing/',
     },
   },
+  dynamodbBackup: {
+    pitrGbMonth: {
+      usd: 0.2,
+      unit: 'GB-month of continuous backups (point-in-time recovery), billed on the table size',
+      source: `${DYNAMODB_ON_DEMAND}; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery_Howitworks.html`,
+    },
+  },
+  s3Extras: {
+    tagMonth: {
+      usd: 0.01 / 10_000,
+      unit: 'object tag-month: $0.01 per 10,000 tags per month',
+      source: 'https://aws.amazon.com/s3/pricing/ (Management and insights: object tagging)',
+    },
+  },
+  cloudWatch: {
+    logIngestGb: {
+      usd: 0.5,
+      unit: 'GB of log data ingested (Standard log class), EMF documents included',
+      source: 'https://aws.amazon.com/cloudwatch/pricing/',
+    },
+    logStorageGbMonth: {
+      usd: 0.03,
+      unit: 'GB-month of archived log data',
+      source: 'https://aws.amazon.com/cloudwatch/pricing/',
+      note: 'Billed on compressed bytes; the model counts the uncompressed bytes (an upper bound).',
+    },
+    customMetricMonth: {
+      usd: 0.3,
+      unit: 'custom metric-month (first 10,000), prorated by the hour a metric is published',
+      source: 'https://aws.amazon.com/cloudwatch/pricing/',
+    },
+    alarmMonth: {
+      usd: 0.1,
+      unit: 'standard-resolution alarm metric-month',
+      source: 'https://aws.amazon.com/cloudwatch/pricing/',
+    },
+    dashboardMonth: {
+      usd: 3,
+      unit: 'dashboard-month (beyond the 3 free ones, which an account may already use)',
+      source: 'https://aws.amazon.com/cloudwatch/pricing/',
+    },
+  },
+  xray: {
+    traceRecorded: {
+      usd: 5 / 1_000_000,
+      unit: 'trace recorded: $5.00 per million',
+      source: 'https://aws.amazon.com/xray/pricing/',
+    },
+  },
   apiGatewayRest: {
     request: {
       usd: 3.5 / 1_000_000,
@@ -190,6 +239,38 @@ export const BILLING_RULES = {
     /** Retention included in the base price. */
     includedRetentionHours: 24,
     source: KINESIS_PRICING,
+  },
+  lambda: {
+    /** Billed duration is rounded up to the next millisecond. */
+    billedDurationStepMs: 1,
+    /** Lambda polls each stream shard this many times a second; with no batching window each poll that finds records invokes. */
+    streamPollsPerSecond: 4,
+    source:
+      'https://aws.amazon.com/lambda/pricing/; https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html',
+  },
+  cloudWatchLogs: {
+    /** Each log event counts its message plus 26 bytes. */
+    eventOverheadBytes: 26,
+    source: 'https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html',
+  },
+  xray: {
+    /** X-Ray's default sampling rule: this many requests a second (shared by every service using it)... */
+    defaultReservoirPerSecond: 1,
+    /** ...and this share of the rest. */
+    defaultFixedRate: 0.05,
+    source: 'https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html',
+  },
+  dynamodbTtl: {
+    /** "DynamoDB typically deletes expired items within two days of expiration" (UpdateTimeToLive API reference). */
+    deletionDelayDays: 2,
+    source: 'https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html',
+  },
+  kinesisProducer: {
+    /** A KPL aggregated record holds at most this much (a Kinesis record's limit). */
+    aggregatedRecordBytesMax: 1024 * 1024,
+    /** KPL's aggregation format adds a protobuf frame, a partition-key table and an MD5 per record. */
+    aggregationOverheadBytes: 20,
+    source: 'https://docs.aws.amazon.com/streams/latest/dev/kinesis-kpl-concepts.html',
   },
   sqs: {
     /** Each 64 KB chunk of a request's payload is billed as one request. */

@@ -113,3 +113,30 @@ export class Progress {
     this.drawn = false;
   }
 }
+
+/** One batch size of the cost table: each system's dollars, and Shoal's write units and latency ratio. */
+export interface CostTableRow {
+  readonly batchRecords: number;
+  /** Dollars per system, Shoal first, in `headers` order. */
+  readonly usd: readonly number[];
+  readonly writeUnitsPerMib: number | undefined;
+  readonly p50Ratio: number | undefined;
+}
+
+/**
+ * The cost table: one row per batch size, one dollar column per system, then write units per MiB
+ * and the worst produce latency ratio at that batch size.
+ *
+ * @example costTable(['Shoal', 'Kinesis on-demand'], [{ batchRecords: 100, usd: [0.2, 0.17], writeUnitsPerMib: 455, p50Ratio: 2.1 }])
+ */
+export function costTable(systems: readonly string[], rows: readonly CostTableRow[]): string {
+  return renderTable(
+    ['records/request', ...systems, 'WU/MiB', 'p50 ratio'],
+    rows.map((row) => [
+      String(row.batchRecords),
+      ...row.usd.map(formatUsd),
+      formatNumber(row.writeUnitsPerMib),
+      row.p50Ratio === undefined ? '—' : `${row.p50Ratio.toFixed(2)}x`,
+    ]),
+  );
+}

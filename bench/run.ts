@@ -14,7 +14,6 @@ import { parseArgs } from 'node:util';
 import { startLocalStack } from '../local/stack.js';
 import { DynamoDbTopicStore } from '../shared/adapters/dynamodb/topic-store.js';
 import { readConfig, type ShoalConfig } from '../shared/config.js';
-import { LIMITS } from '../shared/domain/limits.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
 import { tieredStorageFor } from '../shared/services.js';
 import type { EventSizeClass } from '../test/support/events.js';
@@ -28,12 +27,26 @@ import {
   measureEndToEnd,
   measureFetch,
 } from './consume.js';
-import { compareCosts, MILLION_1KB_RECORDS, type ShoalUsage, type SystemCost } from './cost-model.js';
-import { billedStorageBytes } from './item-size.js';
+import {
+  type CostEvidence,
+  costNotes,
+  idleDeploymentOf,
+  kplProducerOf,
+  shoalUsageOf,
+} from './cost-inputs.js';
+import {
+  compareCosts,
+  idleMonthlyCost,
+  MILLION_1KB_RECORDS,
+  type ShoalUsage,
+  type SystemCost,
+} from './cost-model.js';
+import { type DeployedSettings, synthesizeDeployment } from './deployment.js';
+import { type InvocationUsage, measureInvocations } from './handler-usage.js';
 import { type CapacityMeter, createCapacityMeter } from './metering.js';
 import { PRICE_REGION, PRICES_CHECKED_ON } from './prices.js';
 import { type LoadLimits, type LoadResult, rawSender, runLoad, shoalSender } from './produce.js';
-import { bar, formatNumber, formatUsd, Progress, renderTable } from './report.js';
+import { bar, costTable, formatNumber, formatUsd, Progress, renderTable } from './report.js';
 import { ShoalClient } from './shoal-client.js';
 import { round } from './stats.js';
 import { measureStorage, type StorageRow } from './storage.js';
@@ -73,6 +86,8 @@ interface Settings {
   readonly fetchMaxRecords: number;
   readonly endToEndRecords: number;
   readonly storageRequests: (batchRecords: number) => number;
+  /** Produce invocations timed per batch size: enough records for whole 1,000-record fetches. */
+  readonly invocationRequests: (batchRecords: number) => number;
   readonly checkRecords: number;
 }
 
@@ -92,6 +107,7 @@ function settingsFor(quick: boolean): Settings {
     fetchMaxRecords: 1000,
     endToEndRecords: quick ? 30 : 200,
     storageRequests: (batch) => Math.max(quick ? 3 : 5, Math.ceil((quick ? 100 : 400) / batch)),
+    invocationRequests: (batch) => Math.max(quick ? 3 : 10, Math.ceil((quick ? 2_000 : 5_000) / batch)),
     checkRecords: quick ? 200 : 1_000,
   };
 }
@@ -113,9 +129,8 @@ interface Target {
   stop(): Promise<void>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Assumed delay between a batch's TTL and DynamoDB deleting it, for storage cost. */
-const TTL_DELETION_DELAY_DAYS = 1;
+/** The issue's goal for write units per MiB of logical payload, at 100 records per request. */
+const WRITE_UNITS_PER_MIB_MAX = 100;
 
 /** Archive passes one cold-fetch preparation may take before giving up. */
 const ARCHIVE_PASSES_MAX = 50;
@@ -346,6 +361,7 @@ function goals(
   storage: readonly StorageRow[] | null,
   fetch: FetchSection,
   check: CheckReport | null,
+  cost: BenchResults['cost'],
 ): Goal[] {
   const ratios = produce.filter((row) => row.p50Ratio !== null);
   const worst = ratios.reduce<ProduceRow | undefined>(
@@ -378,11 +394,11 @@ function goals(
           : `worst: ${worst.sizeClass} ×${worst.producers} batch ${worst.batchRecords}; worst per batch size: ${byBatch}`,
     },
     {
-      name: "at most 500 DynamoDB write units per MB of the benchmark's JSON events",
+      name: "at most 100 DynamoDB write units per MB of the benchmark's JSON events",
       value: storageRow === undefined ? null : round(storageRow.writeUnitsPerMib, 0),
       unit: 'write units per MiB (typical events, 100 per request, with Idempotency-Key)',
-      target: 500,
-      met: storageRow !== undefined && storageRow.writeUnitsPerMib <= 500,
+      target: WRITE_UNITS_PER_MIB_MAX,
+      met: storageRow !== undefined && storageRow.writeUnitsPerMib <= WRITE_UNITS_PER_MIB_MAX,
       note:
         storageRow === undefined
           ? 'storage not measured (no direct access to the tables)'
@@ -406,55 +422,53 @@ function goals(
       met: checkTotal === 0,
       ...(check === null ? { note: 'checker not run' } : {}),
     },
+    ...costGoals(cost),
   ];
 }
 
-function costUsage(
-  storage: readonly StorageRow[] | null,
-  fetch: FetchSection,
-  typicalMeanBytes: number,
-): { usage: ShoalUsage; notes: string[] } | null {
-  const row = storage?.find((entry) => entry.batchRecords === 100);
-  const hot = fetch.hot.find((entry) => entry.consumers === 1);
-  if (row === undefined || hot === undefined) return null;
-  // Scale the byte-proportional parts from the benchmark's mean event to the workload's 1 KB.
-  const scale = MILLION_1KB_RECORDS.recordBytes / typicalMeanBytes;
-  const usage: ShoalUsage = {
-    recordsPerProduceRequest: row.batchRecords,
-    recordsPerFetchRequest: Math.floor(hot.recordsPerRequest),
-    writeUnitsPerProduceRequest:
-      (row.logTableWriteUnits * scale + row.headWriteUnits + row.idempotencyWriteUnits) / row.requests,
-    readUnitsPerProduceRequest: row.readUnitsPerRequestMetered ?? 3,
-    readUnitsPerFetchRequest:
-      fetch.readUnitsPerFetchMetered ?? 2 + Math.ceil((hot.recordsPerRequest * typicalMeanBytes) / 4096),
-    storedBytesPerRecord: row.billedStoredBytesPerLogicalByte * MILLION_1KB_RECORDS.recordBytes,
-    hotStoredDays: LIMITS.localRetentionMsDefault / DAY_MS + TTL_DELETION_DELAY_DAYS,
-    segmentBytesPerRecord:
-      (fetch.cold.measured && fetch.cold.segmentBytesPerLogicalByte !== undefined
-        ? fetch.cold.segmentBytesPerLogicalByte
-        : row.storedBytesPerLogicalByte) * MILLION_1KB_RECORDS.recordBytes,
-    segmentBytes: LIMITS.segmentBytesDefault,
-    idempotencyItemBytes: billedStorageBytes(row.idempotencyItemBytes),
-    idempotencyStoredDays: 2,
-    lambdaMemoryMb: 512,
-    lambdaArchitecture: 'arm64',
-    produceDurationMs: 40,
-    fetchDurationMs: 40,
+/** Goals on dollars per million records, and on what an idle deployment pays. */
+function costGoals(cost: BenchResults['cost']): Goal[] {
+  const at = (batch: number) => cost?.byBatch.find((entry) => entry.batchRecords === batch);
+  const cheapest = (batch: number, prefix: string) => {
+    const systems = at(batch)?.systems.filter((system) => system.system.startsWith(prefix)) ?? [];
+    return systems.reduce<SystemCost | undefined>(
+      (min, system) => (min === undefined || system.totalUsd < min.totalUsd ? system : min),
+      undefined,
+    );
   };
-  return {
-    usage,
-    notes: [
-      `measured on typical events (mean ${typicalMeanBytes.toFixed(0)} B), scaled to 1,024 B records`,
-      row.readUnitsPerRequestMetered === undefined
-        ? 'produce read units assumed (3), not metered'
-        : 'read units metered',
-      'idempotency items stored 2 days (24 h window plus TTL deletion delay)',
-      `TTL deletes batches ${TTL_DELETION_DELAY_DAYS} day after they expire (AWS: typically within a few days)`,
-      fetch.cold.measured && fetch.cold.segmentBytesPerLogicalByte !== undefined
-        ? 'S3 segment bytes measured on the cold-fetch partition'
-        : 'S3 segment bytes assumed equal to the batch items',
-    ],
+  const versus = (batch: number, prefix: string, name: string): Goal => {
+    const shoal = at(batch)?.systems[0];
+    const kinesis = cheapest(batch, prefix);
+    return {
+      name,
+      value: shoal === undefined ? null : round(shoal.totalUsd, 4),
+      unit: '$ per million 1 KB records (produced, consumed once, kept 7 days)',
+      target: kinesis === undefined ? 0 : round(kinesis.totalUsd, 4),
+      met: shoal !== undefined && kinesis !== undefined && shoal.totalUsd < kinesis.totalUsd,
+      note:
+        kinesis === undefined
+          ? 'cost not computed (storage or invocations not measured)'
+          : `target: the cheaper ${prefix} variant, ${kinesis.system}`,
+    };
   };
+  return [
+    versus(100, 'Kinesis on-demand', 'cost at 100 records per request below Kinesis on-demand'),
+    versus(1000, 'Kinesis provisioned', 'cost at 1,000 records per request below provisioned Kinesis'),
+    {
+      name: 'zero cost at rest',
+      value: cost === null ? null : round(cost.idle.totalUsd, 2),
+      unit: '$ per month of an idle deployment (no produce, no fetch)',
+      target: 0,
+      met: cost !== null && cost.idle.totalUsd === 0,
+      note:
+        cost === null
+          ? 'cost not computed'
+          : cost.idle.lines
+              .filter((entry) => entry.usd > 0.005)
+              .map((entry) => `${entry.item} $${entry.usd.toFixed(2)}`)
+              .join(', '),
+    },
+  ];
 }
 
 /** Prints the run's tables to stdout: produce, fetch, storage, cost, consistency and goals. */
@@ -464,7 +478,7 @@ function printReport(results: BenchResults): void {
     ...produceLines(results.produce),
     ...fetchLines(results),
     ...(results.storage === null ? [] : storageLines(results.storage)),
-    ...(results.cost === null ? [] : costLines(results.cost.systems)),
+    ...costLines(results),
     ...(results.consistency === null ? [] : consistencyLines(results.consistency)),
     goalsTable(results.goals),
   ];
@@ -556,15 +570,50 @@ function storageLines(storage: readonly StorageRow[]): string[] {
   ];
 }
 
-function costLines(systems: readonly SystemCost[]): string[] {
-  const max = Math.max(...systems.map((system) => system.totalUsd));
+function costLines(results: BenchResults): string[] {
+  const cost = results.cost;
+  if (cost === null) return [];
+  const worstRatio = (batch: number) => {
+    const ratios = results.produce.filter((row) => row.batchRecords === batch && row.p50Ratio !== null);
+    return ratios.length === 0 ? undefined : Math.max(...ratios.map((row) => row.p50Ratio ?? 0));
+  };
+  const systems =
+    cost.byBatch[0]?.systems.map((system) => system.system.replace(/ \(KPL.*\)$/, ' KPL')) ?? [];
+  const at100 = cost.byBatch.find((entry) => entry.batchRecords === 100) ?? cost.byBatch[0];
+  return [
+    costTable(
+      systems,
+      cost.byBatch.map((entry) => ({
+        batchRecords: entry.batchRecords,
+        usd: entry.systems.map((system) => system.totalUsd),
+        writeUnitsPerMib: results.storage?.find((row) => row.batchRecords === entry.batchRecords)
+          ?.writeUnitsPerMib,
+        p50Ratio: worstRatio(entry.batchRecords),
+      })),
+    ),
+    `($ per million 1 KB records produced, consumed once, kept 7 days at ~278 records/s; ${PRICE_REGION} list prices checked ${PRICES_CHECKED_ON}; ` +
+      'KPL: the same batch aggregated into one Kinesis record, compressed as Shoal compresses it)',
+    '',
+    ...(at100 === undefined
+      ? []
+      : billLines(`Shoal at ${at100.batchRecords} records/request`, at100.systems[0], at100.notes)),
+    ...billLines('idle deployment, per month', cost.idle, []),
+  ];
+}
+
+function billLines(title: string, bill: SystemCost | undefined, notes: readonly string[]): string[] {
+  if (bill === undefined) return [];
   return [
     renderTable(
-      ['$ per million 1 KB records', 'total', ''],
-      systems.map((system) => [system.system, formatUsd(system.totalUsd), bar(system.totalUsd, max, 24)]),
-      ['left', 'right', 'left'],
+      [title, 'quantity', 'unit', '$'],
+      [
+        ...bill.lines
+          .filter((entry) => entry.usd > 0)
+          .map((entry) => [entry.item, formatNumber(entry.quantity), entry.unit, formatUsd(entry.usd)]),
+        ['total', '', '', formatUsd(bill.totalUsd)],
+      ],
     ),
-    `(produced, consumed once, kept 7 days at ~278 records/s; ${PRICE_REGION} list prices checked ${PRICES_CHECKED_ON})`,
+    ...notes.map((note) => `  - ${note}`),
     '',
   ];
 }
@@ -618,9 +667,19 @@ export interface BenchResults {
   readonly storage: StorageRow[] | null;
   readonly cost: {
     readonly workload: typeof MILLION_1KB_RECORDS;
-    readonly usage: ShoalUsage;
-    readonly notes: string[];
-    readonly systems: SystemCost[];
+    /** How the CDK app deploys, read from its synthesized templates. */
+    readonly deployment: DeployedSettings;
+    /** The produce and fetch handlers invoked and metered at each batch size. */
+    readonly invocations: InvocationUsage[];
+    /** Every system's bill at each batch size, Shoal first, with Shoal's usage and assumptions. */
+    readonly byBatch: {
+      readonly batchRecords: number;
+      readonly usage: ShoalUsage;
+      readonly notes: string[];
+      readonly systems: SystemCost[];
+    }[];
+    /** What a deployment pays in a month without traffic. */
+    readonly idle: SystemCost;
     readonly pricesCheckedOn: string;
     readonly region: string;
   } | null;
@@ -635,6 +694,8 @@ interface Measured {
   readonly fetch: FetchSection;
   readonly endToEnd: EndToEndResult;
   readonly storage: StorageRow[] | null;
+  readonly invocations: InvocationUsage[] | null;
+  readonly deployment: DeployedSettings;
   readonly check: CheckReport;
 }
 
@@ -693,8 +754,11 @@ async function measureAll(settings: Settings, target: Target, progress: Progress
   const endToEnd = await measureEndToEnd(client, e2eTopic, pools.small, settings.endToEndRecords, 50, 5_000);
 
   const storage = await runStorage(settings, client, target, pools.typical, progress);
+  const invocations = await runInvocations(settings, client, target, pools.typical, progress);
+  progress.begin('reading the CDK app (synth without bundling)');
+  const deployment = synthesizeDeployment();
   const check = await runCheck(settings, target, progress);
-  return { pools, produce, fetch, endToEnd, storage, check };
+  return { pools, produce, fetch, endToEnd, storage, invocations, deployment, check };
 }
 
 /** Storage accounting, when the benchmark reaches the tables directly; null otherwise. */
@@ -719,6 +783,26 @@ async function runStorage(
     settings.batchSizes,
     settings.storageRequests,
     target.meter,
+  );
+}
+
+/** The produce and fetch handlers invoked directly, timed and metered, when the tables are reachable. */
+async function runInvocations(
+  settings: Settings,
+  client: ShoalClient,
+  target: Target,
+  pool: EventPool,
+  progress: Progress,
+): Promise<InvocationUsage[] | null> {
+  if (target.tables === undefined) return null;
+  progress.begin('handler invocations');
+  return measureInvocations(
+    target.tables.config,
+    client,
+    pool,
+    settings.batchSizes,
+    settings.invocationRequests,
+    (line) => progress.update(line),
   );
 }
 
@@ -752,15 +836,39 @@ function machine(loadAverageStart: number): BenchResults['machine'] {
   };
 }
 
-/** The cost section: Shoal's usage from the measurements, priced next to the other systems. */
+/** The cost section: Shoal's usage at each batch size, priced next to the other systems. */
 function costSection(measured: Measured): BenchResults['cost'] {
-  const cost = costUsage(measured.storage, measured.fetch, measured.pools.typical.meanLogicalBytes);
-  if (cost === null) return null;
+  const { storage, invocations, deployment, fetch } = measured;
+  if (storage === null || invocations === null) return null;
+  const segmentBytesPerLogicalByte = fetch.cold.measured ? fetch.cold.segmentBytesPerLogicalByte : undefined;
+  const byBatch = storage.flatMap((row) => {
+    const invoked = invocations.find((entry) => entry.batchRecords === row.batchRecords);
+    if (invoked === undefined) return [];
+    const evidence: CostEvidence = {
+      storage: row,
+      invocations: invoked,
+      deployment,
+      segmentBytesPerLogicalByte,
+      meanRecordBytes: measured.pools.typical.meanLogicalBytes,
+      recordBytes: MILLION_1KB_RECORDS.recordBytes,
+      retentionDays: MILLION_1KB_RECORDS.retentionDays,
+    };
+    const usage = shoalUsageOf(evidence);
+    return [
+      {
+        batchRecords: row.batchRecords,
+        usage,
+        notes: costNotes(evidence, usage),
+        systems: compareCosts(MILLION_1KB_RECORDS, usage, kplProducerOf(row)),
+      },
+    ];
+  });
   return {
     workload: MILLION_1KB_RECORDS,
-    usage: cost.usage,
-    notes: cost.notes,
-    systems: compareCosts(MILLION_1KB_RECORDS, cost.usage),
+    deployment,
+    invocations,
+    byBatch,
+    idle: idleMonthlyCost(idleDeploymentOf(deployment)),
     pricesCheckedOn: PRICES_CHECKED_ON,
     region: PRICE_REGION,
   };
@@ -800,7 +908,7 @@ function assembleResults(
       stats: check.stats,
       faultsInjected: check.faultsInjected,
     },
-    goals: goals(produce, storage, fetch, check),
+    goals: goals(produce, storage, fetch, check, cost),
   };
 }
 
