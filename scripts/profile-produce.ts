@@ -89,9 +89,7 @@ async function main(): Promise<void> {
     /** The next `count` requests of `batch` records, built before any clock or profiler starts. */
     const nextEvents = (count: number, batch: number): APIGatewayProxyEvent[] =>
       Array.from({ length: count }, () => {
-        // Decoded from bytes, as the Lambda runtime and the local HTTP server hand it over: one flat
-        // string. A concatenated one would charge its flattening to the handler's first reader.
-        const body = Buffer.from(produceBody(takeFromPool(pool, sent, batch).json, 0)).toString('utf8');
+        const body = produceBody(takeFromPool(pool, sent, batch).json, 0);
         sent += batch;
         return produceEvent(body, `profile-${sent}`);
       });
@@ -133,7 +131,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** The API Gateway event of `POST /v1/topics/{topic}/records`, as the local HTTP server builds it. */
+/**
+ * The API Gateway event of `POST /v1/topics/{topic}/records`, as API Gateway and the local HTTP
+ * server build it: the body base64-encoded (the REST API treats every media type as binary).
+ */
 function produceEvent(body: string, idempotencyKey: string): APIGatewayProxyEvent {
   const headers = { 'content-type': 'application/json', 'idempotency-key': idempotencyKey };
   return {
@@ -146,8 +147,8 @@ function produceEvent(body: string, idempotencyKey: string): APIGatewayProxyEven
     multiValueQueryStringParameters: null,
     pathParameters: { topic: TOPIC },
     stageVariables: null,
-    body,
-    isBase64Encoded: false,
+    body: Buffer.from(body, 'utf8').toString('base64'),
+    isBase64Encoded: true,
     requestContext: {
       requestId: idempotencyKey,
     } as APIGatewayProxyEvent['requestContext'],

@@ -457,9 +457,9 @@ export const DEFAULT_BATCH_COMPRESSION: BatchCompression = { codec: 'brotli', le
  * Compression of batches from {@link LARGE_BATCH_BODY_BYTES_MIN} on: brotli at quality 1, a fifth
  * of brotli 5's CPU (about 5 instead of 25 ms per MiB, table at {@link DEFAULT_BATCH_COMPRESSION})
  * for a quarter more stored bytes (.22 instead of .18 of the logical bytes at 1000 typical records).
- * On a large request the compression is the produce handler's largest cost after parsing the JSON
- * (measured with `scripts/profile-produce.ts`: 65 of 160 ms CPU at 1000 typical records) and grows
- * with every byte. Kept in DynamoDB items, the extra quarter costs write units (about 500 instead of
+ * At brotli 5, compression was the produce handler's largest cost on a large request (measured
+ * with `scripts/profile-produce.ts` at 1000 typical records: 65 of 160 ms CPU, ahead of parsing the
+ * JSON at 25), and it grows with every byte. Kept in DynamoDB items, the extra quarter costs write units (about 500 instead of
  * 400 per MiB at 1000 records); kept in S3 objects, as a partition log may do for large appends and
  * the archiver does for every batch, it costs storage by the gigabyte-month, next to nothing.
  * Brotli 2 to 4 land in between (.22 to .19 for 8 to 13 ms per MiB); deflate-raw 1 is both slower
