@@ -11,8 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { HttpHandler } from '../shared/http/lambda-http.js';
 import type { ShoalConfig } from '../shared/config.js';
+import type { HttpHandler } from '../shared/http/lambda-http.js';
 import { powertoolsTelemetry } from '../shared/observability/powertools-telemetry.js';
 import { createRuntime } from '../shared/runtime.js';
 import type { S3RequestUse } from './cost-model.js';
@@ -177,11 +177,7 @@ interface Sample {
 }
 
 /** One invocation, timed, metered and with its stdout. */
-async function invoke(
-  meters: Meters,
-  handler: HttpHandler,
-  event: APIGatewayProxyEvent,
-): Promise<Sample> {
+async function invoke(meters: Meters, handler: HttpHandler, event: APIGatewayProxyEvent): Promise<Sample> {
   meters.capacity.reset();
   meters.s3.reset();
   meters.capacity.enabled = true;

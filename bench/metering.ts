@@ -18,7 +18,7 @@ import type {
   MetadataBearer,
   MiddlewareStack,
 } from '@smithy/types';
-import { RETENTION_CLASS_TAG } from '../shared/domain/segment-keys.js';
+import { payloadClassDaysOf, RETENTION_CLASS_TAG } from '../shared/domain/segment-keys.js';
 
 /** Capacity units reported for one operation name. */
 export interface MeteredOperation {
@@ -146,7 +146,7 @@ export function createS3Meter(): S3Meter {
         (next: InitializeHandler<object, MetadataBearer>, context: HandlerExecutionContext) =>
           async (args: InitializeHandlerArguments<object>) => {
             if (!meter.enabled) return next(args);
-            const input = args.input as { Body?: unknown; Tagging?: unknown };
+            const input = args.input as { Body?: unknown; Tagging?: unknown; Key?: unknown };
             const result = await next(args);
             const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
             const entry = byOperation.get(operation) ?? {
@@ -161,8 +161,11 @@ export function createS3Meter(): S3Meter {
             entry.bytesSent += bodyBytes(input.Body);
             entry.bytesReceived += (result.output as { ContentLength?: number }).ContentLength ?? 0;
             entry.tags += tagging.tags;
-            if (tagging.retentionClassDays !== undefined)
-              entry.retentionClassDays.push(tagging.retentionClassDays);
+            // Segments carry their class in a tag, payload objects in their key.
+            const classDays =
+              tagging.retentionClassDays ??
+              (typeof input.Key === 'string' ? payloadClassDaysOf(input.Key) : undefined);
+            if (classDays !== undefined) entry.retentionClassDays.push(classDays);
             byOperation.set(operation, entry);
             return result;
           },

@@ -29,6 +29,7 @@ export function createHandler(
 ): MeasureLagHandler {
   const { config, documents, telemetry } = runtime;
   const { groups, topics } = servicesFor(runtime);
+  // Reads partition heads only: no payload objects.
   const partitionLog = new DynamoDbPartitionLog(documents, {
     logTableName: config.logTableName,
     metaTableName: config.metaTableName,

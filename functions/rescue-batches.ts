@@ -30,8 +30,25 @@ const BatchImage = z.object({
   sk: z.object({ N: wholeNumber }),
   bo: z.object({ N: wholeNumber }),
   mt: z.object({ N: wholeNumber }),
-  d: z.object({ B: z.union([z.base64(), z.instanceof(Uint8Array)]) }),
+  // Inline bytes, or (an append written through a payload object) a byte range of that object.
+  d: z.object({ B: z.union([z.base64(), z.instanceof(Uint8Array)]) }).optional(),
+  a: z.object({ S: z.string().min(1) }).optional(),
+  ps: z.object({ N: wholeNumber }).optional(),
+  pn: z.object({ N: wholeNumber }).optional(),
+  pc: z.object({ N: wholeNumber }).optional(),
 });
+
+/** The bytes of a batch image: inline, or where they are in its payload object. */
+function storedBytesOf(image: z.infer<typeof BatchImage>): RemovedBatch['data'] | undefined {
+  if (image.d !== undefined) {
+    return typeof image.d.B === 'string' ? new Uint8Array(Buffer.from(image.d.B, 'base64')) : image.d.B;
+  }
+  const { a, ps, pn, pc } = image;
+  if (a === undefined || ps === undefined || pn === undefined || pc === undefined || pn.N === 0) {
+    return undefined;
+  }
+  return { appendId: a.S, classDays: pc.N, start: ps.N, bytes: pn.N };
+}
 
 /** The batch a REMOVE record deleted, or undefined for any other record. */
 export function removedBatchOf(record: DynamoDBRecord): RemovedBatch | undefined {
@@ -40,8 +57,8 @@ export function removedBatchOf(record: DynamoDBRecord): RemovedBatch | undefined
   if (!parsed.success) return undefined;
   const image = parsed.data;
   const key = parseLogPartitionKey(image.pk.S);
-  if (!key) return undefined;
-  const data = typeof image.d.B === 'string' ? new Uint8Array(Buffer.from(image.d.B, 'base64')) : image.d.B;
+  const data = storedBytesOf(image);
+  if (!key || data === undefined) return undefined;
   return {
     topicId: key.topicId,
     partition: key.partition,
@@ -67,6 +84,9 @@ export function createHandler(runtime: Runtime): RescueHandler {
       const report = await rescuer.rescue(removed.map((entry) => entry.batch));
       if (report.rescued > 0)
         logger.info('Rescued batches that expired before they were archived', { ...report });
+      if (report.missing > 0) {
+        logger.error('Batches outlived their payload objects: their records are gone', { ...report });
+      }
       return { batchItemFailures: [] };
     } catch (error) {
       if (!(error instanceof RescueFailedError)) throw error;

@@ -49,6 +49,8 @@ export interface FunctionAccess {
   readonly metaTable: TableAccess;
   /** Segments are written only by the archiver, so API functions at most read them. */
   readonly segments: 'none' | 'read';
+  /** The payload objects of large appends (`payloads/` in the segment bucket): written by produce. */
+  readonly payloads: 'none' | 'write';
 }
 
 /**
@@ -56,15 +58,15 @@ export interface FunctionAccess {
  * table does not compile until its access is declared here.
  */
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
-  'manage-topics': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none' },
-  'produce-records': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none' },
-  'fetch-records': { logTable: 'read', metaTable: 'read', segments: 'read' },
+  'manage-topics': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none', payloads: 'none' },
+  'produce-records': { logTable: 'readWrite', metaTable: 'readWrite', segments: 'none', payloads: 'write' },
+  'fetch-records': { logTable: 'read', metaTable: 'read', segments: 'read', payloads: 'none' },
   // Groups, members and offsets live in the meta table; resetting to a timestamp looks the offset
   // up in the log, which may reach archived segments, as fetch-records' offsetForTimestamp does.
-  'manage-groups': { logTable: 'read', metaTable: 'readWrite', segments: 'read' },
+  'manage-groups': { logTable: 'read', metaTable: 'readWrite', segments: 'read', payloads: 'none' },
   // Subscriptions and their consumer groups live in the meta table; starting AT_TIMESTAMP and the
   // age of the oldest undelivered record read the log, which may reach archived segments.
-  'manage-subscriptions': { logTable: 'read', metaTable: 'readWrite', segments: 'read' },
+  'manage-subscriptions': { logTable: 'read', metaTable: 'readWrite', segments: 'read', payloads: 'none' },
 };
 
 /** Settings of {@link ShoalApi}. */
@@ -334,6 +336,7 @@ function grantAccess(role: iam.IRole, access: FunctionAccess, storage: ShoalStor
   grantTable(role, access.logTable, storage.logTable);
   grantTable(role, access.metaTable, storage.metaTable);
   if (access.segments === 'read') role.addManagedPolicy(storage.segmentReadPolicy);
+  if (access.payloads === 'write') role.addManagedPolicy(storage.payloadWritePolicy);
 }
 
 function grantTable(role: iam.IRole, access: TableAccess, table: dynamodb.ITable): void {

@@ -11,6 +11,8 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { LOG_TABLE, META_TABLE } from '../shared/adapters/dynamodb/table-schema.js';
 import {
+  PAYLOAD_KEY_PREFIX,
+  payloadClassPrefix,
   RESCUE_KEY_PREFIX,
   RETENTION_CLASS_DAYS,
   RETENTION_CLASS_TAG,
@@ -101,6 +103,8 @@ export class ShoalStorage extends Construct {
   readonly segmentArchivePolicy: iam.ManagedPolicy;
   /** The TTL rescue's access to the bucket: write `rescue/`, nothing else. */
   readonly segmentRescuePolicy: iam.ManagedPolicy;
+  /** Write the payload objects of large appends (`payloads/`): the produce function's. */
+  readonly payloadWritePolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: ShoalStorageProps = {}) {
     super(scope, id);
@@ -133,6 +137,7 @@ export class ShoalStorage extends Construct {
     this.segmentReadPolicy = this.createSegmentReadPolicy();
     this.segmentArchivePolicy = this.createSegmentArchivePolicy();
     this.segmentRescuePolicy = this.createSegmentRescuePolicy();
+    this.payloadWritePolicy = this.createPayloadWritePolicy();
   }
   /** The versioned segment bucket, its access logs, retention rules and optional Object Lock. */
   private createSegmentBucket(props: ShoalStorageProps): s3.Bucket {
@@ -162,6 +167,7 @@ export class ShoalStorage extends Construct {
           abortIncompleteMultipartUploadAfter: ABORT_INCOMPLETE_UPLOAD_AFTER,
         },
         ...segmentExpirationRules(),
+        ...payloadExpirationRules(),
       ],
     });
   }
@@ -179,16 +185,19 @@ export class ShoalStorage extends Construct {
   /** The archiver's access: segments and rescued batches, by key prefix. */
   private createSegmentArchivePolicy(): iam.ManagedPolicy {
     const policy = new iam.ManagedPolicy(this, 'SegmentArchivePolicy', {
-      description: 'Write and delete Shoal segments; read and delete batches rescued from the TTL stream',
+      description:
+        'Write and delete Shoal segments; read and delete batches rescued from the TTL stream; read payload objects',
     });
     this.segmentBucket.grantPut(policy, `${SEGMENT_KEY_PREFIX}*`);
     this.segmentBucket.grantDelete(policy, `${SEGMENT_KEY_PREFIX}*`);
     this.segmentBucket.grantRead(policy, `${RESCUE_KEY_PREFIX}*`);
     this.segmentBucket.grantDelete(policy, `${RESCUE_KEY_PREFIX}*`);
+    // Batches of large appends are read from their payload objects when they are archived.
+    this.segmentBucket.grantRead(policy, `${PAYLOAD_KEY_PREFIX}*`);
     this.acknowledgePrefixGrants(
       policy,
       ['Abort*', 'DeleteObject*', 'GetObject*', 'GetBucket*', 'List*'],
-      [SEGMENT_KEY_PREFIX, RESCUE_KEY_PREFIX],
+      [SEGMENT_KEY_PREFIX, RESCUE_KEY_PREFIX, PAYLOAD_KEY_PREFIX],
     );
     return policy;
   }
@@ -199,7 +208,23 @@ export class ShoalStorage extends Construct {
       description: 'Store batches that DynamoDB TTL deleted before they were archived',
     });
     this.segmentBucket.grantPut(policy, `${RESCUE_KEY_PREFIX}*`);
-    this.acknowledgePrefixGrants(policy, ['Abort*'], [RESCUE_KEY_PREFIX]);
+    // A removed batch of a large append has its bytes in a payload object.
+    this.segmentBucket.grantRead(policy, `${PAYLOAD_KEY_PREFIX}*`);
+    this.acknowledgePrefixGrants(
+      policy,
+      ['Abort*', 'GetObject*', 'GetBucket*', 'List*'],
+      [RESCUE_KEY_PREFIX, PAYLOAD_KEY_PREFIX],
+    );
+    return policy;
+  }
+
+  /** The produce function's access: write the payload objects of large appends, nothing else. */
+  private createPayloadWritePolicy(): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, 'PayloadWritePolicy', {
+      description: 'Write the payload objects of large Shoal appends (their batch items point into them)',
+    });
+    this.segmentBucket.grantPut(policy, `${PAYLOAD_KEY_PREFIX}*`);
+    this.acknowledgePrefixGrants(policy, ['Abort*'], [PAYLOAD_KEY_PREFIX]);
     return policy;
   }
 
@@ -274,6 +299,28 @@ function segmentExpirationRules(): s3.LifecycleRule[] {
     tagFilters: { [RETENTION_CLASS_TAG]: String(days) },
     expiration: Duration.days(days),
   }));
+}
+
+/**
+ * Payload objects (`payloads/<days>d/`) are written under a retention class that outlives every
+ * reader of the batch items pointing into them (`payloadRetentionClassDays`), and always one that
+ * expires: these rules are how they are deleted, including the object of an append that never
+ * committed. By key prefix, so no object tag is paid for; nothing ever overwrites a payload object,
+ * so the version that expiration leaves behind goes a day later.
+ */
+function payloadExpirationRules(): s3.LifecycleRule[] {
+  return [
+    ...RETENTION_CLASS_DAYS.map((days) => ({
+      id: `expire-payloads-${days}d`,
+      prefix: payloadClassPrefix(days),
+      expiration: Duration.days(days),
+    })),
+    {
+      id: 'expire-noncurrent-payloads',
+      prefix: PAYLOAD_KEY_PREFIX,
+      noncurrentVersionExpiration: Duration.days(1),
+    },
+  ];
 }
 
 function tableProtections(deletionProtection: boolean): Partial<dynamodb.TableProps> {

@@ -115,6 +115,7 @@ async function readFromS3(runtime: Runtime) {
     new DynamoDbPartitionLog(runtime.documents, {
       logTableName: runtime.config.logTableName,
       metaTableName: runtime.config.metaTableName,
+      payloads: objects,
     }),
     systemClock,
     reader,

@@ -24,10 +24,7 @@ export interface Services {
 export function servicesFor(runtime: Runtime): Services {
   const { config, documents } = runtime;
   const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
-  const partitionLog = new DynamoDbPartitionLog(documents, {
-    logTableName: config.logTableName,
-    metaTableName: config.metaTableName,
-  });
+  const partitionLog = partitionLogFor(runtime);
   const tiers = tieredStorageFor(runtime);
   const log = new LogService(topicStore, partitionLog, runtime.clock, tiers.reader);
   return {
@@ -41,6 +38,23 @@ export function servicesFor(runtime: Runtime): Services {
       runtime.clock,
     ),
   };
+}
+
+/**
+ * The hot tier of a runtime: batch items in the log table, heads and idempotency records in the
+ * meta table, and the payload objects of large appends in the segment bucket.
+ */
+export function partitionLogFor(
+  runtime: Runtime,
+  options: { readonly payloadInlineBytesMax?: number } = {},
+): DynamoDbPartitionLog {
+  const { config, documents, s3 } = runtime;
+  return new DynamoDbPartitionLog(documents, {
+    logTableName: config.logTableName,
+    metaTableName: config.metaTableName,
+    payloads: new S3SegmentObjects(s3, config.segmentBucketName),
+    ...options,
+  });
 }
 
 /** The S3 tier's parts for one runtime: the archiver and the rescue, and the reader fetches use. */
@@ -61,10 +75,7 @@ export interface TieredStorageOptions {
 export function tieredStorageFor(runtime: Runtime, options: TieredStorageOptions = {}): TieredStorage {
   const { config, documents, s3 } = runtime;
   const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
-  const partitionLog = new DynamoDbPartitionLog(documents, {
-    logTableName: config.logTableName,
-    metaTableName: config.metaTableName,
-  });
+  const partitionLog = partitionLogFor(runtime);
   const manifest = new DynamoDbSegmentManifest(documents, { metaTableName: config.metaTableName });
   const objects = new S3SegmentObjects(s3, config.segmentBucketName);
   return {

@@ -5,7 +5,6 @@
  */
 import { extname } from 'node:path';
 import { DynamoDbGroupStore } from './adapters/dynamodb/group-store.js';
-import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
 import { DynamoDbSubscriptionStore } from './adapters/dynamodb/subscription-store.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
 import { ENV, type ShoalConfig } from './config.js';
@@ -16,7 +15,7 @@ import { SubscriptionService, type TargetCheck } from './domain/subscription-ser
 import { locateModule, type ModuleFolders, moduleFoldersOf } from './module-folders.js';
 import type { FunctionInvoker } from './ports/function-invoker.js';
 import type { Runtime } from './runtime.js';
-import { servicesFor } from './services.js';
+import { partitionLogFor, servicesFor } from './services.js';
 
 export interface SubscriptionServices {
   readonly subscriptions: SubscriptionService;
@@ -45,10 +44,7 @@ export function subscriptionServicesFor(
   const { log, groups } = servicesFor(runtime);
   const store = new DynamoDbSubscriptionStore(documents, config.metaTableName);
   const topics = new DynamoDbTopicStore(documents, config.metaTableName);
-  const partitionLog = new DynamoDbPartitionLog(documents, {
-    logTableName: config.logTableName,
-    metaTableName: config.metaTableName,
-  });
+  const partitionLog = partitionLogFor(runtime);
   const groupStore = new DynamoDbGroupStore(documents, config.metaTableName);
   const invoker: FunctionInvoker = options.invoker ?? {
     timeoutMs: async () => {

@@ -83,6 +83,19 @@ export function throttlingAsRetryable(error: unknown): RetryableError | undefine
   });
 }
 
+/**
+ * The retryable error a failed S3 write stands for, or undefined for an error that is not S3's to
+ * retry: `SlowDown` (503, S3's throttling) after the SDK's retries, or a timeout or server failure.
+ * Either way nothing that depends on the object was committed, so the whole request can be retried.
+ */
+export function s3WriteFailureAsRetryable(error: unknown): RetryableError | undefined {
+  if (nameOf(error) === 'SlowDown') {
+    return new RetryableError('S3 is throttling writes; retry shortly', 'throttled', 1, { cause: error });
+  }
+  if (!isAmbiguousFailure(error)) return undefined;
+  return new RetryableError('S3 did not answer a write in time; retry', 'unavailable', 1, { cause: error });
+}
+
 /** Another transaction touched the same item at the same moment: the request did not apply. */
 export function isTransactionConflict(error: unknown): boolean {
   if (nameOf(error) === 'TransactionInProgressException') return true;

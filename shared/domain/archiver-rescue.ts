@@ -8,12 +8,24 @@
  * recognised by the partition's archivedOffset and cost one head read per partition, no S3 write.
  */
 import type { SegmentManifest, SegmentObjects } from '../ports/segment-archive.js';
-import type { EncodedBatch } from './segment-format.js';
+import { type EncodedBatch, SegmentMissingError } from './segment-format.js';
+import { payloadKey } from './segment-keys.js';
+
+/** Where a batch item written through a payload object finds its bytes. */
+export interface PayloadRange {
+  /** The append attempt that wrote the object, and the object's retention class (`payloadKey`). */
+  readonly appendId: string;
+  readonly classDays: number;
+  readonly start: number;
+  readonly bytes: number;
+}
 
 /** A batch item deleted from the log table, as its stream record's old image shows it. */
-export interface RemovedBatch extends EncodedBatch {
+export interface RemovedBatch extends Omit<EncodedBatch, 'data'> {
   readonly topicId: string;
   readonly partition: number;
+  /** Its bytes, inline in the item or in its append's payload object. */
+  readonly data: Uint8Array | PayloadRange;
 }
 
 /** What one rescue did. */
@@ -24,6 +36,11 @@ export interface RescueReport {
   archived: number;
   /** Of a partition without a head (its topic was deleted): nothing to keep. */
   orphaned: number;
+  /**
+   * Written through a payload object that no longer exists: the item outlived its object's
+   * retention class (its TTL plus `PAYLOAD_KEEP_AFTER_TTL_MS`), so its records are gone.
+   */
+  missing: number;
 }
 
 /** Thrown when a batch could not be stored; `index` is the first removed batch not handled. */
@@ -51,7 +68,7 @@ export class BatchRescuer {
    * @throws RescueFailedError at the first batch that could not be handled; the ones before it are done.
    */
   async rescue(removed: readonly RemovedBatch[]): Promise<RescueReport> {
-    const report: RescueReport = { rescued: 0, archived: 0, orphaned: 0 };
+    const report: RescueReport = { rescued: 0, archived: 0, orphaned: 0, missing: 0 };
     const archivedOffsets = new Map<string, number | undefined>();
     for (const [index, batch] of removed.entries()) {
       try {
@@ -65,13 +82,34 @@ export class BatchRescuer {
         } else if (batch.lastOffset < archivedOffset) {
           report.archived++;
         } else {
-          await this.objects.putRescued(batch.topicId, batch.partition, batch);
-          report.rescued++;
+          const data = await this.bytesOf(batch);
+          if (data === undefined) {
+            report.missing++;
+          } else {
+            await this.objects.putRescued(batch.topicId, batch.partition, { ...batch, data });
+            report.rescued++;
+          }
         }
       } catch (error) {
         throw new RescueFailedError(index, report, { cause: error });
       }
     }
     return report;
+  }
+
+  /** The batch's bytes; undefined when its payload object is gone. */
+  private async bytesOf(batch: RemovedBatch): Promise<Uint8Array | undefined> {
+    if (batch.data instanceof Uint8Array) return batch.data;
+    const { appendId, classDays, start, bytes } = batch.data;
+    try {
+      return await this.objects.readRange(
+        payloadKey(batch.topicId, classDays, appendId),
+        start,
+        start + bytes,
+      );
+    } catch (error) {
+      if (error instanceof SegmentMissingError) return undefined;
+      throw error;
+    }
   }
 }

@@ -5,6 +5,7 @@
  * ```
  * segments/<topicId>/<partition>/<baseOffset:16>-<lastOffset:16>.seg   one segment (segment-format.ts)
  * rescue/<topicId>/<partition>/<baseOffset:16>.batch                  a batch rescued from the TTL stream
+ * payloads/<classDays>d/<topicId>/<appendId>                         the batches of one large append
  * ```
  *
  * Offsets are zero-padded to 16 digits (2^53 has 16), so keys list in offset order. A segment's key
@@ -16,6 +17,8 @@
 export const SEGMENT_KEY_PREFIX = 'segments/';
 /** Prefix of every rescued batch. */
 export const RESCUE_KEY_PREFIX = 'rescue/';
+/** Prefix of every payload object: the batch bytes of an append too large to store in DynamoDB. */
+export const PAYLOAD_KEY_PREFIX = 'payloads/';
 const OFFSET_DIGITS = 16;
 
 /** Zero-padded offset, so that keys (and the manifest's sort keys) sort numerically. */
@@ -44,6 +47,27 @@ export function rescueKey(topicId: string, partition: number, baseOffset: number
 /** The base offset a rescue key names, or undefined for a foreign key. */
 export function baseOffsetOfRescueKey(key: string): number | undefined {
   const match = /\/(\d{16})\.batch$/.exec(key);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The object that holds the batches of the append attempt `appendId` (the log table's batch items
+ * point into it by byte range). Named by the attempt, so two attempts never share an object and an
+ * attempt that did not commit leaves an object nothing points to. Its retention class is part of
+ * the key, so the lifecycle rules expire it by prefix: no object tags to pay for.
+ */
+export function payloadKey(topicId: string, classDays: number, appendId: string): string {
+  return `${payloadClassPrefix(classDays)}${topicId}/${appendId}`;
+}
+
+/** The folder of the payload objects of one retention class (one lifecycle rule each). */
+export function payloadClassPrefix(classDays: number): string {
+  return `${PAYLOAD_KEY_PREFIX}${classDays}d/`;
+}
+
+/** The retention class a payload key names, or undefined for any other key. */
+export function payloadClassDaysOf(key: string): number | undefined {
+  const match = /^payloads\/(\d{1,7})d\//.exec(key);
   return match ? Number(match[1]) : undefined;
 }
 
@@ -78,4 +102,23 @@ export function retentionClassDays(retentionMs: number): number {
 /** The object tags of a segment of a class: none for segments that never expire. */
 export function retentionClassTags(days: number): Record<string, string> {
   return days === RETENTION_CLASS_FOREVER ? {} : { [RETENTION_CLASS_TAG]: String(days) };
+}
+
+/**
+ * How long after a batch's TTL its payload object must stay: DynamoDB deletes expired items days
+ * late (the developer guide says "within a few days"), and the TTL stream, which hands a deleted
+ * batch to the rescue, keeps its records for 24 hours.
+ */
+export const PAYLOAD_KEEP_AFTER_TTL_MS = 7 * DAY_MS;
+
+/**
+ * The retention class of a payload object of a topic with `localRetentionMs`: long enough for every
+ * reader of the batch items that point into it (fetch, the archiver, the TTL rescue), which read
+ * them no later than the items' TTL plus {@link PAYLOAD_KEEP_AFTER_TTL_MS}; after the archiver
+ * copied the batches into a segment nobody reads the object again. Always a class that expires, so
+ * an object whose append never committed is deleted by the lifecycle rules, never kept forever.
+ */
+export function payloadRetentionClassDays(localRetentionMs: number): number {
+  const days = retentionClassDays(localRetentionMs + PAYLOAD_KEEP_AFTER_TTL_MS);
+  return days === RETENTION_CLASS_FOREVER ? (RETENTION_CLASS_DAYS.at(-1) as number) : days;
 }

@@ -32,6 +32,21 @@ export interface BatchToWrite {
   readonly expiresAt: number;
 }
 
+/**
+ * Where the DynamoDB adapter keeps the batch bytes of appends too large to store in items cheaply:
+ * objects of the segment bucket under `payloads/` (`segment-keys.ts`). Implemented by
+ * `adapters/s3/segment-objects.ts`.
+ */
+export interface PayloadObjects {
+  /** Writes (or overwrites) an object tagged with `tags`. */
+  putObject(key: string, bytes: Uint8Array, tags: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * Bytes `start` (inclusive) to `end` (exclusive) of an object.
+   * @throws SegmentMissingError when the object does not exist.
+   */
+  readRange(key: string, start: number, end: number): Promise<Uint8Array>;
+}
+
 /** A whole produce request, applied in one transaction. */
 export interface AppendRequest {
   readonly topic: Topic;

@@ -8,6 +8,8 @@ import { type ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage
 import { ShoalTieredStorage } from '../../infra/shoal-tiered-storage.js';
 import { ENV } from '../../shared/config.js';
 import {
+  PAYLOAD_KEY_PREFIX,
+  payloadClassPrefix,
   RESCUE_KEY_PREFIX,
   RETENTION_CLASS_DAYS,
   RETENTION_CLASS_TAG,
@@ -155,7 +157,7 @@ describe('tiered storage in the stateless stack', () => {
     );
   });
 
-  it('lets the archiver alone write and delete segments and read and delete rescued batches', () => {
+  it('lets the archiver alone write and delete segments, read and delete rescued batches and read payload objects', () => {
     const policy = stateful.storage.segmentArchivePolicy;
 
     const segments = objectActionsUnder(policy, SEGMENT_KEY_PREFIX);
@@ -167,10 +169,14 @@ describe('tiered storage in the stateless stack', () => {
     expect(segments.filter((action) => action.startsWith('s3:GetObject'))).toEqual([]);
     expect(rescued).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:DeleteObject*']));
     expect(rescued).not.toContain('s3:PutObject');
+    // Batches of large appends are archived from their payload objects, which it never writes.
+    const payloads = objectActionsUnder(policy, PAYLOAD_KEY_PREFIX);
+    expect(payloads).toContain('s3:GetObject*');
+    expect(payloads.filter((action) => /^s3:(Put|Delete)/.test(action))).toEqual([]);
     expect(rolesAttaching(policy)).toEqual([logicalIdOf(stateless, stateless.tieredStorage.archiver.role)]);
   });
 
-  it('lets the rescue alone read partition heads and put rescued batches, nothing more', () => {
+  it('lets the rescue alone read partition heads, read payload objects and put rescued batches, nothing more', () => {
     const policy = stateful.storage.segmentRescuePolicy;
 
     const meta = actionsOn(stateless.tieredStorage.rescuer.role, stateful.storage.metaTable.tableArn);
@@ -181,6 +187,9 @@ describe('tiered storage in the stateless stack', () => {
     expect(rescued).toContain('s3:PutObject');
     expect(rescued.filter((action) => action.startsWith('s3:Delete'))).toEqual([]);
     expect(objectActionsUnder(policy, SEGMENT_KEY_PREFIX)).toEqual([]);
+    const payloads = objectActionsUnder(policy, PAYLOAD_KEY_PREFIX);
+    expect(payloads).toContain('s3:GetObject*');
+    expect(payloads.filter((action) => /^s3:(Put|Delete)/.test(action))).toEqual([]);
     expect(rolesAttaching(policy)).toEqual([logicalIdOf(stateless, stateless.tieredStorage.rescuer.role)]);
   });
 
@@ -200,7 +209,7 @@ describe('tiered storage in the stateless stack', () => {
 });
 
 describe('the segment bucket lifecycle backstop', () => {
-  it('expires segments by their retention class tag, one rule per class, and never rescued batches', () => {
+  it('expires segments and payload objects by their retention class tag, one rule per class, and never rescued batches', () => {
     const bucketId = logicalIdOf(stateful, stateful.storage.segmentBucket);
     const bucket = resourcesOf(statefulTemplate, 'AWS::S3::Bucket')[bucketId];
 
@@ -209,15 +218,42 @@ describe('the segment bucket lifecycle backstop', () => {
         ?.Rules ?? [];
     const expiring = rules.filter((rule) => rule.ExpirationInDays !== undefined);
 
-    expect(expiring).toEqual(
-      RETENTION_CLASS_DAYS.map((days) => ({
+    expect(expiring).toEqual([
+      ...RETENTION_CLASS_DAYS.map((days) => ({
         Id: `expire-segments-${days}d`,
         Status: 'Enabled',
         Prefix: SEGMENT_KEY_PREFIX,
         TagFilters: [{ Key: RETENTION_CLASS_TAG, Value: String(days) }],
         ExpirationInDays: days,
       })),
-    );
+      // Payload objects by the class in their key: no tags to pay for.
+      ...RETENTION_CLASS_DAYS.map((days) => ({
+        Id: `expire-payloads-${days}d`,
+        Status: 'Enabled',
+        Prefix: payloadClassPrefix(days),
+        ExpirationInDays: days,
+      })),
+    ]);
+    expect(rules).toContainEqual({
+      Id: 'expire-noncurrent-payloads',
+      Status: 'Enabled',
+      Prefix: PAYLOAD_KEY_PREFIX,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    });
+  });
+
+  it('lets the produce function alone write payload objects, and nothing else of the bucket', () => {
+    const policy = stateful.storage.payloadWritePolicy;
+
+    const payloads = objectActionsUnder(policy, PAYLOAD_KEY_PREFIX);
+
+    expect(payloads).toContain('s3:PutObject');
+    expect(payloads.filter((action) => /^s3:(Get|Delete)/.test(action))).toEqual([]);
+    expect(objectActionsUnder(policy, SEGMENT_KEY_PREFIX)).toEqual([]);
+    expect(objectActionsUnder(policy, RESCUE_KEY_PREFIX)).toEqual([]);
+    expect(rolesAttaching(policy)).toEqual([
+      logicalIdOf(stateless, stateless.api.functions['produce-records'].role as iam.IRole),
+    ]);
   });
 });
 

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbPartitionLog } from '../../shared/adapters/dynamodb/partition-log.js';
 import { DynamoDbSegmentManifest } from '../../shared/adapters/dynamodb/segment-manifest.js';
 import { DynamoDbTopicStore } from '../../shared/adapters/dynamodb/topic-store.js';
 import { S3SegmentObjects } from '../../shared/adapters/s3/segment-objects.js';
@@ -8,7 +7,7 @@ import { Archiver } from '../../shared/domain/archiver.js';
 import { type Clock, systemClock } from '../../shared/domain/clock.js';
 import type { SegmentEntry, SegmentObjects } from '../../shared/ports/segment-archive.js';
 import type { Runtime } from '../../shared/runtime.js';
-import { tieredStorageFor } from '../../shared/services.js';
+import { partitionLogFor, tieredStorageFor } from '../../shared/services.js';
 import { createFaultInjector } from '../support/faults.js';
 import { type ApiClient, json, str } from '../support/http-client.js';
 import { createTestRuntime, startApiClient } from '../support/local-aws.js';
@@ -231,10 +230,7 @@ describe('archiving safely', () => {
     const archiver = () =>
       new Archiver(
         new DynamoDbTopicStore(runtime.documents, runtime.config.metaTableName),
-        new DynamoDbPartitionLog(runtime.documents, {
-          logTableName: runtime.config.logTableName,
-          metaTableName: runtime.config.metaTableName,
-        }),
+        partitionLogFor(runtime),
         new DynamoDbSegmentManifest(runtime.documents, { metaTableName: runtime.config.metaTableName }),
         slowed(new S3SegmentObjects(runtime.s3, runtime.config.segmentBucketName)),
       );

@@ -8,7 +8,9 @@
  * - `conflict`: throws `TransactionCanceledException` with `TransactionConflict` among the
  *   cancellation reasons, before the request is sent: nothing is written;
  * - `timeoutAfterWrite`: sends the request, lets DynamoDB Local apply it, then throws a
- *   `TimeoutError`, so the caller cannot tell that the write happened.
+ *   `TimeoutError`, so the caller cannot tell that the write happened;
+ * - `slowDown`: throws S3's throttling error (`SlowDown`, HTTP 503) before the request is sent, for
+ *   an S3Client (the S3 server never throttles either).
  *
  * The errors are the SDK's own exception classes with the fields its deserializer sets (`name`,
  * `$fault`, `$metadata`; no `$retryable`, as DynamoDB's model marks none of them retryable, the
@@ -34,6 +36,7 @@ import {
   ThrottlingException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import type {
   FinalizeHandler,
   FinalizeHandlerArguments,
@@ -45,7 +48,7 @@ import type {
 } from '@smithy/types';
 
 /** What a rule does to a matching call. */
-export type FaultKind = 'throttle' | 'conflict' | 'timeoutAfterWrite';
+export type FaultKind = 'throttle' | 'conflict' | 'timeoutAfterWrite' | 'slowDown';
 
 /** The throttling errors DynamoDB returns. */
 export type ThrottleErrorName =
@@ -198,6 +201,8 @@ async function inject<T>(rule: FaultRule, input: unknown, send: () => Promise<T>
     case 'timeoutAfterWrite':
       await send();
       throw timeoutError();
+    case 'slowDown':
+      throw s3SlowDown();
   }
 }
 
@@ -278,6 +283,16 @@ export function transactionConflict(reasons: CancellationReason[]): TransactionC
       $metadata: {},
     }),
   );
+}
+
+/** S3's throttling answer as the SDK deserializes it: an S3ServiceException named SlowDown, HTTP 503. */
+export function s3SlowDown(): S3ServiceException {
+  return new S3ServiceException({
+    name: 'SlowDown',
+    $fault: 'server',
+    message: 'Please reduce your request rate.',
+    $metadata: { httpStatusCode: 503, attempts: 3, totalRetryDelay: 0 },
+  });
 }
 
 /** The error the SDK's node HTTP handler throws when a request exceeds its timeout. */

@@ -42,6 +42,19 @@ describe('the rescue event', () => {
     });
   });
 
+  it('reads where a batch of a large append has its bytes: a range of its payload object', () => {
+    const image = { d: undefined, ps: { N: '2048' }, pn: { N: '512' }, pc: { N: '15' } };
+
+    expect(removedBatchOf(removal({}, image))?.data).toEqual({
+      appendId: 'append-id',
+      classDays: 15,
+      start: 2048,
+      bytes: 512,
+    });
+    expect(removedBatchOf(removal({}, { ...image, pc: undefined }))).toBeUndefined();
+    expect(removedBatchOf(removal({}, { ...image, pn: { N: '0' } }))).toBeUndefined();
+  });
+
   it('ignores records that are not removals of batches', () => {
     expect(removedBatchOf(removal({ eventName: 'INSERT' }))).toBeUndefined();
     expect(removedBatchOf(removal({}, { pk: { S: 'H#topic#0' }, sk: { S: 'H' } }))).toBeUndefined();

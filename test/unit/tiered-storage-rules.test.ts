@@ -5,6 +5,10 @@ import { LIMITS } from '../../shared/domain/limits.js';
 import { planRetention } from '../../shared/domain/retention.js';
 import { FRAME_HEADER_BYTES_MAX } from '../../shared/domain/segment-format.js';
 import {
+  PAYLOAD_KEEP_AFTER_TTL_MS,
+  payloadClassDaysOf,
+  payloadKey,
+  payloadRetentionClassDays,
   RETENTION_CLASS_DAYS,
   RETENTION_CLASS_FOREVER,
   retentionClassDays,
@@ -146,6 +150,27 @@ describe('lifecycle retention classes', () => {
     expect(retentionClassDays(-1)).toBe(RETENTION_CLASS_FOREVER);
     expect(retentionClassTags(RETENTION_CLASS_FOREVER)).toEqual({});
     expect(retentionClassTags(8)).toEqual({ 'shoal-retention-days': '8' });
+  });
+
+  it('keeps a payload object past its batch items TTL and the TTL stream, and never forever', () => {
+    // The default local retention (a day) plus a week: the first class at least a day longer.
+    expect(payloadRetentionClassDays(LIMITS.localRetentionMsDefault)).toBe(15);
+    for (const localRetentionMs of [LIMITS.localRetentionMsMin, DAY, 30 * DAY, LIMITS.localRetentionMsMax]) {
+      const days = payloadRetentionClassDays(localRetentionMs);
+      expect(RETENTION_CLASS_DAYS).toContain(days);
+      if (days !== RETENTION_CLASS_DAYS.at(-1)) {
+        expect(days * DAY).toBeGreaterThanOrEqual(localRetentionMs + PAYLOAD_KEEP_AFTER_TTL_MS + DAY);
+      }
+    }
+    expect(payloadRetentionClassDays(LIMITS.localRetentionMsMax)).toBe(3651);
+  });
+
+  it('names a payload object by its class, topic and append, and reads the class back', () => {
+    const key = payloadKey('topic-id', 15, 'append-id');
+
+    expect(key).toBe('payloads/15d/topic-id/append-id');
+    expect(payloadClassDaysOf(key)).toBe(15);
+    expect(payloadClassDaysOf('segments/topic-id/0/x.seg')).toBeUndefined();
   });
 
   it('has a class for every retention a topic may have', () => {

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RetryableError } from '../../domain/errors.js';
 import { decodeBatch } from '../../domain/record-codec.js';
+import { payloadKey, payloadRetentionClassDays } from '../../domain/segment-keys.js';
 import type { Topic } from '../../domain/topic.js';
 import type {
   AppendOutcome,
@@ -19,6 +20,7 @@ import type {
   IdempotencyRecord,
   PartitionHead,
   PartitionLog,
+  PayloadObjects,
   StoredBatch,
   StoredEncodedBatch,
 } from '../../ports/partition-log.js';
@@ -27,6 +29,7 @@ import {
   conditionFailedAt,
   isAmbiguousFailure,
   isTransactionConflict,
+  s3WriteFailureAsRetryable,
 } from '../sdk-errors.js';
 import { batchKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
 import { type QueryInput, queryPages } from './query.js';
@@ -47,6 +50,16 @@ const QUERY_BATCHES_PER_PAGE = 16;
 const QUERY_BATCHES_PER_PAGE_MAX = 256;
 /** Batches asked of one Query page by the archiver (DynamoDB stops a page at 1 MB anyway). */
 const ARCHIVE_QUERY_BATCHES_PER_PAGE = 1000;
+/**
+ * An append whose batches encode to more bytes than this writes them to one payload object in S3
+ * and only small batch items (a byte range each) to DynamoDB. The break-even at list prices: a
+ * transaction bills 2 write units per KB, $1.25 per million KB on demand, against one S3 PUT ($5
+ * per million) plus a GET when it is read ($0.40 per million), so items pay up to about 4 KB more
+ * than the object; above it every KB costs the item and nothing more in S3.
+ */
+export const PAYLOAD_INLINE_BYTES_MAX = 4096;
+/** Payload objects read at once by one read of batches. */
+const PAYLOAD_READS_CONCURRENT_MAX = 8;
 
 interface HeadItem {
   readonly hw?: number;
@@ -57,13 +70,20 @@ interface HeadItem {
   readonly tc?: number;
 }
 
+/**
+ * A batch item: its bytes inline (`d`), or, for an append written through a payload object, the
+ * byte range `ps`..`ps + pn` of `payloadKey(topicId, pc, a)` (`segment-keys.ts`).
+ */
 interface BatchItem {
   readonly sk: number;
   readonly bo: number;
   readonly mt: number;
-  readonly d: Uint8Array;
+  readonly d?: Uint8Array;
   readonly a: string;
   readonly x?: number;
+  readonly ps?: number;
+  readonly pn?: number;
+  readonly pc?: number;
 }
 
 export interface DynamoDbPartitionLogOptions {
@@ -71,6 +91,13 @@ export interface DynamoDbPartitionLogOptions {
   readonly metaTableName: string;
   /** Epoch ms now; injectable for tests of expiry. */
   readonly now?: () => number;
+  /**
+   * Where the batch bytes of large appends go. Without it every append keeps its bytes in the
+   * batch items, and reading a batch stored in a payload object fails.
+   */
+  readonly payloads?: PayloadObjects;
+  /** @default PAYLOAD_INLINE_BYTES_MAX */
+  readonly payloadInlineBytesMax?: number;
 }
 
 /**
@@ -86,6 +113,12 @@ export interface DynamoDbPartitionLogOptions {
  * ```
  *
  * All items of a request commit together or not at all, so offsets stay dense and a request atomic.
+ *
+ * An append whose batches encode to more than `payloadInlineBytesMax` bytes first writes them, one
+ * after the other, to one payload object named by the append id; its batch items then hold a byte
+ * range instead of the bytes. The object is invisible until the transaction commits (nothing points
+ * to it before), and an attempt that never commits leaves an object that nothing ever points to,
+ * which the bucket's lifecycle rule for its retention class deletes.
  */
 export class DynamoDbPartitionLog implements PartitionLog {
   private readonly now: () => number;
@@ -156,14 +189,24 @@ export class DynamoDbPartitionLog implements PartitionLog {
         },
       };
     });
-    const batchPuts = request.batches.map((batch) => ({
+    const payloadNeeded = this.payloadNeeded(request);
+    // A retry of a large append whose key is stored already would only write an object that nothing
+    // points to: a read (an eighth of a cent per thousand) spares that PUT (half a cent).
+    if (payloadNeeded && request.idempotency) {
+      const stored = await this.readIdempotency(topic, request.idempotency.key, this.now());
+      if (stored) return { kind: 'idempotency-key-exists' };
+    }
+    const payload = payloadNeeded ? await this.writePayload(request) : undefined;
+    const batchPuts = request.batches.map((batch, index) => ({
       Put: {
         TableName: logTableName,
         Item: {
           ...batchKey(topic.topicId, batch.partition, batch.baseOffset + batch.recordCount - 1),
           bo: batch.baseOffset,
           mt: batch.maxTimestampSoFar,
-          d: batch.data,
+          ...(payload
+            ? { ps: payload.starts[index], pn: batch.data.byteLength, pc: payload.classDays }
+            : { d: batch.data }),
           a: request.appendId,
           x: Math.ceil(batch.expiresAt / 1000),
         },
@@ -199,6 +242,40 @@ export class DynamoDbPartitionLog implements PartitionLog {
     } catch (error) {
       return classifyAppendFailure(error, headUpdates.length + batchPuts.length, idempotency.length > 0);
     }
+  }
+
+  /** Whether the request's batches are too large to keep in items (and there is a payload store). */
+  private payloadNeeded(request: AppendRequest): boolean {
+    const totalBytes = request.batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
+    return (
+      this.options.payloads !== undefined &&
+      totalBytes > (this.options.payloadInlineBytesMax ?? PAYLOAD_INLINE_BYTES_MAX)
+    );
+  }
+
+  /**
+   * Writes the request's batches, one after the other, to its payload object: the object's
+   * retention class and the start of each batch in it, in the order of `request.batches`.
+   */
+  private async writePayload(request: AppendRequest): Promise<{ classDays: number; starts: number[] }> {
+    const { payloads } = this.options;
+    assert.ok(payloads, 'payloadNeeded said there is a payload store');
+    const totalBytes = request.batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
+    const object = new Uint8Array(totalBytes);
+    const starts: number[] = [];
+    let position = 0;
+    for (const batch of request.batches) {
+      starts.push(position);
+      object.set(batch.data, position);
+      position += batch.data.byteLength;
+    }
+    const classDays = payloadRetentionClassDays(request.topic.config.localRetentionMs);
+    try {
+      await payloads.putObject(payloadKey(request.topic.topicId, classDays, request.appendId), object, {});
+    } catch (error) {
+      throw s3WriteFailureAsRetryable(error) ?? error;
+    }
+    return { classDays, starts };
   }
 
   async appendLanded(topic: Topic, appendId: string, firstBatch: BatchToWrite): Promise<boolean> {
@@ -241,7 +318,6 @@ export class DynamoDbPartitionLog implements PartitionLog {
     fromOffset: number,
     limits: { recordsMax: number; bytesMax: number },
   ): Promise<StoredBatch[]> {
-    const batches: StoredBatch[] = [];
     let records = 0;
     let bytes = 0;
     // Pages grow from a few batches (most fetches need one or two) to a bound.
@@ -250,16 +326,17 @@ export class DynamoDbPartitionLog implements PartitionLog {
       this.batchesFrom(topic, partition, fromOffset),
       (page) => Math.min(QUERY_BATCHES_PER_PAGE * 2 ** page, QUERY_BATCHES_PER_PAGE_MAX),
     );
-    for await (const items of pages) {
-      for (const item of items) {
-        const batch = this.toStoredBatch(item);
-        batches.push(batch);
-        records += batch.lastOffset + 1 - Math.max(batch.baseOffset, fromOffset);
-        bytes += batch.storedBytes;
-        if (records >= limits.recordsMax || bytes >= limits.bytesMax) return batches;
+    const items: BatchItem[] = [];
+    collect: for await (const page of pages) {
+      for (const item of page) {
+        items.push(item);
+        records += item.sk + 1 - Math.max(item.bo, fromOffset);
+        bytes += storedBytesOf(item);
+        if (records >= limits.recordsMax || bytes >= limits.bytesMax) break collect;
       }
     }
-    return batches;
+    const data = await this.batchBytes(topic, items);
+    return items.map((item, index) => toStoredBatch(item, data[index] as Uint8Array));
   }
 
   async readEncodedBatches(
@@ -268,25 +345,26 @@ export class DynamoDbPartitionLog implements PartitionLog {
     fromOffset: number,
     limits: { batchesMax: number; bytesMax: number },
   ): Promise<StoredEncodedBatch[]> {
-    const batches: StoredEncodedBatch[] = [];
+    const items: BatchItem[] = [];
     let bytes = 0;
     const pages = queryPages<BatchItem>(this.documents, this.batchesFrom(topic, partition, fromOffset), () =>
-      Math.min(ARCHIVE_QUERY_BATCHES_PER_PAGE, limits.batchesMax - batches.length),
+      Math.min(ARCHIVE_QUERY_BATCHES_PER_PAGE, limits.batchesMax - items.length),
     );
-    for await (const items of pages) {
-      for (const item of items) {
-        batches.push({
-          baseOffset: item.bo,
-          lastOffset: item.sk,
-          maxTimestampSoFar: item.mt,
-          data: item.d,
-          expiresAt: item.x === undefined ? undefined : item.x * 1000,
-        });
-        bytes += item.d.byteLength;
-        if (batches.length >= limits.batchesMax || bytes >= limits.bytesMax) return batches;
+    collect: for await (const page of pages) {
+      for (const item of page) {
+        items.push(item);
+        bytes += storedBytesOf(item);
+        if (items.length >= limits.batchesMax || bytes >= limits.bytesMax) break collect;
       }
     }
-    return batches;
+    const data = await this.batchBytes(topic, items);
+    return items.map((item, index) => ({
+      baseOffset: item.bo,
+      lastOffset: item.sk,
+      maxTimestampSoFar: item.mt,
+      data: data[index] as Uint8Array,
+      expiresAt: item.x === undefined ? undefined : item.x * 1000,
+    }));
   }
   /** The Query of a partition's batches whose last offset is at or after `fromOffset`. */
   private batchesFrom(topic: Topic, partition: number, fromOffset: number): QueryInput {
@@ -308,8 +386,46 @@ export class DynamoDbPartitionLog implements PartitionLog {
         Limit: 1,
       }),
     );
-    const item = page.Items?.[0];
-    return item ? this.toStoredBatch(item as BatchItem) : undefined;
+    const item = page.Items?.[0] as BatchItem | undefined;
+    if (!item) return undefined;
+    const [data] = await this.batchBytes(topic, [item]);
+    return toStoredBatch(item, data as Uint8Array);
+  }
+
+  /**
+   * The bytes of each item, in order: inline ones as they are, the others read from their payload
+   * objects with one ranged GET per object (covering every range this read needs of it).
+   */
+  private async batchBytes(topic: Topic, items: readonly BatchItem[]): Promise<Uint8Array[]> {
+    const byObject = new Map<string, number[]>();
+    items.forEach((item, index) => {
+      if (item.d !== undefined) return;
+      const key = payloadKey(topic.topicId, item.pc ?? 0, item.a);
+      const indexes = byObject.get(key) ?? [];
+      indexes.push(index);
+      byObject.set(key, indexes);
+    });
+    const data: Uint8Array[] = items.map((item) => item.d ?? new Uint8Array(0));
+    if (byObject.size === 0) return data;
+    const { payloads } = this.options;
+    if (!payloads)
+      throw new Error('A batch is stored in a payload object, and this log was built without them');
+    const objects = [...byObject.entries()];
+    for (let start = 0; start < objects.length; start += PAYLOAD_READS_CONCURRENT_MAX) {
+      await Promise.all(
+        objects.slice(start, start + PAYLOAD_READS_CONCURRENT_MAX).map(async ([key, indexes]) => {
+          const ranges = indexes.map((index) => payloadRangeOf(items[index] as BatchItem));
+          const first = Math.min(...ranges.map((range) => range.start));
+          const end = Math.max(...ranges.map((range) => range.end));
+          const bytes = await payloads.readRange(key, first, end);
+          indexes.forEach((index, i) => {
+            const range = ranges[i] as { start: number; end: number };
+            data[index] = bytes.subarray(range.start - first, range.end - first);
+          });
+        }),
+      );
+    }
+    return data;
   }
 
   async deletePartitionHeads(topic: Topic): Promise<void> {
@@ -328,21 +444,35 @@ export class DynamoDbPartitionLog implements PartitionLog {
       }
     }
   }
+}
 
-  /**
-   * Decodes a batch item, whether or not its TTL has passed: until DynamoDB deletes it, an expired
-   * batch at or above archivedOffset is the one copy of its records (see the port), and the domain
-   * never reads the hot tier below archivedOffset.
-   */
-  private toStoredBatch(item: BatchItem): StoredBatch {
-    return {
-      baseOffset: item.bo,
-      lastOffset: item.sk,
-      maxTimestampSoFar: item.mt,
-      records: decodeBatch(item.d, item.bo),
-      storedBytes: item.d.byteLength,
-    };
+/**
+ * Decodes a batch item, whether or not its TTL has passed: until DynamoDB deletes it, an expired
+ * batch at or above archivedOffset is the one copy of its records (see the port), and the domain
+ * never reads the hot tier below archivedOffset.
+ */
+function toStoredBatch(item: BatchItem, data: Uint8Array): StoredBatch {
+  return {
+    baseOffset: item.bo,
+    lastOffset: item.sk,
+    maxTimestampSoFar: item.mt,
+    records: decodeBatch(data, item.bo),
+    storedBytes: data.byteLength,
+  };
+}
+
+/** The encoded size of a batch item's batch, inline or in a payload object. */
+function storedBytesOf(item: BatchItem): number {
+  return item.d?.byteLength ?? item.pn ?? 0;
+}
+
+/** Where a batch item's bytes are in its payload object. */
+function payloadRangeOf(item: BatchItem): { start: number; end: number } {
+  const { ps, pn } = item;
+  if (!(Number.isSafeInteger(ps) && Number.isSafeInteger(pn) && (ps as number) >= 0 && (pn as number) > 0)) {
+    throw new Error(`Batch item ${item.bo}..${item.sk} has neither bytes nor a payload range`);
   }
+  return { start: ps as number, end: (ps as number) + (pn as number) };
 }
 
 /**

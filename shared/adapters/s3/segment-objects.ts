@@ -1,6 +1,6 @@
 /**
- * The segment bucket: segment objects (`segment-format.ts`) and batches rescued from the TTL stream,
- * named as `segment-keys.ts` says. The only module that talks to S3.
+ * The segment bucket: segment objects (`segment-format.ts`), batches rescued from the TTL stream and
+ * the payload objects of large appends, named as `segment-keys.ts` says. The only module that talks to S3.
  */
 import {
   DeleteObjectsCommand,
@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { SegmentMissingError } from '../../domain/segment-format.js';
 import { baseOffsetOfRescueKey, rescueKey, rescuePrefix } from '../../domain/segment-keys.js';
+import type { PayloadObjects } from '../../ports/partition-log.js';
 import type { RescuedBatch, SegmentObjects } from '../../ports/segment-archive.js';
 import { isNoSuchKey } from '../sdk-errors.js';
 
@@ -33,7 +34,7 @@ export interface S3RequestCounts {
   bytesRead: number;
 }
 
-export class S3SegmentObjects implements SegmentObjects {
+export class S3SegmentObjects implements SegmentObjects, PayloadObjects {
   /** Requests made through this instance, for measurement. */
   readonly counts: S3RequestCounts = {
     puts: 0,
@@ -50,6 +51,11 @@ export class S3SegmentObjects implements SegmentObjects {
   ) {}
 
   async putSegment(key: string, bytes: Uint8Array, tags: Readonly<Record<string, string>>): Promise<void> {
+    await this.putObject(key, bytes, tags);
+  }
+
+  /** Writes (or overwrites) any object of the bucket, tagged with `tags`: segments and payloads. */
+  async putObject(key: string, bytes: Uint8Array, tags: Readonly<Record<string, string>>): Promise<void> {
     const tagging = new URLSearchParams(Object.entries(tags)).toString();
     await this.s3.send(
       new PutObjectCommand({
