@@ -28,7 +28,8 @@ function roleStatementsOf(stack: Stack): PolicyStatement[] {
   );
 }
 
-describe('grantShoalAccess', () => {
+// The first synthesis of a run loads aws-cdk-lib's modules: over 30 s on a loaded 2-core machine.
+describe('grantShoalAccess', { timeout: 120_000 }, () => {
   it('returns the grant of execute-api:Invoke on the routes the ACL allows', () => {
     const { stack, api, role } = setUp();
 
