@@ -2,21 +2,26 @@
  * Produce load, two ways over the same records:
  *
  * - Shoal: `POST /v1/topics/{topic}/records` with an Idempotency-Key, one partition per producer;
- * - raw: the very TransactWriteItems Shoal's append performs (conditional head update, batch items
- *   encoded and split as Shoal splits them, idempotency item), sent straight to the same DynamoDB
- *   with the AWS SDK. Items are built before the clock starts: the timed part is the storage call.
+ * - raw: the very storage calls Shoal's append makes, sent straight to the same DynamoDB and S3
+ *   with the AWS SDK: for an append over `PAYLOAD_INLINE_BYTES_MAX` encoded bytes the PUT of its
+ *   payload object, then the TransactWriteItems (conditional head update, batch items encoded and
+ *   split as Shoal splits them, holding bytes or a payload range, idempotency item). Items and the
+ *   object are built before the clock starts: the timed part is the storage calls.
  *
  * The ratio of the two p50 latencies is Shoal's overhead over the storage operation it performs:
  * HTTP, JSON parsing and validation, encoding and compression, and its reads (topic, partition
  * head) before the write.
  */
 import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { batchKey, headKey, idempotencyKey } from '../shared/adapters/dynamodb/keys.js';
+import { PAYLOAD_INLINE_BYTES_MAX } from '../shared/adapters/dynamodb/partition-log.js';
 import { LIMITS } from '../shared/domain/limits.js';
 import { hashProduceRequest, serializePositions } from '../shared/domain/log-service.js';
 import type { RecordInput } from '../shared/domain/record.js';
 import { encodeBatch, encodedRecordBytes, splitIntoChunks } from '../shared/domain/record-codec.js';
+import { payloadKey, payloadRetentionClassDays } from '../shared/domain/segment-keys.js';
 import type { EventSizeClass } from '../test/support/events.js';
 import type { ShoalClient } from './shoal-client.js';
 import { type LatencySummary, MIB, summarizeLatencies } from './stats.js';
@@ -135,11 +140,13 @@ export function shoalSender(
   };
 }
 
-/** Tables of the DynamoDB the raw baseline writes to. */
+/** Tables of the DynamoDB (and the bucket of S3) the raw baseline writes to. */
 export interface RawTarget {
   readonly documents: DynamoDBDocumentClient;
   readonly logTableName: string;
   readonly metaTableName: string;
+  /** Where payload objects go; without it every append keeps its bytes in its items. */
+  readonly payloads?: { readonly s3: S3Client; readonly bucketName: string };
 }
 
 /**
@@ -170,6 +177,7 @@ export function rawSender(
     const started = performance.now();
     let ok = true;
     try {
+      if (built.payload) await target.payloads?.s3.send(built.payload);
       await target.documents.send(built.command);
     } catch {
       ok = false;
@@ -182,7 +190,10 @@ export function rawSender(
 
 type Head = { readonly highWatermark: number; readonly maxTimestamp: number };
 
-/** The batch items' Puts of an append at `head`, with each record's position and the head after them. */
+/**
+ * The batch items' Puts of an append at `head`, with each record's position and the head after
+ * them, and the PUT of the payload object when the batches are too large to keep in items.
+ */
 function batchPuts(
   target: RawTarget,
   topicId: string,
@@ -192,15 +203,24 @@ function batchPuts(
   now: number,
 ) {
   const chunks = splitIntoChunks(records, (record) => encodedRecordBytes(record), LIMITS.batchItemBytesMax);
+  const encoded = chunks.map((chunk) => encodeBatch(chunk));
+  const appendId = randomUUID();
+  const totalBytes = encoded.reduce((sum, data) => sum + data.byteLength, 0);
+  const payloads = target.payloads && totalBytes > PAYLOAD_INLINE_BYTES_MAX ? target.payloads : undefined;
+  const classDays = payloadRetentionClassDays(LIMITS.localRetentionMsDefault);
+  let objectPosition = 0;
   let nextOffset = head.highWatermark;
   let maxTimestamp = head.maxTimestamp;
   const positions: { partition: number; offset: number; timestamp: number }[] = [];
-  const puts = chunks.map((chunk) => {
+  const puts = chunks.map((chunk, index) => {
     const baseOffset = nextOffset;
     for (const record of chunk) {
       positions.push({ partition, offset: nextOffset++, timestamp: record.timestamp });
       maxTimestamp = Math.max(maxTimestamp, record.timestamp);
     }
+    const data = encoded[index] as Uint8Array;
+    const stored = payloads ? { ps: objectPosition, pn: data.byteLength, pc: classDays } : { d: data };
+    objectPosition += data.byteLength;
     return {
       Put: {
         TableName: target.logTableName,
@@ -208,15 +228,24 @@ function batchPuts(
           ...batchKey(topicId, partition, nextOffset - 1),
           bo: baseOffset,
           mt: maxTimestamp,
-          d: encodeBatch(chunk),
-          a: randomUUID(),
+          ...stored,
+          a: appendId,
           x: Math.ceil((now + LIMITS.localRetentionMsDefault) / 1000),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
   });
-  return { puts, positions, nextHead: { highWatermark: nextOffset, maxTimestamp } };
+  const payload = payloads
+    ? new PutObjectCommand({
+        Bucket: payloads.bucketName,
+        Key: payloadKey(topicId, classDays, appendId),
+        Body: Buffer.concat(encoded),
+        ContentLength: totalBytes,
+        ContentType: 'application/octet-stream',
+      })
+    : undefined;
+  return { puts, payload, positions, nextHead: { highWatermark: nextOffset, maxTimestamp } };
 }
 
 /** The partition head's Update from `head` to `nextHead`, conditional on no other append in between. */
@@ -267,8 +296,9 @@ function idempotencyPut(
 }
 
 /**
- * The TransactWriteItems of an append of `records` to `partition` at `head`, item for item as
- * `shared/adapters/dynamodb/partition-log.ts` builds it (same keys, attributes and conditions).
+ * The storage calls of an append of `records` to `partition` at `head`, item for item as
+ * `shared/adapters/dynamodb/partition-log.ts` builds them (same keys, attributes and conditions):
+ * the payload object's PUT when there is one, then the TransactWriteItems.
  */
 export function buildAppendTransaction(
   target: RawTarget,
@@ -277,9 +307,13 @@ export function buildAppendTransaction(
   head: { readonly highWatermark: number; readonly maxTimestamp: number },
   records: readonly RecordInput[],
   idempotencyKeyValue: string | undefined,
-): { command: TransactWriteCommand; nextHead: { highWatermark: number; maxTimestamp: number } } {
+): {
+  command: TransactWriteCommand;
+  payload: PutObjectCommand | undefined;
+  nextHead: { highWatermark: number; maxTimestamp: number };
+} {
   const now = Date.now();
-  const { puts, positions, nextHead } = batchPuts(target, topicId, partition, head, records, now);
+  const { puts, payload, positions, nextHead } = batchPuts(target, topicId, partition, head, records, now);
   const update = headUpdate(target, topicId, partition, head, nextHead);
   const idempotency =
     idempotencyKeyValue === undefined
@@ -290,6 +324,7 @@ export function buildAppendTransaction(
       TransactItems: [update, ...puts, ...idempotency],
       ClientRequestToken: randomUUID(),
     }),
+    payload,
     nextHead,
   };
 }
