@@ -17,6 +17,8 @@ export interface CheckSettings {
   readonly readers: number;
   readonly keysPerProducer: number;
   readonly recordsPerRequestMax: number;
+  readonly largeRequestShare: number;
+  readonly largeRequestRecords: number;
   readonly attemptsMax: number;
   readonly produceTimeMsMax: number;
   readonly catchUpTimeMsMax: number;

@@ -39,6 +39,13 @@ export interface CheckOptions {
   readonly keysPerProducer?: number;
   /** Records per produce request, at most. @default 5 */
   readonly recordsPerRequestMax?: number;
+  /**
+   * The share of produce requests that carry `largeRequestRecords` typical (~1 KB) events instead:
+   * large enough that their batches go to a payload object in S3. @default 0.25
+   */
+  readonly largeRequestShare?: number;
+  /** @default 25 */
+  readonly largeRequestRecords?: number;
   /** Attempts per produce request before it counts as unacknowledged. @default 40 */
   readonly attemptsMax?: number;
   /** Producers stop sending new requests after this long. @default 120000 */
@@ -106,6 +113,8 @@ function resolveSettings(options: CheckOptions): CheckSettings {
     readers: options.readers ?? 1,
     keysPerProducer: options.keysPerProducer ?? 6,
     recordsPerRequestMax: options.recordsPerRequestMax ?? 5,
+    largeRequestShare: options.largeRequestShare ?? 0.25,
+    largeRequestRecords: options.largeRequestRecords ?? 25,
     attemptsMax: options.attemptsMax ?? 40,
     produceTimeMsMax: options.produceTimeMsMax ?? 120_000,
     catchUpTimeMsMax: options.catchUpTimeMsMax ?? 60_000,

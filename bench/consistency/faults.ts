@@ -6,7 +6,9 @@
  *   injector (`test/support/faults.ts`), both above the SDK's retries (the service sees them) and
  *   beneath them (the SDK's own retries see them);
  * - handler crashes part way: the handler dies right after its append transaction committed (so
- *   the client gets a 5xx for a write that happened and must retry), or before it wrote anything.
+ *   the client gets a 5xx for a write that happened and must retry), or before it wrote anything;
+ * - on the S3 client, the PUT of a large append's payload object: S3's throttling (`SlowDown`), a
+ *   timeout after the object was written, and a crash between the payload write and the commit.
  *
  * Every probability can be switched off at once, so the final verification reads a quiet service,
  * and every kind of fault happens at least once per run, however short.
@@ -24,6 +26,8 @@ import {
   type FaultInjector,
   type FaultRule,
   type FaultRuleInput,
+  s3SlowDown,
+  timeoutError,
 } from '../../test/support/faults.js';
 
 /** The error an injected crash throws; no AWS error name, so the service treats it as a bug (5xx). */
@@ -38,6 +42,8 @@ export interface FaultRates {
   readonly timeoutAfterWrite: number;
   readonly crashAfterWrite: number;
   readonly crashBeforeWrite: number;
+  /** Each of the payload object faults (SlowDown, timeout after the PUT, crash before the commit). */
+  readonly payloadWrite: number;
 }
 
 /** The checker's default mix: roughly one append in three meets some fault. */
@@ -47,6 +53,7 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   timeoutAfterWrite: 0.06,
   crashAfterWrite: 0.06,
   crashBeforeWrite: 0.02,
+  payloadWrite: 0.04,
 };
 
 /**
@@ -59,6 +66,8 @@ const GUARANTEED_FAULT_CALL = 5;
 export interface CheckFaults {
   /** Pass as `decorateDynamoDb`. */
   install(client: ClientWithMiddleware): void;
+  /** Pass as `decorateS3`. */
+  installS3(client: ClientWithMiddleware): void;
   /** Turns every fault on (at its rate) or off. */
   setEnabled(enabled: boolean): void;
   /** How many faults of each kind were injected so far. */
@@ -145,6 +154,63 @@ class HandlerCrashes {
     };
 }
 
+/** The payload object faults, on PutObject of `payloads/` keys only (segment uploads are the archiver's). */
+class PayloadFaults {
+  enabled = false;
+  readonly injected = { s3SlowDown: 0, s3TimeoutAfterWrite: 0, crashAfterPayload: 0 };
+  private putsSinceEnabled = 0;
+
+  constructor(
+    private readonly random: () => number,
+    private readonly rate: number,
+  ) {}
+
+  readonly middleware =
+    (next: InitializeHandler<object, MetadataBearer>, context: HandlerExecutionContext) =>
+    async (args: InitializeHandlerArguments<object>) => {
+      const key = (args.input as { Key?: unknown }).Key;
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
+      if (
+        !this.enabled ||
+        operation !== 'PutObject' ||
+        typeof key !== 'string' ||
+        !key.startsWith('payloads/')
+      ) {
+        return next(args);
+      }
+      this.putsSinceEnabled++;
+      const kind = this.draw();
+      if (kind === 's3SlowDown') {
+        this.injected.s3SlowDown++;
+        throw s3SlowDown();
+      }
+      const result = await next(args);
+      if (kind === 's3TimeoutAfterWrite') {
+        this.injected.s3TimeoutAfterWrite++;
+        throw timeoutError();
+      }
+      if (kind === 'crashAfterPayload') {
+        this.injected.crashAfterPayload++;
+        throw new InjectedHandlerCrash(
+          'Injected crash: the handler died between its payload write and the commit',
+        );
+      }
+      return result;
+    };
+
+  /** The fault of this PUT: each kind at `rate`, and each forced once early so every kind occurs. */
+  private draw(): keyof PayloadFaults['injected'] | undefined {
+    for (const [index, kind] of (
+      ['s3SlowDown', 's3TimeoutAfterWrite', 'crashAfterPayload'] as const
+    ).entries()) {
+      // Large requests are a minority: force the kinds on the first payload writes.
+      const forced = this.injected[kind] === 0 && this.putsSinceEnabled === 1 + index;
+      if (forced || this.random() < this.rate) return kind;
+    }
+    return undefined;
+  }
+}
+
 /**
  * Creates the checker's faults, switched off until `setEnabled(true)`. `seed` makes the sequence of
  * draws repeatable (the interleaving of concurrent calls still varies from run to run).
@@ -153,7 +219,15 @@ export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAUL
   const injector = createFaultInjector({ seed });
   const rules = addRules(injector, rates);
   const crashes = new HandlerCrashes(seededRandom(seed ^ 0x5bd1e995), rates);
+  const payloads = new PayloadFaults(seededRandom(seed ^ 0x2545f491), rates.payloadWrite);
   return {
+    installS3(client) {
+      client.middlewareStack.add(payloads.middleware, {
+        step: 'initialize',
+        priority: 'low',
+        name: 'shoalCheckPayloadFaults',
+      });
+    },
     install(client) {
       injector.install(client);
       client.middlewareStack.add(crashes.middleware, {
@@ -164,6 +238,7 @@ export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAUL
     },
     setEnabled(on) {
       crashes.enabled = on;
+      payloads.enabled = on;
       for (const { rule, probability, once } of rules) {
         if (once) rule.times = on && rule.injected === 0 ? 1 : 0;
         else rule.probability = on ? probability : 0;
@@ -176,6 +251,7 @@ export function createCheckFaults(seed: number, rates: FaultRates = DEFAULT_FAUL
         timeoutAfterWrite: injector.count('timeoutAfterWrite'),
         crashAfterWrite: crashes.afterWrite,
         crashBeforeWrite: crashes.beforeWrite,
+        ...payloads.injected,
       };
     },
   };

@@ -41,7 +41,7 @@ export async function startCheckTarget(
       dataDir: tmpdir(),
       port: 0,
       persistent: false,
-      runtimeOptions: { decorateDynamoDb: faults.install },
+      runtimeOptions: { decorateDynamoDb: faults.install, decorateS3: faults.installS3 },
       // The checker runs the archiver itself, often, so records cross to S3 during a short run.
       archiveIntervalMs: 0,
     });
@@ -58,7 +58,7 @@ export async function startCheckTarget(
     s3Endpoint: endpoints.s3Endpoint,
   };
   await provision(config);
-  const runtime = createRuntime(config, { decorateDynamoDb: faults.install });
+  const runtime = createRuntime(config, { decorateDynamoDb: faults.install, decorateS3: faults.installS3 });
   const { handlers } = await loadHandlers(runtime);
   const server = createLocalHttpServer(handlers);
   const port = await new Promise<number>((resolve, reject) => {

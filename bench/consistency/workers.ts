@@ -3,7 +3,7 @@
  * observer of committed offsets, and the archiver loop. Each records what it does and sees in the
  * shared {@link CheckRun}.
  */
-import { makeEvent, seededRandom } from '../../test/support/events.js';
+import { type EventSizeClass, makeEvent, seededRandom } from '../../test/support/events.js';
 import type { ProduceAnswer } from '../shoal-client.js';
 import { type CheckRun, count, retriable, sleep } from './check-run.js';
 import type { Position, SentRecord } from './history.js';
@@ -20,6 +20,7 @@ function produceRequest(
   keys: readonly string[],
   sent: number,
   size: number,
+  sizeClass: EventSizeClass,
 ): { records: SentRecord[]; body: string } {
   const records: SentRecord[] = Array.from({ length: size }, (_, i) => ({
     id: `${run.runId}-p${index}-r${sent + i}`,
@@ -28,7 +29,7 @@ function produceRequest(
   const body = JSON.stringify({
     records: records.map((record) => ({
       key: { type: 'STRING', data: record.key },
-      value: { type: 'JSON', data: { id: record.id, event: makeEvent(random, 'small') } },
+      value: { type: 'JSON', data: { id: record.id, event: makeEvent(random, sizeClass) } },
     })),
   });
   return { records, body };
@@ -45,8 +46,19 @@ export async function produce(run: CheckRun, index: number, quota: number): Prom
   let sent = 0;
   let requestNumber = 0;
   while (sent < quota && run.now() < settings.produceTimeMsMax) {
-    const size = Math.min(quota - sent, 1 + Math.floor(random() * settings.recordsPerRequestMax));
-    const { records, body } = produceRequest(run, index, random, keys, sent, size);
+    // Some requests are large, so their batches take the payload object path (S3, then DynamoDB).
+    const large = random() < settings.largeRequestShare;
+    const sizeMax = large ? settings.largeRequestRecords : settings.recordsPerRequestMax;
+    const size = Math.min(quota - sent, large ? sizeMax : 1 + Math.floor(random() * sizeMax));
+    const { records, body } = produceRequest(
+      run,
+      index,
+      random,
+      keys,
+      sent,
+      size,
+      large ? 'typical' : 'small',
+    );
     const idempotencyKey = `${run.runId}-p${index}-q${requestNumber++}`;
     const answer = await run.callWithRetries(
       'POST',

@@ -2,7 +2,9 @@
  * A short run of the consistency checker (`npm run check:consistency` runs longer ones): producers,
  * a consumer group with restarts and an independent reader against the handlers, while the
  * archiver moves records to S3 segments and DynamoDB calls are throttled, conflict, time out after
- * writing and the handler crashes part way.
+ * writing and the handler crashes part way; a share of the requests is large enough to write a
+ * payload object to S3 first, whose PUT is throttled, times out after writing, or is followed by a
+ * crash before the commit.
  */
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { runConsistencyCheck } from '../../bench/consistency/checker.js';
@@ -21,7 +23,11 @@ beforeAll(async () => {
   // Every injected crash makes the handler log an error; the checker counts what happened instead.
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   faults = createCheckFaults(20_261_121);
-  runtime = await createTestRuntime({ tablePrefix: 'check', decorateDynamoDb: faults.install });
+  runtime = await createTestRuntime({
+    tablePrefix: 'check',
+    decorateDynamoDb: faults.install,
+    decorateS3: faults.installS3,
+  });
   api = await startTestApi(runtime);
 });
 afterAll(async () => {
@@ -35,7 +41,7 @@ it('finds zero anomalies in every checker column while faults are injected', {
   const { archiver } = tieredStorageFor(runtime);
 
   const report = await runConsistencyCheck(api.url, {
-    records: 120,
+    records: 200,
     partitions: 3,
     consumerRestarts: 3,
     // A bound on waiting, not a timing claim: after three consumer crashes the group rebalances
@@ -49,7 +55,7 @@ it('finds zero anomalies in every checker column while faults are injected', {
   const text = renderCheckReport(report);
   const zeros = Object.fromEntries(CHECKER_COLUMNS.map((column) => [column.name, 0]));
   expect(report.counts, text).toEqual(zeros);
-  expect(report.stats.acknowledgedRecords, text).toBe(120);
+  expect(report.stats.acknowledgedRecords, text).toBe(200);
   expect(report.stats.consumersCaughtUp, text).toBe(true);
   expect(report.stats.unexpectedAnswers, text).toEqual({});
   expect(report.stats.archivedRecords, `records crossed to S3 segments\n${text}`).toBeGreaterThan(0);
