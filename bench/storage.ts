@@ -46,8 +46,14 @@ export interface StorageRow {
   /** Mean size of the partition head item and of one idempotency item. */
   readonly headItemBytes: number;
   readonly idempotencyItemBytes: number;
-  /** Stored bytes (batch items) per logical byte; billed adds 100 bytes per item. */
+  /**
+   * Encoded batch bytes per logical byte, wherever they are stored (in the batch items, or in a
+   * payload object in S3 that the items point into): the encoding's and compression's ratio.
+   */
   readonly storedBytesPerLogicalByte: number;
+  /** Bytes of the encoded batches that went to payload objects in S3 rather than into items. */
+  readonly payloadBytes: number;
+  /** DynamoDB bytes of the batch items per logical byte, with the 100 bytes per item DynamoDB bills. */
   readonly billedStoredBytesPerLogicalByte: number;
   /** Write units of the appends by AWS's rules: head, batch items and idempotency item, all doubled. */
   readonly writeUnits: number;
@@ -131,6 +137,9 @@ interface Append {
   readonly logicalBytes: number;
   /** Sizes of the batch items the append wrote. */
   readonly sizes: readonly number[];
+  /** Encoded bytes of its batches, in items and in payload objects. */
+  readonly batchBytes: number;
+  readonly payloadBytes: number;
   readonly headBytes: number;
   readonly idempotencyBytes: number;
   readonly writeUnitsMetered: number | undefined;
@@ -142,6 +151,8 @@ interface Totals {
   logicalBytes: number;
   batchItems: number;
   batchItemBytes: number;
+  batchBytes: number;
+  payloadBytes: number;
   billedBytes: number;
   headBytes: number;
   idempotencyBytes: number;
@@ -158,6 +169,8 @@ function emptyTotals(metered: boolean): Totals {
     logicalBytes: 0,
     batchItems: 0,
     batchItemBytes: 0,
+    batchBytes: 0,
+    payloadBytes: 0,
     billedBytes: 0,
     headBytes: 0,
     idempotencyBytes: 0,
@@ -201,9 +214,13 @@ async function appendOnce(
   const idempotencyBytes = itemBytes(
     await getItem(target, target.metaTableName, idempotencyKey(topicId, key)),
   );
+  const payloadBytes = items.reduce((sum, item) => sum + Number(item.pn?.N ?? 0), 0);
+  const inlineBytes = items.reduce((sum, item) => sum + (item.d?.B?.byteLength ?? 0), 0);
   return {
     logicalBytes: slice.logicalBytes,
     sizes: items.map(itemBytes),
+    batchBytes: inlineBytes + payloadBytes,
+    payloadBytes,
     headBytes,
     idempotencyBytes,
     writeUnitsMetered,
@@ -223,6 +240,8 @@ function addAppend(totals: Totals, append: Append, headBefore: number): void {
   totals.logicalBytes += append.logicalBytes;
   totals.batchItems += sizes.length;
   totals.batchItemBytes += sizes.reduce((sum, size) => sum + size, 0);
+  totals.batchBytes += append.batchBytes;
+  totals.payloadBytes += append.payloadBytes;
   totals.billedBytes += sizes.reduce((sum, size) => sum + billedStorageBytes(size), 0);
   totals.headBytes += head;
   totals.idempotencyBytes += idempotency;
@@ -250,7 +269,8 @@ function storageRow(batchRecords: number, requests: number, totals: Totals): Sto
     batchItemBytes,
     headItemBytes: headBytes / requests,
     idempotencyItemBytes: totals.idempotencyBytes / requests,
-    storedBytesPerLogicalByte: batchItemBytes / logicalBytes,
+    storedBytesPerLogicalByte: totals.batchBytes / logicalBytes,
+    payloadBytes: totals.payloadBytes,
     billedStoredBytesPerLogicalByte: totals.billedBytes / logicalBytes,
     writeUnits: units,
     writeUnitsMetered: totals.metered,
