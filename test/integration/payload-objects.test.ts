@@ -41,12 +41,24 @@ const s3Faults = createFaultInjector({ seed: 22 });
 let runtime: Runtime;
 let api: ApiClient;
 let close: () => Promise<void>;
+/** GetObject calls made by the service, and fetch pages read by the tests. */
+let s3Gets = 0;
+let fetchPages = 0;
 
 beforeAll(async () => {
   runtime = await createTestRuntime({
     tablePrefix: 'payloads',
     decorateDynamoDb: dynamodbFaults.install,
-    decorateS3: s3Faults.install,
+    decorateS3: (client) => {
+      s3Faults.install(client);
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetObjectCommand') s3Gets++;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countGets' },
+      );
+    },
   });
   ({ api, close } = await startApiClient(runtime));
 });
@@ -90,6 +102,7 @@ async function fetchAll(topic: string, partition: number): Promise<Record<string
   const records: Record<string, unknown>[] = [];
   for (let offset = 0; ; ) {
     const page = await api.get(`/v1/topics/${topic}/partitions/${partition}/records?offset=${offset}`);
+    fetchPages++;
     expect(page.status).toBe(200);
     records.push(...page.body.records);
     if (page.body.nextOffset >= page.body.highWatermark) return records;
@@ -179,6 +192,34 @@ describe('large appends', () => {
         expectedOf(partition === 0 ? [...small, ...large] : large, partition),
       );
     }
+  });
+
+  it('splits an append too large for one item into batches of one payload object, read back with one GET', async () => {
+    const name = await createTopic(1);
+    const topic = await storedTopic(runtime, name);
+    // Incompressible values: 700 records of ~1.3 KB encode to more than two items' worth (380 KB each).
+    const random = seededRandom(12);
+    const records: SentRecord[] = Array.from({ length: 700 }, (_, i) => ({
+      partition: 0,
+      key: str(`key-${i}`),
+      value: json({
+        i,
+        noise: Buffer.from(Array.from({ length: 960 }, () => Math.floor(random() * 256))).toString('base64'),
+      }),
+      headers: [],
+    }));
+
+    const answer = await produce(name, records, 'split');
+    const before = { gets: s3Gets, pages: fetchPages };
+    const fetched = await fetchAll(name, 0);
+
+    expect(answer.status).toBe(200);
+    const items = await batchItems(topic, 0);
+    expect(items.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(items.map((item) => payloadKeyOf(topic, item))).size).toBe(1);
+    expect(comparable(fetched)).toEqual(expectedOf(records, 0));
+    // Every fetch page reads the batches it needs from the one object with one ranged GET.
+    expect(s3Gets - before.gets).toBe(fetchPages - before.pages);
   });
 
   it('answers 429 or 503 when S3 throttles or times out the payload write, shows nothing, and appends once on retry', async () => {
