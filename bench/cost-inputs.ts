@@ -48,6 +48,9 @@ export function shoalUsageOf(evidence: CostEvidence): ShoalUsage {
   const scale = evidence.recordBytes / evidence.meanRecordBytes;
   const ttlDelayDays = BILLING_RULES.dynamodbTtl.deletionDelayDays;
   const noncurrentDays = deployment.segmentBucketVersioned ? (deployment.noncurrentVersionDays ?? 0) : 0;
+  const payloadNoncurrentDays = deployment.segmentBucketVersioned
+    ? (deployment.payloadNoncurrentVersionDays ?? 0)
+    : 0;
   const payloadClassDays = Math.max(0, ...invocations.produce.retentionClassDays);
   const stream =
     deployment.streamFunctions.find((entry) => entry.batchSize !== 100) ?? deployment.streamFunctions[0];
@@ -73,7 +76,7 @@ export function shoalUsageOf(evidence: CostEvidence): ShoalUsage {
     segmentStoredDays: evidence.retentionDays + noncurrentDays,
     s3PerProduce: { ...invocations.produce.s3, bytesPut: invocations.produce.s3.bytesPut * scale },
     s3PerFetch: invocations.fetch.s3,
-    payloadStoredDays: payloadClassDays === 0 ? 0 : payloadClassDays + noncurrentDays,
+    payloadStoredDays: payloadClassDays === 0 ? 0 : payloadClassDays + payloadNoncurrentDays,
     produceLambda: lambdaUse(deployment.produce, invocations.produce.billedMs),
     fetchLambda: lambdaUse(deployment.fetch, invocations.fetch.billedMs),
     streamLambda: {

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { ShoalStatelessStack } from '../infra/shoal-api.js';
 import { ShoalStatefulStack } from '../infra/shoal-storage.js';
+import { payloadClassPrefix, SEGMENT_KEY_PREFIX } from '../shared/domain/segment-keys.js';
 
 /** A CloudFormation template, as far as this module reads it. */
 export interface CfnTemplate {
@@ -59,6 +60,11 @@ export interface DeployedSettings {
   /** The segment bucket (the versioned one with a noncurrent-version expiry). */
   readonly segmentBucketVersioned: boolean;
   readonly noncurrentVersionDays: number | undefined;
+  /**
+   * Days a noncurrent payload object is kept: the shortest of the bucket's rules that cover
+   * `payloads/` (S3 honours the shorter of overlapping expirations).
+   */
+  readonly payloadNoncurrentVersionDays: number | undefined;
   readonly scheduled: readonly ScheduledFunction[];
   /** The TTL rescue: invoked from the log table's stream, filtered to TTL deletions. */
   readonly streamFunctions: readonly { readonly function: DeployedFunction; readonly batchSize: number }[];
@@ -150,14 +156,21 @@ export function deployedSettings(stateful: CfnTemplate, stateless: CfnTemplate):
   const templates = [stateful, stateless];
   const tables = resourcesOf(templates, 'AWS::DynamoDB::Table').map(([, table]) => table.Properties ?? {});
   const buckets = resourcesOf(templates, 'AWS::S3::Bucket').map(([, bucket]) => bucket.Properties ?? {});
-  const noncurrentDays = (bucket: Record<string, unknown>) =>
+  const noncurrentRules = (bucket: Record<string, unknown>) =>
     (
-      bucket.LifecycleConfiguration as
-        | { Rules?: { NoncurrentVersionExpiration?: { NoncurrentDays?: number } }[] }
-        | undefined
-    )?.Rules?.find((rule) => rule.NoncurrentVersionExpiration !== undefined)?.NoncurrentVersionExpiration
-      ?.NoncurrentDays;
-  const segmentBucket = buckets.find((bucket) => noncurrentDays(bucket) !== undefined);
+      (
+        bucket.LifecycleConfiguration as
+          | { Rules?: { Prefix?: string; NoncurrentVersionExpiration?: { NoncurrentDays?: number } }[] }
+          | undefined
+      )?.Rules ?? []
+    ).filter((rule) => rule.NoncurrentVersionExpiration?.NoncurrentDays !== undefined);
+  const noncurrentDays = (bucket: Record<string, unknown>, key = '') => {
+    const days = noncurrentRules(bucket)
+      .filter((rule) => key.startsWith(rule.Prefix ?? ''))
+      .map((rule) => rule.NoncurrentVersionExpiration?.NoncurrentDays as number);
+    return days.length === 0 ? undefined : Math.min(...days);
+  };
+  const segmentBucket = buckets.find((bucket) => noncurrentRules(bucket).length > 0);
   const stage = resourcesOf(templates, 'AWS::ApiGateway::Stage')[0]?.[1].Properties ?? {};
   const accessLog = stage.AccessLogSetting as { Format?: unknown } | undefined;
   return {
@@ -177,7 +190,10 @@ export function deployedSettings(stateful: CfnTemplate, stateless: CfnTemplate):
     ).length,
     segmentBucketVersioned:
       (segmentBucket?.VersioningConfiguration as { Status?: string } | undefined)?.Status === 'Enabled',
-    noncurrentVersionDays: segmentBucket === undefined ? undefined : noncurrentDays(segmentBucket),
+    noncurrentVersionDays:
+      segmentBucket === undefined ? undefined : noncurrentDays(segmentBucket, SEGMENT_KEY_PREFIX),
+    payloadNoncurrentVersionDays:
+      segmentBucket === undefined ? undefined : noncurrentDays(segmentBucket, payloadClassPrefix(1)),
     scheduled: scheduledFunctions(templates),
     streamFunctions: resourcesOf(templates, 'AWS::Lambda::EventSourceMapping').flatMap(([, mapping]) => {
       const id = refOf(mapping.Properties?.FunctionName);

@@ -30,7 +30,12 @@ const stateful: CfnTemplate = {
       Type: 'AWS::S3::Bucket',
       Properties: {
         VersioningConfiguration: { Status: 'Enabled' },
-        LifecycleConfiguration: { Rules: [{ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+        LifecycleConfiguration: {
+          Rules: [
+            { NoncurrentVersionExpiration: { NoncurrentDays: 30 } },
+            { Prefix: 'payloads/', NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
+          ],
+        },
       },
     },
   },
@@ -78,6 +83,8 @@ describe('deployedSettings', () => {
       ttlTables: 1,
       segmentBucketVersioned: true,
       noncurrentVersionDays: 30,
+      // The shorter of the two rules that cover payload objects.
+      payloadNoncurrentVersionDays: 1,
       apiTracing: true,
       alarms: 1,
       dashboards: 0,
