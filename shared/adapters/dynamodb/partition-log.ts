@@ -189,14 +189,10 @@ export class DynamoDbPartitionLog implements PartitionLog {
         },
       };
     });
-    const payloadNeeded = this.payloadNeeded(request);
-    // A retry of a large append whose key is stored already would only write an object that nothing
-    // points to: a read (an eighth of a cent per thousand) spares that PUT (half a cent).
-    if (payloadNeeded && request.idempotency) {
-      const stored = await this.readIdempotency(topic, request.idempotency.key, this.now());
-      if (stored) return { kind: 'idempotency-key-exists' };
-    }
-    const payload = payloadNeeded ? await this.writePayload(request) : undefined;
+    // A retry of a large append whose Idempotency-Key is stored already writes an object too, which
+    // nothing will point to: reading the key first would cost every large append a round trip and a
+    // read, to spare the rare retry a PUT.
+    const payload = this.payloadNeeded(request) ? await this.writePayload(request) : undefined;
     const batchPuts = request.batches.map((batch, index) => ({
       Put: {
         TableName: logTableName,
