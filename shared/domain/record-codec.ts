@@ -445,7 +445,7 @@ export function defaultBatchCompression(bodyBytes: number): BatchCompression {
  * ```
  *
  * Brotli 5 stores the fewest bytes of the mid levels at every batch size: a fifth of the body from
- * 100 typical records up, 5% to 12% less than deflate-raw 6. Below 128 KiB of body that costs at
+ * 100 typical records up, 5% to 12% less than deflate-raw 6. Below 32 KiB of body that costs at
  * most about 3 ms, and a stored kilobyte in DynamoDB costs a write unit (two in a transaction) and a
  * share of the partition's ~1 MB/s, worth far more than a millisecond of Lambda CPU. Brotli 6 saves
  * at most 2% more for up to 30% more CPU; brotli 11 reaches .15 at 1000 records but takes over a
@@ -469,10 +469,13 @@ export const LARGE_BATCH_COMPRESSION: BatchCompression = { codec: 'brotli', leve
 
 /**
  * Uncompressed body bytes from which a batch is compressed with {@link LARGE_BATCH_COMPRESSION}:
- * 128 KiB, above a request of 100 typical records (105 KB), so appends of up to a hundred or so
- * records, the bulk of DynamoDB-held batches, keep brotli 5's ratio.
+ * 32 KiB. A body that large encodes to about 6 to 8 KB of typical JSON events at either quality,
+ * more than the DynamoDB partition log keeps in items (`PAYLOAD_INLINE_BYTES_MAX`, 4 KB), so its
+ * bytes go to S3, where brotli 1's extra quarter costs storage next to nothing, and its CPU saving
+ * (about 2 ms at 100 typical records) is taken. Smaller bodies, the ones kept in items and billed
+ * in write units per KB, keep brotli 5's ratio.
  */
-export const LARGE_BATCH_BODY_BYTES_MIN = 128 * 1024;
+export const LARGE_BATCH_BODY_BYTES_MIN = 32 * 1024;
 
 /** Largest timestamp accepted, in epoch milliseconds: 9999-12-31T23:59:59.999Z. */
 export const TIMESTAMP_MS_MAX = 253_402_300_799_999;

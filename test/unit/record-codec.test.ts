@@ -201,7 +201,7 @@ describe('encodeBatch and decodeBatch', () => {
 
   it('compresses a body below LARGE_BATCH_BODY_BYTES_MIN with DEFAULT_BATCH_COMPRESSION', () => {
     // Prepare
-    const records = makeEventRecords(seededRandom(2), 'typical', 100);
+    const records = makeEventRecords(seededRandom(2), 'typical', 20);
 
     // Act
     const stored = encodeBatch(records);
@@ -213,7 +213,7 @@ describe('encodeBatch and decodeBatch', () => {
 
   it('compresses a body from LARGE_BATCH_BODY_BYTES_MIN on with LARGE_BATCH_COMPRESSION', () => {
     // Prepare
-    const records = makeEventRecords(seededRandom(2), 'typical', 300);
+    const records = makeEventRecords(seededRandom(2), 'typical', 100);
 
     // Act
     const stored = encodeBatch(records);
