@@ -158,7 +158,6 @@ class HandlerCrashes {
 class PayloadFaults {
   enabled = false;
   readonly injected = { s3SlowDown: 0, s3TimeoutAfterWrite: 0, crashAfterPayload: 0 };
-  private putsSinceEnabled = 0;
 
   constructor(
     private readonly random: () => number,
@@ -178,7 +177,6 @@ class PayloadFaults {
       ) {
         return next(args);
       }
-      this.putsSinceEnabled++;
       const kind = this.draw();
       if (kind === 's3SlowDown') {
         this.injected.s3SlowDown++;
@@ -198,16 +196,15 @@ class PayloadFaults {
       return result;
     };
 
-  /** The fault of this PUT: each kind at `rate`, and each forced once early so every kind occurs. */
+  /**
+   * The fault of this PUT: large requests are a minority, so each kind not injected yet is forced,
+   * one per PUT, before any is drawn at `rate`; every kind occurs in the first three payload writes.
+   */
   private draw(): keyof PayloadFaults['injected'] | undefined {
-    for (const [index, kind] of (
-      ['s3SlowDown', 's3TimeoutAfterWrite', 'crashAfterPayload'] as const
-    ).entries()) {
-      // Large requests are a minority: force the kinds on the first payload writes.
-      const forced = this.injected[kind] === 0 && this.putsSinceEnabled === 1 + index;
-      if (forced || this.random() < this.rate) return kind;
-    }
-    return undefined;
+    const kinds = ['s3SlowDown', 's3TimeoutAfterWrite', 'crashAfterPayload'] as const;
+    const missing = kinds.find((kind) => this.injected[kind] === 0);
+    if (missing !== undefined) return missing;
+    return kinds.find(() => this.random() < this.rate);
   }
 }
 

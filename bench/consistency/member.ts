@@ -107,7 +107,13 @@ export class Member {
     count(run.tallies.refused, reason);
     if (probe !== undefined) return false;
     if (answer.status === 409 && problem.reason !== undefined) {
+      // Refused (a rebalance moved the generation on): as a Kafka consumer after a failed commit,
+      // it takes its assignment again from the committed offsets, so the records it read but could
+      // not commit are read again rather than left behind its position for good.
       await this.heartbeat();
+      if (this.owned.includes(partition)) {
+        this.positions.set(partition, (await run.committedOffsets()).get(partition) ?? 0);
+      }
     } else if (answer.status === 409 && problem.error_code === 40914) {
       this.positions.set(partition, (await run.committedOffsets()).get(partition) ?? 0);
     } else {
