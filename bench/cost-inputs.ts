@@ -36,8 +36,17 @@ function lambdaUse(fn: DeployedFunction, billedMs: number): LambdaUse {
   return { memoryMb: fn.memoryMb, architecture: fn.architecture, billedMs };
 }
 
+/** X-Ray sampling of API requests: the stage's rule (the functions follow it), else X-Ray's default. */
 function tracingOf(deployment: DeployedSettings): ShoalUsage['tracing'] {
   if (!deployment.apiTracing && !deployment.produce.tracingActive) return null;
+  return deployment.apiSampling ?? lambdaOwnSampling();
+}
+
+/**
+ * How Lambda samples an invocation that comes with no tracing header (a schedule, a stream): its
+ * own fixed rule, the first request each second and 5% of the rest; sampling rules do not apply.
+ */
+function lambdaOwnSampling(): NonNullable<ShoalUsage['tracing']> {
   const { defaultReservoirPerSecond, defaultFixedRate } = BILLING_RULES.xray;
   return { reservoirPerSecond: defaultReservoirPerSecond, fixedRate: defaultFixedRate };
 }
@@ -130,7 +139,7 @@ export function idleDeploymentOf(deployment: DeployedSettings): IdleDeployment {
     logEventsPerInvocation: platform.events,
     alarms: deployment.alarms,
     dashboards: deployment.dashboards,
-    tracing: tracingOf(deployment),
+    tracing: lambdaOwnSampling(),
   };
 }
 
@@ -141,7 +150,11 @@ export function costNotes(evidence: CostEvidence, usage: ShoalUsage): string[] {
     `measured on typical events (mean ${evidence.meanRecordBytes.toFixed(0)} B), byte-proportional figures scaled to ${evidence.recordBytes} B`,
     `Lambda memory and architecture read from the synthesized CDK app: produce ${deployment.produce.memoryMb} MB, fetch ${deployment.fetch.memoryMb} MB, ${deployment.produce.architecture}`,
     `billed duration: handler wall time on this machine against DynamoDB Local (${usage.produceLambda.billedMs.toFixed(1)} ms per produce, ${usage.fetchLambda.billedMs.toFixed(1)} ms per fetch); no cold starts`,
-    `tracing: API stage ${deployment.apiTracing ? 'on' : 'off'}, functions ${deployment.produce.tracingActive ? 'active' : 'off'}, ${deployment.customSamplingRules} custom sampling rules (X-Ray default rule: 1/s then 5%)`,
+    `tracing: API stage ${deployment.apiTracing ? 'on' : 'off'}, functions ${deployment.produce.tracingActive ? 'active' : 'off'} (following the stage's decision), ${
+      deployment.apiSampling === undefined
+        ? "X-Ray's default rule: 1/s then 5%"
+        : `the stage's sampling rule: ${deployment.apiSampling.reservoirPerSecond}/s then ${deployment.apiSampling.fixedRate * 100}%`
+    }`,
     `logs: level ${deployment.produce.logLevel} (deployed), ${usage.logBytesPerProduce.toFixed(0)} B per produce and ${usage.logBytesPerFetch.toFixed(0)} B per fetch (stdout measured plus Lambda's START/END/REPORT lines), access log ${usage.accessLogBytesPerRequest} B per request, kept ${usage.logRetentionDays} days`,
     `${usage.customMetrics} custom metrics (EMF) measured`,
     `point-in-time recovery on ${deployment.pitrTables} of ${deployment.tables} tables; TTL deletes ${BILLING_RULES.dynamodbTtl.deletionDelayDays} days after expiry (AWS: "typically within two days")`,

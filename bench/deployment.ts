@@ -51,6 +51,11 @@ export interface DeployedSettings {
    * each second and 5% of the rest).
    */
   readonly customSamplingRules: number;
+  /**
+   * The sampling rule of the API stage (service type `AWS::ApiGateway::Stage`), when the app has
+   * one: the functions follow the stage's decision. Undefined means X-Ray's default rule.
+   */
+  readonly apiSampling: { readonly reservoirPerSecond: number; readonly fixedRate: number } | undefined;
   /** The stage's access log line format (`$context` variables), one line per request; undefined when off. */
   readonly accessLogFormat: string | undefined;
   /** Tables with point-in-time recovery on, and with a TTL attribute. */
@@ -151,6 +156,17 @@ function scheduledFunctions(templates: readonly CfnTemplate[]): ScheduledFunctio
   });
 }
 
+/** The sampling rule that applies to API Gateway stages with the highest priority (lowest number). */
+function apiSamplingOf(templates: readonly CfnTemplate[]): DeployedSettings['apiSampling'] {
+  const rules = resourcesOf(templates, 'AWS::XRay::SamplingRule')
+    .map(([, rule]) => (rule.Properties?.SamplingRule ?? {}) as Record<string, unknown>)
+    .filter((rule) => rule.ServiceType === 'AWS::ApiGateway::Stage')
+    .sort((a, b) => Number(a.Priority) - Number(b.Priority));
+  const rule = rules[0];
+  if (rule === undefined) return undefined;
+  return { reservoirPerSecond: Number(rule.ReservoirSize), fixedRate: Number(rule.FixedRate) };
+}
+
 /** The settings the cost model needs, from the stateful and the stateless template. */
 export function deployedSettings(stateful: CfnTemplate, stateless: CfnTemplate): DeployedSettings {
   const templates = [stateful, stateless];
@@ -178,6 +194,7 @@ export function deployedSettings(stateful: CfnTemplate, stateless: CfnTemplate):
     fetch: functionByDescription(templates, 'fetch-records'),
     apiTracing: stage.TracingEnabled === true,
     customSamplingRules: resourcesOf(templates, 'AWS::XRay::SamplingRule').length,
+    apiSampling: apiSamplingOf(templates),
     accessLogFormat: typeof accessLog?.Format === 'string' ? accessLog.Format : undefined,
     tables: tables.length,
     pitrTables: tables.filter(

@@ -19,6 +19,8 @@ export const CONTEXT_KEYS = {
   stageName: 'shoal:stageName',
   throttlingRateLimit: 'shoal:throttlingRateLimit',
   throttlingBurstLimit: 'shoal:throttlingBurstLimit',
+  traceSampleRate: 'shoal:traceSampleRate',
+  traceReservoirPerSecond: 'shoal:traceReservoirPerSecond',
   webAclArn: 'shoal:webAclArn',
   jwt: 'shoal:jwt',
   accessPolicies: 'shoal:accessPolicies',
@@ -44,6 +46,8 @@ export function readShoalContext(node: Node): ShoalContext {
   const stageName = string(CONTEXT_KEYS.stageName);
   const throttlingRateLimit = number(CONTEXT_KEYS.throttlingRateLimit);
   const throttlingBurstLimit = number(CONTEXT_KEYS.throttlingBurstLimit);
+  const traceSampleRate = number(CONTEXT_KEYS.traceSampleRate);
+  const traceReservoirPerSecond = number(CONTEXT_KEYS.traceReservoirPerSecond);
   const webAclArn = string(CONTEXT_KEYS.webAclArn);
   const jwtAuthorizer = jwtOf(get(CONTEXT_KEYS.jwt));
   const accessPolicies = accessPoliciesOf(get(CONTEXT_KEYS.accessPolicies));
@@ -66,6 +70,8 @@ export function readShoalContext(node: Node): ShoalContext {
         ...(stageName === undefined ? {} : { stageName }),
         ...(throttlingRateLimit === undefined ? {} : { throttlingRateLimit }),
         ...(throttlingBurstLimit === undefined ? {} : { throttlingBurstLimit }),
+        ...(traceSampleRate === undefined ? {} : { traceSampleRate }),
+        ...(traceReservoirPerSecond === undefined ? {} : { traceReservoirPerSecond }),
         ...(webAclArn === undefined ? {} : { webAclArn }),
         ...(jwtAuthorizer === undefined ? {} : { jwtAuthorizer }),
       },

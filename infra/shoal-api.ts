@@ -18,6 +18,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as xray from 'aws-cdk-lib/aws-xray';
 import { Construct, type IConstruct } from 'constructs';
 import {
   FUNCTION_NAMES,
@@ -123,6 +124,19 @@ export interface ShoalApiProps {
    * @default no web ACL
    */
   readonly webAclArn?: string;
+  /**
+   * The share of API requests X-Ray traces (the stage decides, and the functions follow its
+   * decision), through a sampling rule for this stage. X-Ray's default rule would trace the first
+   * request of every second as well, which at a steady trickle is nearly every request and $5 per
+   * million of them: at 1,000 records per request, a quarter of the bill.
+   * @default 0.05
+   */
+  readonly traceSampleRate?: number;
+  /**
+   * Requests per second traced before `traceSampleRate` applies (X-Ray's reservoir).
+   * @default 0
+   */
+  readonly traceReservoirPerSecond?: number;
 }
 
 /** Every media type: see `LIMITS.requestBodyBytesMax`. */
@@ -131,6 +145,12 @@ export const BINARY_MEDIA_TYPES_ALL = '*/*';
 const STAGE_NAME_DEFAULT = 'prod';
 const THROTTLING_RATE_LIMIT_DEFAULT = 100;
 const THROTTLING_BURST_LIMIT_DEFAULT = 200;
+const TRACE_SAMPLE_RATE_DEFAULT = 0.05;
+const TRACE_RESERVOIR_PER_SECOND_DEFAULT = 0;
+/** A bound on the reservoir: beyond the stage's own throttle it traces everything anyway. */
+const TRACE_RESERVOIR_PER_SECOND_MAX = 10_000;
+/** Ahead of X-Ray's default rule (priority 10000); rules are tried lowest first. */
+const TRACE_SAMPLING_RULE_PRIORITY = 1000;
 const LOG_RETENTION_DEFAULT = logs.RetentionDays.ONE_MONTH;
 const MEMORY_SIZE_DEFAULT = 1024;
 /** API Gateway REST integrations time out after 29 seconds by default. */
@@ -157,6 +177,8 @@ export class ShoalApi extends Construct {
   readonly accessLogGroup: logs.LogGroup;
   /** The bearer-token authorizer, when `jwtAuthorizer` is set. */
   readonly jwtAuthorizer: ShoalJwtAuthorizer | undefined;
+  /** Which of the stage's requests X-Ray traces (see `traceSampleRate`). */
+  readonly traceSamplingRule: xray.CfnSamplingRule;
 
   constructor(scope: Construct, id: string, props: ShoalApiProps) {
     super(scope, id);
@@ -172,6 +194,7 @@ export class ShoalApi extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.restApi = this.createRestApi(props);
+    this.traceSamplingRule = this.createTraceSamplingRule(props);
     this.jwtAuthorizer = props.jwtAuthorizer
       ? new ShoalJwtAuthorizer(this, 'JwtAuthorizer', { logRetention, ...props.jwtAuthorizer })
       : undefined;
@@ -201,6 +224,32 @@ export class ShoalApi extends Construct {
     grantAccess(shoalFunction.role, FUNCTION_ACCESS[name], props.storage);
     keepLogicalIds(this, id, shoalFunction);
     return shoalFunction.function;
+  }
+
+  /** The X-Ray sampling rule of this stage: a fixed share of requests, no per-second reservoir by default. */
+  private createTraceSamplingRule(props: ShoalApiProps): xray.CfnSamplingRule {
+    const stage = this.restApi.deploymentStage;
+    return new xray.CfnSamplingRule(this, 'TraceSampling', {
+      samplingRule: {
+        // Sampling rules are named per account and region: one name per deployment.
+        ruleName: Names.uniqueResourceName(this, { maxLength: 32, separator: '-' }),
+        priority: TRACE_SAMPLING_RULE_PRIORITY,
+        fixedRate: props.traceSampleRate ?? TRACE_SAMPLE_RATE_DEFAULT,
+        reservoirSize: props.traceReservoirPerSecond ?? TRACE_RESERVOIR_PER_SECOND_DEFAULT,
+        serviceType: 'AWS::ApiGateway::Stage',
+        serviceName: '*',
+        resourceArn: Stack.of(this).formatArn({
+          service: 'apigateway',
+          account: '',
+          resource: '/restapis',
+          resourceName: `${this.restApi.restApiId}/stages/${stage.stageName}`,
+        }),
+        host: '*',
+        httpMethod: '*',
+        urlPath: '*',
+        version: 1,
+      },
+    });
   }
 
   private createRestApi(props: ShoalApiProps): apigateway.RestApi {
@@ -418,6 +467,25 @@ function pathSegmentsOf(route: Route): string[] {
 
 function validateProps(props: ShoalApiProps): void {
   const { stageName, throttlingRateLimit, throttlingBurstLimit, memorySize, timeout } = props;
+  const { traceSampleRate, traceReservoirPerSecond } = props;
+  if (
+    traceSampleRate !== undefined &&
+    !(Number.isFinite(traceSampleRate) && traceSampleRate >= 0 && traceSampleRate <= 1)
+  ) {
+    throw new Error(`traceSampleRate must be from 0 to 1, got ${traceSampleRate}`);
+  }
+  if (
+    traceReservoirPerSecond !== undefined &&
+    !(
+      Number.isInteger(traceReservoirPerSecond) &&
+      traceReservoirPerSecond >= 0 &&
+      traceReservoirPerSecond <= TRACE_RESERVOIR_PER_SECOND_MAX
+    )
+  ) {
+    throw new Error(
+      `traceReservoirPerSecond must be a whole number from 0 to ${TRACE_RESERVOIR_PER_SECOND_MAX}, got ${traceReservoirPerSecond}`,
+    );
+  }
   if (stageName !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
     throw new Error(`stageName must be 1 to 128 characters of [A-Za-z0-9_-], got "${stageName}"`);
   }

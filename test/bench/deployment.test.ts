@@ -49,6 +49,29 @@ const stateless: CfnTemplate = {
     }),
     Archiver: fn('Shoal archive-segments: ...', 2048),
     Logs: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } },
+    // Two rules for API stages: the one with the lower priority number applies.
+    Sampling: {
+      Type: 'AWS::XRay::SamplingRule',
+      Properties: {
+        SamplingRule: {
+          ServiceType: 'AWS::ApiGateway::Stage',
+          Priority: 1000,
+          FixedRate: 0.05,
+          ReservoirSize: 0,
+        },
+      },
+    },
+    Broader: {
+      Type: 'AWS::XRay::SamplingRule',
+      Properties: {
+        SamplingRule: {
+          ServiceType: 'AWS::ApiGateway::Stage',
+          Priority: 5000,
+          FixedRate: 0.5,
+          ReservoirSize: 3,
+        },
+      },
+    },
     Schedule: {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -86,6 +109,7 @@ describe('deployedSettings', () => {
       // The shorter of the two rules that cover payload objects.
       payloadNoncurrentVersionDays: 1,
       apiTracing: true,
+      apiSampling: { reservoirPerSecond: 0, fixedRate: 0.05 },
       alarms: 1,
       dashboards: 0,
     });

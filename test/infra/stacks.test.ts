@@ -379,6 +379,25 @@ describe('stateless stack', () => {
       ]),
     });
   });
+
+  it("traces 5% of the stage's requests, with no per-second reservoir, ahead of X-Ray's default rule", () => {
+    const rules = Object.values(statelessTemplate.findResources('AWS::XRay::SamplingRule'));
+
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties.SamplingRule).toMatchObject({
+      FixedRate: 0.05,
+      ReservoirSize: 0,
+      ServiceType: 'AWS::ApiGateway::Stage',
+      Version: 1,
+    });
+    expect(rules[0]?.Properties.SamplingRule.Priority).toBeLessThan(10_000);
+    // Only this stage's requests: the rule names its ARN.
+    const arn = JSON.stringify(rules[0]?.Properties.SamplingRule.ResourceARN);
+    expect(arn).toContain(':apigateway:');
+    expect(arn).toContain('/stages/');
+    expect(arn).toContain(logicalIdOf(stateless, stateless.api.restApi));
+    expect(arn).toContain(logicalIdOf(stateless, stateless.api.restApi.deploymentStage));
+  });
 });
 
 describe('both stacks', () => {
@@ -478,6 +497,16 @@ describe('props validation', () => {
     const create = () => new ShoalApi(stack, 'Api', { storage, timeout: Duration.minutes(1) });
 
     expect(create).toThrow(/timeout .* got 1 minute/);
+  });
+
+  it.each([
+    [{ traceSampleRate: 1.5 }, /traceSampleRate must be from 0 to 1, got 1.5/],
+    [{ traceReservoirPerSecond: 0.5 }, /traceReservoirPerSecond must be a whole number .* got 0.5/],
+  ])('fails when given %o', (props, message) => {
+    const stack = new Stack();
+    const storage = new ShoalStorage(stack, 'Storage');
+
+    expect(() => new ShoalApi(stack, 'Api', { storage, ...props })).toThrow(message);
   });
 
   it('fails when the stage name has characters API Gateway rejects', () => {

@@ -13,6 +13,8 @@ describe('CDK context', () => {
     const settings = read({
       'shoal:stageName': 'live',
       'shoal:throttlingRateLimit': '500',
+      'shoal:traceSampleRate': '0.01',
+      'shoal:traceReservoirPerSecond': '1',
       'shoal:deletionProtection': 'false',
       'shoal:accessPolicies': '{"OrdersProducer":["topic:orders:Write"]}',
       'shoal:jwt':
@@ -24,6 +26,8 @@ describe('CDK context', () => {
     expect(settings.stateless.api).toEqual({
       stageName: 'live',
       throttlingRateLimit: 500,
+      traceSampleRate: 0.01,
+      traceReservoirPerSecond: 1,
       jwtAuthorizer: {
         issuer: 'https://login.example',
         audience: 'shoal',
