@@ -466,61 +466,40 @@ function pathSegmentsOf(route: Route): string[] {
 }
 
 function validateProps(props: ShoalApiProps): void {
-  const { stageName, throttlingRateLimit, throttlingBurstLimit, memorySize, timeout } = props;
-  const { traceSampleRate, traceReservoirPerSecond } = props;
-  if (
-    traceSampleRate !== undefined &&
-    !(Number.isFinite(traceSampleRate) && traceSampleRate >= 0 && traceSampleRate <= 1)
-  ) {
-    throw new Error(`traceSampleRate must be from 0 to 1, got ${traceSampleRate}`);
-  }
-  if (
-    traceReservoirPerSecond !== undefined &&
-    !(
-      Number.isInteger(traceReservoirPerSecond) &&
-      traceReservoirPerSecond >= 0 &&
-      traceReservoirPerSecond <= TRACE_RESERVOIR_PER_SECOND_MAX
-    )
-  ) {
-    throw new Error(
-      `traceReservoirPerSecond must be a whole number from 0 to ${TRACE_RESERVOIR_PER_SECOND_MAX}, got ${traceReservoirPerSecond}`,
-    );
-  }
+  const { stageName, memorySize, timeout } = props;
   if (stageName !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
     throw new Error(`stageName must be 1 to 128 characters of [A-Za-z0-9_-], got "${stageName}"`);
   }
-  if (
-    throttlingRateLimit !== undefined &&
-    !(
-      Number.isFinite(throttlingRateLimit) &&
-      throttlingRateLimit > 0 &&
-      throttlingRateLimit <= THROTTLING_RATE_LIMIT_MAX
-    )
-  ) {
-    throw new Error(
-      `throttlingRateLimit must be above 0 and at most ${THROTTLING_RATE_LIMIT_MAX}, got ${throttlingRateLimit}`,
-    );
-  }
-  if (
-    throttlingBurstLimit !== undefined &&
-    !(
-      Number.isInteger(throttlingBurstLimit) &&
-      throttlingBurstLimit >= 1 &&
-      throttlingBurstLimit <= THROTTLING_BURST_LIMIT_MAX
-    )
-  ) {
-    throw new Error(
-      `throttlingBurstLimit must be a whole number from 1 to ${THROTTLING_BURST_LIMIT_MAX}, got ${throttlingBurstLimit}`,
-    );
-  }
-  if (
-    memorySize !== undefined &&
-    !(Number.isInteger(memorySize) && memorySize >= MEMORY_SIZE_MIN && memorySize <= MEMORY_SIZE_MAX)
-  ) {
-    throw new Error(
-      `memorySize must be a whole number of MiB from ${MEMORY_SIZE_MIN} to ${MEMORY_SIZE_MAX}, got ${memorySize}`,
-    );
-  }
+  checkSetting(
+    'throttlingRateLimit',
+    props.throttlingRateLimit,
+    (value) => Number.isFinite(value) && value > 0 && value <= THROTTLING_RATE_LIMIT_MAX,
+    `above 0 and at most ${THROTTLING_RATE_LIMIT_MAX}`,
+  );
+  checkSetting(
+    'throttlingBurstLimit',
+    props.throttlingBurstLimit,
+    (value) => Number.isInteger(value) && value >= 1 && value <= THROTTLING_BURST_LIMIT_MAX,
+    `a whole number from 1 to ${THROTTLING_BURST_LIMIT_MAX}`,
+  );
+  checkSetting(
+    'traceSampleRate',
+    props.traceSampleRate,
+    (value) => Number.isFinite(value) && value >= 0 && value <= 1,
+    'from 0 to 1',
+  );
+  checkSetting(
+    'traceReservoirPerSecond',
+    props.traceReservoirPerSecond,
+    (value) => Number.isInteger(value) && value >= 0 && value <= TRACE_RESERVOIR_PER_SECOND_MAX,
+    `a whole number from 0 to ${TRACE_RESERVOIR_PER_SECOND_MAX}`,
+  );
+  checkSetting(
+    'memorySize',
+    memorySize,
+    (value) => Number.isInteger(value) && value >= MEMORY_SIZE_MIN && value <= MEMORY_SIZE_MAX,
+    `a whole number of MiB from ${MEMORY_SIZE_MIN} to ${MEMORY_SIZE_MAX}`,
+  );
   if (timeout !== undefined && !timeout.isUnresolved()) {
     const milliseconds = timeout.toMilliseconds();
     if (milliseconds < 1000 || milliseconds > INTEGRATION_TIMEOUT_MAX.toMilliseconds()) {
@@ -530,6 +509,16 @@ function validateProps(props: ShoalApiProps): void {
       );
     }
   }
+}
+
+/** @throws Error "`name` must be `rule`, got `value`" when `value` is given and `valid` says no. */
+function checkSetting(
+  name: string,
+  value: number | undefined,
+  valid: (value: number) => boolean,
+  rule: string,
+): void {
+  if (value !== undefined && !valid(value)) throw new Error(`${name} must be ${rule}, got ${value}`);
 }
 
 /** Settings of {@link ShoalStatelessStack}. */

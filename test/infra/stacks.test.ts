@@ -502,6 +502,9 @@ describe('props validation', () => {
   it.each([
     [{ traceSampleRate: 1.5 }, /traceSampleRate must be from 0 to 1, got 1.5/],
     [{ traceReservoirPerSecond: 0.5 }, /traceReservoirPerSecond must be a whole number .* got 0.5/],
+    [{ throttlingRateLimit: 0 }, /throttlingRateLimit must be above 0 and at most 10000, got 0/],
+    [{ throttlingBurstLimit: 1.5 }, /throttlingBurstLimit must be a whole number from 1 to 5000, got 1.5/],
+    [{ memorySize: 100 }, /memorySize must be a whole number of MiB from 128 to 10240, got 100/],
   ])('fails when given %o', (props, message) => {
     const stack = new Stack();
     const storage = new ShoalStorage(stack, 'Storage');
