@@ -192,7 +192,8 @@ export class DynamoDbPartitionLog implements PartitionLog {
     // A retry of a large append whose Idempotency-Key is stored already writes an object too, which
     // nothing will point to: reading the key first would cost every large append a round trip and a
     // read, to spare the rare retry a PUT.
-    const payload = this.payloadNeeded(request) ? await this.writePayload(request) : undefined;
+    const batchBytes = request.batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
+    const payload = this.payloadNeeded(batchBytes) ? await this.writePayload(request, batchBytes) : undefined;
     const batchPuts = request.batches.map((batch, index) => ({
       Put: {
         TableName: logTableName,
@@ -240,12 +241,11 @@ export class DynamoDbPartitionLog implements PartitionLog {
     }
   }
 
-  /** Whether the request's batches are too large to keep in items (and there is a payload store). */
-  private payloadNeeded(request: AppendRequest): boolean {
-    const totalBytes = request.batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
+  /** Whether batches of `batchBytes` in all are too large to keep in items (and there is a payload store). */
+  private payloadNeeded(batchBytes: number): boolean {
     return (
       this.options.payloads !== undefined &&
-      totalBytes > (this.options.payloadInlineBytesMax ?? PAYLOAD_INLINE_BYTES_MAX)
+      batchBytes > (this.options.payloadInlineBytesMax ?? PAYLOAD_INLINE_BYTES_MAX)
     );
   }
 
@@ -253,11 +253,13 @@ export class DynamoDbPartitionLog implements PartitionLog {
    * Writes the request's batches, one after the other, to its payload object: the object's
    * retention class and the start of each batch in it, in the order of `request.batches`.
    */
-  private async writePayload(request: AppendRequest): Promise<{ classDays: number; starts: number[] }> {
+  private async writePayload(
+    request: AppendRequest,
+    batchBytes: number,
+  ): Promise<{ classDays: number; starts: number[] }> {
     const { payloads } = this.options;
     assert.ok(payloads, 'payloadNeeded said there is a payload store');
-    const totalBytes = request.batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
-    const object = new Uint8Array(totalBytes);
+    const object = new Uint8Array(batchBytes);
     const starts: number[] = [];
     let position = 0;
     for (const batch of request.batches) {
