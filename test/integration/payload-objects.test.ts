@@ -154,6 +154,26 @@ async function objectBytes(key: string): Promise<Uint8Array> {
 }
 
 /** Where the lifecycle rule of the default local retention's class expires payload objects. */
+/** The stream record of a TTL deletion of `item`, as Lambda delivers it (`image` overrides attributes). */
+function ttlRemovalOf(item: Record<string, unknown>, image: Record<string, { S?: string; N?: string }> = {}) {
+  const record: DynamoDBRecord = {
+    eventName: 'REMOVE',
+    userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+    dynamodb: {
+      SequenceNumber: '1',
+      OldImage: {
+        pk: { S: String(item.pk) },
+        a: { S: String(item.a) },
+        ...Object.fromEntries(
+          ['sk', 'bo', 'mt', 'x', 'ps', 'pn', 'pc'].map((name) => [name, { N: String(item[name]) }]),
+        ),
+        ...image,
+      },
+    },
+  };
+  return record;
+}
+
 const EXPIRING_PREFIX = payloadClassPrefix(payloadRetentionClassDays(LIMITS.localRetentionMsDefault));
 
 describe('large appends', () => {
@@ -350,29 +370,26 @@ describe('large appends', () => {
     expect(comparable(await fetchAll(name, 0))).toEqual(expectedOf(records, 0));
   });
 
+  it('counts a removed batch whose payload object is gone as missing, and does not retry it forever', async () => {
+    const name = await createTopic(1);
+    const topic = await storedTopic(runtime, name);
+    expect((await produce(name, events(60, 11), 'gone')).status).toBe(200);
+    const [item] = (await batchItems(topic, 0)) as [Record<string, unknown>];
+    // An append id whose object was never written (or expired long ago).
+    const removal = ttlRemovalOf(item, { a: { S: randomUUID() } });
+
+    const answer = await createRescueHandler(runtime)({ Records: [removal] });
+
+    expect(answer.batchItemFailures).toEqual([]);
+    expect(await rescuedObjects(runtime, topic, 0)).toEqual([]);
+  });
+
   it('rescues a payload batch that TTL deleted before it was archived, from its payload object', async () => {
     const name = await createTopic(1);
     const topic = await storedTopic(runtime, name);
     expect((await produce(name, events(60, 10), 'rescued')).status).toBe(200);
     const [item] = (await batchItems(topic, 0)) as [Record<string, unknown>];
-    const removal: DynamoDBRecord = {
-      eventName: 'REMOVE',
-      userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
-      dynamodb: {
-        SequenceNumber: '1',
-        OldImage: {
-          pk: { S: String(item.pk) },
-          sk: { N: String(item.sk) },
-          bo: { N: String(item.bo) },
-          mt: { N: String(item.mt) },
-          a: { S: String(item.a) },
-          x: { N: String(item.x) },
-          ps: { N: String(item.ps) },
-          pn: { N: String(item.pn) },
-          pc: { N: String(item.pc) },
-        },
-      },
-    };
+    const removal = ttlRemovalOf(item);
 
     const answer = await createRescueHandler(runtime)({ Records: [removal] });
 
