@@ -14,6 +14,7 @@ import { ENV } from '../../shared/config.js';
 import { LIMITS } from '../../shared/domain/limits.js';
 import type { HttpHandler } from '../../shared/http/lambda-http.js';
 import type { FunctionName } from '../../shared/http/route-table.js';
+import { captureOutput } from '../support/stack-process.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -468,17 +469,10 @@ describe('local stack', () => {
         env: { ...process.env, [ENV.port]: String(port), [ENV.dataDir]: dataDir },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
+      const { stdout, stderr } = captureOutput(child);
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       try {
-        await vi.waitUntil(() => stdout.includes('Shoal is running') || child.exitCode !== null, {
+        await vi.waitUntil(() => stdout().includes('Shoal is running') || child.exitCode !== null, {
           timeout: STACK_START_TIMEOUT_MS - 10_000,
           interval: 100,
         });
@@ -488,8 +482,10 @@ describe('local stack', () => {
         child.kill('SIGTERM');
         const code = await exited;
 
-        const readyLines = stdout.split('\n').filter((line) => line.startsWith('Shoal'));
-        expect(readyLines, stderr).toEqual([
+        const readyLines = stdout()
+          .split('\n')
+          .filter((line) => line.startsWith('Shoal'));
+        expect(readyLines, stderr()).toEqual([
           `Shoal is running at http://127.0.0.1:${port} (data in ${dataDir}; Ctrl-C to stop)`,
         ]);
         expect(health.status).toBe(200);

@@ -32,6 +32,19 @@ export interface StackProcessOptions {
   readonly readyWaitMsMax: number;
 }
 
+/** Collects what a child process writes to its stdout and stderr pipes, as text so far. */
+export function captureOutput(child: ChildProcess): { stdout(): string; stderr(): string } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return { stdout: () => stdout, stderr: () => stderr };
+}
+
 /**
  * Spawns the stack and resolves once it printed its ready line or exited (a refused start resolves
  * too: look at `exited`).
@@ -43,14 +56,7 @@ export async function spawnStack(options: StackProcessOptions): Promise<StackPro
     detached: true,
   });
   const pid = requirePid(child.pid);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const { stdout, stderr } = captureOutput(child);
   let ended = false;
   const exited = new Promise<ChildExit>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -59,10 +65,10 @@ export async function spawnStack(options: StackProcessOptions): Promise<StackPro
     }),
   );
   const deadline = Date.now() + options.readyWaitMsMax;
-  while (!stdout.includes('Shoal is running') && !ended) {
+  while (!stdout().includes('Shoal is running') && !ended) {
     if (Date.now() >= deadline) {
       signalGroup(pid, 'SIGKILL');
-      throw new Error(`the stack did not start within ${options.readyWaitMsMax} ms: ${stderr}`);
+      throw new Error(`the stack did not start within ${options.readyWaitMsMax} ms: ${stderr()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -70,8 +76,8 @@ export async function spawnStack(options: StackProcessOptions): Promise<StackPro
     url: `http://127.0.0.1:${options.port}`,
     pid,
     exited,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout,
+    stderr,
     signalGroup: (signal) => {
       if (!ended) signalGroup(pid, signal);
     },
