@@ -136,7 +136,7 @@ export function aclOf(claim: unknown): AclEntry[] {
 export function keysFor(config: AuthorizerConfig): JwtKeyLookup {
   const lookups: JwtKeyLookup[] = [];
   if (config.jwks) lookups.push(staticJwksKeys(JSON.parse(config.jwks)));
-  if (config.jwksUrl) lookups.push(remoteJwksKeys({ url: config.jwksUrl, fetch, nowMs: Date.now }));
+  if (config.jwksUrl) lookups.push(remoteJwksKeys({ url: config.jwksUrl }));
   const secretArn = config.hs256SecretArn;
   if (secretArn) lookups.push(hmacSecretKey(() => readSecretString(secretArn, { region: config.region })));
   return anyOfKeys(lookups);

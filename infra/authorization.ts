@@ -13,8 +13,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type AclEntry, parseAcl } from '../shared/authorization/acl.js';
 import { executeApiResources } from '../shared/authorization/iam-policy.js';
-import { JWT_CLOCK_SKEW_S_MAX, type JwtAlgorithm } from '../shared/authorization/jwt.js';
-import { parseJwks } from '../shared/authorization/jwt-keys.js';
+import {
+  countRs256Keys,
+  JWT_CLOCK_SKEW_S_MAX,
+  type JwtAlgorithm,
+} from '../shared/authorization/jwt-settings.js';
 import { ENV } from '../shared/config.js';
 import { ShoalFunction } from './shoal-function.js';
 
@@ -282,8 +285,7 @@ function validateJwtProps(props: ShoalJwtAuthorizerProps): void {
     throw new Error(`jwksUrl must be an https:// URL, got "${props.jwksUrl}"`);
   }
   if (props.jwks) {
-    const keys = parseJwks(props.jwks);
-    if (keys.size === 0) throw new Error('jwks holds no RSA signing key');
+    if (countRs256Keys(props.jwks) === 0) throw new Error('jwks holds no RSA signing key');
   }
   for (const [name, value] of [
     ['aclClaim', props.aclClaim],

@@ -7,7 +7,7 @@
 import { Duration, type StackProps } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { parseAcl } from '../shared/authorization/acl.js';
-import { JWT_ALGORITHMS, type JwtAlgorithm } from '../shared/authorization/jwt.js';
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../shared/authorization/jwt-settings.js';
 import type { ShoalJwtAuthorizerProps } from './authorization.js';
 import type { ShoalStatelessStackProps } from './shoal-api.js';
 import type { ShoalStatefulStackProps } from './shoal-storage.js';

@@ -7,7 +7,7 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
-import { JWT_ALGORITHMS, JWT_CLOCK_SKEW_S_MAX, type JwtAlgorithm } from './authorization/jwt.js';
+import { JWT_ALGORITHMS, JWT_CLOCK_SKEW_S_MAX, type JwtAlgorithm } from './authorization/jwt-settings.js';
 
 /** Settings every Lambda handler and the local stack need. */
 export interface ShoalConfig {
@@ -29,6 +29,12 @@ export interface ShoalConfig {
    * @default the working directory
    */
   readonly moduleDirs?: readonly string[];
+  /**
+   * The management endpoint of the watch WebSocket API (`https://<id>.execute-api.<region>.amazonaws.com/<stage>`),
+   * through which the dispatcher notifies watching consumers of appends; undefined: nobody to notify
+   * (the local stack notifies through its own WebSocket server).
+   */
+  readonly watchEndpoint?: string;
 }
 
 /** Environment variable names, shared with the CDK stack that sets them. */
@@ -44,6 +50,7 @@ export const ENV = {
   archiveIntervalMs: 'SHOAL_ARCHIVE_INTERVAL_MS',
   logRequests: 'SHOAL_LOG_REQUESTS',
   moduleDirs: 'SHOAL_MODULE_DIRS',
+  watchEndpoint: 'SHOAL_WATCH_ENDPOINT',
   jwtIssuer: 'SHOAL_JWT_ISSUER',
   jwtAudience: 'SHOAL_JWT_AUDIENCE',
   jwtAlgorithms: 'SHOAL_JWT_ALGORITHMS',
@@ -75,6 +82,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ShoalConfig {
     region: env[ENV.region] ?? 'us-east-1',
     dynamodbEndpoint: env[ENV.dynamodbEndpoint] || undefined,
     s3Endpoint: env[ENV.s3Endpoint] || undefined,
+    ...(env[ENV.watchEndpoint] ? { watchEndpoint: env[ENV.watchEndpoint] } : {}),
   };
 }
 
