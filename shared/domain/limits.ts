@@ -50,10 +50,19 @@ export const LIMITS = {
   /** Records in one produce request. */
   recordsPerRequestMax: 10_000,
   /**
-   * One record's encoded size (key + value + headers + framing). A DynamoDB item holds at most
-   * 400 KB; a batch item's own attributes take well under 1 KB of the rest.
+   * One record's encoded size (key + value + headers + framing): 10 MiB, Kinesis's opt-in maximum.
+   * Through the produce API a record is also bounded by the request body (`requestBodyBytesMax`,
+   * less for BINARY data, which base64 makes a third larger); larger ones go through an upload
+   * (`uploadBytesMax`).
    */
-  recordBytesMax: 380_000,
+  recordBytesMax: 10 * 1024 * 1024,
+  /**
+   * Records up to this encoded size may share a batch with others, compressed, and may be kept in a
+   * DynamoDB item (at most 400 KB; its own attributes take well under 1 KB of the rest). A larger
+   * record is stored alone in its batch, uncompressed, and always in the append's payload object in
+   * S3, so its value is one contiguous byte range that a fetch can hand out by reference.
+   */
+  recordInlineBytesMax: 380_000,
   /** Encoded (uncompressed) bytes packed into one batch item before the next item starts. */
   batchItemBytesMax: 380_000,
   /**
@@ -62,6 +71,16 @@ export const LIMITS = {
    * and without a key, so a request never becomes too large by adding one.
    */
   partitionsPerRequestMax: 49,
+  /**
+   * Bytes one upload may declare (`POST /v1/topics/{topic}/uploads`): the value of one record, which
+   * a produce then appends by reference. The record as a whole must still fit `recordBytesMax`.
+   */
+  uploadBytesMax: 10 * 1024 * 1024,
+  /** Uploads one produce request may name, and their declared bytes in all: bound the memory of the produce function. */
+  uploadsPerRequestMax: 8,
+  uploadBytesPerRequestMax: 20 * 1024 * 1024,
+  /** How long a presigned upload URL, and a fetch's presigned reference to a value, stay valid. */
+  presignedUrlExpiresMs: 15 * 60 * 1000,
   /** DynamoDB transactions take at most 100 items and 4 MB. */
   transactionItemsMax: 100,
   transactionBytesMax: 4_000_000,
@@ -81,8 +100,10 @@ export const LIMITS = {
    * Record bytes (key + value + headers, as `recordBytes` counts them) in one fetch answer. Not
    * what bounds the answer's size: a record renders in up to 7 bytes per byte (a control character
    * in a STRING value is `\u0001` in the answer and `\\u0001` in the proxy result), so the answer
-   * also stops before it passes `responseBodyJsonBytesMax`. One record always fits:
-   * 7 × 380,000 bytes plus the framing of 64 headers is under 2,700,000.
+   * also stops before it passes `responseBodyJsonBytesMax`. One record always fits: a record of
+   * up to `recordInlineBytesMax` bytes renders in 7 × 380,000 bytes plus the framing of 64 headers,
+   * under 2,700,000; a larger one whose value does not fit is answered by reference (a presigned
+   * URL and a byte range the client reads from S3).
    */
   fetchBytesMax: 3 * 1024 * 1024,
   /** Long-poll bound; API Gateway's integration timeout is 29 s. */

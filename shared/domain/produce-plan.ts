@@ -9,7 +9,7 @@ import type { BatchToWrite, PartitionHead } from '../ports/partition-log.js';
 import { InvalidRequestError, LimitExceededError } from './errors.js';
 import { LIMITS } from './limits.js';
 import type { ProduceRecord, RecordInput, RecordPosition } from './record.js';
-import { encodeBatch, encodedRecordBytes, splitIntoChunks } from './record-codec.js';
+import { type BatchCompression, encodeBatch, encodedRecordBytes, splitIntoChunks } from './record-codec.js';
 import type { Topic } from './topic.js';
 
 /** Items of a transaction besides batches: the idempotency record. */
@@ -18,7 +18,12 @@ const IDEMPOTENCY_ITEMS = 1;
 /** One partition's records of a request: the indexes of its records, in items. */
 export interface PartitionChunks {
   readonly partition: number;
-  readonly chunks: readonly { readonly indexes: readonly number[]; readonly data: Uint8Array }[];
+  readonly chunks: readonly {
+    readonly indexes: readonly number[];
+    readonly data: Uint8Array;
+    /** One record over `recordInlineBytesMax`, stored alone and uncompressed (see `storedApart`). */
+    readonly apart: boolean;
+  }[];
 }
 
 /** The record as stored, stamped with its timestamp. */
@@ -85,11 +90,31 @@ export function chunkByPartition(
     .sort(([a], [b]) => a - b)
     .map(([partition, indexes]) => ({
       partition,
-      chunks: splitIntoChunks(indexes, (i) => sizes[i] as number, LIMITS.batchItemBytesMax).map((chunk) => ({
-        indexes: chunk,
-        data: encodeBatch(chunk.map((i) => stamped[i] as RecordInput)),
-      })),
+      chunks: splitIntoChunks(indexes, (i) => sizes[i] as number, LIMITS.batchItemBytesMax).map((chunk) => {
+        const apart = storedApart(chunk, sizes);
+        return {
+          indexes: chunk,
+          data: encodeBatch(
+            chunk.map((i) => stamped[i] as RecordInput),
+            apart ? STORED_APART : undefined,
+          ),
+          apart,
+        };
+      }),
     }));
+}
+
+/** How a record over `recordInlineBytesMax` is stored: alone in its batch, uncompressed. */
+const STORED_APART: BatchCompression = { codec: 'none', level: 0 };
+
+/**
+ * Whether a chunk is one record over `recordInlineBytesMax`: such a record is stored alone and
+ * uncompressed (the chunking gives it a chunk of its own, since `batchItemBytesMax` is no larger),
+ * so that its value is one contiguous range of the payload object and, later, of its segment, which
+ * a fetch can hand out by reference; and it is always written through the payload object.
+ */
+function storedApart(chunk: readonly number[], sizes: readonly number[]): boolean {
+  return chunk.length === 1 && (sizes[chunk[0] as number] as number) > LIMITS.recordInlineBytesMax;
 }
 
 /**
@@ -113,8 +138,10 @@ export function checkTransaction(
       LIMITS.transactionItemsMax,
     );
   }
+  // A record stored apart is always in the payload object: the transaction holds only its range.
   const storedBytes = chunks.reduce(
-    (sum, entry) => sum + entry.chunks.reduce((inner, chunk) => inner + chunk.data.byteLength, 0),
+    (sum, entry) =>
+      sum + entry.chunks.reduce((inner, chunk) => inner + (chunk.apart ? 0 : chunk.data.byteLength), 0),
     0,
   );
   if (storedBytes > LIMITS.transactionBytesMax) {

@@ -49,6 +49,7 @@ import {
   inflateRawSync,
 } from 'node:zlib';
 import { ShoalError } from './errors.js';
+import { LIMITS } from './limits.js';
 import type { DataType, LogRecord, RecordHeader, RecordInput, TypedBytes } from './record.js';
 
 /** Compression codecs of the batch format; `none` stores the body as is. */
@@ -176,6 +177,48 @@ export function decodeBatch(data: Uint8Array, baseOffset: number): LogRecord[] {
 }
 
 /**
+ * Where the value's bytes lie in a batch of one record stored uncompressed (as a record over
+ * `recordInlineBytesMax` is): `start` (inclusive) to `end` (exclusive), counted from the batch's
+ * first byte. Undefined for any other batch (compressed, several records, a null value), whose
+ * values are not one contiguous range of the stored bytes. A fetch hands such a range out by
+ * reference when its answer cannot hold the value.
+ *
+ * @throws CorruptBatchError when the batch is truncated.
+ * @example rawValueRange(encodeBatch([big], { codec: 'none', level: 0 })) // { start: 12, end: 10_485_700 }
+ */
+export function rawValueRange(batch: Uint8Array): { start: number; end: number } | undefined {
+  const first = batch[0];
+  if (first === undefined || first >> 4 !== FORMAT_VERSION || (first & 0x0f) !== CODEC_IDS.none) {
+    return undefined;
+  }
+  const reader = new Reader(batch.subarray(1));
+  if (reader.varint('record count') !== 1) return undefined;
+  reader.varint('base timestamp');
+  reader.varint('timestamp delta');
+  reader.typed('key');
+  const span = reader.typedSpan('value');
+  return span && { start: 1 + span.start, end: 1 + span.end };
+}
+
+/**
+ * Decodes a batch read from bytes `batchStart` on of the S3 object `objectKey`, and marks the value
+ * of a record stored apart (a batch over `recordInlineBytesMax` holding one uncompressed record)
+ * with its place in that object.
+ */
+export function decodeBatchAt(
+  data: Uint8Array,
+  baseOffset: number,
+  objectKey: string,
+  batchStart: number,
+): LogRecord[] {
+  const records = decodeBatch(data, baseOffset);
+  const range = data.byteLength > LIMITS.recordInlineBytesMax ? rawValueRange(data) : undefined;
+  const [only] = records;
+  if (!range || !only || records.length !== 1) return records;
+  return [{ ...only, valueAt: { objectKey, start: batchStart + range.start, end: batchStart + range.end } }];
+}
+
+/**
  * The exact number of body bytes a record takes in a batch whose base timestamp is
  * `baseTimestamp` (uncompressed, without the batch header). Without `baseTimestamp` the timestamp
  * delta is counted at its widest, {@link TIMESTAMP_DELTA_BYTES_MAX}: an upper bound that holds in
@@ -273,6 +316,21 @@ class Reader {
     const type = DATA_TYPES_BY_TAG[tag];
     if (type === undefined) throw new CorruptBatchError(`Unknown ${what} type tag ${tag}`);
     return { type, bytes: this.bytes(what) };
+  }
+
+  /** Skips typed data, returning where its bytes are (undefined when null). */
+  typedSpan(what: string): { start: number; end: number } | undefined {
+    const tag = this.data[this.position];
+    if (tag === undefined) throw new CorruptBatchError(`Truncated batch: ${what} type cut off`);
+    this.position++;
+    if (tag === NULL_TAG) return undefined;
+    const length = this.varint(`${what} length`);
+    if (length > this.remaining()) {
+      throw new CorruptBatchError(`Truncated batch: ${what} of ${length} bytes, ${this.remaining()} left`);
+    }
+    const start = this.position;
+    this.position += length;
+    return { start, end: start + length };
   }
 
   utf8(what: string): string {

@@ -28,9 +28,22 @@ export interface RecordInput {
   readonly timestamp: number;
 }
 
+/**
+ * Where the value of a record stored apart (over `recordInlineBytesMax`, alone and uncompressed in
+ * its batch) lies in an object of the segment bucket: bytes `start` (inclusive) to `end`
+ * (exclusive) of `objectKey`, a payload object, a segment or a rescued batch.
+ */
+export interface ValueLocation {
+  readonly objectKey: string;
+  readonly start: number;
+  readonly end: number;
+}
+
 /** A stored record: a `RecordInput` at its offset. */
 export interface LogRecord extends RecordInput {
   readonly offset: number;
+  /** Set by the readers for a record stored apart, so a fetch can answer its value by reference. */
+  readonly valueAt?: ValueLocation;
 }
 
 /** A record as a producer sends it: partition and timestamp optional. */

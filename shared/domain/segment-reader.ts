@@ -7,7 +7,7 @@
  */
 import type { SegmentEntry, SegmentManifest, SegmentObjects } from '../ports/segment-archive.js';
 import { type LogRecord, recordBytes } from './record.js';
-import { decodeBatch } from './record-codec.js';
+import { decodeBatch, decodeBatchAt } from './record-codec.js';
 import {
   CorruptSegmentError,
   decodeFrames,
@@ -18,6 +18,7 @@ import {
   type SegmentFrame,
   type SegmentIndex,
 } from './segment-format.js';
+import { rescueKey } from './segment-keys.js';
 import type { Topic } from './topic.js';
 
 /** Limits of a {@link SegmentReader}; every one bounds memory or requests. */
@@ -229,7 +230,8 @@ export class SegmentReader {
   ): Promise<ArchivedBatch | undefined> {
     const rescued = await this.objects.getRescued(topic.topicId, partition, baseOffset);
     if (!rescued) return undefined;
-    return { ...rescued, records: decodeBatch(rescued.data, rescued.baseOffset) };
+    const key = rescueKey(topic.topicId, partition, baseOffset);
+    return { ...rescued, records: decodeBatchAt(rescued.data, rescued.baseOffset, key, 0) };
   }
 
   /** The index of a segment (cached), or the whole small segment (cached), with the requests spent. */
@@ -364,7 +366,7 @@ export class LruCache<V> {
 
 /** The batch a frame of the segment holds. @throws CorruptSegmentError when it does not decode to the records its frame says */
 function decodeFrame(entry: SegmentEntry, frame: SegmentFrame): ArchivedBatch {
-  const records = decodeBatch(frame.data, frame.baseOffset);
+  const records = decodeBatchAt(frame.data, frame.baseOffset, entry.key, frame.end - frame.data.byteLength);
   if (records.length !== frame.lastOffset - frame.baseOffset + 1) {
     throw new CorruptSegmentError(
       `Batch at ${frame.baseOffset} of ${entry.key} decodes to ${records.length} records, its frame says ${frame.lastOffset - frame.baseOffset + 1}`,

@@ -159,18 +159,6 @@ describe('produce and fetch', () => {
     expect(records.map((r) => r.value.data)).toEqual(values.map((v) => v.toString('base64')));
   });
 
-  it('fails when a record is over the size limit, with 413 and nothing appended', async () => {
-    await createTopic('big-record', 1);
-
-    const answer = await api.post('/v1/topics/big-record/records', {
-      records: [{ value: json('small') }, { value: bin(randomBytes(LIMITS.recordBytesMax + 1)) }],
-    });
-
-    expect(answer.status).toBe(413);
-    expect(answer.body.limit).toBe('recordBytes');
-    expect((await api.get('/v1/topics/big-record')).body.partitions[0].highWatermark).toBe(0);
-  });
-
   it('fails when the body is over requestBodyBytesMax, with 413 naming the limit', async () => {
     await createTopic('big-body', 1);
     const body = JSON.stringify({ records: [{ value: str('x'.repeat(LIMITS.requestBodyBytesMax)) }] });

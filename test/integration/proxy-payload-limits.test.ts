@@ -26,8 +26,8 @@ import { createTestRuntime } from '../support/local-aws.js';
 /** API Gateway REST: the request line and the headers of a request together, at most. */
 const REQUEST_LINE_AND_HEADERS_BYTES_MAX = 10_240;
 
-/** Stored bytes of one worst-case record: under `recordBytesMax` with the record's framing. */
-const RECORD_DATA_BYTES = LIMITS.recordBytesMax - 1_000;
+/** Stored bytes of one worst-case record: under `recordInlineBytesMax` with the record's framing, so records share batches. */
+const RECORD_DATA_BYTES = LIMITS.recordInlineBytesMax - 1_000;
 
 let produce: HttpHandler;
 let fetchRecords: HttpHandler;

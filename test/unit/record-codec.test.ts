@@ -1,6 +1,7 @@
 import { brotliCompressSync, constants } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../shared/domain/limits.js';
 import type { LogRecord, RecordInput, TypedBytes } from '../../shared/domain/record.js';
 import {
   BATCH_BODY_BYTES_MAX,
@@ -9,10 +10,12 @@ import {
   CorruptBatchError,
   DEFAULT_BATCH_COMPRESSION,
   decodeBatch,
+  decodeBatchAt,
   encodeBatch,
   encodedRecordBytes,
   LARGE_BATCH_BODY_BYTES_MIN,
   LARGE_BATCH_COMPRESSION,
+  rawValueRange,
   splitIntoChunks,
   TIMESTAMP_DELTA_BYTES_MAX,
   TIMESTAMP_MS_MAX,
@@ -485,5 +488,53 @@ describe('splitIntoChunks', () => {
 
     // Assess
     expect(chunks).toEqual([]);
+  });
+});
+
+describe('rawValueRange and decodeBatchAt', () => {
+  const big = (valueBytes: number, key: TypedBytes | null): RecordInput => ({
+    key,
+    value: { type: 'BINARY', bytes: randomBytes(valueBytes, valueBytes) },
+    headers: [{ name: 'h', value: utf8('v') }],
+    timestamp: 1_700_000_000_000,
+  });
+
+  it('finds the value of one uncompressed record as a range of the batch', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5_000 }), fc.boolean(), (valueBytes, keyed) => {
+        const record = big(valueBytes, keyed ? { type: 'STRING', bytes: utf8('key') } : null);
+        const batch = encodeBatch([record], NONE);
+
+        const range = rawValueRange(batch);
+
+        expect(range).toBeDefined();
+        expect(batch.subarray(range?.start, range?.end)).toEqual(record.value?.bytes);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('finds no range in a compressed batch, a batch of two records or a null value', () => {
+    const text: RecordInput = { ...big(0, null), value: { type: 'STRING', bytes: utf8('a'.repeat(5000)) } };
+
+    expect(rawValueRange(encodeBatch([text], { codec: 'brotli', level: 1 }))).toBeUndefined();
+    expect(rawValueRange(encodeBatch([big(10, null), big(10, null)], NONE))).toBeUndefined();
+    expect(rawValueRange(encodeBatch([{ ...big(0, null), value: null }], NONE))).toBeUndefined();
+  });
+
+  it('marks a record stored apart with its place in the object, and no smaller one', () => {
+    const apart = encodeBatch([big(LIMITS.recordInlineBytesMax + 1, null)], NONE);
+    const small = encodeBatch([big(1000, null)], NONE);
+
+    const [record] = decodeBatchAt(apart, 7, 'payloads/2d/t/a', 100);
+    const [inline] = decodeBatchAt(small, 7, 'payloads/2d/t/a', 100);
+
+    const range = rawValueRange(apart) as { start: number; end: number };
+    expect(record?.valueAt).toEqual({
+      objectKey: 'payloads/2d/t/a',
+      start: 100 + range.start,
+      end: 100 + range.end,
+    });
+    expect(inline?.valueAt).toBeUndefined();
   });
 });

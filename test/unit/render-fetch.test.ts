@@ -133,14 +133,14 @@ describe('renderFetchResult', () => {
     expect(JSON.parse(rendered.body.text).nextOffset).toBe(6);
   });
 
-  it('keeps one record of recordBytesMax bytes of the worst content within responseBodyJsonBytesMax', () => {
+  it('keeps one record of recordInlineBytesMax bytes of the worst content within responseBodyJsonBytesMax', () => {
     // Prepare: control characters take 6 bytes in the answer and 7 in the proxy result.
     const nameLength = LIMITS.headerNameLengthMax;
     const headers = Array.from({ length: LIMITS.headersPerRecordMax }, () => ({
       name: '\u0001'.repeat(nameLength),
       value: new Uint8Array(0),
     }));
-    const valueBytes = LIMITS.recordBytesMax - LIMITS.headersPerRecordMax * nameLength;
+    const valueBytes = LIMITS.recordInlineBytesMax - LIMITS.headersPerRecordMax * nameLength;
     const worst: LogRecord = {
       ...record(Number.MAX_SAFE_INTEGER - 1, null, {
         type: 'STRING',

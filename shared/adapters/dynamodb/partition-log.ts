@@ -10,7 +10,8 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { RetryableError } from '../../domain/errors.js';
-import { decodeBatch } from '../../domain/record-codec.js';
+import { LIMITS } from '../../domain/limits.js';
+import { BATCH_HEADER_BYTES_MAX, decodeBatch, decodeBatchAt } from '../../domain/record-codec.js';
 import { payloadKey, payloadRetentionClassDays } from '../../domain/segment-keys.js';
 import type { Topic } from '../../domain/topic.js';
 import type {
@@ -58,6 +59,8 @@ const ARCHIVE_QUERY_BATCHES_PER_PAGE = 1000;
  * than the object; above it every KB costs the item and nothing more in S3.
  */
 export const PAYLOAD_INLINE_BYTES_MAX = 4096;
+/** The most a batch item's bytes take: a record stored apart is larger, and needs a payload object. */
+const BATCH_ITEM_DATA_BYTES_MAX = 1 + BATCH_HEADER_BYTES_MAX + LIMITS.batchItemBytesMax;
 /** Payload objects read at once by one read of batches. */
 const PAYLOAD_READS_CONCURRENT_MAX = 8;
 
@@ -194,6 +197,9 @@ export class DynamoDbPartitionLog implements PartitionLog {
     // read, to spare the rare retry a PUT.
     const batchBytes = request.batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
     const payload = this.payloadNeeded(batchBytes) ? await this.writePayload(request, batchBytes) : undefined;
+    if (!payload && request.batches.some((batch) => batch.data.byteLength > BATCH_ITEM_DATA_BYTES_MAX)) {
+      throw new Error('A record stored apart needs a payload store, and this log was built without one');
+    }
     const batchPuts = request.batches.map((batch, index) => ({
       Put: {
         TableName: logTableName,
@@ -334,7 +340,7 @@ export class DynamoDbPartitionLog implements PartitionLog {
       }
     }
     const data = await this.batchBytes(topic, items);
-    return items.map((item, index) => toStoredBatch(item, data[index] as Uint8Array));
+    return items.map((item, index) => toStoredBatch(topic, item, data[index] as Uint8Array));
   }
 
   async readEncodedBatches(
@@ -387,7 +393,7 @@ export class DynamoDbPartitionLog implements PartitionLog {
     const item = page.Items?.[0] as BatchItem | undefined;
     if (!item) return undefined;
     const [data] = await this.batchBytes(topic, [item]);
-    return toStoredBatch(item, data as Uint8Array);
+    return toStoredBatch(topic, item, data as Uint8Array);
   }
 
   /**
@@ -449,12 +455,15 @@ export class DynamoDbPartitionLog implements PartitionLog {
  * batch at or above archivedOffset is the one copy of its records (see the port), and the domain
  * never reads the hot tier below archivedOffset.
  */
-function toStoredBatch(item: BatchItem, data: Uint8Array): StoredBatch {
+function toStoredBatch(topic: Topic, item: BatchItem, data: Uint8Array): StoredBatch {
   return {
     baseOffset: item.bo,
     lastOffset: item.sk,
     maxTimestampSoFar: item.mt,
-    records: decodeBatch(data, item.bo),
+    records:
+      item.d === undefined
+        ? decodeBatchAt(data, item.bo, payloadKey(topic.topicId, item.pc ?? 0, item.a), item.ps ?? 0)
+        : decodeBatch(data, item.bo),
     storedBytes: data.byteLength,
   };
 }
