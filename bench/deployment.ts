@@ -36,6 +36,8 @@ export interface DeployedFunction {
 /** A function the deployment runs on a schedule whether or not anyone uses Shoal. */
 export interface ScheduledFunction {
   readonly function: DeployedFunction;
+  /** `functions/<name>.ts` of the target, from its description (`Shoal <name>: ...`); undefined if not Shoal's. */
+  readonly name: string | undefined;
   readonly description: string;
   readonly invocationsPerMonth: number;
 }
@@ -145,9 +147,14 @@ function scheduledFunctions(templates: readonly CfnTemplate[]): ScheduledFunctio
     return targets.flatMap((target) => {
       const id = refOf(target.Arn);
       if (id === undefined) return [];
+      const fnDescription = String(
+        resourcesOf(templates, 'AWS::Lambda::Function').find(([fnId]) => fnId === id)?.[1].Properties
+          ?.Description ?? '',
+      );
       return [
         {
           function: functionOf(templates, id),
+          name: /^Shoal ([\w-]+):/.exec(fnDescription)?.[1],
           description: String(rule.Properties?.Description ?? id),
           invocationsPerMonth: invocationsPerMonth(expression),
         },

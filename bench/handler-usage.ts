@@ -142,7 +142,7 @@ export function accessLogLineBytes(format: string | undefined): number {
 }
 
 /** Runs `work` with stdout captured (and not shown); returns its result and the captured lines. */
-async function captureStdout<T>(work: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+export async function captureStdout<T>(work: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const chunks: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array) => {

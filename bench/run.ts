@@ -17,6 +17,8 @@ import { readConfig, type ShoalConfig } from '../shared/config.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
 import { tieredStorageFor } from '../shared/services.js';
 import type { EventSizeClass } from '../test/support/events.js';
+import { type AtRestUsage, measureAtRest } from './at-rest.js';
+import { type AtRestBill, atRestMonthlyCost } from './at-rest-cost.js';
 import { type CheckReport, runConsistencyCheck } from './consistency/checker.js';
 import { createCheckFaults } from './consistency/faults.js';
 import { startCheckTarget } from './consistency/target.js';
@@ -455,6 +457,7 @@ function costGoals(cost: BenchResults['cost']): Goal[] {
   return [
     versus(100, 'Kinesis on-demand', 'cost at 100 records per request below Kinesis on-demand'),
     versus(1000, 'Kinesis provisioned', 'cost at 1,000 records per request below provisioned Kinesis'),
+    atRestGoal(cost?.atRest ?? null),
     {
       name: 'zero cost at rest',
       value: cost === null ? null : round(cost.idle.totalUsd, 2),
@@ -470,6 +473,25 @@ function costGoals(cost: BenchResults['cost']): Goal[] {
               .join(', '),
     },
   ];
+}
+
+/** The issue's deployment at rest: at most this many dollars a month beyond storage. */
+const AT_REST_USD_MAX = 5;
+
+function atRestGoal(bill: AtRestBill | null): Goal {
+  return {
+    name: 'deployment at rest (100 topics × 12 partitions, 20 groups, 10 subscriptions) at most $5 a month beyond storage',
+    value: bill === null ? null : round(bill.totalUsd, 2),
+    unit: '$ per month: schedules, metrics, alarms, dashboards, logs, traces, stream polling',
+    target: AT_REST_USD_MAX,
+    met: bill !== null && bill.totalUsd <= AT_REST_USD_MAX,
+    note:
+      bill === null
+        ? 'not measured (needs the local parts)'
+        : Object.entries(bill.byComponent)
+            .map(([component, usd]) => `${component} $${usd.toFixed(2)}`)
+            .join(', '),
+  };
 }
 
 /** Prints the run's tables to stdout: produce, fetch, storage, cost, consistency and goals. */
@@ -599,6 +621,38 @@ function costLines(results: BenchResults): string[] {
       ? []
       : billLines(`Shoal at ${at100.batchRecords} records/request`, at100.systems[0], at100.notes)),
     ...billLines('idle deployment, per month', cost.idle, []),
+    ...atRestLines(cost.atRest),
+  ];
+}
+
+/** The deployment at rest: its lines, then the month by component. */
+function atRestLines(bill: AtRestBill | null): string[] {
+  if (bill === null) return [];
+  return [
+    renderTable(
+      ['deployment at rest, per month', 'component', 'quantity', 'unit', '$'],
+      [
+        ...bill.lines
+          .filter((entry) => entry.usd > 0)
+          .map((entry) => [
+            entry.item,
+            entry.component,
+            formatNumber(entry.quantity),
+            entry.unit,
+            formatUsd(entry.usd),
+          ]),
+        ...Object.entries(bill.byComponent).map(([component, usd]) => [
+          `  ${component}`,
+          '',
+          '',
+          '',
+          formatUsd(usd),
+        ]),
+        ['total', '', '', '', formatUsd(bill.totalUsd)],
+      ],
+    ),
+    ...bill.notes.map((note) => `  - ${note}`),
+    '',
   ];
 }
 
@@ -681,6 +735,8 @@ export interface BenchResults {
     }[];
     /** What a deployment pays in a month without traffic. */
     readonly idle: SystemCost;
+    /** The issue's deployment at rest (100 topics of 12 partitions, 20 groups, 10 subscriptions), by component. */
+    readonly atRest: AtRestBill | null;
     readonly pricesCheckedOn: string;
     readonly region: string;
   } | null;
@@ -696,6 +752,8 @@ interface Measured {
   readonly endToEnd: EndToEndResult;
   readonly storage: StorageRow[] | null;
   readonly invocations: InvocationUsage[] | null;
+  /** The scheduled functions of a deployment at rest, measured on tables of their own; null without local parts. */
+  readonly atRest: AtRestUsage | null;
   readonly deployment: DeployedSettings;
   readonly check: CheckReport;
 }
@@ -759,7 +817,8 @@ async function measureAll(settings: Settings, target: Target, progress: Progress
   progress.begin('reading the CDK app (synth without bundling)');
   const deployment = synthesizeDeployment();
   const check = await runCheck(settings, target, progress);
-  return { pools, produce, fetch, endToEnd, storage, invocations, deployment, check };
+  const atRest = await runAtRest(target, progress);
+  return { pools, produce, fetch, endToEnd, storage, invocations, deployment, atRest, check };
 }
 
 /** Storage accounting, when the benchmark reaches the tables directly; null otherwise. */
@@ -805,6 +864,13 @@ async function runInvocations(
     settings.invocationRequests,
     (line) => progress.update(line),
   );
+}
+
+/** The deployment at rest, on tables of its own beside the benchmark's, when the benchmark runs the local parts. */
+async function runAtRest(target: Target, progress: Progress): Promise<AtRestUsage | null> {
+  if (target.local === undefined) return null;
+  progress.begin('deployment at rest');
+  return measureAtRest(target.local, (line) => progress.update(line));
 }
 
 /** The consistency check under faults, on an API of its own. */
@@ -870,6 +936,7 @@ function costSection(measured: Measured): BenchResults['cost'] {
     invocations,
     byBatch,
     idle: idleMonthlyCost(idleDeploymentOf(deployment)),
+    atRest: measured.atRest === null ? null : atRestMonthlyCost(deployment, measured.atRest),
     pricesCheckedOn: PRICES_CHECKED_ON,
     region: PRICE_REGION,
   };

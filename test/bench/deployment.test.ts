@@ -113,9 +113,9 @@ describe('deployedSettings', () => {
       alarms: 1,
       dashboards: 0,
     });
-    expect(settings.scheduled.map((entry) => [entry.function.memoryMb, entry.invocationsPerMonth])).toEqual([
-      [2048, 43_830],
-    ]);
+    expect(
+      settings.scheduled.map((entry) => [entry.name, entry.function.memoryMb, entry.invocationsPerMonth]),
+    ).toEqual([['archive-segments', 2048, 43_830]]);
   });
 
   it('fails when the produce function is missing', () => {
