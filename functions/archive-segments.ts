@@ -27,11 +27,21 @@ export interface ArchiveSummary {
 export type ArchiveHandler = (event?: unknown) => Promise<ArchiveSummary>;
 
 /**
+ * In Lambda, a partition that had nothing to do is read again within 15 minutes (sooner for topics
+ * with a short `segmentMs` or `localRetentionMs`; `ArchiverOptions.idleCheckMsMax`), not every
+ * minute: at rest a run then reads a few heads instead of every partition's head and manifest.
+ */
+export const IDLE_CHECK_MS_MAX = 15 * 60_000;
+
+/**
  * Builds the handler for a runtime. A partition that fails is logged and retried by the next run;
  * the invocation itself fails only when nothing could be done at all.
  */
 export function createHandler(runtime: Runtime, options: TieredStorageOptions = {}): ArchiveHandler {
-  const { archiver } = tieredStorageFor(runtime, options);
+  const { archiver } = tieredStorageFor(runtime, {
+    ...options,
+    archiver: { idleCheckMsMax: IDLE_CHECK_MS_MAX, ...options.archiver },
+  });
   return async () => {
     const report = await archiver.run();
     for (const failure of report.errors) {

@@ -375,15 +375,17 @@ export function fanOut(
 export interface TieredStorageTaskOptions {
   /** How often the archiver runs (`SHOAL_ARCHIVE_INTERVAL_MS`). */
   readonly archiveIntervalMs: number;
+  /** How often the reaper of deleted topics runs. @default 60_000 */
+  readonly reapIntervalMs?: number;
   /** Other consumers of the log table's stream (the dispatcher), served by the same follower. */
   readonly streamConsumers?: readonly StreamConsumer[];
   readonly onError?: (error: unknown) => void;
 }
 
 /**
- * Runs the archiver on a timer and the TTL rescue on the log table's stream, with the very handlers
- * of `functions/archive-segments.ts` and `functions/rescue-batches.ts`; the stream's other
- * consumers share its follower.
+ * Runs the archiver and the reaper of deleted topics on timers and the TTL rescue on the log table's
+ * stream, with the very handlers of `functions/archive-segments.ts`, `functions/reap-topics.ts` and
+ * `functions/rescue-batches.ts`; the stream's other consumers share its follower.
  */
 export async function startTieredStorage(
   runtime: Runtime,
@@ -392,9 +394,13 @@ export async function startTieredStorage(
   const onError = options.onError ?? ((error: unknown) => console.error('[shoal] tiered storage:', error));
   const archive = await import('../functions/archive-segments.js');
   const rescue = await import('../functions/rescue-batches.js');
-  const archiveHandler = archive.createHandler(runtime);
+  const reap = await import('../functions/reap-topics.js');
+  // Every partition in every run: locally a run is cheap, and an append is archived without delay.
+  const archiveHandler = archive.createHandler(runtime, { archiver: { idleCheckMsMax: 0 } });
   const rescueHandler = rescue.createHandler(runtime);
+  const reapHandler = reap.createHandler(runtime);
   const timer = startTimer(() => archiveHandler({}), options.archiveIntervalMs, onError);
+  const reapTimer = startTimer(() => reapHandler({}), options.reapIntervalMs ?? 60_000, onError);
   const follower = followStream(
     runtime,
     runtime.config.logTableName,
@@ -403,7 +409,7 @@ export async function startTieredStorage(
   );
   return {
     stop: async () => {
-      await Promise.all([timer.stop(), follower.stop()]);
+      await Promise.all([timer.stop(), reapTimer.stop(), follower.stop()]);
     },
   };
 }

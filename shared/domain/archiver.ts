@@ -63,6 +63,16 @@ export interface ArchiverOptions {
   readonly retagEntriesMax?: number;
   /** Rescued batches listed (and cleaned up) after a segment that may have needed them. @default 1000 */
   readonly rescueCleanupMax?: number;
+  /**
+   * The longest a partition that had nothing to do is left unread by the runs of this process: a
+   * run reads the heads of due partitions only (one BatchGetItem per topic), and works on those with
+   * something to archive, retention that is due, or segments to retag. A partition is due again after
+   * a quarter of its topic's `segmentMs` or `localRetentionMs`, whichever is shorter, at most this
+   * long: an append to an idle partition is so archived at most this long after its segment is due,
+   * and long before its TTL. 0 reads every partition in every run.
+   * @default 0
+   */
+  readonly idleCheckMsMax?: number;
 }
 
 /** Why a run of batches was rolled into a segment. */
@@ -124,6 +134,7 @@ const DEFAULTS: Required<ArchiverOptions> = {
   retentionEntriesMax: 64,
   retagEntriesMax: 256,
   rescueCleanupMax: 1000,
+  idleCheckMsMax: 0,
 };
 /** Segment entries retention reads per manifest query. */
 const RETENTION_PAGE_ENTRIES = 8;
@@ -198,6 +209,8 @@ export class Archiver {
   private readonly memos = new Map<string, PartitionMemo>();
   /** Where retagging after a retention increase goes on, per partition (lost on a cold start: it restarts). */
   private readonly retagCursors = new Map<string, number>();
+  /** Partitions that had nothing to do, with what their head showed and when they are due again. */
+  private readonly idle = new Map<string, IdleMemo>();
 
   constructor(
     private readonly topics: TopicStore,
@@ -217,13 +230,11 @@ export class Archiver {
   async run(): Promise<ArchiveRunReport> {
     const started = this.clock.now();
     const topics = await this.topics.list(LIMITS.topicsListedMax);
-    const work = topics.flatMap((topic) =>
-      Array.from({ length: topic.partitionCount }, (_, partition) => ({ topic, partition })),
-    );
+    const errors: { topic: string; partition: number; error: unknown }[] = [];
+    const work = await this.partitionsWithWork(topics, errors);
     // A run that cannot finish should not always leave the same partitions behind.
     shuffle(work, this.clock.random);
     const partitions: PartitionArchiveReport[] = [];
-    const errors: { topic: string; partition: number; error: unknown }[] = [];
     let skippedPartitions = 0;
     let nextIndex = 0;
     const worker = async () => {
@@ -243,6 +254,88 @@ export class Archiver {
     };
     await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency) }, worker));
     return { partitions, errors, skippedPartitions, durationMs: this.clock.now() - started };
+  }
+
+  /**
+   * Every partition, when `idleCheckMsMax` is 0; otherwise the partitions the idle memos do not
+   * vouch for, of which those whose heads (read in one call per topic) show work.
+   */
+  private async partitionsWithWork(
+    topics: readonly Topic[],
+    errors: { topic: string; partition: number; error: unknown }[],
+  ): Promise<{ topic: Topic; partition: number }[]> {
+    const all = (topic: Topic) => Array.from({ length: topic.partitionCount }, (_, partition) => partition);
+    if (this.options.idleCheckMsMax <= 0) {
+      return topics.flatMap((topic) => all(topic).map((partition) => ({ topic, partition })));
+    }
+    const now = this.clock.now();
+    const work: { topic: Topic; partition: number }[] = [];
+    for (const topic of topics) {
+      const due = all(topic).filter(
+        (partition) => (this.idle.get(memoKey(topic, partition))?.dueAt ?? 0) <= now,
+      );
+      if (due.length === 0) continue;
+      let heads: readonly PartitionHead[];
+      try {
+        heads = await this.log.readHeads(topic, due);
+      } catch (error) {
+        errors.push({ topic: topic.name, partition: due[0] ?? 0, error });
+        continue;
+      }
+      for (const head of heads) {
+        if (this.hasWork(topic, head, now)) work.push({ topic, partition: head.partition });
+        else
+          this.rememberIdle(topic, head, this.idle.get(memoKey(topic, head.partition))?.retentionDueAt, now);
+      }
+    }
+    return work;
+  }
+
+  /** Whether a head shows something to archive, retention that may be due, or segments to retag. */
+  private hasWork(topic: Topic, head: PartitionHead, now: number): boolean {
+    if (head.archivedOffset < head.highWatermark) return true;
+    if (
+      head.archivedOffset > head.logStartOffset &&
+      head.retentionClassFloorDays < retentionClassDays(topic.config.retentionMs)
+    ) {
+      return true;
+    }
+    if (head.archivedOffset === 0 || !retentionApplies(topic.config)) return false;
+    const memo = this.idle.get(memoKey(topic, head.partition));
+    // Retention changes only with time or with what the head counts: re-plan when either moved.
+    return (
+      memo === undefined ||
+      memo.retentionDueAt <= now ||
+      memo.archivedOffset !== head.archivedOffset ||
+      memo.logStartOffset !== head.logStartOffset ||
+      memo.archivedBytes !== head.archivedBytes
+    );
+  }
+
+  /**
+   * Notes a partition with nothing left to do for now, due again within its topic's idle check
+   * period (spread over its last quarter, so that partitions idle since the same run do not all
+   * come due in one later run) or when its retention is due, whichever is first.
+   */
+  private rememberIdle(
+    topic: Topic,
+    head: PartitionHead,
+    retentionDueAt: number | undefined,
+    now: number,
+  ): void {
+    if (this.options.idleCheckMsMax <= 0) return;
+    const { segmentMs, localRetentionMs } = topic.config;
+    const periodMs = Math.min(this.options.idleCheckMsMax, Math.min(segmentMs, localRetentionMs) / 4);
+    const dueIn = periodMs * (0.75 + 0.25 * this.clock.random());
+    const retention = retentionDueAt ?? Number.POSITIVE_INFINITY;
+    if (this.idle.size >= MEMOS_MAX) this.idle.clear();
+    this.idle.set(memoKey(topic, head.partition), {
+      archivedOffset: head.archivedOffset,
+      logStartOffset: head.logStartOffset,
+      archivedBytes: head.archivedBytes,
+      retentionDueAt: retention,
+      dueAt: Math.min(now + dueIn, retention),
+    });
   }
 
   /** Archives what is ready in one partition, then applies retention to it. */
@@ -303,6 +396,15 @@ export class Archiver {
     report.retaggedSegments = retention.retaggedSegments;
     report.archivedOffset = retention.head.archivedOffset;
     report.logStartOffset = retention.head.logStartOffset;
+    const { head: after } = retention;
+    const retagPending =
+      after.archivedOffset > after.logStartOffset &&
+      after.retentionClassFloorDays < retentionClassDays(topic.config.retentionMs);
+    if (after.archivedOffset >= after.highWatermark && !retagPending) {
+      this.rememberIdle(topic, after, retention.retentionDueAt, this.clock.now());
+    } else {
+      this.idle.delete(memoKey(topic, partition));
+    }
     return report;
   }
 
@@ -467,9 +569,16 @@ export class Archiver {
     topic: Topic,
     partition: number,
     initial: PartitionHead,
-  ): Promise<{ head: PartitionHead; deletedSegments: number; retaggedSegments: number }> {
+  ): Promise<{
+    head: PartitionHead;
+    deletedSegments: number;
+    retaggedSegments: number;
+    /** When retention may next delete a segment, if nothing is archived meanwhile (epoch ms). */
+    retentionDueAt: number;
+  }> {
     let head = initial;
     let deletedSegments = 0;
+    let retentionDueAt = Number.POSITIVE_INFINITY;
     if (head.archivedOffset > 0 && retentionApplies(topic.config)) {
       const { leftovers, live } = await this.retentionCandidates(topic, partition, head);
       const plan = planRetention(
@@ -494,13 +603,44 @@ export class Archiver {
         }
         head = await this.readHead(topic, partition);
       }
+      retentionDueAt = this.nextRetentionAt(
+        topic,
+        live,
+        plan.segmentCount,
+        leftovers.length,
+        deletedSegments,
+      );
       if (doomed.length > 0) {
         await this.objects.deleteObjects(doomed.map((entry) => entry.key));
         await this.manifest.removeSegments(topic, partition, doomed);
       }
     }
     const retaggedSegments = await this.retag(topic, partition, head);
-    return { head, deletedSegments, retaggedSegments };
+    return { head, deletedSegments, retaggedSegments, retentionDueAt };
+  }
+
+  /**
+   * When retention may delete again: when the oldest segment it keeps passes `retentionMs` (its
+   * `archivedAt`, as {@link planRetention} judges it). Size-based retention moves only with
+   * `archivedBytes`, which a new segment changes. Now, when the plan was not carried out (a lost
+   * race) or the entries read ran out before a kept one.
+   */
+  private nextRetentionAt(
+    topic: Topic,
+    live: readonly SegmentEntry[],
+    planned: number,
+    leftovers: number,
+    deleted: number,
+  ): number {
+    const now = this.clock.now();
+    if (deleted < planned) return now;
+    const kept = live[planned];
+    if (kept === undefined) {
+      return live.length + leftovers >= this.options.retentionEntriesMax ? now : Number.POSITIVE_INFINITY;
+    }
+    return topic.config.retentionMs === -1
+      ? Number.POSITIVE_INFINITY
+      : kept.archivedAt + topic.config.retentionMs;
   }
 
   /**
@@ -582,6 +722,16 @@ export class Archiver {
 
 function memoKey(topic: Topic, partition: number): string {
   return `${topic.topicId}#${partition}`;
+}
+
+/** A partition that had nothing to do: what its head showed, and when it is due again. */
+interface IdleMemo {
+  readonly archivedOffset: number;
+  readonly logStartOffset: number;
+  readonly archivedBytes: number;
+  /** When retention may next delete a segment (epoch ms); infinite when only new segments could make it. */
+  readonly retentionDueAt: number;
+  readonly dueAt: number;
 }
 
 /** Fisher-Yates, with the clock's random source (seedable in tests). */
