@@ -15,11 +15,15 @@ const DEFAULTS = {
   fetchConcurrency: 8,
   partitionsConsumedConcurrently: 1,
   handlerRetriesMax: 5,
+  watchRenewMs: 60_000,
 } as const;
 
 /** A consumer's checked settings (see {@link ConsumerOptions} for each one's meaning). */
 export type ConsumerSettings = { readonly [name in keyof typeof DEFAULTS]: number } & {
   readonly autoCommitIntervalMs: number | undefined;
+  /** Idle partitions wait for the watch's news (asked for; a watch URL is the transport's to give). */
+  readonly watch: boolean;
+  readonly idleHeartbeatIntervalMs: number;
   /** Commits happen automatically (asked for, and there is a group to commit to). */
   readonly autoCommit: boolean;
   /** Automatic commits follow every batch (no `autoCommitIntervalMs` timer). */
@@ -35,6 +39,7 @@ export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const s = { ...DEFAULTS, autoCommitIntervalMs: undefined, ...defined } as typeof DEFAULTS & {
     autoCommitIntervalMs: number | undefined;
+    idleHeartbeatIntervalMs?: number;
   };
   checkWhole('sessionTimeoutMs', s.sessionTimeoutMs, 1_000, 300_000);
   checkWhole('heartbeatIntervalMs', s.heartbeatIntervalMs, 10, s.sessionTimeoutMs);
@@ -44,6 +49,11 @@ export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
   checkWhole('fetchConcurrency', s.fetchConcurrency, 1, 256);
   checkWhole('partitionsConsumedConcurrently', s.partitionsConsumedConcurrently, 1, 256);
   checkWhole('handlerRetriesMax', s.handlerRetriesMax, 0, 100);
+  checkWhole('watchRenewMs', s.watchRenewMs, 1_000, 540_000);
+  // A third of the session timeout, as Kafka advises for heartbeats: two may be lost before expiry.
+  const idleHeartbeatIntervalMs =
+    s.idleHeartbeatIntervalMs ?? Math.max(s.heartbeatIntervalMs, Math.floor(s.sessionTimeoutMs / 3));
+  checkWhole('idleHeartbeatIntervalMs', idleHeartbeatIntervalMs, 10, s.sessionTimeoutMs);
   if (s.autoCommitIntervalMs !== undefined)
     checkWhole('autoCommitIntervalMs', s.autoCommitIntervalMs, 10, 3_600_000);
   const autoCommit = (options.autoCommit ?? true) && options.groupId !== undefined;
@@ -56,6 +66,9 @@ export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
     fetchConcurrency: s.fetchConcurrency,
     partitionsConsumedConcurrently: s.partitionsConsumedConcurrently,
     handlerRetriesMax: s.handlerRetriesMax,
+    watchRenewMs: s.watchRenewMs,
+    watch: options.watch ?? true,
+    idleHeartbeatIntervalMs,
     autoCommitIntervalMs: s.autoCommitIntervalMs,
     autoCommit,
     commitAfterEachBatch: autoCommit && s.autoCommitIntervalMs === undefined,

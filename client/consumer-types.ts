@@ -30,6 +30,22 @@ export interface ConsumerOptions {
   readonly heartbeatIntervalMs?: number;
   /** A fetch's long-poll wait when a partition has nothing new (0 to 20000). @default 2000 */
   readonly maxWaitMs?: number;
+  /**
+   * Wait for news on the watch WebSocket (the transport's `watchUrl`) once a long poll came back
+   * empty, instead of polling again: an idle consumer then makes no fetches, heartbeats over the
+   * WebSocket every `idleHeartbeatIntervalMs`, and costs cents a month instead of dollars. Without a
+   * watch URL, or while the WebSocket is down, the consumer long polls as before.
+   * @default true
+   */
+  readonly watch?: boolean;
+  /** How often an idle member heartbeats (over the WebSocket). @default sessionTimeoutMs / 3 */
+  readonly idleHeartbeatIntervalMs?: number;
+  /**
+   * How often the watch is renewed; each renewal answers every partition's high watermark, so a lost
+   * notification delays a record by at most this long (1000 to 540000: API Gateway closes a
+   * WebSocket after 10 idle minutes). @default 60000
+   */
+  readonly watchRenewMs?: number;
   /** Records per fetch (1 to 10000). @default 500 */
   readonly maxRecords?: number;
   /** About this many bytes per fetch. @default 1048576 */

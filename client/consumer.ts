@@ -46,6 +46,7 @@ import { GroupMembership } from './membership.js';
 import { PartitionTable } from './partition-table.js';
 import { RunState } from './run-state.js';
 import { type AssignedPartition, assignedStarts } from './start-offsets.js';
+import { TopicWatcher } from './topic-watcher.js';
 import { checkTopics, shown } from './validate.js';
 
 /** The consumer's public types (Batch, ConsumerOptions, RunOptions...), exported from here as ever. */
@@ -63,6 +64,7 @@ export class Consumer {
   private readonly membership: GroupMembership;
   private readonly committer: Committer;
   private assigned: { partitions: AssignedPartition[]; from: StartFrom } | undefined;
+  private watcher: TopicWatcher | undefined;
   private stopped: Deferred;
 
   constructor(
@@ -86,6 +88,7 @@ export class Consumer {
       handler: this.handler,
       settings,
       crash: (error) => this.crash(error),
+      watching: () => this.watcher?.ready === true,
     });
     this.membership = new GroupMembership({
       api,
@@ -94,6 +97,10 @@ export class Consumer {
       loops: this.loops,
       sessionTimeoutMs: settings.sessionTimeoutMs,
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      idleHeartbeatIntervalMs: settings.idleHeartbeatIntervalMs,
+      idle: () => this.watcher?.ready === true && table.allIdle(),
+      heartbeatOverWatch: (group, memberId, generation) =>
+        this.watcher?.heartbeat(group, memberId, generation) ?? false,
       options,
     });
     this.committer = new Committer(api, options.groupId, table, this.membership);
@@ -149,11 +156,15 @@ export class Consumer {
     this.runState.start();
     this.stopped = deferred();
     this.stopped.promise.catch(() => undefined);
+    this.startWatcher();
     try {
       if (this.membership.subscribed()) await this.membership.start();
       else await this.startAssigned();
     } catch (error) {
       this.runState.end();
+      this.runState.abort();
+      await this.watcher?.stopped();
+      this.watcher = undefined;
       // Joined but could not start: leave at once rather than hold partitions until the session expires.
       await this.membership.leave();
       throw error;
@@ -252,6 +263,37 @@ export class Consumer {
     await this.options.onPartitionsAssigned?.(partitions);
   }
 
+  /** Opens the watch, when asked for and the transport has a watch URL (see `topic-watcher.ts`). */
+  private startWatcher(): void {
+    const url = this.api.transport.watchUrl;
+    if (!this.settings.watch || url === undefined) return;
+    const topics = this.membership.subscribed()
+      ? this.membership.topics()
+      : [...new Set((this.assigned?.partitions ?? []).map(({ topic }) => topic))];
+    const { table } = this;
+    this.watcher = new TopicWatcher(
+      this.api.transport,
+      url,
+      () => topics,
+      {
+        onHeads: (topic, partitions) => {
+          for (const { partition, highWatermark } of partitions)
+            table.announce(topic, partition, highWatermark);
+        },
+        onHeartbeatAnswer: () => {
+          this.membership.heartbeatNow().catch(() => undefined);
+        },
+        onReadyChange: (ready) => {
+          // Without the watch, idle partitions long poll again.
+          if (!ready) for (const state of table.all()) table.wakeIdle(state);
+        },
+      },
+      this.settings.watchRenewMs,
+      this.runState.signal,
+    );
+    this.watcher.start();
+  }
+
   private crash(error: Error): void {
     if (!this.runState.running) return;
     this.shutdown(error).catch(() => undefined);
@@ -261,6 +303,8 @@ export class Consumer {
     this.runState.end();
     this.committer.stopTimer();
     this.runState.abort();
+    await this.watcher?.stopped();
+    this.watcher = undefined;
     const states = this.table.all();
     // Running handlers finish their batch; then nothing touches the offsets but the final commit.
     await this.loops.drain();

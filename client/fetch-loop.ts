@@ -32,6 +32,8 @@ export interface FetchLoopContext {
   };
   /** Stops the consumer on an error it cannot get past. */
   crash(error: Error): void;
+  /** True while the watch announces new records: an empty fetch then waits for news, not a long poll. */
+  watching(): boolean;
 }
 
 type FetchOutcome =
@@ -105,6 +107,10 @@ export class FetchLoops {
       state.fetchedOnce = true;
       if (answer.records.length === 0) {
         state.position = Math.max(state.position, answer.nextOffset);
+        // Nothing new after a long poll: wait for the watch's news instead of paying for more polls.
+        if (this.context.watching() && answer.highWatermark <= state.position) {
+          await table.whenAnnounced(state);
+        }
         continue;
       }
       const failure = await handler.process(state, epoch, answer);

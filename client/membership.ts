@@ -34,6 +34,12 @@ export interface MembershipContext {
   readonly loops: FetchLoops;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  /** How often an idle member heartbeats (over the watch). */
+  readonly idleHeartbeatIntervalMs: number;
+  /** True when every partition waits for the watch's news and the watch is up. */
+  idle(): boolean;
+  /** Sends a heartbeat over the watch; false when the watch is down (heartbeat over HTTP then). */
+  heartbeatOverWatch(group: string, memberId: string, generation: number): boolean;
   readonly options: Pick<ConsumerOptions, 'groupId' | 'onPartitionsAssigned' | 'onPartitionsRevoked'>;
 }
 
@@ -57,6 +63,11 @@ export class GroupMembership implements CommitSession {
 
   subscribed(): boolean {
     return this.subscription !== undefined;
+  }
+
+  /** The topics subscribed to (none before `subscribe`). */
+  topics(): readonly string[] {
+    return this.subscription?.topics ?? [];
   }
 
   /** True once the member joined and started the partitions of its first generation. */
@@ -164,14 +175,38 @@ export class GroupMembership implements CommitSession {
   private async heartbeatForever(): Promise<void> {
     while (this.context.run.running) {
       try {
-        await sleep(this.context.heartbeatIntervalMs, this.context.run.signal);
+        await sleep(this.nextTickMs(), this.context.run.signal);
       } catch {
         return;
       }
+      if (this.heartbeatWhileIdle()) continue;
       // A failed heartbeat (the transport retried already) is tried again next interval; once the
       // session has expired, the next answer says unknown member and the consumer joins afresh.
       await this.heartbeatNow().catch(() => undefined);
     }
+  }
+
+  /**
+   * While idle (every partition waits for the watch's news), heartbeats go over the watch every
+   * `idleHeartbeatIntervalMs`: true when this tick needs no HTTP heartbeat (one went over the watch,
+   * or none is due yet). The server answers only a changed generation or a failure, and the watcher
+   * then asks for {@link heartbeatNow}.
+   */
+  private heartbeatWhileIdle(): boolean {
+    const member = this.member();
+    if (member === undefined || !this.context.idle()) return false;
+    if (Date.now() - this.lastHeartbeatAt < this.context.idleHeartbeatIntervalMs) return true;
+    if (!this.context.heartbeatOverWatch(this.groupId(), member.memberId, member.generation)) return false;
+    this.contacted();
+    return true;
+  }
+
+  /** The next heartbeat tick: the busy interval, or sooner when an idle heartbeat falls due before it. */
+  private nextTickMs(): number {
+    const { heartbeatIntervalMs, idleHeartbeatIntervalMs } = this.context;
+    if (!this.context.idle()) return heartbeatIntervalMs;
+    const dueInMs = idleHeartbeatIntervalMs - (Date.now() - this.lastHeartbeatAt);
+    return Math.max(10, Math.min(heartbeatIntervalMs, dueInMs));
   }
 
   /** Moves to a generation: stops revoked partitions, starts the new ones at their committed offsets. */

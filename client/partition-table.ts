@@ -25,6 +25,10 @@ export interface PartitionState extends TopicPartition {
   /** The last committed offset this consumer knows of. */
   committed: number | undefined;
   highWatermark: number | undefined;
+  /** The highest high watermark the watch announced (0 before any): above `position`, there is news. */
+  announcedHighWatermark: number;
+  /** Waiting for news from the watch instead of fetching (see {@link PartitionTable.whenAnnounced}). */
+  idle: boolean;
   fetchedOnce: boolean;
   active: boolean;
   processing: boolean;
@@ -55,6 +59,7 @@ export class PartitionTable {
   private readonly pausedTopics = new Set<string>();
   private readonly pendingSeeks = new Map<string, number>();
   private readonly resumeWaiters = new Map<string, (() => void)[]>();
+  private readonly idleWaiters = new Map<string, (() => void)[]>();
 
   /** Adds a partition at its start; its fetch loop is the caller's to attach. */
   add(start: PartitionStart): PartitionState {
@@ -66,6 +71,8 @@ export class PartitionTable {
       resolved: start.offset,
       committed: start.committed,
       highWatermark: undefined,
+      announcedHighWatermark: 0,
+      idle: false,
       fetchedOnce: false,
       active: true,
       processing: false,
@@ -132,6 +139,7 @@ export class PartitionTable {
     state.position = target.offset;
     state.resolved = target.offset;
     state.fetch?.abort();
+    this.wake(state);
   }
 
   /** True when a seek waits for this partition to be assigned. */
@@ -179,9 +187,47 @@ export class PartitionTable {
     });
   }
 
-  /** Wakes a fetch loop waiting in {@link whenResumed}. */
+  /**
+   * Resolves when the watch announces records past the partition's position, or on {@link wake}
+   * (a seek, a revoke, the consumer stopping, the watch lost). The partition is `idle` meanwhile.
+   */
+  async whenAnnounced(state: PartitionState): Promise<void> {
+    if (state.announcedHighWatermark > state.position) return;
+    state.idle = true;
+    try {
+      await new Promise<void>((resolve) => {
+        const waiters = this.idleWaiters.get(state.key) ?? [];
+        waiters.push(resolve);
+        this.idleWaiters.set(state.key, waiters);
+      });
+    } finally {
+      state.idle = false;
+    }
+  }
+
+  /** The watch announced a high watermark: wakes the partition if it has records past its position. */
+  announce(topic: string, partition: number, highWatermark: number): void {
+    const state = this.get(topic, partition);
+    if (!state) return;
+    state.announcedHighWatermark = Math.max(state.announcedHighWatermark, highWatermark);
+    if (state.highWatermark !== undefined) state.highWatermark = Math.max(state.highWatermark, highWatermark);
+    if (highWatermark > state.position) this.wakeIdle(state);
+  }
+
+  /** True when every partition read waits for news (none fetching, none processing). */
+  allIdle(): boolean {
+    return this.all().every((state) => !state.active || state.idle);
+  }
+
+  /** Wakes a fetch loop waiting in {@link whenResumed} or {@link whenAnnounced}. */
   wake(state: PartitionState): void {
     for (const wake of this.resumeWaiters.get(state.key)?.splice(0) ?? []) wake();
+    this.wakeIdle(state);
+  }
+
+  /** Wakes a fetch loop waiting in {@link whenAnnounced}. */
+  wakeIdle(state: PartitionState): void {
+    for (const wake of this.idleWaiters.get(state.key)?.splice(0) ?? []) wake();
   }
 
   /**

@@ -39,6 +39,13 @@ export interface TransportOptions {
   readonly requestTimeoutMs?: number;
   /** The `fetch` to use (tests inject faults through it). @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * The watch WebSocket (`ws:` or `wss:`), over which idle consumers learn of new records instead of
+   * long polling; false: never watch (idle consumers long poll, as before). A deployed stack prints
+   * it as its `WatchUrl` output.
+   * @default `/v1/watch` under `url` (the local stack), none for an `execute-api` host
+   */
+  readonly watchUrl?: string | false;
 }
 
 /** One request. */
@@ -76,6 +83,8 @@ const RETRY_TIME_MAX_LIMIT_MS = 15 * 60 * 1000;
 /** The HTTP layer every part of the client shares. */
 export class Transport {
   readonly baseUrl: URL;
+  /** Where idle consumers watch topics; undefined: nowhere (they long poll). */
+  readonly watchUrl: URL | undefined;
   private readonly headers: Readonly<Record<string, string>>;
   private readonly signer: RequestSigner | undefined;
   private readonly retry: Required<RetryOptions>;
@@ -94,6 +103,7 @@ export class Transport {
       throw new ShoalClientStateError(`The URL must be http or https, got '${url}'`);
     }
     this.baseUrl = baseUrl;
+    this.watchUrl = watchUrlOf(baseUrl, options.watchUrl);
     this.headers = options.headers ?? {};
     this.signer = createSigner(options.auth ?? defaultAuthFor(baseUrl), baseUrl);
     this.retry = { ...RETRY_DEFAULTS, ...options.retry };
@@ -164,6 +174,15 @@ export class Transport {
     }
   }
 
+  /** The headers of the WebSocket upgrade to `url`: the configured ones, signed like any request. */
+  async upgradeHeaders(url: URL): Promise<Record<string, string>> {
+    const headers = { ...this.headers };
+    if (!this.signer) return headers;
+    const signed = new URL(url.href);
+    signed.protocol = url.protocol === 'ws:' ? 'http:' : 'https:';
+    return this.signer({ method: 'GET', url: signed, headers, body: undefined });
+  }
+
   private mayRetry(attempt: number, startedAt: number, waitMs: number): boolean {
     return attempt < this.retry.retriesMax && Date.now() - startedAt + waitMs <= this.retry.retryTimeMaxMs;
   }
@@ -215,6 +234,29 @@ export class Transport {
     }
     return url;
   }
+}
+
+/** See {@link TransportOptions.watchUrl}. */
+function watchUrlOf(baseUrl: URL, option: string | false | undefined): URL | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(option);
+    } catch {
+      throw new ShoalClientStateError(`watchUrl is not a URL: '${option}'`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      throw new ShoalClientStateError(`watchUrl must be ws or wss, got '${option}'`);
+    }
+    return url;
+  }
+  if (baseUrl.hostname.endsWith('.amazonaws.com')) return undefined;
+  const url = new URL(baseUrl.href);
+  url.protocol = baseUrl.protocol === 'http:' ? 'ws:' : 'wss:';
+  url.pathname = `${baseUrl.pathname.replace(/\/+$/, '')}/v1/watch`;
+  url.search = '';
+  return url;
 }
 
 function toApiError(status: number, body: unknown, label: string): ShoalApiError {

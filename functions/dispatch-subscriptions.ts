@@ -25,11 +25,13 @@ import {
   SUBSCRIPTION_METRIC,
 } from '../shared/observability/telemetry.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
+import type { ConnectionPoster } from '../shared/ports/topic-watch.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import {
   type SubscriptionServicesOptions,
   subscriptionServicesFor,
 } from '../shared/subscription-services.js';
+import { watchNotifierFor } from '../shared/watch-services.js';
 
 const logger = new Logger({ serviceName: 'shoal' });
 
@@ -60,6 +62,8 @@ export interface DispatchHandlerOptions extends SubscriptionServicesOptions {
   readonly metrics?: Metrics | false;
   /** The longest run without a Lambda context. @default 60000 */
   readonly runMsMax?: number;
+  /** Where appends are announced to watching consumers. @default the watch API's, from the config */
+  readonly watchPoster?: ConnectionPoster;
 }
 
 /**
@@ -108,8 +112,18 @@ export function createHandler(runtime: Runtime, options: DispatchHandlerOptions 
   // The namespace and service dimension of every Shoal metric, which the dashboard and alarms query.
   const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   const runMsMax = options.runMsMax ?? RUN_MS_DEFAULT;
+  // Watching consumers hear of appends first: a notification is one Query and a few posts, while
+  // a delivery run may take seconds. It shares this stream mapping (see `shared/watch-services.ts`).
+  const notifyWatchers = watchNotifierFor(runtime, options.watchPoster);
   return async (event, context) => {
     const trigger = triggerOf(event);
+    if (trigger.kind === 'appends') {
+      await notifyWatchers(event).catch((error: unknown) =>
+        logger.warn('Watchers were not notified; they find the records by their next poll', {
+          error: error as Error,
+        }),
+      );
+    }
     const budget = context ? context.getRemainingTimeInMillis() - SAFETY_MS : runMsMax;
     const report = await dispatcher.run(trigger, Date.now() + Math.max(0, budget));
     for (const failure of report.failures) {

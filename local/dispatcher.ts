@@ -16,6 +16,7 @@ import {
 import type { DispatcherOptions } from '../shared/domain/dispatcher.js';
 import { moduleFoldersOf } from '../shared/module-folders.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
+import type { ConnectionPoster } from '../shared/ports/topic-watch.js';
 import type { Runtime } from '../shared/runtime.js';
 import { ModuleInvoker } from './module-invoker.js';
 
@@ -33,6 +34,8 @@ export interface LocalDispatcherOptions {
   /** Called after each run (measurements, tests). */
   readonly onRun?: (summary: DispatchSummary) => void;
   readonly onError?: (error: unknown) => void;
+  /** Where appends are announced to watching consumers (the local watch server). @default nowhere */
+  readonly watchPoster?: ConnectionPoster;
 }
 
 export interface LocalDispatcher {
@@ -95,6 +98,7 @@ export function startLocalDispatcher(
     metrics: false,
     runMsMax: options.runMsMax ?? 900_000,
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...(options.watchPoster ? { watchPoster: options.watchPoster } : {}),
   });
   const appends = new Lane(
     handler,

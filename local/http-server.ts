@@ -186,7 +186,7 @@ const shown = (value: string): string =>
  *   PATCH and DELETE, so a page elsewhere is refused while a console served from this port is not.
  *   `Origin: null` (sandboxed frames, file: pages) is refused too. curl and SDKs send no Origin.
  */
-function refuseForeign(request: IncomingMessage): string | undefined {
+export function refuseForeign(request: IncomingMessage): string | undefined {
   const own = ownAuthorities(request.socket.localPort);
   const host = request.headers.host;
   if (host === undefined || !own.has(host.toLowerCase())) {

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { createHandler as createWatchHandler } from '../functions/watch-topics.js';
 import { ENV, type ShoalConfig } from '../shared/config.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/http/route-table.js';
@@ -25,8 +26,9 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runt
 import { fanOut, followStream, startTieredStorage } from './background.js';
 import { DataDirInUseError, lockDataDir, stopOrphanedDynamoDbLocals } from './data-dir-lock.js';
 import { startLocalDispatcher } from './dispatcher.js';
-import { createLocalHttpServer } from './http-server.js';
+import { createLocalHttpServer, refuseForeign } from './http-server.js';
 import { ensureBucket, ensureTables } from './provision.js';
+import { createLocalWatchServer, type LocalWatchServer, type WatchTraffic } from './watch-server.js';
 
 /** A failure the user can fix; its message is one line that says how. */
 export class LocalStackError extends Error {
@@ -135,8 +137,15 @@ export interface LocalStack {
    * on its own (the rest of the stack is stopped by then).
    */
   readonly done: Promise<void>;
+  /** Requests and WebSocket messages served so far, as API Gateway would bill them. */
+  readonly traffic: LocalTraffic;
   /** Stops the HTTP server and the S3 server, kills DynamoDB Local and waits for its exit. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** What the stack's port served: HTTP requests, and the watch WebSocket's connections and messages. */
+export interface LocalTraffic extends WatchTraffic {
+  httpRequests: number;
 }
 
 /**
@@ -192,15 +201,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureBucket(runtime.s3, config.segmentBucketName);
     signal?.throwIfAborted();
 
-    await startBackgroundWork(runtime, options, cleanups);
-    const port = await startHttpApi(runtime, options, cleanups);
+    const watchServer = createLocalWatchServer();
+    cleanups.push(async () => watchServer.close());
+    await startBackgroundWork(runtime, options, cleanups, watchServer);
+    const { port, traffic } = await startHttpApi(runtime, options, cleanups, watchServer);
     signal?.throwIfAborted();
 
     const exitMessage = (exit: ChildExit) =>
       `DynamoDB Local (pid ${dynamodbLocal.pid}) exited unexpectedly (${describeExit(exit)}): ` +
       `check that ${dbPath ?? 'memory'} is usable and run npm start again`;
     const { done, stop } = superviseStack(cleanUp, dynamodbLocal.exited, exitMessage);
-    return { url: `http://127.0.0.1:${port}`, config, runtime, done, stop };
+    return { url: `http://127.0.0.1:${port}`, config, runtime, traffic, done, stop };
   } catch (error) {
     await cleanUp();
     throw error;
@@ -244,11 +255,15 @@ async function startBackgroundWork(
   runtime: Runtime,
   options: LocalStackOptions,
   cleanups: Cleanups,
+  watchServer: LocalWatchServer,
 ): Promise<void> {
   const dispatchSweepIntervalMs = options.dispatchSweepIntervalMs ?? 1000;
   const dispatcher =
     dispatchSweepIntervalMs > 0
-      ? startLocalDispatcher(runtime, { sweepIntervalMs: dispatchSweepIntervalMs })
+      ? startLocalDispatcher(runtime, {
+          sweepIntervalMs: dispatchSweepIntervalMs,
+          watchPoster: watchServer.poster,
+        })
       : undefined;
   if (dispatcher) cleanups.push(() => dispatcher.stop());
   const streamConsumers = dispatcher ? [dispatcher] : [];
@@ -262,20 +277,29 @@ async function startBackgroundWork(
   }
 }
 
-/** Serves the handlers over HTTP on 127.0.0.1 (routes of missing handlers answer 501); returns the port. */
+/**
+ * Serves the handlers over HTTP on 127.0.0.1 (routes of missing handlers answer 501) and the watch
+ * WebSocket on the same port; returns the port and the traffic counters.
+ */
 async function startHttpApi(
   runtime: Runtime,
   options: LocalStackOptions,
   cleanups: Cleanups,
-): Promise<number> {
+  watchServer: LocalWatchServer,
+): Promise<{ port: number; traffic: LocalTraffic }> {
   const { handlers, missing } = await loadHandlers(runtime);
   for (const name of missing) {
     console.error(`[shoal] functions/${name}.ts not found: its routes answer 501`);
   }
   const server = createLocalHttpServer(handlers, { logRequests: options.logRequests ?? false });
+  const traffic: LocalTraffic = Object.assign(watchServer.traffic, { httpRequests: 0 });
+  server.on('request', () => {
+    traffic.httpRequests++;
+  });
+  watchServer.attach(server, createWatchHandler(runtime, watchServer.poster), refuseForeign);
   const port = await listen(server, options.port);
   cleanups.push(() => closeServer(server));
-  return port;
+  return { port, traffic };
 }
 
 /**

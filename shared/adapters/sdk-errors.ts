@@ -46,6 +46,11 @@ export function isNoSuchKey(error: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NotFound';
 }
 
+/** API Gateway's answer for a WebSocket connection that no longer exists (HTTP 410). */
+export function isGoneConnection(error: unknown): boolean {
+  return nameOf(error) === 'GoneException';
+}
+
 /** A DynamoDB Streams iterator the service no longer serves: trimmed away, or past its 15 minutes. */
 export function isStaleIterator(error: unknown): boolean {
   const name = nameOf(error);

@@ -4,6 +4,7 @@ import {
   anyConditionFailed,
   conditionFailedAt,
   isAmbiguousFailure,
+  isGoneConnection,
   isNoSuchKey,
   isStaleIterator,
   isThrottling,
@@ -98,5 +99,7 @@ describe('conditions, S3 and stream errors', () => {
     expect(isStaleIterator(error('ExpiredIteratorException'))).toBe(true);
     expect(isStaleIterator(error('TrimmedDataAccessException'))).toBe(true);
     expect(isStaleIterator(error('ResourceNotFoundException'))).toBe(false);
+    expect(isGoneConnection(error('GoneException'))).toBe(true);
+    expect(isGoneConnection(error('ForbiddenException'))).toBe(false);
   });
 });
