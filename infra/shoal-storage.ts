@@ -105,6 +105,8 @@ export class ShoalStorage extends Construct {
   readonly segmentRescuePolicy: iam.ManagedPolicy;
   /** Write the payload objects of large appends (`payloads/`): the produce function's. */
   readonly payloadWritePolicy: iam.ManagedPolicy;
+  /** List and delete what deleted topics left under `segments/`, `rescue/` and `payloads/`: the reaper's. */
+  readonly topicReapPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: ShoalStorageProps = {}) {
     super(scope, id);
@@ -138,6 +140,7 @@ export class ShoalStorage extends Construct {
     this.segmentArchivePolicy = this.createSegmentArchivePolicy();
     this.segmentRescuePolicy = this.createSegmentRescuePolicy();
     this.payloadWritePolicy = this.createPayloadWritePolicy();
+    this.topicReapPolicy = this.createTopicReapPolicy();
   }
   /** The versioned segment bucket, its access logs, retention rules and optional Object Lock. */
   private createSegmentBucket(props: ShoalStorageProps): s3.Bucket {
@@ -225,6 +228,28 @@ export class ShoalStorage extends Construct {
     });
     this.segmentBucket.grantPut(policy, `${PAYLOAD_KEY_PREFIX}*`);
     this.acknowledgePrefixGrants(policy, ['Abort*'], [PAYLOAD_KEY_PREFIX]);
+    return policy;
+  }
+
+  /**
+   * The reaper's access: list and delete the objects of deleted topics, which live under three
+   * prefixes (`segment-keys.ts`), and read none.
+   */
+  private createTopicReapPolicy(): iam.ManagedPolicy {
+    const prefixes = [SEGMENT_KEY_PREFIX, RESCUE_KEY_PREFIX, PAYLOAD_KEY_PREFIX];
+    const policy = new iam.ManagedPolicy(this, 'TopicReapPolicy', {
+      description:
+        'List and delete the segments, rescued batches and payload objects of deleted Shoal topics',
+    });
+    policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.segmentBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
+      }),
+    );
+    for (const prefix of prefixes) this.segmentBucket.grantDelete(policy, `${prefix}*`);
+    this.acknowledgePrefixGrants(policy, ['DeleteObject*'], prefixes);
     return policy;
   }
 

@@ -1,9 +1,10 @@
 /**
- * The functions of tiered storage: the archiver on a schedule, and the TTL rescue on the log
- * table's stream (the functions of `shared/background-functions.ts`). Each gets exactly the access
- * its code uses: the archiver reads the log table and never writes it, writes the meta table
- * (manifest and partition heads) and owns `segments/`; the rescue only reads partition heads and
- * writes `rescue/`.
+ * The functions of tiered storage: the archiver and the reaper of deleted topics on schedules, and
+ * the TTL rescue on the log table's stream (the functions of `shared/background-functions.ts`).
+ * Each gets exactly the access its code uses: the archiver reads the log table and never writes it,
+ * writes the meta table (manifest and partition heads) and owns `segments/`; the rescue only reads
+ * partition heads and writes `rescue/`; the reaper queries and deletes items and lists and deletes
+ * objects, and reads no record.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -41,7 +42,13 @@ export interface ShoalTieredStorageProps {
    */
   readonly archiverTimeout?: Duration;
   /**
-   * Retention of the two functions' log groups.
+   * How often the reaper of deleted topics runs; each run removes at most 20,000 items and objects
+   * and the next goes on, so this bounds how long a deleted topic's storage is still paid for.
+   * @default Duration.hours(1)
+   */
+  readonly reapInterval?: Duration;
+  /**
+   * Retention of the functions' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
@@ -51,6 +58,11 @@ const ARCHIVE_INTERVAL_DEFAULT = Duration.minutes(1);
 const ARCHIVER_MEMORY_SIZE_DEFAULT = 2048;
 const ARCHIVER_TIMEOUT_DEFAULT = Duration.minutes(5);
 const RESCUE_MEMORY_SIZE = 512;
+const REAP_INTERVAL_DEFAULT = Duration.hours(1);
+/** The reaper holds one page of keys at a time. */
+const REAPER_MEMORY_SIZE = 512;
+/** A run starts no step after 60 s (the reaper's `runMsMax`); a step is one page of deletions. */
+const REAPER_TIMEOUT = Duration.minutes(3);
 const RESCUE_TIMEOUT = Duration.minutes(1);
 const LOG_RETENTION_DEFAULT = logs.RetentionDays.ONE_MONTH;
 /** A run must start no partition later than this after it starts (the archiver's `runMsMax`). */
@@ -75,6 +87,9 @@ export class ShoalTieredStorage extends Construct {
   readonly rescuer: ShoalFunction;
   /** The schedule that invokes the archiver. */
   readonly schedule: events.Rule;
+  /** Removes what deleted topics left behind, on {@link reapSchedule}. */
+  readonly reaper: ShoalFunction;
+  readonly reapSchedule: events.Rule;
   /**
    * Receives a notice (shard and sequence numbers, not the records) of every stream batch the
    * rescue could not handle before the stream dropped it: each one is an incident to investigate.
@@ -87,7 +102,19 @@ export class ShoalTieredStorage extends Construct {
     const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
     const environment = shoalEnvironment(props.storage);
     this.archiver = this.createArchiver(props, logRetention, environment);
-    this.schedule = this.scheduleArchiver(props);
+    this.schedule = this.scheduleRuns(
+      'ArchiveSchedule',
+      'Runs the Shoal archiver',
+      this.archiver,
+      props.archiveInterval ?? ARCHIVE_INTERVAL_DEFAULT,
+    );
+    this.reaper = this.createReaper(props, logRetention, environment);
+    this.reapSchedule = this.scheduleRuns(
+      'ReapSchedule',
+      'Runs the reaper of deleted Shoal topics',
+      this.reaper,
+      props.reapInterval ?? REAP_INTERVAL_DEFAULT,
+    );
     this.rescuer = this.createRescuer(props, logRetention, environment);
     this.rescueFailures = this.createRescueFailures();
     this.followTtlRemovals(props.storage.logTable);
@@ -120,14 +147,44 @@ export class ShoalTieredStorage extends Construct {
     return archiver;
   }
 
-  /** The schedule that runs the archiver. */
-  private scheduleArchiver(props: ShoalTieredStorageProps): events.Rule {
-    const schedule = new events.Rule(this, 'ArchiveSchedule', {
-      description: 'Runs the Shoal archiver',
-      schedule: events.Schedule.rate(props.archiveInterval ?? ARCHIVE_INTERVAL_DEFAULT),
+  /**
+   * The reaper: it queries and deletes batch items, manifest entries, committed offsets and the
+   * deleted-topics list, and lists and deletes objects; it reads no record and writes nothing else.
+   */
+  private createReaper(
+    props: ShoalTieredStorageProps,
+    logRetention: logs.RetentionDays,
+    environment: Record<string, string>,
+  ): ShoalFunction {
+    const { logTable, metaTable } = props.storage;
+    const reaper = new ShoalFunction(this, 'ReapTopics', {
+      name: 'reap-topics',
+      description: `Shoal reap-topics: ${summaryOf('reap-topics')}`,
+      invocation: 'scheduled',
+      memorySize: REAPER_MEMORY_SIZE,
+      timeout: REAPER_TIMEOUT,
+      logRetention,
+      environment,
+    });
+    logTable.grant(reaper.role, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    metaTable.grant(reaper.role, 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
+    reaper.role.addManagedPolicy(props.storage.topicReapPolicy);
+    return reaper;
+  }
+
+  /** A schedule that runs `target` every `interval` with an empty event. */
+  private scheduleRuns(
+    id: string,
+    description: string,
+    target: ShoalFunction,
+    interval: Duration,
+  ): events.Rule {
+    const schedule = new events.Rule(this, id, {
+      description,
+      schedule: events.Schedule.rate(interval),
       targets: [
         // An empty event: each run reads the state it needs. No retry: the next run is the retry.
-        new targets.LambdaFunction(this.archiver.function, {
+        new targets.LambdaFunction(target.function, {
           event: events.RuleTargetInput.fromObject({}),
           retryAttempts: 0,
         }),
@@ -210,9 +267,12 @@ export class ShoalTieredStorage extends Construct {
 
   /** The functions by name. */
   get functions(): Readonly<
-    Record<Extract<BackgroundFunctionName, 'archive-segments' | 'rescue-batches'>, ShoalFunction>
+    Record<
+      Extract<BackgroundFunctionName, 'archive-segments' | 'rescue-batches' | 'reap-topics'>,
+      ShoalFunction
+    >
   > {
-    return { 'archive-segments': this.archiver, 'rescue-batches': this.rescuer };
+    return { 'archive-segments': this.archiver, 'rescue-batches': this.rescuer, 'reap-topics': this.reaper };
   }
 }
 

@@ -10,6 +10,7 @@
 export type BackgroundFunctionName =
   | 'archive-segments'
   | 'rescue-batches'
+  | 'reap-topics'
   | 'dispatch-subscriptions'
   | 'subscription-resource';
 
@@ -41,6 +42,11 @@ export const BACKGROUND_FUNCTIONS = [
     name: 'rescue-batches',
     trigger: 'log-table-ttl-removals',
     summary: 'Store batches that TTL deleted before they were archived, for the next segment',
+  },
+  {
+    name: 'reap-topics',
+    trigger: 'schedule',
+    summary: 'Remove what deleted topics left behind: batches, segments, payloads, manifest, offsets',
   },
   {
     name: 'dispatch-subscriptions',

@@ -5,6 +5,7 @@
 import { DynamoDbGroupStore } from './adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
 import { DynamoDbSegmentManifest } from './adapters/dynamodb/segment-manifest.js';
+import { DynamoDbTopicRemains } from './adapters/dynamodb/topic-remains.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
 import { S3SegmentObjects } from './adapters/s3/segment-objects.js';
 import { Archiver, type ArchiverOptions } from './domain/archiver.js';
@@ -12,6 +13,7 @@ import { BatchRescuer } from './domain/archiver-rescue.js';
 import { GroupService } from './domain/group-service.js';
 import { LogService } from './domain/log-service.js';
 import { SegmentReader, type SegmentReaderOptions } from './domain/segment-reader.js';
+import { TopicReaper, type TopicReaperOptions } from './domain/topic-reaper.js';
 import { TopicService } from './domain/topic-service.js';
 import type { Runtime } from './runtime.js';
 
@@ -84,4 +86,14 @@ export function tieredStorageFor(runtime: Runtime, options: TieredStorageOptions
     reader: new SegmentReader(manifest, objects, options.reader),
     objects,
   };
+}
+
+/** The reaper of deleted topics' data (`functions/reap-topics.ts`). */
+export function topicReaperFor(runtime: Runtime, options: TopicReaperOptions = {}): TopicReaper {
+  const { config, documents, s3 } = runtime;
+  const remains = new DynamoDbTopicRemains(documents, {
+    metaTableName: config.metaTableName,
+    logTableName: config.logTableName,
+  });
+  return new TopicReaper(remains, new S3SegmentObjects(s3, config.segmentBucketName), runtime.clock, options);
 }

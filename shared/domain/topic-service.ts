@@ -90,9 +90,12 @@ export class TopicService {
     throw new ConflictError(`Topic '${name}' kept changing while it was being updated; try again`);
   }
 
-  /** Deletes the topic; its records become unreachable at once. @throws TopicNotFoundError */
+  /**
+   * Deletes the topic; its records become unreachable at once, and the reaper removes what they
+   * stored (`topic-reaper.ts`). @throws TopicNotFoundError
+   */
   async delete(name: string): Promise<void> {
-    const topic = await this.topics.delete(name);
+    const topic = await this.topics.delete(name, this.clock.now());
     if (!topic) throw new TopicNotFoundError(name);
     await this.log.deletePartitionHeads(topic);
   }

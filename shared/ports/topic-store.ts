@@ -12,6 +12,9 @@ export interface TopicStore {
    * and partition count; `false` when it changed meanwhile.
    */
   update(expected: Topic, changes: { partitionCount: number; config: TopicConfig }): Promise<boolean>;
-  /** Removes the topic; `false` when it did not exist. */
-  delete(name: string): Promise<Topic | undefined>;
+  /**
+   * Removes the topic (undefined when it did not exist) and, in the same write, lists it among the
+   * deleted topics whose data the reaper removes (`ports/topic-remains.ts`).
+   */
+  delete(name: string, deletedAtMs: number): Promise<Topic | undefined>;
 }

@@ -193,6 +193,54 @@ describe('tiered storage in the stateless stack', () => {
     expect(rolesAttaching(policy)).toEqual([logicalIdOf(stateless, stateless.tieredStorage.rescuer.role)]);
   });
 
+  it('runs the reaper of deleted topics every hour with an empty event and no retry', () => {
+    const { reaper, reapSchedule } = stateless.tieredStorage;
+
+    const rule = resourcesOf(statelessTemplate, 'AWS::Events::Rule')[logicalIdOf(stateless, reapSchedule)];
+
+    expect(rule?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [logicalIdOf(stateless, reaper.function), 'Arn'] },
+          Input: '{}',
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        },
+      ],
+    });
+  });
+
+  it('lets the reaper query and delete items, and no more: it reads no record and writes nothing', () => {
+    const role = stateless.tieredStorage.reaper.role;
+
+    const log = actionsOn(role, stateful.storage.logTable.tableArn);
+    const meta = actionsOn(role, stateful.storage.metaTable.tableArn);
+
+    expect(log.sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Query']);
+    expect(meta.sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query']);
+  });
+
+  it('lets the reaper alone list and delete segments, rescued batches and payload objects, and read none', () => {
+    const policy = stateful.storage.topicReapPolicy;
+    const resource = resourcesOf(statefulTemplate, 'AWS::IAM::ManagedPolicy')[logicalIdOf(stateful, policy)];
+    if (!resource) throw new Error('The reap policy is not in the stateful stack');
+    const statements = (resource.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
+
+    for (const prefix of [SEGMENT_KEY_PREFIX, RESCUE_KEY_PREFIX, PAYLOAD_KEY_PREFIX]) {
+      expect(objectActionsUnder(policy, prefix)).toEqual(['s3:DeleteObject*']);
+    }
+    expect(statements.flatMap(actionsOf).filter((action) => /^s3:(Get|Put)/.test(action))).toEqual([]);
+    expect(statements.find((statement) => actionsOf(statement).includes('s3:ListBucket'))).toMatchObject({
+      Condition: {
+        StringLike: {
+          's3:prefix': [`${SEGMENT_KEY_PREFIX}*`, `${RESCUE_KEY_PREFIX}*`, `${PAYLOAD_KEY_PREFIX}*`],
+        },
+      },
+    });
+    expect(rolesAttaching(policy)).toEqual([logicalIdOf(stateless, stateless.tieredStorage.reaper.role)]);
+  });
+
   it('has no unacknowledged cdk-nag AwsSolutions finding in its resources', () => {
     const violations = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(
       stateless,

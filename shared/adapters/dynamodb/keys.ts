@@ -15,6 +15,7 @@
  * | group directory   | `GROUPS`                    | group  | gid, ca (so a list is one Query)        |
  * | subscription      | `SUBS`                      | name   | sid, c (settings), g, ca (a list is one Query; see `subscription-store.ts`) |
  * | delivery state    | `SUB#<name>`                | `P#<partition, 5 digits>` | sid, lease lo/le, retry rs/re/ra/rt, counters, last error |
+ * | deleted topic     | `DELETED_TOPICS`            | deleted at (epoch ms, 16 digits) `#` topic id | id, n (name), pc, da (deleted at): data the reaper has yet to remove |
  * | segment (manifest)| `S#<topicId>#<partition>`   | last offset, 16 digits | bo (base offset), k (S3 key), ob (object bytes), ip (index position), bb (batch bytes), mt (max timestamp so far), at (archived at), rc (retention class days) |
  *
  * A partition head's `ao` (archivedOffset) and `lso` (logStartOffset) move only with the archiver's
@@ -29,6 +30,13 @@
  */
 
 export const TOPIC_DIRECTORY_PK = 'TOPICS';
+/** Topics deleted whose data the reaper has not removed yet, oldest first (`topic-remains.ts`). */
+export const DELETED_TOPICS_PK = 'DELETED_TOPICS';
+const DELETED_AT_DIGITS = 16;
+export const deletedTopicKey = (topicId: string, deletedAtMs: number) => ({
+  pk: DELETED_TOPICS_PK,
+  sk: `${String(deletedAtMs).padStart(DELETED_AT_DIGITS, '0')}#${topicId}`,
+});
 
 export const topicKey = (name: string) => ({ pk: `T#${name}`, sk: 'T' });
 export const topicDirectoryKey = (name: string) => ({ pk: TOPIC_DIRECTORY_PK, sk: name });

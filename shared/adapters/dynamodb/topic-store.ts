@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@
 import { type Topic, type TopicConfig, withConfigDefaults } from '../../domain/topic.js';
 import type { TopicStore } from '../../ports/topic-store.js';
 import { anyConditionFailed, conditionFailedAt } from '../sdk-errors.js';
-import { TOPIC_DIRECTORY_PK, topicDirectoryKey, topicKey } from './keys.js';
+import { deletedTopicKey, TOPIC_DIRECTORY_PK, topicDirectoryKey, topicKey } from './keys.js';
 import { queryItems } from './query.js';
 
 /** Config attributes are absent on topics stored before the attribute existed. */
@@ -147,7 +147,7 @@ export class DynamoDbTopicStore implements TopicStore {
     }
   }
 
-  async delete(name: string): Promise<Topic | undefined> {
+  async delete(name: string, deletedAtMs: number): Promise<Topic | undefined> {
     const topic = await this.get(name);
     if (!topic) return undefined;
     const remove = (key: { pk: string; sk: string }) => ({
@@ -161,7 +161,11 @@ export class DynamoDbTopicStore implements TopicStore {
     try {
       await this.documents.send(
         new TransactWriteCommand({
-          TransactItems: [remove(topicKey(name)), remove(topicDirectoryKey(name))],
+          TransactItems: [
+            remove(topicKey(name)),
+            remove(topicDirectoryKey(name)),
+            { Put: { TableName: this.tableName, Item: deletedTopicItem(topic, deletedAtMs) } },
+          ],
         }),
       );
       return topic;
@@ -170,4 +174,15 @@ export class DynamoDbTopicStore implements TopicStore {
       throw error;
     }
   }
+}
+
+/** The deleted-topics entry written with a topic's deletion (read by `topic-remains.ts`). */
+function deletedTopicItem(topic: Topic, deletedAtMs: number) {
+  return {
+    ...deletedTopicKey(topic.topicId, deletedAtMs),
+    id: topic.topicId,
+    n: topic.name,
+    pc: topic.partitionCount,
+    da: deletedAtMs,
+  };
 }

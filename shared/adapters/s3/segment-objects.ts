@@ -14,6 +14,7 @@ import { SegmentMissingError } from '../../domain/segment-format.js';
 import { baseOffsetOfRescueKey, rescueKey, rescuePrefix } from '../../domain/segment-keys.js';
 import type { PayloadObjects } from '../../ports/partition-log.js';
 import type { RescuedBatch, SegmentObjects } from '../../ports/segment-archive.js';
+import type { ObjectRemains, RemovalStep } from '../../ports/topic-remains.js';
 import { isNoSuchKey } from '../sdk-errors.js';
 
 /** Keys deleted by one DeleteObjects call (S3's limit). */
@@ -34,7 +35,7 @@ export interface S3RequestCounts {
   bytesRead: number;
 }
 
-export class S3SegmentObjects implements SegmentObjects, PayloadObjects {
+export class S3SegmentObjects implements SegmentObjects, PayloadObjects, ObjectRemains {
   /** Requests made through this instance, for measurement. */
   readonly counts: S3RequestCounts = {
     puts: 0,
@@ -128,6 +129,22 @@ export class S3SegmentObjects implements SegmentObjects, PayloadObjects {
         );
       }
     }
+  }
+
+  /**
+   * Deletes the first `keysMax` objects under `prefix` (one List, one DeleteObjects). The List asks
+   * for a whole page whatever `keysMax` is: the S3 server of the local stack fails every truncated
+   * ListObjectsV2 (its continuation token needs DES, which Node's OpenSSL 3 no longer offers).
+   */
+  async removeUnder(prefix: string, keysMax: number): Promise<RemovalStep> {
+    const page = await this.s3.send(
+      new ListObjectsV2Command({ Bucket: this.bucketName, Prefix: prefix, MaxKeys: LIST_KEYS_MAX }),
+    );
+    this.counts.lists++;
+    const listed = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
+    const keys = listed.slice(0, keysMax);
+    await this.deleteObjects(keys);
+    return { removed: keys.length, done: page.IsTruncated !== true && keys.length === listed.length };
   }
 
   async putRescued(topicId: string, partition: number, batch: RescuedBatch): Promise<void> {

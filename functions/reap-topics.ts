@@ -1,0 +1,27 @@
+/**
+ * Lambda entry of the topic reaper, invoked on a schedule (EventBridge in AWS, a timer on the local
+ * stack). One invocation removes what deleted topics left behind, within its bounds
+ * (`shared/domain/topic-reaper.ts`); the next one goes on where it stopped.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { ReapReport, TopicReaperOptions } from '../shared/domain/topic-reaper.js';
+import { backgroundEntry, type Runtime } from '../shared/runtime.js';
+import { topicReaperFor } from '../shared/services.js';
+
+const logger = new Logger({ serviceName: 'shoal' });
+
+export type ReapHandler = (event?: unknown) => Promise<ReapReport>;
+
+/** Builds the handler for a runtime; it logs only runs that removed something or stopped short. */
+export function createHandler(runtime: Runtime, options: TopicReaperOptions = {}): ReapHandler {
+  const reaper = topicReaperFor(runtime, options);
+  return async () => {
+    const report = await reaper.run();
+    if (report.removedItems > 0 || report.removedObjects > 0 || report.reaped > 0 || report.cutShort) {
+      logger.info('Reap run', { ...report });
+    }
+    return report;
+  };
+}
+
+export const handler: ReapHandler = backgroundEntry(createHandler);
