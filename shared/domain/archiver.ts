@@ -277,7 +277,8 @@ export class Archiver {
       if (due.length === 0) continue;
       let heads: readonly PartitionHead[];
       try {
-        heads = await this.log.readHeads(topic, due);
+        // Eventually consistent: an append this read misses is seen by the next check of the partition.
+        heads = await this.log.readHeads(topic, due, 'eventual');
       } catch (error) {
         errors.push({ topic: topic.name, partition: due[0] ?? 0, error });
         continue;

@@ -105,9 +105,20 @@ export interface StoredEncodedBatch extends EncodedBatch {
  * such a batch is the one copy of acknowledged records (not yet in S3), so it is served rather than
  * refused; offsets below archivedOffset are read from S3 whatever DynamoDB still holds.
  */
+/** How fresh a head read must be. */
+export type HeadConsistency = 'strong' | 'eventual';
+
 export interface PartitionLog {
-  /** Current heads, strongly consistent; absent partitions read as empty. */
-  readHeads(topic: Topic, partitions: readonly number[]): Promise<PartitionHead[]>;
+  /**
+   * Current heads, strongly consistent unless `consistency` is `'eventual'` (half the read units; a
+   * head may then lag an append of the last second: for the background work that comes back later);
+   * absent partitions read as empty.
+   */
+  readHeads(
+    topic: Topic,
+    partitions: readonly number[],
+    consistency?: HeadConsistency,
+  ): Promise<PartitionHead[]>;
   append(request: AppendRequest): Promise<AppendOutcome>;
   /** Whether the append with this id and first batch is stored (to resolve an unknown outcome). */
   appendLanded(topic: Topic, appendId: string, firstBatch: BatchToWrite): Promise<boolean>;

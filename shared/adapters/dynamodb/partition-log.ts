@@ -18,6 +18,7 @@ import type {
   AppendOutcome,
   AppendRequest,
   BatchToWrite,
+  HeadConsistency,
   IdempotencyRecord,
   PartitionHead,
   PartitionLog,
@@ -133,7 +134,11 @@ export class DynamoDbPartitionLog implements PartitionLog {
     this.now = options.now ?? Date.now;
   }
 
-  async readHeads(topic: Topic, partitions: readonly number[]): Promise<PartitionHead[]> {
+  async readHeads(
+    topic: Topic,
+    partitions: readonly number[],
+    consistency: HeadConsistency = 'strong',
+  ): Promise<PartitionHead[]> {
     const found = new Map<number, HeadItem>();
     for (let start = 0; start < partitions.length; start += BATCH_GET_KEYS_MAX) {
       let keys: Record<string, unknown>[] | undefined = partitions
@@ -145,7 +150,9 @@ export class DynamoDbPartitionLog implements PartitionLog {
         }
         const result: BatchGetCommandOutput = await this.documents.send(
           new BatchGetCommand({
-            RequestItems: { [this.options.metaTableName]: { Keys: keys, ConsistentRead: true } },
+            RequestItems: {
+              [this.options.metaTableName]: { Keys: keys, ConsistentRead: consistency === 'strong' },
+            },
           }),
         );
         for (const item of result.Responses?.[this.options.metaTableName] ?? []) {
