@@ -41,9 +41,11 @@ export interface ShoalStorageProps {
   readonly accessLogsRetention?: Duration;
   /**
    * How long an overwritten or deleted segment stays recoverable as a noncurrent object version
-   * before S3 removes it (the bucket is versioned so that a buggy archiver or retention run can be
-   * undone).
-   * @default Duration.days(30)
+   * before S3 removes it (the bucket is versioned so that a buggy archiver, retention or reaper run
+   * can be undone while its alarm is looked into). No guarantee of Shoal's rests on these versions,
+   * and every day of them is billed like a day of retention, so the default is one day: a 7-day
+   * topic pays for 8 days of segments, not 37. Raise it for a longer undo window.
+   * @default Duration.days(1)
    */
   readonly noncurrentSegmentRetention?: Duration;
   /**
@@ -63,7 +65,7 @@ export interface ShoalStorageProps {
 }
 
 const ACCESS_LOGS_RETENTION_DEFAULT = Duration.days(90);
-const NONCURRENT_SEGMENT_RETENTION_DEFAULT = Duration.days(30);
+const NONCURRENT_SEGMENT_RETENTION_DEFAULT = Duration.days(1);
 /** S3 lifecycle rules count whole days; ten years bounds a typo such as days given as seconds. */
 const LIFECYCLE_DAYS_MAX = 3650;
 /** A multipart segment upload that has not completed after this long was abandoned by a crashed archiver. */
