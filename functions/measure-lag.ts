@@ -5,7 +5,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { DynamoDbGroupStore } from '../shared/adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from '../shared/adapters/dynamodb/partition-log.js';
+import { LIMITS } from '../shared/domain/limits.js';
 import { LagMonitor, type LagSample } from '../shared/observability/lag-monitor.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
@@ -29,6 +31,7 @@ export function createHandler(
 ): MeasureLagHandler {
   const { config, documents, telemetry } = runtime;
   const { groups, topics } = servicesFor(runtime);
+  const groupStore = new DynamoDbGroupStore(documents, config.metaTableName);
   // Reads partition heads only: no payload objects.
   const partitionLog = new DynamoDbPartitionLog(documents, {
     logTableName: config.logTableName,
@@ -38,9 +41,9 @@ export function createHandler(
   const monitor = new LagMonitor(
     {
       listGroups: () => groups.list(),
-      describeGroup: (group) => groups.describe(group),
+      readCommitted: (group) => groupStore.readOffsets(group, LIMITS.groupOffsetsListedMax),
       listTopics: () => topics.list(),
-      readHeads: (topic, partitions) => partitionLog.readHeads(topic, partitions),
+      readHeads: (topic, partitions, consistency) => partitionLog.readHeads(topic, partitions, consistency),
       expiryOfBatchAt: async (topic, partition, offset) => {
         const [batch] = await partitionLog.readEncodedBatches(topic, partition, offset, {
           batchesMax: 1,

@@ -200,7 +200,7 @@ export class ShoalObservability extends Construct {
     const consumerLag = alarm('ConsumerLagAlarm', {
       alarmDescription:
         'A consumer group is behind by more records than the threshold for three samples in a row: consumers ' +
-        'are stopped, failing, or slower than the producers (see the ConsumerLag graph per group and partition).',
+        'are stopped, failing, or slower than the producers (see the ConsumerLag graph per group, and GET /v1/groups/{group} per partition).',
       metric: shoalMetric(METRIC.consumerLagMax, 'Maximum', interval),
       threshold: props.consumerLagThreshold ?? CONSUMER_LAG_THRESHOLD_DEFAULT,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -396,16 +396,9 @@ function lagRow(): cloudwatch.IWidget[] {
   const period = ALARM_PERIOD;
   return [
     graph(
-      'Consumer lag per group, topic and partition (records)',
-      [
-        search(
-          METRIC.consumerLag,
-          [DIMENSION.group, DIMENSION.partition, DIMENSION.topic],
-          'Maximum',
-          period,
-        ),
-      ],
-      [shoalMetric(METRIC.consumerLagMax, 'Maximum', period, 'Largest lag')],
+      'Consumer lag per group (records; per partition: GET /v1/groups/{group})',
+      [search(METRIC.consumerLag, [DIMENSION.group], 'Maximum', period)],
+      [shoalMetric(METRIC.consumerLagMax, 'Maximum', period, 'Largest lag of a partition')],
     ),
     graph(
       'Archive lag',
@@ -413,7 +406,7 @@ function lagRow(): cloudwatch.IWidget[] {
         shoalMetric(METRIC.archiveLagAgeMsMax, 'Maximum', period, 'Oldest unarchived record age (ms)'),
         shoalMetric(METRIC.archiveHeadroomMsMin, 'Minimum', period, 'Least headroom before TTL (ms)'),
       ],
-      [search(METRIC.archiveLagRecords, [DIMENSION.partition, DIMENSION.topic], 'Maximum', period)],
+      [search(METRIC.archiveLagRecords, [DIMENSION.topic], 'Maximum', period)],
     ),
   ];
 }

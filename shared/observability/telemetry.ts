@@ -26,13 +26,13 @@ export const METRIC = {
   fetchedRecords: 'FetchedRecords',
   /** Key, value and header bytes returned by fetches, per `topic`. */
   fetchedBytes: 'FetchedBytes',
-  /** highWatermark - committed offset, per `group`, `topic` and `partition`; published only when above 0. */
+  /** Records a `group` is behind (highWatermark - committed offset, summed over its partitions); only when above 0. */
   consumerLag: 'ConsumerLag',
-  /** The largest ConsumerLag of the deployment at one sample (for the alarm). */
+  /** The largest lag of one partition of one group at one sample (for the alarm); only when above 0. */
   consumerLagMax: 'ConsumerLagMax',
-  /** Records below the high watermark not yet in S3, per `topic` and `partition`. */
+  /** Records below the high watermark not yet in S3, per `topic` (summed over its partitions). */
   archiveLagRecords: 'ArchiveLagRecords',
-  /** Age of the oldest record not yet in S3, per `topic` and `partition`. */
+  /** Age of the oldest record not yet in S3, per `topic`. */
   archiveLagAgeMs: 'ArchiveLagAgeMs',
   /** The largest ArchiveLagAgeMs of the deployment at one sample. */
   archiveLagAgeMsMax: 'ArchiveLagAgeMsMax',

@@ -21,15 +21,13 @@ const head = (partition: number, highWatermark: number, archivedOffset: number):
 function sources(overrides: Partial<LagSources> = {}): LagSources {
   return {
     listGroups: async () => [{ name: 'billing' }, { name: 'audit' }],
-    describeGroup: async (group) => ({
-      offsets:
-        group === 'billing'
-          ? [
-              { topic: 'orders', partition: 0, lag: 0 },
-              { topic: 'orders', partition: 1, lag: 4 },
-            ]
-          : [{ topic: 'orders', partition: 0, lag: null }],
-    }),
+    readCommitted: async (group) =>
+      group === 'billing'
+        ? [
+            { topic: 'orders', topicId: 'orders-id', partition: 0, offset: 10 },
+            { topic: 'orders', topicId: 'orders-id', partition: 1, offset: 6 },
+          ]
+        : [],
     listTopics: async () => [topic('orders', 2)],
     readHeads: async (_, partitions) => partitions.map((p) => (p === 0 ? head(0, 10, 10) : head(1, 10, 6))),
     // The batch at offset 6 of partition 1 was appended 2 hours ago: 22 hours before its TTL.
@@ -39,21 +37,65 @@ function sources(overrides: Partial<LagSources> = {}): LagSources {
 }
 
 describe('LagMonitor', () => {
-  it('publishes lag only for partitions behind, and the largest lag of all', async () => {
+  it('publishes lag per group only for groups behind, and the largest lag of a partition', async () => {
     const telemetry = new RecordingTelemetry();
+    const behind = sources({
+      readCommitted: async (group) =>
+        group === 'billing'
+          ? [
+              { topic: 'orders', topicId: 'orders-id', partition: 0, offset: 7 },
+              { topic: 'orders', topicId: 'orders-id', partition: 1, offset: 6 },
+            ]
+          : [{ topic: 'orders', topicId: 'orders-id', partition: 0, offset: 10 }],
+    });
 
-    const sample = await new LagMonitor(sources(), telemetry, () => NOW).sample(NOW + 60_000);
+    const sample = await new LagMonitor(behind, telemetry, () => NOW).sample(NOW + 60_000);
 
     expect(sample.consumerLagMax).toBe(4);
     expect(telemetry.flushed.filter((metric) => metric.name === METRIC.consumerLag)).toEqual([
-      {
-        name: METRIC.consumerLag,
-        value: 4,
-        unit: 'Count',
-        dimensions: { group: 'billing', topic: 'orders', partition: '1' },
-      },
+      { name: METRIC.consumerLag, value: 7, unit: 'Count', dimensions: { group: 'billing' } },
     ]);
     expect(telemetry.total(METRIC.consumerLagMax)).toBe(4);
+  });
+
+  it('publishes no consumer lag metric at all when every group is caught up', async () => {
+    const telemetry = new RecordingTelemetry();
+    const caughtUp = sources({
+      readCommitted: async () =>
+        [0, 1].map((partition) => ({ topic: 'orders', topicId: 'orders-id', partition, offset: 10 })),
+      readHeads: async (_, partitions) => partitions.map((p) => head(p, 10, 10)),
+    });
+
+    const sample = await new LagMonitor(caughtUp, telemetry, () => NOW).sample(NOW + 60_000);
+
+    expect(sample.consumerLagMax).toBe(0);
+    expect(telemetry.flushed).toEqual([]);
+  });
+
+  it('reads every head once per sample, eventually consistent, whatever the groups read', async () => {
+    const reads: [string, readonly number[], string | undefined][] = [];
+    const counting = sources({
+      readHeads: async (topic, partitions, consistency) => {
+        reads.push([topic.name, partitions, consistency]);
+        return partitions.map((p) => head(p, 10, 10));
+      },
+    });
+
+    await new LagMonitor(counting, new RecordingTelemetry(), () => NOW).sample(NOW + 60_000);
+
+    expect(reads).toEqual([['orders', [0, 1], 'eventual']]);
+  });
+
+  it('ignores offsets committed to an earlier topic of the same name', async () => {
+    const telemetry = new RecordingTelemetry();
+    const stale = sources({
+      readCommitted: async () => [{ topic: 'orders', topicId: 'deleted-orders-id', partition: 1, offset: 0 }],
+    });
+
+    const sample = await new LagMonitor(stale, telemetry, () => NOW).sample(NOW + 60_000);
+
+    expect(sample.consumerLagMax).toBeUndefined();
+    expect(telemetry.total(METRIC.consumerLag, { group: 'billing' })).toBe(0);
   });
 
   it('publishes archive lag of the partitions with records not yet in S3', async () => {
@@ -61,9 +103,8 @@ describe('LagMonitor', () => {
 
     const sample = await new LagMonitor(sources(), telemetry, () => NOW).sample(NOW + 60_000);
 
-    expect(telemetry.total(METRIC.archiveLagRecords, { topic: 'orders', partition: '1' })).toBe(4);
-    expect(telemetry.total(METRIC.archiveLagRecords, { topic: 'orders', partition: '0' })).toBe(0);
-    expect(telemetry.total(METRIC.archiveLagAgeMs, { topic: 'orders', partition: '1' })).toBe(2 * HOUR);
+    expect(telemetry.total(METRIC.archiveLagRecords, { topic: 'orders' })).toBe(4);
+    expect(telemetry.total(METRIC.archiveLagAgeMs, { topic: 'orders' })).toBe(2 * HOUR);
     expect(sample.archiveHeadroomMsMin).toBe(22 * HOUR);
     expect(telemetry.total(METRIC.archiveHeadroomMsMin)).toBe(22 * HOUR);
   });
@@ -83,9 +124,9 @@ describe('LagMonitor', () => {
   it('reports a group it could not read and measures the others', async () => {
     const telemetry = new RecordingTelemetry();
     const failing = sources({
-      describeGroup: async (group) => {
+      readCommitted: async (group) => {
         if (group === 'audit') throw new Error('throttled');
-        return { offsets: [{ topic: 'orders', partition: 0, lag: 7 }] };
+        return [{ topic: 'orders', topicId: 'orders-id', partition: 1, offset: 3 }];
       },
     });
 
