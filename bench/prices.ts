@@ -154,6 +154,18 @@ export const PRICES = {
       source: 'https://aws.amazon.com/api-gateway/pricing/',
     },
   },
+  apiGatewayWebSocket: {
+    message: {
+      usd: 1 / 1_000_000,
+      unit: 'WebSocket message sent or received, metered in 32 KB units: $1.00 per million (first billion a month)',
+      source: 'https://aws.amazon.com/api-gateway/pricing/',
+    },
+    connectionMinute: {
+      usd: 0.25 / 1_000_000,
+      unit: 'WebSocket connection minute: $0.25 per million',
+      source: 'https://aws.amazon.com/api-gateway/pricing/',
+    },
+  },
   kinesisOnDemand: {
     streamHour: {
       usd: 0.04,

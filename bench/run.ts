@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLocalStack } from '../local/stack.js';
+import { type LocalTraffic, startLocalStack } from '../local/stack.js';
 import { DynamoDbTopicStore } from '../shared/adapters/dynamodb/topic-store.js';
 import { readConfig, type ShoalConfig } from '../shared/config.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
@@ -45,6 +45,7 @@ import {
 } from './cost-model.js';
 import { type DeployedSettings, synthesizeDeployment } from './deployment.js';
 import { type InvocationUsage, measureInvocations } from './handler-usage.js';
+import { type IdleConsumerResult, runIdleConsumer } from './idle-consumer.js';
 import { type CapacityMeter, createCapacityMeter } from './metering.js';
 import { PRICE_REGION, PRICES_CHECKED_ON } from './prices.js';
 import { type LoadLimits, type LoadResult, rawSender, runLoad, shoalSender } from './produce.js';
@@ -87,6 +88,12 @@ interface Settings {
   readonly fetchConsumers: readonly number[];
   readonly fetchMaxRecords: number;
   readonly endToEndRecords: number;
+  /** How long the idle consumer is counted (and the background without it). */
+  readonly idleWindowMs: number;
+  /** How long the background without the idle consumer is metered (scaled to the window). */
+  readonly idleBackgroundMs: number;
+  /** Records sent to the idle consumer, one at a time, for its wake-up latency. */
+  readonly wakeSamples: number;
   readonly storageRequests: (batchRecords: number) => number;
   /** Produce invocations timed per batch size: enough records for whole 1,000-record fetches. */
   readonly invocationRequests: (batchRecords: number) => number;
@@ -108,6 +115,9 @@ function settingsFor(quick: boolean): Settings {
     fetchConsumers: [1, 4],
     fetchMaxRecords: 1000,
     endToEndRecords: quick ? 30 : 200,
+    idleWindowMs: quick ? 60_000 : 180_000,
+    idleBackgroundMs: quick ? 20_000 : 60_000,
+    wakeSamples: quick ? 12 : 40,
     storageRequests: (batch) => Math.max(quick ? 3 : 5, Math.ceil((quick ? 100 : 400) / batch)),
     invocationRequests: (batch) => Math.max(quick ? 3 : 10, Math.ceil((quick ? 2_000 : 5_000) / batch)),
     checkRecords: quick ? 200 : 1_000,
@@ -128,6 +138,8 @@ interface Target {
    * undefined when the target's own archiver does it on its schedule.
    */
   readonly archive: ((topic: string) => Promise<{ objectBytes: number }>) | undefined;
+  /** The local stack's request and WebSocket counters, when the benchmark started it. */
+  readonly traffic: LocalTraffic | undefined;
   stop(): Promise<void>;
 }
 
@@ -155,6 +167,7 @@ async function startTarget(shoalUrl: string | undefined): Promise<Target> {
       meter: undefined,
       local: undefined,
       archive: undefined,
+      traffic: undefined,
       stop: async () => tables?.runtime.dynamodb.destroy(),
     };
   }
@@ -177,6 +190,7 @@ async function startTarget(shoalUrl: string | undefined): Promise<Target> {
     description: 'own local stack (DynamoDB Local in memory, s3rver in a temp folder)',
     tables: { config: stack.config, runtime },
     meter,
+    traffic: stack.traffic,
     local:
       dynamodbEndpoint !== undefined && s3Endpoint !== undefined
         ? { dynamodbEndpoint, s3Endpoint }
@@ -475,6 +489,71 @@ function costGoals(cost: BenchResults['cost']): Goal[] {
   ];
 }
 
+/** Issue 13's targets: an idle member's month, its wake-up latency, and busy consumers as fast as before. */
+const IDLE_CONSUMER_USD_MAX = 1;
+const WAKE_UP_P50_MS_MAX = 1_000;
+const WAKE_UP_P99_MS_MAX = 3_000;
+/** The busy long poll's end-to-end latency before the watch (p50 52 ms, p99 119 ms), with 25% for noise. */
+const BUSY_P50_MS_MAX = 65;
+const BUSY_P99_MS_MAX = 150;
+
+function idleConsumerGoals(
+  idle: IdleConsumerResult | null,
+  endToEnd: EndToEndResult,
+  fetch: FetchSection,
+): Goal[] {
+  const missing = 'not measured (needs the local stack, which counts requests and messages at its server)';
+  const hot = fetch.hot.find((row) => row.consumers === 1);
+  const busy = `busy fetch ${hot === undefined ? '?' : hot.mibPerSecond.toFixed(2)} MiB/s (one consumer)`;
+  const latencyGoal = (name: string, value: number | undefined, target: number, note: string): Goal => ({
+    name,
+    value: value === undefined ? null : round(value, 0),
+    unit: 'ms',
+    target,
+    met: value !== undefined && value <= target,
+    note,
+  });
+  return [
+    {
+      name: 'an idle consumer group member (12 partitions, default settings) costs at most $1 a month',
+      value: idle === null ? null : round(idle.monthlyUsd, 3),
+      unit: '$ per month, all AWS charges',
+      target: IDLE_CONSUMER_USD_MAX,
+      met: idle !== null && idle.monthlyUsd <= IDLE_CONSUMER_USD_MAX,
+      note:
+        idle === null
+          ? missing
+          : `per minute: ${idle.perMinute.httpRequests} HTTP requests, ${idle.perMinute.messagesIn} messages in, ` +
+            `${idle.perMinute.messagesOut} out, ${idle.perMinute.readUnits} RRU, ${idle.perMinute.writeUnits} WRU; ` +
+            idle.lines.map((entry) => `${entry.item} $${entry.usd.toFixed(3)}`).join(', '),
+    },
+    latencyGoal(
+      'wake-up latency p50: a record produced while the consumer is idle reaches its handler',
+      idle?.wakeUp.p50Ms,
+      WAKE_UP_P50_MS_MAX,
+      idle === null ? missing : `${idle.wakeUp.count} records; ${busy}`,
+    ),
+    latencyGoal(
+      'wake-up latency p99',
+      idle?.wakeUp.p99Ms,
+      WAKE_UP_P99_MS_MAX,
+      idle === null ? missing : `max ${round(idle.wakeUp.maxMs, 0)} ms`,
+    ),
+    latencyGoal(
+      'busy consumer end-to-end p50 as before the watch (52 ms)',
+      endToEnd.latency.p50Ms,
+      BUSY_P50_MS_MAX,
+      `long poll, waitMs ${endToEnd.waitMs}; target 52 ms + 25%`,
+    ),
+    latencyGoal(
+      'busy consumer end-to-end p99 as before the watch (119 ms)',
+      endToEnd.latency.p99Ms,
+      BUSY_P99_MS_MAX,
+      'target 119 ms + 25%',
+    ),
+  ];
+}
+
 /** The issue's deployment at rest: at most this many dollars a month beyond storage. */
 const AT_REST_USD_MAX = 5;
 
@@ -565,6 +644,12 @@ function fetchLines(results: BenchResults): string[] {
     ...(cold.measured ? [] : [`cold fetch: ${cold.note}`]),
     `end-to-end (long poll, waitMs ${results.endToEnd.waitMs}): p50 ${formatNumber(results.endToEnd.latency.p50Ms)} ms, ` +
       `p99 ${formatNumber(results.endToEnd.latency.p99Ms)} ms over ${results.endToEnd.records} records`,
+    ...(results.idleConsumer === null
+      ? []
+      : [
+          `idle consumer (12 partitions, default settings): $${results.idleConsumer.monthlyUsd.toFixed(3)} a month; ` +
+            `wake-up p50 ${formatNumber(results.idleConsumer.wakeUp.p50Ms)} ms, p99 ${formatNumber(results.idleConsumer.wakeUp.p99Ms)} ms`,
+        ]),
     '',
   ];
 }
@@ -719,6 +804,7 @@ export interface BenchResults {
   readonly produce: ProduceRow[];
   readonly fetch: FetchSection;
   readonly endToEnd: EndToEndResult;
+  readonly idleConsumer: IdleConsumerResult | null;
   readonly storage: StorageRow[] | null;
   readonly cost: {
     readonly workload: typeof MILLION_1KB_RECORDS;
@@ -750,6 +836,8 @@ interface Measured {
   readonly produce: ProduceRow[];
   readonly fetch: FetchSection;
   readonly endToEnd: EndToEndResult;
+  /** Issue 13: an idle group member's month and its wake-up latency; null without the local stack. */
+  readonly idleConsumer: IdleConsumerResult | null;
   readonly storage: StorageRow[] | null;
   readonly invocations: InvocationUsage[] | null;
   /** The scheduled functions of a deployment at rest, measured on tables of their own; null without local parts. */
@@ -811,6 +899,7 @@ async function measureAll(settings: Settings, target: Target, progress: Progress
   const e2eTopic = `bench-e2e-${Date.now().toString(36)}`;
   await client.createTopic(e2eTopic, 1);
   const endToEnd = await measureEndToEnd(client, e2eTopic, pools.small, settings.endToEndRecords, 50, 5_000);
+  const idleConsumer = await runIdle(settings, client, target, progress);
 
   const storage = await runStorage(settings, client, target, pools.typical, progress);
   const invocations = await runInvocations(settings, client, target, pools.typical, progress);
@@ -818,7 +907,23 @@ async function measureAll(settings: Settings, target: Target, progress: Progress
   const deployment = synthesizeDeployment();
   const check = await runCheck(settings, target, progress);
   const atRest = await runAtRest(target, progress);
-  return { pools, produce, fetch, endToEnd, storage, invocations, deployment, atRest, check };
+  return { pools, produce, fetch, endToEnd, idleConsumer, storage, invocations, deployment, atRest, check };
+}
+
+/** The idle consumer of issue 13, when the benchmark runs the local stack (it counts at its server). */
+async function runIdle(
+  settings: Settings,
+  client: ShoalClient,
+  target: Target,
+  progress: Progress,
+): Promise<IdleConsumerResult | null> {
+  if (target.traffic === undefined || target.meter === undefined) return null;
+  progress.begin('idle consumer');
+  return runIdleConsumer(target.url, client, target.traffic, target.meter, {
+    windowMs: settings.idleWindowMs,
+    backgroundMs: settings.idleBackgroundMs,
+    wakeSamples: settings.wakeSamples,
+  });
 }
 
 /** Storage accounting, when the benchmark reaches the tables directly; null otherwise. */
@@ -950,7 +1055,7 @@ function assembleResults(
   startedAt: Date,
   loadAverageStart: number,
 ): BenchResults {
-  const { pools, produce, fetch, endToEnd, storage, check } = measured;
+  const { pools, produce, fetch, endToEnd, idleConsumer, storage, check } = measured;
   const cost = costSection(measured);
   const finishedAt = new Date();
   return {
@@ -968,6 +1073,7 @@ function assembleResults(
     produce,
     fetch,
     endToEnd,
+    idleConsumer,
     storage,
     cost,
     consistency: {
@@ -976,7 +1082,10 @@ function assembleResults(
       stats: check.stats,
       faultsInjected: check.faultsInjected,
     },
-    goals: goals(produce, storage, fetch, check, cost),
+    goals: [
+      ...goals(produce, storage, fetch, check, cost),
+      ...idleConsumerGoals(idleConsumer, endToEnd, fetch),
+    ],
   };
 }
 

@@ -28,6 +28,8 @@ export interface WatchTraffic {
   messagesIn: number;
   messagesOut: number;
   connections: number;
+  /** Time the handler took over all messages (what Lambda would bill, before rounding up per ms). */
+  handlerMs: number;
 }
 
 /** See the module comment. */
@@ -47,7 +49,7 @@ export interface LocalWatchServer {
 export function createLocalWatchServer(limits: Partial<typeof CONNECTION_LIMITS> = {}): LocalWatchServer {
   const { idleMsMax, lifetimeMsMax, messageBytesMax } = { ...CONNECTION_LIMITS, ...limits };
   const sockets = new Map<string, WebSocket>();
-  const traffic: WatchTraffic = { messagesIn: 0, messagesOut: 0, connections: 0 };
+  const traffic: WatchTraffic = { messagesIn: 0, messagesOut: 0, connections: 0, handlerMs: 0 };
   const wss = new WebSocketServer({ noServer: true, maxPayload: messageBytesMax });
 
   const poster: ConnectionPoster = {
@@ -74,9 +76,12 @@ export function createLocalWatchServer(limits: Partial<typeof CONNECTION_LIMITS>
       idle = setTimeout(() => socket.close(1001, 'Going away: idle'), idleMsMax);
       if (isBinary) return;
       const body = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
-      handler({ requestContext: { connectionId, eventType: 'MESSAGE' }, body }).catch((error: unknown) =>
-        console.error(`[shoal] watch message on ${connectionId} failed:`, error),
-      );
+      const startedAt = performance.now();
+      handler({ requestContext: { connectionId, eventType: 'MESSAGE' }, body })
+        .catch((error: unknown) => console.error(`[shoal] watch message on ${connectionId} failed:`, error))
+        .finally(() => {
+          traffic.handlerMs += Math.ceil(performance.now() - startedAt);
+        });
     });
     socket.on('close', () => {
       clearTimeout(idle);
