@@ -9,7 +9,7 @@ import type { Node } from 'constructs';
 import { parseAcl } from '../shared/authorization/acl.js';
 import { JWT_ALGORITHMS, type JwtAlgorithm } from '../shared/authorization/jwt-settings.js';
 import type { ShoalJwtAuthorizerProps } from './authorization.js';
-import type { ShoalStatelessStackProps } from './shoal-api.js';
+import type { ShoalApiProps, ShoalStatelessStackProps } from './shoal-api.js';
 import type { ShoalStatefulStackProps } from './shoal-storage.js';
 
 /** The context keys this app reads. */
@@ -19,6 +19,7 @@ export const CONTEXT_KEYS = {
   stageName: 'shoal:stageName',
   throttlingRateLimit: 'shoal:throttlingRateLimit',
   throttlingBurstLimit: 'shoal:throttlingBurstLimit',
+  throttling: 'shoal:throttling',
   traceSampleRate: 'shoal:traceSampleRate',
   traceReservoirPerSecond: 'shoal:traceReservoirPerSecond',
   webAclArn: 'shoal:webAclArn',
@@ -46,6 +47,7 @@ export function readShoalContext(node: Node): ShoalContext {
   const stageName = string(CONTEXT_KEYS.stageName);
   const throttlingRateLimit = number(CONTEXT_KEYS.throttlingRateLimit);
   const throttlingBurstLimit = number(CONTEXT_KEYS.throttlingBurstLimit);
+  const throttling = throttlingOf(get(CONTEXT_KEYS.throttling));
   const traceSampleRate = number(CONTEXT_KEYS.traceSampleRate);
   const traceReservoirPerSecond = number(CONTEXT_KEYS.traceReservoirPerSecond);
   const webAclArn = string(CONTEXT_KEYS.webAclArn);
@@ -70,6 +72,7 @@ export function readShoalContext(node: Node): ShoalContext {
         ...(stageName === undefined ? {} : { stageName }),
         ...(throttlingRateLimit === undefined ? {} : { throttlingRateLimit }),
         ...(throttlingBurstLimit === undefined ? {} : { throttlingBurstLimit }),
+        ...(throttling === undefined ? {} : { throttling }),
         ...(traceSampleRate === undefined ? {} : { traceSampleRate }),
         ...(traceReservoirPerSecond === undefined ? {} : { traceReservoirPerSecond }),
         ...(webAclArn === undefined ? {} : { webAclArn }),
@@ -235,4 +238,18 @@ function objectLockOf(
     );
   }
   return { mode, retention: Duration.days(retentionDays) };
+}
+
+/**
+ * `shoal:throttling`: an object of function names to `{ rateLimit, burstLimit }`; the API checks the
+ * names and numbers (and names the bad one).
+ */
+function throttlingOf(value: unknown): ShoalApiProps['throttling'] {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(
+      `Context ${CONTEXT_KEYS.throttling} must be an object such as {"fetch-records":{"rateLimit":2000,"burstLimit":4000}}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as ShoalApiProps['throttling'];
 }

@@ -80,15 +80,26 @@ export interface ShoalApiProps {
    */
   readonly stageName?: string;
   /**
-   * Steady-state requests per second the stage accepts across all methods before answering 429.
-   * @default 100
+   * Steady-state requests per second each method accepts before answering 429, for the methods of
+   * every function that {@link throttling} does not name. Given, it replaces the per-function
+   * defaults of {@link FUNCTION_THROTTLING_DEFAULTS}.
+   * @default the function's entry of FUNCTION_THROTTLING_DEFAULTS
    */
   readonly throttlingRateLimit?: number;
   /**
-   * Requests the stage accepts in a burst above the steady rate.
-   * @default 200
+   * Requests each method accepts in a burst above the steady rate, for the methods of every
+   * function that {@link throttling} does not name (as {@link throttlingRateLimit}).
+   * @default the function's entry of FUNCTION_THROTTLING_DEFAULTS
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Throttles of the methods of one function, each method on its own (API Gateway counts every
+   * method of a stage separately), e.g. `{ 'fetch-records': { rateLimit: 2000, burstLimit: 4000 } }`.
+   * Every method shares the account's regional limit (10,000 requests per second, burst 5,000, by
+   * default) with every other API of the account.
+   * @default FUNCTION_THROTTLING_DEFAULTS
+   */
+  readonly throttling?: Partial<Readonly<Record<FunctionName, MethodThrottle>>>;
   /**
    * Retention of the function log groups and of the API access log group.
    * @default logs.RetentionDays.ONE_MONTH
@@ -143,8 +154,27 @@ export interface ShoalApiProps {
 export const BINARY_MEDIA_TYPES_ALL = '*/*';
 
 const STAGE_NAME_DEFAULT = 'prod';
-const THROTTLING_RATE_LIMIT_DEFAULT = 100;
-const THROTTLING_BURST_LIMIT_DEFAULT = 200;
+/** A method's throttle: steady requests per second, and the burst above it. */
+export interface MethodThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * Each method's throttle by the function that serves it, sized so that a small team does not meet
+ * it: a consumer long-polls each of its partitions and heartbeats every few seconds, so fetches
+ * and group calls grow with consumers and partitions, produce with traffic, and administration
+ * (topics, health, the OpenAPI document, subscriptions) stays rare. The stage's old single default
+ * (100 and 200 on every method) capped one fetch route at 100 requests per second for all
+ * consumers together: 25 idle consumers long-polling 8 partitions at 2-second waits.
+ */
+export const FUNCTION_THROTTLING_DEFAULTS: Readonly<Record<FunctionName, MethodThrottle>> = {
+  'manage-topics': { rateLimit: 100, burstLimit: 200 },
+  'produce-records': { rateLimit: 1000, burstLimit: 2000 },
+  'fetch-records': { rateLimit: 1000, burstLimit: 2000 },
+  'manage-groups': { rateLimit: 500, burstLimit: 1000 },
+  'manage-subscriptions': { rateLimit: 20, burstLimit: 40 },
+};
 const TRACE_SAMPLE_RATE_DEFAULT = 0.05;
 const TRACE_RESERVOIR_PER_SECOND_DEFAULT = 0;
 /** A bound on the reservoir: beyond the stage's own throttle it traces everything anyway. */
@@ -271,8 +301,10 @@ export class ShoalApi extends Construct {
         // Execution logs of errors only: INFO and data traces would copy record payloads into logs.
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
-        throttlingRateLimit: props.throttlingRateLimit ?? THROTTLING_RATE_LIMIT_DEFAULT,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? THROTTLING_BURST_LIMIT_DEFAULT,
+        // The stage default, for any method without its own setting; every route gets its own below.
+        throttlingRateLimit: FUNCTION_THROTTLING_DEFAULTS['manage-topics'].rateLimit,
+        throttlingBurstLimit: FUNCTION_THROTTLING_DEFAULTS['manage-topics'].burstLimit,
+        methodOptions: methodThrottles(props),
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
@@ -465,6 +497,30 @@ function pathSegmentsOf(route: Route): string[] {
   return segments;
 }
 
+/** The throttle of one function's methods: its own setting, else the stage-wide props, else its default. */
+export function throttleOf(props: ShoalApiProps, name: FunctionName): MethodThrottle {
+  const own = props.throttling?.[name];
+  if (own) return own;
+  const fallback = FUNCTION_THROTTLING_DEFAULTS[name];
+  return {
+    rateLimit: props.throttlingRateLimit ?? fallback.rateLimit,
+    burstLimit: props.throttlingBurstLimit ?? fallback.burstLimit,
+  };
+}
+
+/** API Gateway method settings (`<resource path>/<METHOD>`) throttling every route by its function. */
+function methodThrottles(props: ShoalApiProps): Record<string, apigateway.MethodDeploymentOptions> {
+  return Object.fromEntries(
+    ROUTES.map((route) => {
+      const throttle = throttleOf(props, route.functionName);
+      return [
+        `${route.path}/${route.method}`,
+        { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit },
+      ];
+    }),
+  );
+}
+
 function validateProps(props: ShoalApiProps): void {
   const { stageName, memorySize, timeout } = props;
   if (stageName !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
@@ -482,6 +538,23 @@ function validateProps(props: ShoalApiProps): void {
     (value) => Number.isInteger(value) && value >= 1 && value <= THROTTLING_BURST_LIMIT_MAX,
     `a whole number from 1 to ${THROTTLING_BURST_LIMIT_MAX}`,
   );
+  for (const [name, throttle] of Object.entries(props.throttling ?? {})) {
+    if (!FUNCTION_NAMES.includes(name as FunctionName)) {
+      throw new Error(`throttling names "${name}", which is not one of ${FUNCTION_NAMES.join(', ')}`);
+    }
+    checkSetting(
+      `throttling.${name}.rateLimit`,
+      throttle?.rateLimit ?? Number.NaN,
+      (value) => Number.isFinite(value) && value > 0 && value <= THROTTLING_RATE_LIMIT_MAX,
+      `above 0 and at most ${THROTTLING_RATE_LIMIT_MAX}`,
+    );
+    checkSetting(
+      `throttling.${name}.burstLimit`,
+      throttle?.burstLimit ?? Number.NaN,
+      (value) => Number.isInteger(value) && value >= 1 && value <= THROTTLING_BURST_LIMIT_MAX,
+      `a whole number from 1 to ${THROTTLING_BURST_LIMIT_MAX}`,
+    );
+  }
   checkSetting(
     'traceSampleRate',
     props.traceSampleRate,

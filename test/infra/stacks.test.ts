@@ -1,10 +1,16 @@
-import { Duration, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_ACCESS, ShoalApi, type ShoalStatelessStack } from '../../infra/shoal-api.js';
+import {
+  FUNCTION_ACCESS,
+  FUNCTION_THROTTLING_DEFAULTS,
+  ShoalApi,
+  type ShoalApiProps,
+  type ShoalStatelessStack,
+} from '../../infra/shoal-api.js';
 import { type ShoalStatefulStack, ShoalStorage } from '../../infra/shoal-storage.js';
 import { LOG_TABLE, META_TABLE } from '../../shared/adapters/dynamodb/table-schema.js';
 import { BACKGROUND_FUNCTIONS } from '../../shared/background-functions.js';
@@ -355,6 +361,60 @@ describe('stateless stack', () => {
     });
   });
 
+  it('throttles every route on its own, by the function that serves it', () => {
+    const stage = Object.values(resourcesOf(statelessTemplate, 'AWS::ApiGateway::Stage'))[0];
+    const settings = (stage?.Properties.MethodSettings ?? []) as {
+      HttpMethod: string;
+      ResourcePath: string;
+      ThrottlingRateLimit: number;
+      ThrottlingBurstLimit: number;
+    }[];
+
+    for (const route of ROUTES) {
+      const setting = settings.find(
+        (candidate) =>
+          candidate.HttpMethod === route.method &&
+          candidate.ResourcePath === `/${route.path.replaceAll('/', '~1')}`,
+      );
+      const throttle = FUNCTION_THROTTLING_DEFAULTS[route.functionName];
+      expect(setting, `${route.method} ${route.path}`).toMatchObject({
+        ThrottlingRateLimit: throttle.rateLimit,
+        ThrottlingBurstLimit: throttle.burstLimit,
+      });
+    }
+    // Fetches and group calls grow with consumers: far above the old 100 per second of every route.
+    expect(FUNCTION_THROTTLING_DEFAULTS['fetch-records'].rateLimit).toBeGreaterThanOrEqual(1000);
+    expect(FUNCTION_THROTTLING_DEFAULTS['manage-groups'].rateLimit).toBeGreaterThanOrEqual(500);
+  });
+
+  it("takes one function's throttle from `throttling`, and the others' from the stage-wide props", () => {
+    // No bundling: this test reads the stage's settings only.
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const storage = new ShoalStorage(stack, 'Storage');
+    new ShoalApi(stack, 'Api', {
+      storage,
+      throttlingRateLimit: 50,
+      throttlingBurstLimit: 60,
+      throttling: { 'fetch-records': { rateLimit: 3000, burstLimit: 4000 } },
+    });
+    const stage = Object.values(resourcesOf(Template.fromStack(stack), 'AWS::ApiGateway::Stage'))[0];
+    const settings = (stage?.Properties.MethodSettings ?? []) as Record<string, unknown>[];
+    const of = (path: string, method: string) =>
+      settings.find(
+        (setting) =>
+          setting.ResourcePath === `/${path.replaceAll('/', '~1')}` && setting.HttpMethod === method,
+      );
+
+    expect(of('/v1/topics/{topic}/partitions/{partition}/records', 'GET')).toMatchObject({
+      ThrottlingRateLimit: 3000,
+      ThrottlingBurstLimit: 4000,
+    });
+    expect(of('/v1/topics/{topic}/records', 'POST')).toMatchObject({
+      ThrottlingRateLimit: 50,
+      ThrottlingBurstLimit: 60,
+    });
+  });
+
   it('serves a Regional API whose stage writes JSON access logs, traces, and throttles', () => {
     statelessTemplate.hasResourceProperties('AWS::ApiGateway::RestApi', {
       EndpointConfiguration: { Types: ['REGIONAL'] },
@@ -504,8 +564,20 @@ describe('props validation', () => {
     [{ traceReservoirPerSecond: 0.5 }, /traceReservoirPerSecond must be a whole number .* got 0.5/],
     [{ throttlingRateLimit: 0 }, /throttlingRateLimit must be above 0 and at most 10000, got 0/],
     [{ throttlingBurstLimit: 1.5 }, /throttlingBurstLimit must be a whole number from 1 to 5000, got 1.5/],
+    [
+      { throttling: { 'fetch-records': { rateLimit: 20_000, burstLimit: 10 } } },
+      /throttling.fetch-records.rateLimit must be above 0 and at most 10000, got 20000/,
+    ],
+    [
+      { throttling: { 'fetch-records': { rateLimit: 10 } } },
+      /throttling.fetch-records.burstLimit must be a whole number from 1 to 5000, got NaN/,
+    ],
+    [
+      { throttling: { fetch: { rateLimit: 10, burstLimit: 10 } } },
+      /throttling names "fetch", which is not one of/,
+    ],
     [{ memorySize: 100 }, /memorySize must be a whole number of MiB from 128 to 10240, got 100/],
-  ])('fails when given %o', (props, message) => {
+  ] as [Partial<ShoalApiProps>, RegExp][])('fails when given %o', (props, message) => {
     const stack = new Stack();
     const storage = new ShoalStorage(stack, 'Storage');
 

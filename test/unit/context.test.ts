@@ -65,6 +65,13 @@ describe('CDK context', () => {
     );
   });
 
+  it('reads per-function throttles as JSON, and refuses anything but an object', () => {
+    expect(
+      read({ 'shoal:throttling': '{"fetch-records":{"rateLimit":2000,"burstLimit":4000}}' }).stateless.api,
+    ).toEqual({ throttling: { 'fetch-records': { rateLimit: 2000, burstLimit: 4000 } } });
+    expect(() => read({ 'shoal:throttling': '[1]' })).toThrow(/shoal:throttling must be an object/);
+  });
+
   it('fails when a number is not a number', () => {
     expect(() => read({ 'shoal:throttlingBurstLimit': 'many' })).toThrow(
       'Context shoal:throttlingBurstLimit must be a number, got "many"',
