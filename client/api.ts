@@ -10,7 +10,6 @@ import {
   type CommitOffsetsRequest,
   CommitResponseSchema,
   type CreateTopicRequest,
-  type FetchResponseSchema,
   GroupDescriptionSchema,
   GroupListSchema,
   type Header,
@@ -24,6 +23,7 @@ import {
   TopicListSchema,
   type TypedData,
   type UpdateTopicRequest,
+  UploadResponseSchema,
 } from '../shared/http/schemas.js';
 import {
   type CreateSubscriptionRequest,
@@ -31,6 +31,7 @@ import {
   SubscriptionListSchema,
   SubscriptionSchema,
 } from '../shared/http/subscription-schemas.js';
+import { followReferences, putUpload, type WireFetchAnswer } from './large-values.js';
 import type { Answer, RequestOptions, Transport } from './transport.js';
 
 /** A key or value on the wire: `{ type: 'JSON' | 'STRING' | 'BINARY', data }` (BINARY data is base64). */
@@ -48,8 +49,10 @@ export type ResetOffsetsInput = z.input<typeof ResetOffsetsRequest>;
 export type TopicDescription = z.output<typeof TopicDescriptionSchema>;
 export type TopicSummary = z.output<typeof TopicListSchema>['topics'][number];
 export type ProduceAnswer = z.output<typeof ProduceResponseSchema>;
-export type FetchAnswer = z.output<typeof FetchResponseSchema>;
+/** A fetch answer as `ShoalApi.fetch` returns it: values answered by reference already read in. */
+export type FetchAnswer = Awaited<ReturnType<typeof followReferences>>;
 export type FetchedRecord = FetchAnswer['records'][number];
+export type UploadAnswer = z.output<typeof UploadResponseSchema>;
 export type MemberAssignment = z.output<typeof MemberAssignmentSchema>;
 export type CommitAnswer = z.output<typeof CommitResponseSchema>;
 export type GroupDescription = z.output<typeof GroupDescriptionSchema>;
@@ -164,7 +167,23 @@ export class ShoalApi {
         extraTimeMs: input.waitMs ?? 0,
       },
     );
-    return answer.body as FetchAnswer;
+    return followReferences(answer.body as WireFetchAnswer, signal);
+  }
+
+  /**
+   * Grants an upload of one record value of `bytes` bytes (for values too large for a produce
+   * request). Not repeated after an unknown outcome: an unused grant costs nothing.
+   */
+  async createUpload(topic: string, bytes: number, signal?: AbortSignal): Promise<UploadAnswer> {
+    const answer = await this.call('createUpload', { topic }, { body: { bytes }, signal });
+    return UploadResponseSchema.parse(answer.body);
+  }
+
+  /** Uploads one record value to S3 and returns the upload id a produce names it by. */
+  async uploadValue(topic: string, bytes: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const grant = await this.createUpload(topic, bytes.byteLength, signal);
+    await putUpload(grant.url, grant.headers, bytes, signal);
+    return grant.uploadId;
   }
 
   /** The earliest offset whose timestamp is at or after `timestamp` (the high watermark if none). */
@@ -290,6 +309,7 @@ export const CLIENT_METHODS = {
   updateTopic: 'updateTopic',
   deleteTopic: 'deleteTopic',
   produceRecords: 'produce',
+  createUpload: 'createUpload',
   fetchRecords: 'fetch',
   offsetForTimestamp: 'offsetForTimestamp',
   listGroups: 'listGroups',

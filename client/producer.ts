@@ -23,7 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import { LIMITS } from '../shared/domain/limits.js';
 import { partitionForKey, STICKY_BATCH_BYTES } from '../shared/domain/partitioner.js';
-import type { ShoalApi } from './api.js';
+import type { ShoalApi, TypedDataValue, WireProduceRecord } from './api.js';
 import { isApiError, ShoalClientStateError } from './errors.js';
 import type { TopicMetadata } from './metadata.js';
 import { dataBytes, type ProducerRecord, toWireData, toWireRecord } from './records.js';
@@ -229,11 +229,16 @@ export class Producer {
     const partitionCount = needsCount ? await this.metadata.partitionCount(topic) : undefined;
 
     // Route and serialize every record first, so a bad record fails the send before anything queues.
-    const routed = input.records.map((record, index) => {
+    const wires = input.records.map((record, index) => {
       const wire = toWireRecord(record, `records[${index}]`);
       if (wire.key === undefined && wire.value === undefined) {
         throw new ShoalClientStateError(`records[${index}]: give a key or a value`);
       }
+      return wire;
+    });
+    const sent = await this.uploadLargeValues(topic, wires);
+    const routed = input.records.map((record, index) => {
+      const wire = sent[index] as WireProduceRecord;
       let partition = record.partition;
       if (partition !== undefined)
         checkWhole(`records[${index}].partition`, partition, 0, LIMITS.partitionsMax - 1);
@@ -264,6 +269,31 @@ export class Producer {
       }
     }
     this.pump();
+  }
+
+  /**
+   * Values too large for one request go to S3 first, through an upload, and the record names the
+   * upload instead (one at a time: each may be 10 MiB). The same upload id goes into every retry, so
+   * a keyed send stays idempotent.
+   */
+  private async uploadLargeValues(
+    topic: string,
+    wires: readonly WireProduceRecord[],
+  ): Promise<WireProduceRecord[]> {
+    const sent: WireProduceRecord[] = [];
+    for (const wire of wires) {
+      const value = wire.value;
+      const fits =
+        Buffer.byteLength(JSON.stringify(wire)) + BODY_FRAMING_BYTES <= this.settings.requestBytesMax;
+      if (fits || value === null || value === undefined || 'uploadId' in value) {
+        sent.push(wire);
+        continue;
+      }
+      const bytes = dataBytes(value as TypedDataValue) as Buffer;
+      const uploadId = await this.api.uploadValue(topic, bytes);
+      sent.push({ ...wire, value: { type: value.type, uploadId } });
+    }
+    return sent;
   }
 
   private stickyPartition(topic: string, partitionCount: number, bytes: number): number {

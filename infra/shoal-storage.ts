@@ -17,6 +17,7 @@ import {
   RETENTION_CLASS_DAYS,
   RETENTION_CLASS_TAG,
   SEGMENT_KEY_PREFIX,
+  UPLOAD_KEY_PREFIX,
 } from '../shared/domain/segment-keys.js';
 
 /** Settings of {@link ShoalStorage}. */
@@ -173,6 +174,7 @@ export class ShoalStorage extends Construct {
         },
         ...segmentExpirationRules(),
         ...payloadExpirationRules(),
+        ...uploadExpirationRules(),
       ],
     });
   }
@@ -223,13 +225,23 @@ export class ShoalStorage extends Construct {
     return policy;
   }
 
-  /** The produce function's access: write the payload objects of large appends, nothing else. */
+  /**
+   * The produce function's access: write the payload objects of large appends; sign the upload URLs
+   * of record values (a presigned PUT acts with the signer's rights) and read those uploads.
+   */
   private createPayloadWritePolicy(): iam.ManagedPolicy {
     const policy = new iam.ManagedPolicy(this, 'PayloadWritePolicy', {
-      description: 'Write the payload objects of large Shoal appends (their batch items point into them)',
+      description:
+        'Write the payload objects of large Shoal appends (their batch items point into them); presign and read uploads of record values',
     });
     this.segmentBucket.grantPut(policy, `${PAYLOAD_KEY_PREFIX}*`);
-    this.acknowledgePrefixGrants(policy, ['Abort*'], [PAYLOAD_KEY_PREFIX]);
+    this.segmentBucket.grantPut(policy, `${UPLOAD_KEY_PREFIX}*`);
+    this.segmentBucket.grantRead(policy, `${UPLOAD_KEY_PREFIX}*`);
+    this.acknowledgePrefixGrants(
+      policy,
+      ['Abort*', 'GetObject*', 'GetBucket*', 'List*'],
+      [PAYLOAD_KEY_PREFIX, UPLOAD_KEY_PREFIX],
+    );
     return policy;
   }
 
@@ -345,6 +357,22 @@ function payloadExpirationRules(): s3.LifecycleRule[] {
     {
       id: 'expire-noncurrent-payloads',
       prefix: PAYLOAD_KEY_PREFIX,
+      noncurrentVersionExpiration: Duration.days(1),
+    },
+  ];
+}
+
+/**
+ * Uploads of record values (`uploads/`) are copied into a payload object by the produce that names
+ * them and never read again (a retry with its Idempotency-Key is answered from the key), so every
+ * upload goes a day after it was made, used or not: nothing a client uploads stays for good.
+ */
+function uploadExpirationRules(): s3.LifecycleRule[] {
+  return [
+    {
+      id: 'expire-uploads',
+      prefix: UPLOAD_KEY_PREFIX,
+      expiration: Duration.days(1),
       noncurrentVersionExpiration: Duration.days(1),
     },
   ];

@@ -18,6 +18,11 @@ export interface Runtime {
   readonly dynamodb: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   readonly s3: S3Client;
+  /**
+   * Signs presigned URLs only: like `s3`, without the default request checksums, which would sign
+   * a checksum of the empty body into an upload URL.
+   */
+  readonly s3Presigner: S3Client;
   /** Where handlers report metrics: EMF in Lambda, nowhere on the local stack. */
   readonly telemetry: Telemetry;
   /** Time and chance for every service built on this runtime; tests give a manual one. */
@@ -52,14 +57,20 @@ export function createRuntime(config: ShoalConfig, options: RuntimeOptions = {})
   const documents = DynamoDBDocumentClient.from(dynamodb, {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const s3 = new S3Client({
+  const s3Settings = {
     region: config.region,
     ...(config.s3Endpoint
       ? { endpoint: config.s3Endpoint, credentials: LOCAL_CREDENTIALS, forcePathStyle: true }
       : {}),
-  });
+  };
+  const s3 = new S3Client(s3Settings);
   options.decorateS3?.(s3);
-  return { config, dynamodb, documents, s3, telemetry, clock: options.clock ?? systemClock };
+  const s3Presigner = new S3Client({
+    ...s3Settings,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return { config, dynamodb, documents, s3, s3Presigner, telemetry, clock: options.clock ?? systemClock };
 }
 
 let defaultRuntime: Runtime | undefined;

@@ -7,6 +7,7 @@ import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
 import { DynamoDbSegmentManifest } from './adapters/dynamodb/segment-manifest.js';
 import { DynamoDbTopicRemains } from './adapters/dynamodb/topic-remains.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
+import { S3PresignedObjects } from './adapters/s3/presigned-objects.js';
 import { S3SegmentObjects } from './adapters/s3/segment-objects.js';
 import { Archiver, type ArchiverOptions } from './domain/archiver.js';
 import { BatchRescuer } from './domain/archiver-rescue.js';
@@ -15,12 +16,15 @@ import { LogService } from './domain/log-service.js';
 import { SegmentReader, type SegmentReaderOptions } from './domain/segment-reader.js';
 import { TopicReaper, type TopicReaperOptions } from './domain/topic-reaper.js';
 import { TopicService } from './domain/topic-service.js';
+import type { PresignedObjects } from './ports/record-uploads.js';
 import type { Runtime } from './runtime.js';
 
 export interface Services {
   readonly topics: TopicService;
   readonly log: LogService;
   readonly groups: GroupService;
+  /** Presigned URLs to the segment bucket: uploads, and values a fetch answers by reference. */
+  readonly presigned: PresignedObjects;
 }
 
 export function servicesFor(runtime: Runtime): Services {
@@ -28,8 +32,10 @@ export function servicesFor(runtime: Runtime): Services {
   const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
   const partitionLog = partitionLogFor(runtime);
   const tiers = tieredStorageFor(runtime);
-  const log = new LogService(topicStore, partitionLog, runtime.clock, tiers.reader);
+  const presigned = presignedObjectsFor(runtime);
+  const log = new LogService(topicStore, partitionLog, runtime.clock, tiers.reader, presigned);
   return {
+    presigned,
     topics: new TopicService(topicStore, partitionLog),
     log,
     groups: new GroupService(
@@ -57,6 +63,11 @@ export function partitionLogFor(
     payloads: new S3SegmentObjects(s3, config.segmentBucketName),
     ...options,
   });
+}
+
+/** Presigned URLs to the segment bucket of a runtime, and the reads of uploads. */
+export function presignedObjectsFor(runtime: Runtime): S3PresignedObjects {
+  return new S3PresignedObjects(runtime.s3Presigner, runtime.s3, runtime.config.segmentBucketName);
 }
 
 /** The S3 tier's parts for one runtime: the archiver and the rescue, and the reader fetches use. */

@@ -46,6 +46,11 @@ export function isNoSuchKey(error: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NotFound';
 }
 
+/** S3's answer to a range that starts past the object's end (any range of an empty object). */
+export function isInvalidRange(error: unknown): boolean {
+  return nameOf(error) === 'InvalidRange';
+}
+
 /** API Gateway's answer for a WebSocket connection that no longer exists (HTTP 410). */
 export function isGoneConnection(error: unknown): boolean {
   return nameOf(error) === 'GoneException';

@@ -76,6 +76,7 @@ export const ROUTE_ACL: Readonly<Record<OperationId, AclRequirement>> = {
   updateTopic: topic('Alter'),
   deleteTopic: topic('Delete'),
   produceRecords: topic('Write'),
+  createUpload: topic('Write'),
   fetchRecords: topic('Read'),
   offsetForTimestamp: topic('Describe'),
   listGroups: cluster('Describe'),

@@ -12,6 +12,7 @@ import type {
   PartitionLog,
   StoredBatch,
 } from '../ports/partition-log.js';
+import type { PresignedObjects } from '../ports/record-uploads.js';
 import type { TopicStore } from '../ports/topic-store.js';
 import { backoffMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
@@ -23,9 +24,16 @@ import {
 } from './errors.js';
 import { LIMITS } from './limits.js';
 import { assignKeylessPartitions, partitionForKey } from './partitioner.js';
-import type { LogRecord, ProduceRecord, RecordInput, RecordPosition } from './record.js';
+import type { LogRecord, ProduceRecord, ProduceRecordInput, RecordInput, RecordPosition } from './record.js';
+import {
+  checkUploads,
+  grantUpload,
+  isUploadReference,
+  readUploads,
+  type UploadGrant,
+} from './record-uploads.js';
 
-export type { ProduceRecord, RecordPosition } from './record.js';
+export type { ProduceRecord, ProduceRecordInput, RecordPosition } from './record.js';
 
 import {
   checkRecordCount,
@@ -87,6 +95,8 @@ export class LogService {
     private readonly log: PartitionLog,
     private readonly clock: Clock = systemClock,
     private readonly archive?: SegmentReader,
+    /** Uploads of record values (`record-uploads.ts`); without it a produce naming one fails. */
+    private readonly uploads?: PresignedObjects,
   ) {}
 
   /**
@@ -99,14 +109,17 @@ export class LogService {
    */
   async produce(
     topicName: string,
-    records: readonly ProduceRecord[],
+    inputs: readonly ProduceRecordInput[],
     idempotencyKey?: string,
   ): Promise<ProduceResult> {
     const topic = await this.requireTopic(topicName);
-    checkRecordCount(records);
+    checkRecordCount(inputs);
     // A repeated Idempotency-Key is caught by the append transaction's own condition, so the
-    // common first attempt spends no read on it.
-    const requestHash = idempotencyKey === undefined ? '' : hashProduceRequest(topic.name, records);
+    // common first attempt spends no read on it. Uploads count by their id, not their bytes.
+    const requestHash = idempotencyKey === undefined ? '' : hashProduceRequest(topic.name, inputs);
+    const resolved = await this.readUploads(topic, inputs, idempotencyKey, requestHash);
+    if ('duplicate' in resolved) return resolved;
+    const { records } = resolved;
     const sizes = recordSizes(records);
     const partitions = this.assignPartitions(topic, records, sizes);
     const appendTime = this.clock.now();
@@ -114,6 +127,42 @@ export class LogService {
     const chunks = chunkByPartition(partitions, sizes, stamped);
     checkTransaction(chunks, idempotencyKey);
     return this.append({ topic, stamped, chunks, appendTime, idempotencyKey, requestHash });
+  }
+
+  /**
+   * Grants an upload of one record value of `bytes` bytes to the topic (see `record-uploads.ts`).
+   * @throws TopicNotFoundError, InvalidRequestError, LimitExceededError
+   */
+  async createUpload(topicName: string, bytes: number): Promise<UploadGrant> {
+    const topic = await this.requireTopic(topicName);
+    return grantUpload(this.requireUploads(), topic, bytes, this.clock.now());
+  }
+
+  /**
+   * The records with the uploads they name read in; or, for a retry whose Idempotency-Key is
+   * stored, the first answer (read before the uploads, which may be gone by then).
+   */
+  private async readUploads(
+    topic: Topic,
+    inputs: readonly ProduceRecordInput[],
+    idempotencyKey: string | undefined,
+    requestHash: string,
+  ): Promise<{ records: readonly ProduceRecord[] } | ProduceResult> {
+    if (!inputs.some((input) => isUploadReference(input.value))) {
+      return { records: inputs as readonly ProduceRecord[] };
+    }
+    checkUploads(inputs);
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.log.readIdempotency(topic, idempotencyKey, this.clock.now());
+      if (earlier)
+        return this.replay(topic, idempotencyKey, requestHash, earlier.requestHash, earlier.response);
+    }
+    return { records: await readUploads(this.requireUploads(), topic, inputs) };
+  }
+
+  private requireUploads(): PresignedObjects {
+    if (!this.uploads) throw new Error('This log service was built without an upload store');
+    return this.uploads;
   }
 
   /**
@@ -488,7 +537,7 @@ function appendRequest(
  * request around them. A retry of the same records matches; one whose JSON key or value is spelled
  * differently (`1.0` for `1`, other spacing) would store other bytes (guarantee 9), so it does not.
  */
-export function hashProduceRequest(topic: string, records: readonly ProduceRecord[]): string {
+export function hashProduceRequest(topic: string, records: readonly ProduceRecordInput[]): string {
   const hash = createHash('sha256');
   const field = (bytes: Uint8Array | string) => {
     const buffer = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
@@ -500,6 +549,12 @@ export function hashProduceRequest(topic: string, records: readonly ProduceRecor
     field(String(record.partition ?? ''));
     field(String(record.timestamp ?? ''));
     for (const data of [record.key, record.value]) {
+      if (data !== null && isUploadReference(data)) {
+        // Never a data type's name, so an upload never hashes like bytes given inline.
+        field(`${data.type}@upload`);
+        field(data.uploadId);
+        continue;
+      }
       field(data === null ? 'null' : data.type);
       if (data) field(data.bytes);
     }

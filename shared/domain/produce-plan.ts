@@ -32,7 +32,7 @@ export function withTimestamp(record: ProduceRecord, timestamp: number): RecordI
 }
 
 /** @throws InvalidRequestError, LimitExceededError unless 1 to recordsPerRequestMax records */
-export function checkRecordCount(records: readonly ProduceRecord[]): void {
+export function checkRecordCount(records: readonly unknown[]): void {
   if (records.length === 0) throw new InvalidRequestError('records must hold at least one record', 'records');
   if (records.length > LIMITS.recordsPerRequestMax) {
     throw new LimitExceededError(
@@ -44,10 +44,24 @@ export function checkRecordCount(records: readonly ProduceRecord[]): void {
   }
 }
 
-/** Each record's encoded size. @throws LimitExceededError naming the first record over the limit */
+/**
+ * Each record's encoded size. Only a value may make a record larger than `recordInlineBytesMax`:
+ * a fetch answers such a value by reference when it does not fit, and a key or headers could not be.
+ *
+ * @throws LimitExceededError naming the first record over a limit
+ */
 export function recordSizes(records: readonly ProduceRecord[]): number[] {
   const sizes = records.map((record) => encodedRecordBytes(withTimestamp(record, 0)));
   sizes.forEach((size, index) => {
+    const valueBytes = records[index]?.value?.bytes.byteLength ?? 0;
+    if (size - valueBytes > LIMITS.recordInlineBytesMax) {
+      throw new LimitExceededError(
+        `Record ${index} has ${size - valueBytes} bytes of key and headers, encoded; the limit is ${LIMITS.recordInlineBytesMax} (only a value may be larger)`,
+        'recordKeyAndHeadersBytes',
+        size - valueBytes,
+        LIMITS.recordInlineBytesMax,
+      );
+    }
     if (size > LIMITS.recordBytesMax) {
       throw new LimitExceededError(
         `Record ${index} is ${size} bytes encoded; the limit is ${LIMITS.recordBytesMax}`,

@@ -56,6 +56,17 @@ export interface ProduceRecord {
   readonly partition?: number;
 }
 
+/** A value a client uploaded (`record-uploads.ts`), named in a produce request instead of its bytes. */
+export interface UploadReference {
+  readonly type: DataType;
+  readonly uploadId: string;
+}
+
+/** A record as a produce request gives it: its value may name an upload. */
+export interface ProduceRecordInput extends Omit<ProduceRecord, 'value'> {
+  readonly value: TypedBytes | UploadReference | null;
+}
+
 /** Where one produced record landed. */
 export interface RecordPosition {
   readonly partition: number;

@@ -6,6 +6,7 @@
  * segments/<topicId>/<partition>/<baseOffset:16>-<lastOffset:16>.seg   one segment (segment-format.ts)
  * rescue/<topicId>/<partition>/<baseOffset:16>.batch                  a batch rescued from the TTL stream
  * payloads/<classDays>d/<topicId>/<appendId>                         the batches of one large append
+ * uploads/<topicId>/<uploadId>                                        a record value a client uploaded
  * ```
  *
  * Offsets are zero-padded to 16 digits (2^53 has 16), so keys list in offset order. A segment's key
@@ -19,6 +20,17 @@ export const SEGMENT_KEY_PREFIX = 'segments/';
 export const RESCUE_KEY_PREFIX = 'rescue/';
 /** Prefix of every payload object: the batch bytes of an append too large to store in DynamoDB. */
 export const PAYLOAD_KEY_PREFIX = 'payloads/';
+/** Prefix of every upload: one record value a client put with a presigned URL, for a produce to append. */
+export const UPLOAD_KEY_PREFIX = 'uploads/';
+
+/**
+ * The object of an upload. A produce copies its bytes into the append's payload object, so an upload
+ * is never read after its produce; a lifecycle rule deletes every upload a day or two after it was
+ * made, whether a produce appended it or not.
+ */
+export function uploadKey(topicId: string, uploadId: string): string {
+  return `${UPLOAD_KEY_PREFIX}${topicId}/${uploadId}`;
+}
 const OFFSET_DIGITS = 16;
 
 /** Zero-padded offset, so that keys (and the manifest's sort keys) sort numerically. */

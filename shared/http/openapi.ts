@@ -26,6 +26,8 @@ import {
   TopicDescriptionSchema,
   TopicListSchema,
   UpdateTopicRequest,
+  UploadRequest,
+  UploadResponseSchema,
 } from './schemas.js';
 import {
   CreateSubscriptionRequest,
@@ -139,6 +141,15 @@ const OPERATIONS: Record<OperationId, OperationSchemas> = {
       description: 'Where each record landed, in request order',
     },
     problems: [404, 413, 422, 429, 503],
+  },
+  createUpload: {
+    body: UploadRequest,
+    success: {
+      status: 201,
+      schema: UploadResponseSchema,
+      description: 'Where to PUT the value (a presigned S3 URL) and the upload id to produce it with',
+    },
+    problems: [404, 413],
   },
   fetchRecords: {
     query: FetchQuery,

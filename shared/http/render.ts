@@ -5,8 +5,14 @@ import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import { InvalidRequestError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
-import type { FetchResult, ProduceRecord, RecordPosition } from '../domain/log-service.js';
-import type { LogRecord, RecordHeader, TypedBytes } from '../domain/record.js';
+import type { FetchResult, ProduceRecordInput, RecordPosition } from '../domain/log-service.js';
+import {
+  type LogRecord,
+  type RecordHeader,
+  recordBytes,
+  type TypedBytes,
+  type ValueLocation,
+} from '../domain/record.js';
 import type { Topic } from '../domain/topic.js';
 import type { TopicDescription } from '../domain/topic-service.js';
 import { produceDataSpans, type RecordDataSpans, type TextSpan } from './json-span.js';
@@ -47,7 +53,10 @@ function toHeader(header: z.output<typeof Header>): RecordHeader {
  *   a header name is not well-formed Unicode (a lone surrogate, sent as a `\ud800` escape), which
  *   UTF-8 cannot store: it would read back as U+FFFD.
  */
-export function toProduceRecords(request: z.output<typeof ProduceRequest>, text: string): ProduceRecord[] {
+export function toProduceRecords(
+  request: z.output<typeof ProduceRequest>,
+  text: string,
+): ProduceRecordInput[] {
   const spans = produceDataSpans(text);
   assert.equal(spans.length, request.records.length, 'the scanner finds every record of the request');
   return request.records.map((record, index) =>
@@ -62,19 +71,23 @@ function toProduceRecord(
   index: number,
   text: string,
   spans: RecordDataSpans,
-): ProduceRecord {
+): ProduceRecordInput {
   if (record.key === undefined && record.value === undefined) {
     throw new InvalidRequestError(`records[${index}]: give a key or a value`, `records[${index}]`);
   }
   const headers = record.headers ?? [];
   requireUnicode(record.key, `records[${index}].key.data`);
-  requireUnicode(record.value, `records[${index}].value.data`);
+  const { value } = record;
+  const uploaded = value !== null && value !== undefined && 'uploadId' in value;
+  if (!uploaded) requireUnicode(value, `records[${index}].value.data`);
   for (const [h, header] of headers.entries()) {
     requireWellFormed(header.name, `records[${index}].headers[${h}].name`);
   }
   return {
     key: toTypedBytes(record.key, jsonSource(record.key, text, spans.key)),
-    value: toTypedBytes(record.value, jsonSource(record.value, text, spans.value)),
+    value: uploaded
+      ? { type: value.type, uploadId: value.uploadId }
+      : toTypedBytes(value, jsonSource(value, text, spans.value)),
     headers: headers.map(toHeader),
     ...(record.timestamp === undefined ? {} : { timestamp: record.timestamp }),
     ...(record.partition === undefined ? {} : { partition: record.partition }),
@@ -146,15 +159,26 @@ export function renderFetchResult(
   result: FetchResult,
   onInvalidJson: (offset: number, field: 'key' | 'value') => void = () => {},
   jsonBytesMax: number = LIMITS.responseBodyJsonBytesMax,
+  references: ValueReferences = NO_REFERENCES,
 ): RenderedFetch {
   const head = `{"topic":${JSON.stringify(result.topic)},"partition":${result.partition},"records":[`;
   let jsonBytes = jsonStringBytes(head) + TAIL_JSON_BYTES_MAX;
   const parts: string[] = [];
   let nextOffset = result.nextOffset;
   for (const record of result.records) {
-    const part = renderRecord(record, onInvalidJson);
     // The comma before every record but the first.
-    const partBytes = jsonStringBytes(part) + (parts.length > 0 ? 1 : 0);
+    const comma = parts.length > 0 ? 1 : 0;
+    const url = references.urls.get(record.offset);
+    // Rendering never takes fewer bytes than the data: a value too large by that count goes by reference.
+    const byReference =
+      url !== undefined &&
+      (recordBytes(record) > references.bytesMax || recordBytes(record) > jsonBytesMax - jsonBytes - comma);
+    let part = renderRecord(record, onInvalidJson, byReference ? url : undefined);
+    let partBytes = jsonStringBytes(part) + comma;
+    if (url !== undefined && !byReference && jsonBytes + partBytes > jsonBytesMax) {
+      part = renderRecord(record, onInvalidJson, url);
+      partBytes = jsonStringBytes(part) + comma;
+    }
     if (parts.length > 0 && jsonBytes + partBytes > jsonBytesMax) {
       nextOffset = record.offset;
       break;
@@ -168,9 +192,28 @@ export function renderFetchResult(
   return { body, records: result.records.slice(0, parts.length) };
 }
 
-function renderRecord(record: LogRecord, onInvalidJson: (offset: number, field: 'key' | 'value') => void) {
+/**
+ * Presigned GET URLs of the values stored apart (`LogRecord.valueAt`) in a fetch result, by offset,
+ * and the fetch's `maxBytes`: such a value is answered by reference (`ReferencedData`) when the
+ * record is larger than `bytesMax` or its rendering would not fit the answer.
+ */
+export interface ValueReferences {
+  readonly urls: ReadonlyMap<number, string>;
+  readonly bytesMax: number;
+}
+
+const NO_REFERENCES: ValueReferences = { urls: new Map(), bytesMax: Number.POSITIVE_INFINITY };
+
+function renderRecord(
+  record: LogRecord,
+  onInvalidJson: (offset: number, field: 'key' | 'value') => void,
+  valueUrl?: string,
+) {
   const key = renderTyped(record.key, () => onInvalidJson(record.offset, 'key'));
-  const value = renderTyped(record.value, () => onInvalidJson(record.offset, 'value'));
+  const value =
+    valueUrl !== undefined && record.valueAt !== undefined && record.value !== null
+      ? renderReference(record.value.type, valueUrl, record.valueAt)
+      : renderTyped(record.value, () => onInvalidJson(record.offset, 'value'));
   let headers = '';
   for (const header of record.headers) {
     if (headers !== '') headers += ',';
@@ -186,6 +229,11 @@ const tail = (nextOffset: number, highWatermark: number, logStartOffset: number)
 const TAIL_JSON_BYTES_MAX = jsonStringBytes(
   tail(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
 );
+
+/** A value as a reference: GET `range` of `url` (`ReferencedData` in the OpenAPI document). */
+function renderReference(type: TypedBytes['type'], url: string, at: ValueLocation): string {
+  return `{"type":"${type}","url":${JSON.stringify(url)},"range":"bytes=${at.start}-${at.end - 1}","bytes":${at.end - at.start}}`;
+}
 
 /** Typed bytes as the API's typed data, in JSON text. */
 function renderTyped(data: TypedBytes | null, onInvalidJson: () => void): string {

@@ -94,6 +94,13 @@ export const ROUTES = [
     summary: 'Append records',
   },
   {
+    method: 'POST',
+    path: '/v1/topics/{topic}/uploads',
+    operationId: 'createUpload',
+    functionName: 'produce-records',
+    summary: 'Get a presigned URL to upload one record value too large for a produce request',
+  },
+  {
     method: 'GET',
     path: '/v1/topics/{topic}/partitions/{partition}/records',
     operationId: 'fetchRecords',

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { LIMITS } from '../domain/limits.js';
 import { TIMESTAMP_MS_MAX } from '../domain/record-codec.js';
+import { UPLOAD_ID_PATTERN } from '../domain/record-uploads.js';
 
 const wholeNumber = (name: string, min: number, max: number) =>
   z
@@ -156,10 +157,35 @@ export const Header = z
   })
   .meta({ id: 'Header' });
 
+/** A value uploaded through `POST /v1/topics/{topic}/uploads`, named instead of its data. */
+export const UploadedData = z
+  .strictObject({
+    type: z.enum(['JSON', 'STRING', 'BINARY']),
+    uploadId: z.string().regex(UPLOAD_ID_PATTERN, 'not an upload id'),
+  })
+  .meta({
+    id: 'UploadedData',
+    description:
+      'A value uploaded with a presigned URL from POST /v1/topics/{topic}/uploads: appended as if its bytes were the data (JSON must be one JSON text, STRING UTF-8)',
+  });
+
+/** A value whose data is too large for the answer: read `range` of `url` (a presigned S3 GET). */
+export const ReferencedData = z
+  .object({
+    type: z.enum(['JSON', 'STRING', 'BINARY']),
+    url: z.string(),
+    range: z.string(),
+    bytes: z.number().int(),
+  })
+  .meta({
+    id: 'ReferencedData',
+    description: `A value too large for the fetch answer (only records over ${LIMITS.recordInlineBytesMax} bytes): GET \`url\` with the header \`Range: <range>\` within ${LIMITS.presignedUrlExpiresMs / 60_000} minutes; the answer is the value's \`bytes\` bytes (JSON text, UTF-8 for STRING, raw for BINARY)`,
+  });
+
 export const ProduceRecordSchema = z
   .strictObject({
     key: TypedData.nullable().optional(),
-    value: TypedData.nullable().optional(),
+    value: z.union([TypedData, UploadedData]).nullable().optional(),
     headers: z.array(Header).max(LIMITS.headersPerRecordMax).optional(),
     partition: z.number().int().min(0).optional(),
     timestamp: Timestamp.optional(),
@@ -242,6 +268,26 @@ export const TopicListSchema = z
   })
   .meta({ id: 'TopicList' });
 
+export const UploadRequest = z.strictObject({ bytes: z.number().int().min(1) }).meta({
+  id: 'UploadRequest',
+  description: `The exact byte count of the value to upload, at most ${LIMITS.uploadBytesMax}`,
+});
+
+export const UploadResponseSchema = z
+  .object({
+    uploadId: z.string(),
+    url: z.string(),
+    method: z.literal('PUT'),
+    headers: z.record(z.string(), z.string()),
+    bytes: z.number().int(),
+    expiresAt: z.string(),
+  })
+  .meta({
+    id: 'UploadResponse',
+    description:
+      'PUT the value to `url` with `headers` before `expiresAt`, then produce a record whose value is `{"type", "uploadId"}`',
+  });
+
 export const ProduceResponseSchema = z
   .object({
     topic: z.string(),
@@ -260,7 +306,7 @@ export const FetchResponseSchema = z
         offset: z.number().int(),
         timestamp: z.string(),
         key: TypedData.nullable(),
-        value: TypedData.nullable(),
+        value: z.union([TypedData, ReferencedData]).nullable(),
         headers: z.array(Header),
       }),
     ),

@@ -6,8 +6,8 @@ import { DIMENSION, METRIC, type Telemetry } from './telemetry.js';
 
 /** The parts of a record whose bytes count: key, value and headers (as Kafka's record size does). */
 export interface RecordPayload {
-  readonly key: { readonly bytes: Uint8Array } | null;
-  readonly value: { readonly bytes: Uint8Array } | null;
+  readonly key: { readonly bytes: { readonly byteLength: number } } | null;
+  readonly value: { readonly bytes: { readonly byteLength: number } } | null;
   readonly headers: readonly { readonly name: string; readonly value: Uint8Array }[];
 }
 

@@ -14,6 +14,7 @@ import {
   RETENTION_CLASS_DAYS,
   RETENTION_CLASS_TAG,
   SEGMENT_KEY_PREFIX,
+  UPLOAD_KEY_PREFIX,
 } from '../../shared/domain/segment-keys.js';
 import {
   actionsOf,
@@ -281,6 +282,14 @@ describe('the segment bucket lifecycle backstop', () => {
         Prefix: payloadClassPrefix(days),
         ExpirationInDays: days,
       })),
+      // Uploads of record values go a day after they were made, used or not.
+      {
+        Id: 'expire-uploads',
+        Status: 'Enabled',
+        Prefix: UPLOAD_KEY_PREFIX,
+        ExpirationInDays: 1,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      },
     ]);
     // A deleted segment is billed one more day, not thirty (issue 18): no guarantee needs more.
     expect(rules).toContainEqual({
@@ -297,7 +306,7 @@ describe('the segment bucket lifecycle backstop', () => {
     });
   });
 
-  it('lets the produce function alone write payload objects, and nothing else of the bucket', () => {
+  it('lets the produce function alone write payload objects and uploads, and nothing else of the bucket', () => {
     const policy = stateful.storage.payloadWritePolicy;
 
     const payloads = objectActionsUnder(policy, PAYLOAD_KEY_PREFIX);
@@ -306,6 +315,10 @@ describe('the segment bucket lifecycle backstop', () => {
     expect(payloads.filter((action) => /^s3:(Get|Delete)/.test(action))).toEqual([]);
     expect(objectActionsUnder(policy, SEGMENT_KEY_PREFIX)).toEqual([]);
     expect(objectActionsUnder(policy, RESCUE_KEY_PREFIX)).toEqual([]);
+    // Uploads: signed (a presigned PUT acts with the signer's rights) and read, never deleted.
+    const uploads = objectActionsUnder(policy, UPLOAD_KEY_PREFIX);
+    expect(uploads).toEqual(expect.arrayContaining(['s3:PutObject', 's3:GetObject*']));
+    expect(uploads.filter((action) => /^s3:Delete/.test(action))).toEqual([]);
     expect(rolesAttaching(policy)).toEqual([
       logicalIdOf(stateless, stateless.api.functions['produce-records'].role as iam.IRole),
     ]);
