@@ -265,6 +265,12 @@ const badRecord = fc.oneof(
     { value: json(1), partition: PARTITIONS },
     { value: json(1), partition: 1.5 },
     { value: json(1), extra: true },
+    // Uploads: a malformed id, one never uploaded, a wrong type, data next to the id.
+    { value: { type: 'BINARY', uploadId: '../segments/x' } },
+    { value: { type: 'JSON', uploadId: `${'0'.repeat(32)}-5` } },
+    { value: { type: 'XML', uploadId: `${'0'.repeat(32)}-5` } },
+    { value: { type: 'STRING', uploadId: `${'0'.repeat(32)}-5`, data: 'x' } },
+    { key: { type: 'STRING', uploadId: `${'0'.repeat(32)}-5` }, value: json(1) },
   ),
   fc.constantFrom(...BAD_TIMESTAMPS).map((timestamp) => ({ value: json(1), timestamp })),
   fc.constantFrom(...PROTOTYPE_NAMES).map((name) => ({ value: json(1), [name]: 1 })),
@@ -287,6 +293,20 @@ const badProduceBody = fc.oneof(
     }),
   ),
   fc.constant(`{"records":[{"value":{"type":"JSON","data":1}}],"records":{}}`),
+  fc.constant(
+    JSON.stringify({
+      records: Array.from({ length: LIMITS.uploadsPerRequestMax + 1 }, () => ({
+        value: { type: 'BINARY', uploadId: `${'0'.repeat(32)}-5` },
+      })),
+    }),
+  ),
+  fc.constant(
+    JSON.stringify({
+      records: [1, 2, 3].map(() => ({
+        value: { type: 'BINARY', uploadId: `${'0'.repeat(32)}-${LIMITS.uploadBytesMax}` },
+      })),
+    }),
+  ),
   mutations({ records: [goodRecord] }, { records: [null, {}, 'x', [null]] }, ['records']),
 );
 
@@ -353,6 +373,17 @@ function badRequests(): Record<string, fc.Arbitrary<BadRequest>> {
         url: `${topicPath(name)}/records`,
         body: JSON.stringify({ records: [goodRecord] }),
         why: 'produce to a bad topic',
+      })),
+    ),
+    createUpload: fc.oneof(
+      mutations({ bytes: 10 }, { bytes: [0, -1, 1.5, '10', null, LIMITS.uploadBytesMax + 1] }, ['bytes']).map(
+        (body) => ({ method: 'POST', url: `${topicPath(TOPIC)}/uploads`, body, why: 'upload' }),
+      ),
+      badTopicName.map((name) => ({
+        method: 'POST',
+        url: `${topicPath(name)}/uploads`,
+        body: '{"bytes":10}',
+        why: 'upload to a bad topic',
       })),
     ),
     fetchRecords: fc.oneof(
