@@ -66,11 +66,39 @@ export function buildBatchEvent(candidates: readonly LogRecord[], input: BatchEv
     const payload = JSON.stringify(
       buildKafkaEvent(input.topic, input.partition, deliverable, input.bootstrapServers),
     );
-    if (Buffer.byteLength(payload) <= SUBSCRIPTION_LIMITS.eventBytesMax || records.length <= 1) {
+    if (Buffer.byteLength(payload) <= SUBSCRIPTION_LIMITS.eventBytesMax) {
       return { records, deliverable, expired, filtered, payload };
+    }
+    if (records.length <= 1) {
+      // One record whose value alone passes the invocation limit: delivered without it.
+      const event = buildKafkaEvent(
+        input.topic,
+        input.partition,
+        deliverable.map(withoutValue),
+        input.bootstrapServers,
+      );
+      return { records, deliverable, expired, filtered, payload: JSON.stringify(event) };
     }
     records = records.slice(0, Math.ceil(records.length / 2)); // too big for one invocation: deliver fewer
   }
+}
+
+/**
+ * The header that marks a record delivered without its value, because the event could not hold it
+ * (a value of up to 10 MiB is 13.3 MiB in base64; an invocation takes 6 MB). Its value is the value's
+ * byte count as decimal text; the function reads the value from the API by the record's topic,
+ * partition and offset (a fetch answers it by reference, a presigned URL).
+ */
+export const VALUE_OMITTED_HEADER = 'shoal-value-omitted-bytes';
+
+function withoutValue(record: LogRecord): LogRecord {
+  if (record.value === null) return record;
+  const bytes = new TextEncoder().encode(String(record.value.bytes.byteLength));
+  return {
+    ...record,
+    value: null,
+    headers: [...record.headers, { name: VALUE_OMITTED_HEADER, value: bytes }],
+  };
 }
 
 /** What an invocation of a batch came to. */
