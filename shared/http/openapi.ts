@@ -176,7 +176,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request; `field` names the offending field',
   404: 'Topic (40401), partition (40402), consumer group (40404) or subscription (40405) not found',
   409: 'Conflicts with the current state; consumer groups: fenced for a stale generation (40910), an unknown member (40911) or a partition the member does not own (40912), a group with live members (40913), an offset that would move backwards (40914); a subscription that exists (40915)',
-  413: `Over a published limit: the body (over ${LIMITS.requestBodyBytesMax} bytes, \`limit\` \`requestBodyBytes\`), or a list in it (\`limit\` names it, with \`value\` and \`max\`)`,
+  413: `Over a published limit: the body (over ${LIMITS.requestBodyBytesMax} bytes, \`limit\` \`requestBodyBytes\`), a record (over ${LIMITS.recordBytesMax} bytes, \`recordBytes\`), an upload (over ${LIMITS.uploadBytesMax} bytes, \`uploadBytes\`), or a list in it (\`limit\` names it, with \`value\` and \`max\`)`,
   416: 'Offset out of range; carries logStartOffset and highWatermark',
   422: 'Idempotency-Key reused with a different request; a committed offset above the high watermark (42202)',
   429: 'Throttled; see Retry-After',

@@ -158,3 +158,44 @@ describe('renderFetchResult', () => {
     expect(jsonStringBytes(rendered.body.text)).toBeLessThanOrEqual(LIMITS.responseBodyJsonBytesMax / 2);
   });
 });
+
+describe('renderFetchResult and values stored apart', () => {
+  const URL_OF = 'https://bucket.example/payloads/15d/t/a?X-Amz-Signature=abc';
+  const apart = (offset: number, valueBytes: number): LogRecord => ({
+    ...record(offset, null, { type: 'STRING', bytes: new Uint8Array(valueBytes).fill(0x61) }),
+    valueAt: { objectKey: 'payloads/15d/t/a', start: 100, end: 100 + valueBytes },
+  });
+  const references = (bytesMax: number) => ({ urls: new Map([[4, URL_OF]]), bytesMax });
+
+  it('answers a value stored apart by reference when the record is over maxBytes', () => {
+    const text = renderFetchResult(result([apart(4, 500_000)]), undefined, undefined, references(400_000))
+      .body.text;
+
+    const body = JSON.parse(text);
+    expect(FetchResponseSchema.safeParse(body).success).toBe(true);
+    expect(body.records[0].value).toEqual({
+      type: 'STRING',
+      url: URL_OF,
+      range: 'bytes=100-500099',
+      bytes: 500_000,
+    });
+  });
+
+  it('answers it by reference when its rendering does not fit the answer, and inline when it does', () => {
+    const byReference = renderFetchResult(result([apart(4, 500_000)]), undefined, 100_000, references(1e9));
+    const inline = renderFetchResult(result([apart(4, 500_000)]), undefined, undefined, references(1e9));
+
+    expect(JSON.parse(byReference.body.text).records[0].value.url).toBe(URL_OF);
+    expect(JSON.parse(inline.body.text).records[0].value).toEqual({
+      type: 'STRING',
+      data: 'a'.repeat(500_000),
+    });
+  });
+
+  it('renders a value without a presigned URL inline, whatever its size', () => {
+    const text = renderFetchResult(result([apart(5, 500_000)]), undefined, undefined, references(1)).body
+      .text;
+
+    expect(JSON.parse(text).records[0].value.data).toHaveLength(500_000);
+  });
+});
