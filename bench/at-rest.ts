@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import type { ShoalConfig } from '../shared/config.js';
-import type { Clock } from '../shared/domain/clock.js';
+import { type Clock, systemClock } from '../shared/domain/clock.js';
 import { powertoolsTelemetry } from '../shared/observability/powertools-telemetry.js';
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
@@ -57,7 +57,15 @@ export interface AtRestUsage {
 
 /** Runs measured per function after one unmeasured warm-up run. */
 const RUNS_MEASURED = 3;
+/**
+ * Runs of the archiver measured, a simulated minute apart: it reads an idle partition again within
+ * 15 minutes, so its mean over 15 runs is what a month of runs a minute apart reads.
+ */
+const ARCHIVER_RUNS_MEASURED = 15;
+const SCHEDULE_MS = 60_000;
 const HOUR_MS = 3_600_000;
+/** Archiver passes the seeding may take to archive every partition. */
+const ARCHIVE_PASSES_MAX = 10;
 /** The subscribed module (never invoked at rest: nothing is pending). */
 const SUBSCRIBER = 'bench/subscriber/counting.ts';
 
@@ -88,7 +96,13 @@ async function seed(client: ShoalClient, runtime: Runtime): Promise<void> {
   }
   // Two hours on, every partition's only segment is due (segmentMs 1 h): one archiver pass rolls all.
   const later: Clock = { ...runtime.clock, now: () => Date.now() + 2 * HOUR_MS };
-  await tieredStorageFor({ ...runtime, clock: later }).archiver.run();
+  const { archiver } = tieredStorageFor({ ...runtime, clock: later });
+  for (let pass = 0; ; pass++) {
+    const report = await archiver.run();
+    if (report.skippedPartitions === 0 && report.errors.length === 0) break;
+    // A pass starts no partition after a minute: on a loaded machine one pass may not reach them all.
+    if (pass >= ARCHIVE_PASSES_MAX) throw new Error('The at-rest deployment could not be archived');
+  }
   for (let group = 0; group < groups; group++) {
     const offsets = Array.from({ length: topicsPerGroup }, (_, t) =>
       Array.from({ length: partitionsPerTopic }, (_, partition) => ({
@@ -108,18 +122,24 @@ async function seed(client: ShoalClient, runtime: Runtime): Promise<void> {
   }
 }
 
-/** Times and meters `run` over {@link RUNS_MEASURED} runs after a warm-up. */
+/**
+ * Times and meters `run` over `runs` runs after a warm-up, moving the runtime's clock on by a
+ * schedule's interval before each one.
+ */
 async function measureRuns(
   meter: ReturnType<typeof createCapacityMeter>,
   runtime: Runtime,
+  clock: { aheadMs: number },
   run: () => Promise<unknown>,
+  runs = RUNS_MEASURED,
 ): Promise<ScheduledRunUsage> {
   await captureStdout(async () => {
     await run();
     runtime.telemetry.flush();
   });
   const samples: { ms: number; readUnits: number; writeUnits: number; lines: string[] }[] = [];
-  for (let index = 0; index < RUNS_MEASURED; index++) {
+  for (let index = 0; index < runs; index++) {
+    clock.aheadMs += SCHEDULE_MS;
     meter.reset();
     meter.enabled = true;
     try {
@@ -177,9 +197,11 @@ export async function measureAtRest(
   await provision(config);
   const plain = createRuntime(config);
   const meter = createCapacityMeter();
+  const ahead = { aheadMs: 0 };
   const metered = createRuntime(config, {
     decorateDynamoDb: meter.install,
     telemetry: powertoolsTelemetry(),
+    clock: { ...systemClock, now: () => Date.now() + ahead.aheadMs },
   });
   const server = createLocalHttpServer((await loadHandlers(plain)).handlers);
   try {
@@ -193,11 +215,11 @@ export async function measureAtRest(
     const lag = (await import('../functions/measure-lag.js')).createHandler(metered);
     const context = { getRemainingTimeInMillis: () => 60_000 };
     onProgress('archiver runs');
-    const archiver = await measureRuns(meter, metered, () => archive({}));
+    const archiver = await measureRuns(meter, metered, ahead, () => archive({}), ARCHIVER_RUNS_MEASURED);
     onProgress('dispatcher sweeps');
-    const dispatcher = await measureRuns(meter, metered, () => dispatch({}, { ...context }));
+    const dispatcher = await measureRuns(meter, metered, ahead, () => dispatch({}, { ...context }));
     onProgress('lag monitor samples');
-    const monitor = await measureRuns(meter, metered, () => lag({}, context));
+    const monitor = await measureRuns(meter, metered, ahead, () => lag({}, context));
     return {
       shape: AT_REST_SHAPE,
       functions: {

@@ -1,8 +1,8 @@
 /**
  * One Shoal Lambda function the way every Shoal function is built: an ESM bundle of
- * `functions/<name>.ts` on Node.js 22 and arm64 with active tracing, its own log group with a
- * retention, and its own role that may write to that log group and nothing else until the caller
- * grants more.
+ * `functions/<name>.ts` on Node.js 22 and arm64 with tracing (active, or passed through for work
+ * a schedule starts), its own log group with a retention, and its own role that may write to that
+ * log group and nothing else until the caller grants more.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,13 @@ export interface ShoalFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Environment variables besides `NODE_OPTIONS`. */
   readonly environment?: Record<string, string>;
+  /**
+   * X-Ray tracing. Lambda samples invocations that come without a trace header (schedules, streams)
+   * by its own rule, which records the first one of every second: every run of a schedule, $5 a
+   * million, whether or not it found work. Functions that only do background work pass through.
+   * @default Tracing.PASS_THROUGH for scheduled functions (no trace of a schedule's runs), else Tracing.ACTIVE
+   */
+  readonly tracing?: lambda.Tracing;
 }
 
 /**
@@ -134,6 +141,9 @@ export class ShoalFunction extends Construct {
       description: `Shoal ${props.name} function`,
     });
     this.logGroup.grantWrite(this.role);
+    const tracing =
+      props.tracing ??
+      (props.invocation === 'scheduled' ? lambda.Tracing.PASS_THROUGH : lambda.Tracing.ACTIVE);
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: props.description,
@@ -144,10 +154,19 @@ export class ShoalFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
     });
     acknowledgeFunctionFindings(this.function, this.role, props.invocation);
+    if (tracing === lambda.Tracing.PASS_THROUGH) {
+      Validations.of(this.function).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'Background work a schedule starts: Lambda would trace the first invocation of every second, so every ' +
+          'run of the schedule ($5 a million, about $0.22 a month per minute schedule) whether or not it found work. ' +
+          'Its logs and metrics report each run; tracing passes through a caller that samples.',
+      });
+    }
   }
 }
 

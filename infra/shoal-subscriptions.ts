@@ -5,7 +5,8 @@
  * creates subscriptions at deploy time.
  *
  * Nothing polls: with no appends the dispatcher runs once per `sweepInterval` (a query of the
- * subscriptions and, per subscription, two reads), and not at all for a stream that is quiet.
+ * subscriptions and, per subscription, its topic, group, offsets and heads), and not at all for a
+ * stream that is quiet. Its runs are not traced (see `ShoalFunctionProps.tracing`).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -34,8 +35,9 @@ export interface ShoalSubscriptionsProps {
   readonly storage: ShoalStorage;
   /**
    * How often the dispatcher sweeps every subscription for records the stream did not bring it to
-   * and for retries that were due (EventBridge schedules are at most once a minute).
-   * @default Duration.minutes(1)
+   * (a lost wake-up, a batching window over 30 seconds, a subscription created over existing
+   * records); EventBridge schedules are at most once a minute.
+   * @default Duration.minutes(5)
    */
   readonly sweepInterval?: Duration;
   /**
@@ -57,7 +59,12 @@ export interface ShoalSubscriptionsProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-const SWEEP_INTERVAL_DEFAULT = Duration.minutes(1);
+/**
+ * Appends wake the dispatcher within seconds and a run waits out every retry's backoff in place, so
+ * the sweep only catches lost wake-ups, batching windows over 30 seconds and subscriptions created
+ * over existing records; each sweep reads every subscription's heads (about 9 read units each).
+ */
+const SWEEP_INTERVAL_DEFAULT = Duration.minutes(5);
 const SWEEP_INTERVAL_MIN = Duration.minutes(1);
 const SWEEP_INTERVAL_MAX = Duration.hours(1);
 const DISPATCHER_MEMORY_SIZE_DEFAULT = 1024;
@@ -107,6 +114,8 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
       name: 'dispatch-subscriptions',
       description: `Shoal dispatch-subscriptions: ${summaryOf('dispatch-subscriptions')}`,
       invocation: 'stream',
+      // Woken by the schedule and by every append: traced, the sweeps alone would record every run.
+      tracing: lambda.Tracing.PASS_THROUGH,
       memorySize: props.dispatcherMemorySize ?? DISPATCHER_MEMORY_SIZE_DEFAULT,
       timeout: props.dispatcherTimeout ?? DISPATCHER_TIMEOUT_DEFAULT,
       logRetention,

@@ -53,9 +53,17 @@ export interface DispatcherOptions {
   readonly leaseMarginMs?: number;
   /**
    * The longest a run waits in place for a retry or a batching window; a longer wait is left to a
-   * later run (the next append or the schedule). @default 10000
+   * later run (the next append or the schedule). At least the backoff's cap, so that retries never
+   * wait for the schedule. @default 30000
    */
   readonly waitMsMax?: number;
+  /**
+   * How long a run triggered by appends trusts the set of topics with enabled subscriptions that
+   * an earlier run of this process read: appends to other topics end the run at once, with no
+   * read. A subscription created meanwhile is delivered by the next sweep or the first append
+   * after that long. 0 reads the subscriptions on every run. @default 10000
+   */
+  readonly subscribedTopicsCacheMs?: number;
   /** Records read ahead per fetch, beyond the batch size. @default 1000 */
   readonly readAheadMax?: number;
 }
@@ -105,6 +113,9 @@ export class Dispatcher {
   private readonly concurrency: number;
   private readonly leaseMarginMs: number;
   private readonly settings: DeliverySettings;
+  private readonly subscribedTopicsCacheMs: number;
+  /** The topics (by id) with enabled subscriptions at the last run that read them all. */
+  private subscribedTopics: { readonly at: number; readonly topicIds: ReadonlySet<string> } | undefined;
 
   constructor(
     private readonly deps: DispatcherDependencies,
@@ -115,9 +126,10 @@ export class Dispatcher {
     this.settings = {
       bootstrapServers: options.bootstrapServers,
       backoff: options.backoff ?? { baseMs: 500, capMs: 30_000 },
-      waitMsMax: options.waitMsMax ?? 10_000,
+      waitMsMax: options.waitMsMax ?? 30_000,
       readAheadMax: options.readAheadMax ?? 1_000,
     };
+    this.subscribedTopicsCacheMs = options.subscribedTopicsCacheMs ?? 10_000;
   }
 
   /**
@@ -127,6 +139,7 @@ export class Dispatcher {
   async run(trigger: DispatchTrigger, deadline: number): Promise<DispatchReport> {
     const { clock } = this.deps;
     const started = clock.now();
+    if (this.nothingSubscribed(trigger, started)) return { subscriptions: [], failures: [], durationMs: 0 };
     const context: RunContext = { owner: randomUUID(), deadline, failures: [] };
     const subscriptions = (
       await this.deps.subscriptions.list(SUBSCRIPTION_LIMITS.subscriptionsListedMax)
@@ -134,15 +147,17 @@ export class Dispatcher {
     const runs: SubscriptionRun[] = [];
     const tasks: (() => Promise<void>)[] = [];
     const topics = new Map<string, Promise<Topic | undefined>>();
+    const topicIds = new Set<string>();
     for (const subscription of subscriptions) {
       try {
         if (!topics.has(subscription.topic))
           topics.set(subscription.topic, this.deps.topics.get(subscription.topic));
         const topic = await topics.get(subscription.topic);
         if (!topic) continue; // deleted: nothing to deliver until a topic of that name exists again
+        topicIds.add(topic.topicId);
         const partitions = this.triggeredPartitions(trigger, topic);
         if (partitions.length === 0) continue;
-        const pending = await this.pendingPartitions(subscription, topic, partitions);
+        const pending = await this.pendingPartitions(subscription, topic, partitions, trigger.kind);
         if (!pending || pending.partitions.length === 0) continue;
         const run: SubscriptionRun = {
           subscription,
@@ -160,6 +175,8 @@ export class Dispatcher {
         context.failures.push({ subscription: subscription.name, error });
       }
     }
+    // Only a complete picture may end later runs early.
+    if (context.failures.length === 0) this.subscribedTopics = { at: started, topicIds };
     await runBounded(tasks, this.concurrency);
     return {
       subscriptions: runs.map((run) => ({
@@ -173,6 +190,16 @@ export class Dispatcher {
       failures: context.failures,
       durationMs: clock.now() - started,
     };
+  }
+
+  /**
+   * Whether a run for appends may end at once: a recent run found no enabled subscription on any
+   * topic the appends touched. (The mapping wakes the dispatcher on every append, subscribed or not.)
+   */
+  private nothingSubscribed(trigger: DispatchTrigger, now: number): boolean {
+    const known = this.subscribedTopics;
+    if (trigger.kind !== 'appends' || !known || now - known.at >= this.subscribedTopicsCacheMs) return false;
+    return trigger.partitions.every(({ topicId }) => !known.topicIds.has(topicId));
   }
 
   private triggeredPartitions(trigger: DispatchTrigger, topic: Topic): number[] {
@@ -196,6 +223,7 @@ export class Dispatcher {
     subscription: Subscription,
     topic: Topic,
     partitions: readonly number[],
+    trigger: DispatchTrigger['kind'],
   ): Promise<{ group: GroupRef; partitions: number[] } | undefined> {
     let group = await this.readGroup(subscription);
     let committed = group
@@ -218,7 +246,13 @@ export class Dispatcher {
         throw new Error(`Consumer group '${subscription.consumerGroupId}' vanished while it was set up`);
       committed = await this.committedOffsets(subscription, topic, group);
     }
-    const heads = await this.deps.partitionLog.readHeads(topic, partitions);
+    // A sweep looks for what is long overdue: an eventually consistent head (half the read units)
+    // serves it; a run woken by appends must see them.
+    const heads = await this.deps.partitionLog.readHeads(
+      topic,
+      partitions,
+      trigger === 'sweep' ? 'eventual' : 'strong',
+    );
     return {
       group,
       partitions: heads

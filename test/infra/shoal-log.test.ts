@@ -85,12 +85,16 @@ const actionsOf = (statement: PolicyStatement) =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
 describe('authorization', () => {
-  it('puts every method behind the JWT authorizer when one is configured', () => {
+  it('puts every method but the public health check behind the JWT authorizer when one is configured', () => {
     const methods = Object.values(resourcesOf('AWS::ApiGateway::Method'));
     const authorizerId = logicalIdOf(shoal.api.jwtAuthorizer?.authorizer as never);
 
     expect(methods).toHaveLength(ROUTES.length);
     for (const method of methods) {
+      if (method.Properties.OperationName === 'getHealth') {
+        expect(method.Properties.AuthorizationType).toBe('NONE');
+        continue;
+      }
       expect(method.Properties, String(method.Properties.OperationName)).toMatchObject({
         AuthorizationType: 'CUSTOM',
         AuthorizerId: { Ref: authorizerId },
@@ -225,12 +229,13 @@ describe('protection', () => {
 });
 
 describe('observability', () => {
-  it('samples lag every five minutes with a read-only role', () => {
+  it('samples lag every ten minutes with a read-only role', () => {
     const monitor = (shoal.observability as ShoalObservability).lagMonitor;
     const actions = statementsOfRole(logicalIdOf(monitor.role)).flatMap(actionsOf);
 
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      Description: 'Samples Shoal consumer and archive lag',
+      ScheduleExpression: 'rate(10 minutes)',
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
     });
     expect(actions).toContain('dynamodb:Query');
@@ -245,7 +250,8 @@ describe('observability', () => {
       MetricName: METRIC.consumerLagMax,
       Threshold: 5000,
       ComparisonOperator: 'GreaterThanThreshold',
-      EvaluationPeriods: 3,
+      // 20 minutes of 10-minute samples.
+      EvaluationPeriods: 2,
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: METRIC.archiveHeadroomMsMin,
@@ -290,8 +296,20 @@ describe('observability', () => {
     }
   });
 
-  it('traces every function and the stage', () => {
-    template.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+  it('traces the stage and the API functions, and passes tracing through in the work schedules start', () => {
+    const functions = resourcesOf('AWS::Lambda::Function');
+    const modeOf = (fn: { node: { defaultChild?: unknown } } | undefined) =>
+      fn && (functions[logicalIdOf(fn)]?.Properties.TracingConfig as { Mode?: string } | undefined)?.Mode;
+    const background = [
+      shoal.tieredStorage.archiver.function,
+      shoal.subscriptions.dispatcher.function,
+      shoal.observability?.lagMonitor.function,
+    ];
+
+    expect(Object.values(shoal.api.functions).map(modeOf)).toEqual(
+      Object.values(shoal.api.functions).map(() => 'Active'),
+    );
+    expect(background.map(modeOf)).toEqual(['PassThrough', 'PassThrough', 'PassThrough']);
     template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
   });
 });

@@ -77,9 +77,9 @@ describe('ShoalSubscriptions', () => {
     expect(JSON.stringify(mapping?.Properties.FunctionName)).toContain('DispatchSubscriptions');
   });
 
-  it('sweeps every subscription once a minute, without retrying a failed sweep', () => {
+  it('sweeps every subscription every 5 minutes, without retrying a failed sweep', () => {
     shoalTemplate.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 minute)',
+      ScheduleExpression: 'rate(5 minutes)',
       Targets: [Match.objectLike({ Input: '{}', RetryPolicy: { MaximumRetryAttempts: 0 } })],
     });
   });
