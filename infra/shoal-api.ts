@@ -39,6 +39,7 @@ import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
 import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
+import { ShoalWatch } from './shoal-watch.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
 
 /** How much of one table a function may touch. */
@@ -634,6 +635,8 @@ export class ShoalStatelessStack extends Stack implements IShoalLog {
   readonly api: ShoalApi;
   readonly tieredStorage: ShoalTieredStorage;
   readonly subscriptions: ShoalSubscriptions;
+  /** The watch WebSocket API of idle consumers. */
+  readonly watch: ShoalWatch;
   readonly accessPolicies: Readonly<Record<string, ShoalAccessPolicy>>;
   readonly observability: ShoalObservability | undefined;
 
@@ -647,6 +650,7 @@ export class ShoalStatelessStack extends Stack implements IShoalLog {
     this.api = new ShoalApi(this, 'Api', { ...api, storage });
     this.tieredStorage = new ShoalTieredStorage(this, 'TieredStorage', { ...tieredStorage, storage });
     this.subscriptions = new ShoalSubscriptions(this, 'Subscriptions', { ...subscriptions, storage });
+    this.watch = new ShoalWatch(this, 'Watch', { storage, notifier: this.subscriptions.dispatcher });
     this.accessPolicies = createAccessPolicies(this, this.api.restApi, accessPolicies ?? {});
     // Keep last: the dashboard graphs every function created before it.
     this.observability =

@@ -22,6 +22,7 @@ import { ShoalApi, type ShoalApiProps } from './shoal-api.js';
 import { ShoalStorage, type ShoalStorageProps } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
+import { ShoalWatch } from './shoal-watch.js';
 
 /** Settings of {@link ShoalLog}. Every group of settings has the defaults of its construct. */
 export interface ShoalLogProps {
@@ -75,6 +76,8 @@ export class ShoalLog extends Construct implements IShoalLog {
   readonly api: ShoalApi;
   readonly tieredStorage: ShoalTieredStorage;
   readonly subscriptions: ShoalSubscriptions;
+  /** The watch WebSocket API of idle consumers. */
+  readonly watch: ShoalWatch;
   readonly observability: ShoalObservability | undefined;
   readonly accessPolicies: Readonly<Record<string, ShoalAccessPolicy>>;
 
@@ -86,6 +89,7 @@ export class ShoalLog extends Construct implements IShoalLog {
     this.api = new ShoalApi(this, 'Api', { ...props.api, storage });
     this.tieredStorage = new ShoalTieredStorage(this, 'TieredStorage', { ...props.tieredStorage, storage });
     this.subscriptions = new ShoalSubscriptions(this, 'Subscriptions', { ...props.subscriptions, storage });
+    this.watch = new ShoalWatch(this, 'Watch', { storage, notifier: this.subscriptions.dispatcher });
     this.observability =
       props.observability === false
         ? undefined

@@ -213,9 +213,9 @@ describe('stateless stack', () => {
         },
       });
     }
-    // Besides the API's functions, the background ones (`shared/background-functions.ts`) and the
-    // lag monitor of the observability construct.
-    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 1);
+    // Besides the API's functions, the background ones (`shared/background-functions.ts`), the
+    // lag monitor of the observability construct and the watch API's function.
+    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 2);
   });
 
   it('keeps the logical ids the API functions were deployed with before ShoalFunction built them', () => {
@@ -274,7 +274,7 @@ describe('stateless stack', () => {
       (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
     );
 
-    expect(new Set(groupIds).size).toBe(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 1);
+    expect(new Set(groupIds).size).toBe(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 2);
     for (const id of groupIds) expect(logGroups[id]?.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
