@@ -219,9 +219,24 @@ function responseBodyJsonBytes(body: string): number | undefined {
 
 /** Describes the first zod issue as `field: message`, naming the field by its path (`records[2].value`). */
 function describeIssue(error: z.ZodError): { message: string; field: string } {
-  const issue = error.issues[0];
-  const field = fieldOf(issue?.path ?? []);
+  const { issue, path } = innermost(error.issues[0]);
+  const field = fieldOf(path);
   return { message: `${field}: ${issue?.message ?? 'invalid'}`, field };
+}
+
+/**
+ * An issue of a union that no option matched stands for the issue of the option that came closest
+ * (the fewest issues; the first on a tie), so the field named is the one to fix: `{"type": "XML",
+ * "data": ...}` as a value (typed data or an upload) names `records[0].value.type`.
+ */
+function innermost(issue: z.core.$ZodIssue | undefined): {
+  issue: z.core.$ZodIssue | undefined;
+  path: readonly PropertyKey[];
+} {
+  if (issue?.code !== 'invalid_union' || issue.errors.length === 0) return { issue, path: issue?.path ?? [] };
+  const closest = issue.errors.reduce((best, option) => (option.length < best.length ? option : best));
+  const inner = innermost(closest[0]);
+  return { issue: inner.issue, path: [...issue.path, ...inner.path] };
 }
 
 /** A zod issue path as the field name shown to users: `records[2].value`, or `body` for the root. */
