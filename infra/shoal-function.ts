@@ -117,6 +117,11 @@ export interface ShoalFunctionProps {
    * @default Tracing.PASS_THROUGH for scheduled functions (no trace of a schedule's runs), else Tracing.ACTIVE
    */
   readonly tracing?: lambda.Tracing;
+  /**
+   * Executions kept for this function alone, and its most at once.
+   * @default none: it shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -155,6 +160,9 @@ export class ShoalFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
     });
     acknowledgeFunctionFindings(this.function, this.role, props.invocation);
