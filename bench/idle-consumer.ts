@@ -18,6 +18,8 @@ import { type LatencySummary, round, summarizeLatencies } from './stats.js';
 export const WATCH_MEMORY_MB = 256;
 /** Lambda's START, END and REPORT lines per invocation; the watch function logs nothing else when all goes well. */
 const PLATFORM_LOG_BYTES_PER_INVOCATION = 350;
+/** One line of the watch stage's JSON access log (`infra/shoal-watch.ts`) per message received. */
+const ACCESS_LOG_BYTES_PER_MESSAGE = 250;
 const MINUTES_PER_MONTH = DAYS_PER_MONTH * 24 * 60;
 const READ_OPERATIONS = new Set(['GetItem', 'Query', 'BatchGetItem', 'Scan', 'TransactGetItems']);
 const PARTITIONS = 12;
@@ -77,8 +79,8 @@ async function meterWindow(meter: CapacityMeter, ms: number): Promise<{ read: nu
   return units(meter);
 }
 
-/** Prices a month of what the consumer did per minute. */
-function priceMonth(perMinute: IdleConsumerResult['perMinute'], billedMs: number): IdleCostLine[] {
+/** Prices a month of what the consumer did per minute (`billedMs`: the watch function's per message). */
+export function priceMonth(perMinute: IdleConsumerResult['perMinute'], billedMs: number): IdleCostLine[] {
   const month = (perMinuteValue: number) => perMinuteValue * MINUTES_PER_MONTH;
   const invocations = month(perMinute.httpRequests + perMinute.messagesIn);
   const gbSeconds = (month(perMinute.messagesIn) * billedMs * WATCH_MEMORY_MB) / 1024 / 1000;
@@ -109,7 +111,9 @@ function priceMonth(perMinute: IdleConsumerResult['perMinute'], billedMs: number
     line('DynamoDB write units', month(perMinute.writeUnits), PRICES.dynamodb.writeRequestUnit.usd),
     line(
       'CloudWatch Logs ingested (GB)',
-      (invocations * PLATFORM_LOG_BYTES_PER_INVOCATION) / GIB,
+      (invocations * PLATFORM_LOG_BYTES_PER_INVOCATION +
+        month(perMinute.messagesIn) * ACCESS_LOG_BYTES_PER_MESSAGE) /
+        GIB,
       PRICES.cloudWatch.logIngestGb.usd,
     ),
   ];

@@ -35,6 +35,7 @@ import {
   SubscriptionListSchema,
   SubscriptionSchema,
 } from './subscription-schemas.js';
+import { WATCH_API_DOCUMENT } from './watch-schemas.js';
 
 interface OperationSchemas {
   readonly body?: z.ZodType;
@@ -301,6 +302,7 @@ function buildDocument(): Record<string, unknown> {
         "A serverless event log for AWS with Kafka's model: topics, partitions, dense offsets, keyed ordering, idempotent produce.",
     },
     paths,
+    'x-shoal-watch': WATCH_API_DOCUMENT,
     components: {
       schemas: componentSchemas(),
       securitySchemes: {

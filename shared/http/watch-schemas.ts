@@ -74,3 +74,27 @@ export const WatchProblemMessageSchema = serverMessage(
 );
 
 export type WatchClientMessage = z.infer<typeof WatchClientMessage>;
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+
+/**
+ * The watch WebSocket in the OpenAPI document (`x-shoal-watch`): OpenAPI describes no WebSocket, so
+ * the document names its messages, whose schemas are among its components.
+ */
+export const WATCH_API_DOCUMENT = {
+  url: '/v1/watch on the local stack; the WatchUrl output (wss://) of a deployed stack',
+  protocol: 'WebSocket, one JSON object per text frame',
+  authorization: 'SigV4 on the connection request, as the REST API (none on the local stack)',
+  description:
+    'Idle consumers watch the topics they read instead of long polling: a watch is answered with every ' +
+    "partition's high watermark (WatchingMessage) and then a WatchHeadsMessage follows each append. " +
+    'Notifications carry no records and may be lost: renew the watch (every minute) to catch up, and fetch ' +
+    'over HTTP. A heartbeat over the WebSocket is answered only when the generation changed or it failed.',
+  clientMessages: [ref('WatchRequest'), ref('WatchHeartbeatRequest')],
+  serverMessages: [
+    ref('WatchingMessage'),
+    ref('WatchHeadsMessage'),
+    ref('WatchGenerationMessage'),
+    ref('WatchProblemMessage'),
+  ],
+} as const;
