@@ -20,6 +20,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as xray from 'aws-cdk-lib/aws-xray';
 import { Construct, type IConstruct } from 'constructs';
+import { requirementOf } from '../shared/authorization/acl.js';
 import {
   FUNCTION_NAMES,
   type FunctionName,
@@ -39,8 +40,8 @@ import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
 import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
-import { ShoalWatch } from './shoal-watch.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
+import { ShoalWatch } from './shoal-watch.js';
 
 /** How much of one table a function may touch. */
 export type TableAccess = 'none' | 'read' | 'readWrite';
@@ -149,16 +150,6 @@ export interface ShoalApiProps {
    * @default 0
    */
   readonly traceReservoirPerSecond?: number;
-  /**
-   * The fetch function's reserved concurrency: the most fetches that run at once, or `false` for no
-   * bound. A fetch may wait up to 20 seconds for records (`waitMs`), so without a bound consumers
-   * that wait could take every unreserved Lambda execution of the account and leave produce, the
-   * archiver and the TTL rescue throttled; beyond the bound, fetches are throttled instead. The
-   * executions are also kept for fetches alone, and Lambda requires 100 of the account's to stay
-   * unreserved: an account with a lower concurrency quota needs a smaller value or `false`.
-   * @default 100
-   */
-  readonly fetchConcurrency?: number | false;
 }
 
 /** Every media type: see `LIMITS.requestBodyBytesMax`. */
@@ -187,8 +178,6 @@ export const FUNCTION_THROTTLING_DEFAULTS: Readonly<Record<FunctionName, MethodT
   'manage-subscriptions': { rateLimit: 20, burstLimit: 40 },
 };
 const TRACE_SAMPLE_RATE_DEFAULT = 0.05;
-/** A tenth of the default account quota (1,000): 100 consumers long-polling at once. */
-const FETCH_CONCURRENCY_DEFAULT = 100;
 const TRACE_RESERVOIR_PER_SECOND_DEFAULT = 0;
 /** A bound on the reservoir: beyond the stage's own throttle it traces everything anyway. */
 const TRACE_RESERVOIR_PER_SECOND_MAX = 10_000;
@@ -263,10 +252,6 @@ export class ShoalApi extends Construct {
       timeout: props.timeout ?? INTEGRATION_TIMEOUT_MAX,
       logRetention,
       environment: shoalEnvironment(props.storage),
-      // Fetches wait for records: bounded, they cannot starve the rest of Lambda concurrency.
-      ...(name === 'fetch-records' && props.fetchConcurrency !== false
-        ? { reservedConcurrentExecutions: props.fetchConcurrency ?? FETCH_CONCURRENCY_DEFAULT }
-        : {}),
     });
     grantAccess(shoalFunction.role, FUNCTION_ACCESS[name], props.storage);
     keepLogicalIds(this, id, shoalFunction);
@@ -387,19 +372,32 @@ export class ShoalApi extends Construct {
         integrations.set(route.functionName, integration);
       }
       const pathParameters = segments.filter(isPathParameter).map((segment) => segment.slice(1, -1));
-      resource.addMethod(route.method, integration, {
+      const isPublic = requirementOf(route).resourceType === 'public';
+      const method = resource.addMethod(route.method, integration, {
         operationName: route.operationId,
-        ...(this.jwtAuthorizer
-          ? {
-              authorizationType: apigateway.AuthorizationType.CUSTOM,
-              authorizer: this.jwtAuthorizer.authorizer,
-            }
-          : { authorizationType: apigateway.AuthorizationType.IAM }),
+        ...(isPublic
+          ? { authorizationType: apigateway.AuthorizationType.NONE }
+          : this.jwtAuthorizer
+            ? {
+                authorizationType: apigateway.AuthorizationType.CUSTOM,
+                authorizer: this.jwtAuthorizer.authorizer,
+              }
+            : { authorizationType: apigateway.AuthorizationType.IAM }),
         requestValidator: validator,
         requestParameters: Object.fromEntries(
           pathParameters.map((parameter) => [`method.request.path.${parameter}`, true]),
         ),
       });
+      if (isPublic) {
+        const reason =
+          `${route.method} ${route.path} reveals nothing (it answers {"status":"ok"} and reads no data), so a load ` +
+          `balancer or uptime check can call it without credentials; its own throttle (${PUBLIC_ROUTE_THROTTLE.rateLimit} ` +
+          'requests a second) bounds what an anonymous caller can cost.';
+        Validations.of(method).acknowledge(
+          { id: 'AwsSolutions-APIG4', reason },
+          { id: 'AwsSolutions-COG4', reason },
+        );
+      }
     }
   }
 }
@@ -514,6 +512,9 @@ function pathSegmentsOf(route: Route): string[] {
   return segments;
 }
 
+/** The throttle of a route anyone may call (`public` in `acl.ts`), whatever its function's. */
+export const PUBLIC_ROUTE_THROTTLE: MethodThrottle = { rateLimit: 10, burstLimit: 20 };
+
 /** The throttle of one function's methods: its own setting, else the stage-wide props, else its default. */
 export function throttleOf(props: ShoalApiProps, name: FunctionName): MethodThrottle {
   const own = props.throttling?.[name];
@@ -529,7 +530,10 @@ export function throttleOf(props: ShoalApiProps, name: FunctionName): MethodThro
 function methodThrottles(props: ShoalApiProps): Record<string, apigateway.MethodDeploymentOptions> {
   return Object.fromEntries(
     ROUTES.map((route) => {
-      const throttle = throttleOf(props, route.functionName);
+      const throttle =
+        requirementOf(route).resourceType === 'public'
+          ? PUBLIC_ROUTE_THROTTLE
+          : throttleOf(props, route.functionName);
       return [
         `${route.path}/${route.method}`,
         { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit },
@@ -583,12 +587,6 @@ function validateProps(props: ShoalApiProps): void {
     props.traceReservoirPerSecond,
     (value) => Number.isInteger(value) && value >= 0 && value <= TRACE_RESERVOIR_PER_SECOND_MAX,
     `a whole number from 0 to ${TRACE_RESERVOIR_PER_SECOND_MAX}`,
-  );
-  checkSetting(
-    'fetchConcurrency',
-    props.fetchConcurrency === false ? undefined : props.fetchConcurrency,
-    (value) => Number.isInteger(value) && value >= 1,
-    'a whole number, at least 1, or false',
   );
   checkSetting(
     'memorySize',

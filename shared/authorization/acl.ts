@@ -40,12 +40,16 @@ export interface AclEntry {
   readonly operation: AclOperation;
 }
 
-/** What one route needs. Path parameters name the resource; `authenticated` routes need any valid identity. */
+/**
+ * What one route needs. Path parameters name the resource; `authenticated` routes need any valid
+ * identity; `public` routes need none (API Gateway authorizes nothing for them: they reveal nothing).
+ */
 export type AclRequirement =
   | { readonly resourceType: 'topic'; readonly parameter: 'topic'; readonly operation: AclOperation }
   | { readonly resourceType: 'group'; readonly parameter: 'group'; readonly operation: AclOperation }
   | { readonly resourceType: 'cluster'; readonly operation: AclOperation }
-  | { readonly resourceType: 'authenticated' };
+  | { readonly resourceType: 'authenticated' }
+  | { readonly resourceType: 'public' };
 
 const topic = (operation: AclOperation): AclRequirement => ({
   resourceType: 'topic',
@@ -68,7 +72,8 @@ const cluster = (operation: AclOperation): AclRequirement => ({ resourceType: 'c
  * function of the caller's choosing with a topic's records, so managing one is cluster Alter.
  */
 export const ROUTE_ACL: Readonly<Record<OperationId, AclRequirement>> = {
-  getHealth: { resourceType: 'authenticated' },
+  // `{"status":"ok"}` from the function, touching no data: a load balancer or uptime check needs no key.
+  getHealth: { resourceType: 'public' },
   getOpenApi: { resourceType: 'authenticated' },
   createTopic: cluster('Create'),
   listTopics: cluster('Describe'),
@@ -198,6 +203,7 @@ export function isAllowed(
   pathParameters: Readonly<Record<string, string>>,
 ): boolean {
   switch (requirement.resourceType) {
+    case 'public':
     case 'authenticated':
       return true;
     case 'cluster':

@@ -79,6 +79,9 @@ function grantsFor(route: Route, acl: readonly AclEntry[]): Grant[] {
   const requirement = requirementOf(route);
   const wildcards = Object.fromEntries(parametersOf(route).map((name) => [name, '*']));
   switch (requirement.resourceType) {
+    case 'public':
+      // The method authorizes nothing (AuthorizationType NONE): no policy needs to name it.
+      return [];
     case 'authenticated':
       return acl.length > 0 ? [{ route, bindings: wildcards }] : [];
     case 'cluster':
@@ -117,6 +120,7 @@ function coverageOf(
   acl: readonly AclEntry[],
 ): 'all' | 'some' | 'none' {
   switch (requirement.resourceType) {
+    case 'public':
     case 'authenticated':
       return 'all';
     case 'cluster':

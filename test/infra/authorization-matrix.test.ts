@@ -150,6 +150,11 @@ function tokenFor(principal: string): string {
   return signJwt({ alg: 'HS256' }, validClaims({ sub: principal, shoal_acl: acl }), hs256Key());
 }
 
+/** A route API Gateway authorizes nothing for (`public` in `acl.ts`). */
+function isPublic(probe: (typeof PROBES)[number]): boolean {
+  return requirementOf(probe.route).resourceType === 'public';
+}
+
 /** The hand-written expectations for the documented principals ("allow" or "deny"). */
 const TABLE: readonly [principal: string, method: string, path: string, expected: 'allow' | 'deny'][] = [
   ['producer', 'POST', '/v1/topics/orders/records', 'allow'],
@@ -214,10 +219,12 @@ describe('authorization matrix', () => {
       const label = `${principal} ${method} ${path}`;
 
       const model = isAllowed(PRINCIPALS[principal] ?? [], requirementOf(probe.route), probe.pathParameters);
+      expect(model, `model: ${label}`).toBe(expected === 'allow');
+      // API Gateway consults neither IAM nor the authorizer on a public route.
+      if (isPublic(probe)) continue;
       const iam = evaluate(policies[principal] ?? [], INVOKE, probe.methodArn);
       const answer = await authorizer(eventFor(probe, tokenFor(principal)));
 
-      expect(model, `model: ${label}`).toBe(expected === 'allow');
       expect(iam === 'Allow', `IAM: ${label}`).toBe(expected === 'allow');
       expect(answer.policyDocument.Statement[0], `authorizer: ${label}`).toMatchObject({
         Effect: expected === 'allow' ? 'Allow' : 'Deny',
@@ -228,7 +235,7 @@ describe('authorization matrix', () => {
   it('makes the synthesized IAM policies agree with the ACL model on every probe', () => {
     const disagreements: string[] = [];
     for (const [principal, acl] of Object.entries(PRINCIPALS)) {
-      for (const probe of PROBES) {
+      for (const probe of PROBES.filter((candidate) => !isPublic(candidate))) {
         const expected = isAllowed(acl, requirementOf(probe.route), probe.pathParameters);
         const decision = evaluate(policies[principal] ?? [], INVOKE, probe.methodArn);
         if ((decision === 'Allow') !== expected) {
@@ -244,7 +251,7 @@ describe('authorization matrix', () => {
     const disagreements: string[] = [];
     for (const [principal, acl] of Object.entries(PRINCIPALS)) {
       const token = tokenFor(principal);
-      for (const probe of PROBES) {
+      for (const probe of PROBES.filter((candidate) => !isPublic(candidate))) {
         const expected = isAllowed(acl, requirementOf(probe.route), probe.pathParameters);
         const answer = await authorizer(eventFor(probe, token));
         const statements = answer.policyDocument.Statement as unknown as StatementJson[];
@@ -262,6 +269,18 @@ describe('authorization matrix', () => {
     }
 
     expect(disagreements).toEqual([]);
+  });
+
+  it('names the public health check in no policy: it is allowed to everyone, and to no one by IAM', () => {
+    const health = PROBES.filter(isPublic);
+
+    expect(health.map((probe) => probe.route.operationId)).toEqual(['getHealth']);
+    for (const [principal, statements] of Object.entries(policies)) {
+      for (const probe of health) {
+        expect(evaluate(statements, INVOKE, probe.methodArn), principal).not.toBe('Allow');
+        expect(isAllowed([], requirementOf(probe.route), probe.pathParameters)).toBe(true);
+      }
+    }
   });
 
   it('uses Deny statements only where a wildcard reaches a route the ACL does not allow', () => {
