@@ -150,6 +150,16 @@ export interface ShoalApiProps {
    * @default 0
    */
   readonly traceReservoirPerSecond?: number;
+  /**
+   * The fetch function's reserved concurrency: the most fetches that run at once, or `false` for no
+   * bound. A fetch may wait up to 20 seconds for records (`waitMs`), so without a bound consumers
+   * that wait could take every unreserved Lambda execution of the account and leave produce, the
+   * archiver and the TTL rescue throttled; beyond the bound, fetches are throttled instead. The
+   * executions are also kept for fetches alone, and Lambda requires 100 of the account's to stay
+   * unreserved: an account with a lower concurrency quota needs a smaller value or `false`.
+   * @default 100
+   */
+  readonly fetchConcurrency?: number | false;
 }
 
 /** Every media type: see `LIMITS.requestBodyBytesMax`. */
@@ -178,6 +188,8 @@ export const FUNCTION_THROTTLING_DEFAULTS: Readonly<Record<FunctionName, MethodT
   'manage-subscriptions': { rateLimit: 20, burstLimit: 40 },
 };
 const TRACE_SAMPLE_RATE_DEFAULT = 0.05;
+/** A tenth of the default account quota (1,000): 100 consumers long-polling at once. */
+const FETCH_CONCURRENCY_DEFAULT = 100;
 const TRACE_RESERVOIR_PER_SECOND_DEFAULT = 0;
 /** A bound on the reservoir: beyond the stage's own throttle it traces everything anyway. */
 const TRACE_RESERVOIR_PER_SECOND_MAX = 10_000;
@@ -252,6 +264,10 @@ export class ShoalApi extends Construct {
       timeout: props.timeout ?? INTEGRATION_TIMEOUT_MAX,
       logRetention,
       environment: shoalEnvironment(props.storage),
+      // Fetches wait for records: bounded, they cannot starve the rest of Lambda concurrency.
+      ...(name === 'fetch-records' && props.fetchConcurrency !== false
+        ? { reservedConcurrentExecutions: props.fetchConcurrency ?? FETCH_CONCURRENCY_DEFAULT }
+        : {}),
     });
     grantAccess(shoalFunction.role, FUNCTION_ACCESS[name], props.storage);
     keepLogicalIds(this, id, shoalFunction);
@@ -587,6 +603,12 @@ function validateProps(props: ShoalApiProps): void {
     props.traceReservoirPerSecond,
     (value) => Number.isInteger(value) && value >= 0 && value <= TRACE_RESERVOIR_PER_SECOND_MAX,
     `a whole number from 0 to ${TRACE_RESERVOIR_PER_SECOND_MAX}`,
+  );
+  checkSetting(
+    'fetchConcurrency',
+    props.fetchConcurrency === false ? undefined : props.fetchConcurrency,
+    (value) => Number.isInteger(value) && value >= 1,
+    'a whole number, at least 1, or false',
   );
   checkSetting(
     'memorySize',
