@@ -212,6 +212,54 @@ describe('records up to 10 MiB', () => {
   });
 });
 
+describe('the guarantees with records stored apart among small ones', () => {
+  it('appends one request mixing small records, an inline 500 KB one and an upload over two partitions atomically, dense and byte for byte', async () => {
+    const name = `large-${randomUUID().slice(0, 8)}`;
+    expect((await api.post('/v1/topics', { name, partitions: 2 })).status).toBe(201);
+    const uploaded = randomBytes(3_000_000);
+    const uploadId = await upload(name, uploaded);
+    const inline = randomBytes(500_000);
+    const records = [
+      { partition: 0, value: str('a') },
+      { partition: 1, value: bin(inline) },
+      { partition: 0, value: { type: 'BINARY', uploadId }, headers: [{ name: 'h', value: 'AQ==' }] },
+      { partition: 1, value: str('b') },
+      { partition: 0, value: str('c') },
+    ];
+
+    const produced = await produce(name, records, 'mixed');
+    const replayed = await produce(name, records, 'mixed');
+
+    expect(produced.status).toBe(200);
+    expect(
+      produced.body.records.map((r: { partition: number; offset: number }) => [r.partition, r.offset]),
+    ).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [0, 2],
+    ]);
+    expect(replayed.body.records).toEqual(produced.body.records);
+    expect(
+      (await api.get(`/v1/topics/${name}`)).body.partitions.map(
+        (p: { highWatermark: number }) => p.highWatermark,
+      ),
+    ).toEqual([3, 2]);
+    // maxBytes=1: each answer holds its first record whole.
+    expect((await fetchOne(name, 0, '&maxBytes=1')).value).toEqual(str('a'));
+    const big = await fetchOne(name, 1, '&maxBytes=1');
+    expect(big.headers).toEqual([{ name: 'h', value: 'AQ==' }]);
+    expect((await readReference(big.value)).equals(uploaded)).toBe(true);
+    expect((await fetchOne(name, 2, '&maxBytes=1')).value).toEqual(str('c'));
+    const second = await api.get(
+      `/v1/topics/${name}/partitions/1/records?offset=0&maxBytes=${LIMITS.fetchBytesMax}`,
+    );
+    expect(Buffer.from(second.body.records[0].value.data, 'base64').equals(inline)).toBe(true);
+    expect(second.body.records[1].value).toEqual(str('b'));
+  });
+});
+
 describe('faults on the upload path', () => {
   it('answers 429 when S3 throttles the read of the upload, appends nothing, and appends on retry', async () => {
     const topic = await createTopic();
