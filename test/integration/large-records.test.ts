@@ -5,7 +5,7 @@
  * tier and from segments. Against DynamoDB Local and the S3 server, with faults injected on both.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Shoal } from '../../client/index.js';
 import { LIMITS } from '../../shared/domain/limits.js';
@@ -257,6 +257,33 @@ describe('the guarantees with records stored apart among small ones', () => {
     );
     expect(Buffer.from(second.body.records[0].value.data, 'base64').equals(inline)).toBe(true);
     expect(second.body.records[1].value).toEqual(str('b'));
+  });
+});
+
+describe('uploads after their produce', () => {
+  it('replays a retry by its Idempotency-Key after the upload is gone, without reading it', async () => {
+    const topic = await createTopic();
+    const { topicId } = await storedTopic(runtime, topic);
+    const uploadId = await upload(topic, randomBytes(600_000));
+    const records = [{ value: { type: 'BINARY', uploadId } }];
+    const first = await produce(topic, records, 'gone-later');
+
+    // The lifecycle rule deletes uploads a day after they were made.
+    await runtime.s3.send(
+      new DeleteObjectCommand({
+        Bucket: runtime.config.segmentBucketName,
+        Key: uploadKey(topicId, uploadId),
+      }),
+    );
+    const retried = await produce(topic, records, 'gone-later');
+    const unkeyed = await produce(topic, records);
+
+    expect(first.status).toBe(200);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(unkeyed.status).toBe(400);
+    expect(unkeyed.body.field).toBe('records[0].value.uploadId');
+    expect(await highWatermark(topic)).toBe(1);
   });
 });
 
