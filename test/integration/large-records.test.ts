@@ -378,6 +378,21 @@ describe('bad input on the upload path: a 4xx and nothing changed', () => {
     expect(await highWatermark(topic)).toBe(0);
   });
 
+  it('fails when a key with headers is over recordInlineBytesMax, with 413: only a value may be larger', async () => {
+    const topic = await createTopic();
+
+    const answer = await produce(topic, [
+      { key: str('k'.repeat(LIMITS.recordInlineBytesMax)), value: str('v') },
+    ]);
+
+    expect(answer.status).toBe(413);
+    expect(answer.body).toMatchObject({
+      limit: 'recordKeyAndHeadersBytes',
+      max: LIMITS.recordInlineBytesMax,
+    });
+    expect(await highWatermark(topic)).toBe(0);
+  });
+
   it('fails when a produce names an upload that does not exist, with 400 naming the field', async () => {
     const topic = await createTopic();
 
