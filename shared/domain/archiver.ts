@@ -270,25 +270,36 @@ export class Archiver {
     }
     const now = this.clock.now();
     const work: { topic: Topic; partition: number }[] = [];
-    for (const topic of topics) {
+    const checks = topics.flatMap((topic) => {
       const due = all(topic).filter(
         (partition) => (this.idle.get(memoKey(topic, partition))?.dueAt ?? 0) <= now,
       );
-      if (due.length === 0) continue;
+      return due.length === 0 ? [] : [{ topic, due }];
+    });
+    const check = async ({ topic, due }: { topic: Topic; due: number[] }) => {
       let heads: readonly PartitionHead[];
       try {
         // Eventually consistent: an append this read misses is seen by the next check of the partition.
         heads = await this.log.readHeads(topic, due, 'eventual');
       } catch (error) {
         errors.push({ topic: topic.name, partition: due[0] ?? 0, error });
-        continue;
+        return;
       }
+      // One draw per topic: its idle partitions stay due together, one read per topic and check.
+      const jitter = this.clock.random();
       for (const head of heads) {
         if (this.hasWork(topic, head, now)) work.push({ topic, partition: head.partition });
-        else
-          this.rememberIdle(topic, head, this.idle.get(memoKey(topic, head.partition))?.retentionDueAt, now);
+        else {
+          const retentionDueAt = this.idle.get(memoKey(topic, head.partition))?.retentionDueAt;
+          this.rememberIdle(topic, head, retentionDueAt, now, jitter);
+        }
       }
-    }
+    };
+    let next = 0;
+    const worker = async () => {
+      for (let item = checks[next++]; item; item = checks[next++]) await check(item);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency) }, worker));
     return work;
   }
 
@@ -315,19 +326,21 @@ export class Archiver {
 
   /**
    * Notes a partition with nothing left to do for now, due again within its topic's idle check
-   * period (spread over its last quarter, so that partitions idle since the same run do not all
-   * come due in one later run) or when its retention is due, whichever is first.
+   * period (spread over its last quarter by `jitter`, one draw per topic in a run, so that topics
+   * idle since the same run do not all come due in one later run while a topic's partitions stay
+   * due together) or when its retention is due, whichever is first.
    */
   private rememberIdle(
     topic: Topic,
     head: PartitionHead,
     retentionDueAt: number | undefined,
     now: number,
+    jitter = this.clock.random(),
   ): void {
     if (this.options.idleCheckMsMax <= 0) return;
     const { segmentMs, localRetentionMs } = topic.config;
     const periodMs = Math.min(this.options.idleCheckMsMax, Math.min(segmentMs, localRetentionMs) / 4);
-    const dueIn = periodMs * (0.75 + 0.25 * this.clock.random());
+    const dueIn = periodMs * (0.75 + 0.25 * jitter);
     const retention = retentionDueAt ?? Number.POSITIVE_INFINITY;
     if (this.idle.size >= MEMOS_MAX) this.idle.clear();
     this.idle.set(memoKey(topic, head.partition), {
