@@ -23,6 +23,36 @@ import { resolveSubscriptionConfig } from '../shared/domain/subscription.js';
 import { CreateSubscriptionRequest, toSubscriptionInput } from '../shared/http/subscription-schemas.js';
 import type { IShoalLog } from './shoal-subscriptions.js';
 
+/**
+ * Lets the dispatcher of a Shoal deployment invoke `target` for its subscriptions, and read its
+ * configuration (the dispatcher reads the function's timeout so it never starts an invocation it
+ * cannot wait for), and nothing else. `ShoalEventSource` calls it; a subscription created through
+ * the API (`POST /v1/subscriptions`, `npx shoal subscriptions create`) needs it once per function.
+ *
+ * The policy lives in the function's stack (under `scope`, the function by default) and is attached
+ * to the dispatcher's role: the Shoal stack never refers to the function, so a function in another
+ * stack adds no dependency cycle.
+ *
+ * @example
+ * grantSubscriptionTarget(shoal, billingFunction); // then create the subscription through the API
+ */
+export function grantSubscriptionTarget(
+  log: IShoalLog,
+  target: lambda.IFunction,
+  scope: Construct = target as unknown as Construct,
+  id = 'ShoalSubscriptionTarget',
+): iam.Policy {
+  return new iam.Policy(scope, id, {
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
+        resources: [target.functionArn],
+      }),
+    ],
+    roles: [log.dispatcherRole],
+  });
+}
+
 /** Settings of {@link ShoalEventSource}: Lambda's Kafka event source props, for a Shoal topic. */
 export interface ShoalEventSourceProps {
   /** The topic to subscribe to. */
@@ -121,17 +151,8 @@ export class ShoalEventSource implements lambda.IEventSource {
       this.props.subscriptionName ?? Names.uniqueResourceName(container, { maxLength: 200, separator: '-' });
     this.boundName = name;
 
-    // In the function's stack, attached to the dispatcher's role: the Shoal stack never refers to
-    // the function, so functions in other stacks add no dependency cycle.
-    const invoke = new iam.Policy(container, 'InvokePolicy', {
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
-          resources: [target.functionArn],
-        }),
-      ],
-      roles: [this.log.dispatcherRole],
-    });
+    // The same id as before this function existed: deployed policies keep their logical id.
+    const invoke = grantSubscriptionTarget(this.log, target, container, 'InvokePolicy');
     const subscription = new CustomResource(container, 'Subscription', {
       serviceToken: this.log.subscriptionServiceToken,
       resourceType: 'Custom::ShoalSubscription',

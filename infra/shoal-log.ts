@@ -5,6 +5,7 @@
  * stack instead (`infra/app.ts`); choose the construct to keep Shoal inside a stack you own.
  */
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
   type AclInput,
@@ -19,6 +20,7 @@ import {
   type ShoalObservabilityProps,
 } from './observability.js';
 import { ShoalApi, type ShoalApiProps } from './shoal-api.js';
+import { grantSubscriptionTarget } from './shoal-event-source.js';
 import { ShoalStorage, type ShoalStorageProps } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
@@ -126,6 +128,14 @@ export class ShoalLog extends Construct implements IShoalLog {
    */
   grant(grantee: iam.IGrantable, acl: AclInput): iam.Grant {
     return grantShoalAccess(grantee, this.api.restApi, acl);
+  }
+
+  /**
+   * Lets the dispatcher invoke `target` for subscriptions created through the API, and nothing
+   * else (see {@link grantSubscriptionTarget}); `ShoalEventSource` needs no such call.
+   */
+  allowSubscriptionTarget(target: lambda.IFunction): iam.Policy {
+    return grantSubscriptionTarget(this, target);
   }
 }
 

@@ -28,7 +28,11 @@ export {
   ShoalStatelessStack,
   type ShoalStatelessStackProps,
 } from '../../infra/shoal-api.js';
-export { ShoalEventSource, type ShoalEventSourceProps } from '../../infra/shoal-event-source.js';
+export {
+  grantSubscriptionTarget,
+  ShoalEventSource,
+  type ShoalEventSourceProps,
+} from '../../infra/shoal-event-source.js';
 export { ShoalLog, type ShoalLogProps } from '../../infra/shoal-log.js';
 export {
   ShoalStatefulStack,

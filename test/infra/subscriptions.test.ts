@@ -9,7 +9,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShoalEventSource, type ShoalEventSourceProps } from '../../infra/shoal-event-source.js';
+import {
+  grantSubscriptionTarget,
+  ShoalEventSource,
+  type ShoalEventSourceProps,
+} from '../../infra/shoal-event-source.js';
 import { ShoalStorage } from '../../infra/shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions } from '../../infra/shoal-subscriptions.js';
 import { CDK_CONTEXT } from './shoal-app.js';
@@ -158,6 +162,32 @@ describe('ShoalEventSource', () => {
     expect(appTemplate.findResources('Custom::ShoalSubscription')[resourceId ?? '']?.DependsOn).toContain(
       policyId,
     );
+  });
+
+  it('grants a function for subscriptions made through the API the same and no more, in its own stack', () => {
+    const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const shoal = new Stack(app, 'ApiShoal');
+    const log = new ShoalSubscriptions(shoal, 'Subscriptions', {
+      storage: new ShoalStorage(shoal, 'Storage'),
+    });
+    const other = new Stack(app, 'Audit');
+    const fn = userFunction(other, 'Audit');
+
+    const policy = grantSubscriptionTarget(log, fn);
+
+    const template = Template.fromStack(other);
+    const [resource] = resourcesOf(template, 'AWS::IAM::Policy');
+    expect(resource?.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:GetFunctionConfiguration', 'lambda:InvokeFunction'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Audit/), 'Arn'] },
+      },
+    ]);
+    expect(JSON.stringify(resource?.Properties.Roles)).toContain('DispatchSubscriptions');
+    expect(Stack.of(policy)).toBe(other);
+    // Nothing of the function reaches the Shoal stack: no cycle, however the stacks are arranged.
+    expect(JSON.stringify(Template.fromStack(shoal).toJSON())).not.toContain('Audit');
   });
 
   it('leaves the Shoal stack free of references to the subscribed function (no cycle across stacks)', () => {
