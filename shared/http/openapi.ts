@@ -3,6 +3,7 @@
  * requests, and served at `GET /openapi.json`.
  */
 import { z } from 'zod';
+import { requirementOf } from '../authorization/acl.js';
 import { LIMITS } from '../domain/limits.js';
 import { type OperationId, ROUTES } from './route-table.js';
 import {
@@ -290,7 +291,8 @@ function buildDocument(): Record<string, unknown> {
           }
         : {}),
       responses: responsesOf(operation),
-      security: [{ sigv4: [] }],
+      // A public route (the health check) takes no credentials at all.
+      security: requirementOf(route).resourceType === 'public' ? [] : [{ sigv4: [] }],
     };
   }
   return {

@@ -35,6 +35,15 @@ describe('route table', () => {
       expect(paths[route.path]?.[route.method.toLowerCase()]?.operationId).toBe(route.operationId);
     }
   });
+
+  it('documents SigV4 on every route but the public health check, which takes no credentials', () => {
+    const paths = openApiDocument().paths as Record<string, Record<string, { security: unknown[] }>>;
+
+    for (const route of ROUTES) {
+      const security = paths[route.path]?.[route.method.toLowerCase()]?.security;
+      expect(security, route.operationId).toEqual(route.operationId === 'getHealth' ? [] : [{ sigv4: [] }]);
+    }
+  });
 });
 
 describe('routeTo', () => {
