@@ -14,18 +14,22 @@ import {
   FetchResponseSchema,
   GroupDescriptionSchema,
   GroupListSchema,
+  GroupName,
   HealthResponseSchema,
   HeartbeatRequest,
   IdempotencyKeyHeader,
   JoinGroupRequest,
   MemberAssignmentSchema,
+  MemberId,
   OffsetResponseSchema,
   OffsetsQuery,
+  PartitionParam,
   ProduceRequest,
   ProduceResponseSchema,
   ResetOffsetsRequest,
   TopicDescriptionSchema,
   TopicListSchema,
+  TopicName,
   UpdateTopicRequest,
   UploadRequest,
   UploadResponseSchema,
@@ -34,6 +38,7 @@ import {
   CreateSubscriptionRequest,
   SubscriptionDescriptionSchema,
   SubscriptionListSchema,
+  SubscriptionName,
   SubscriptionSchema,
 } from './subscription-schemas.js';
 import { WATCH_API_DOCUMENT } from './watch-schemas.js';
@@ -42,10 +47,39 @@ interface OperationSchemas {
   readonly body?: z.ZodType;
   readonly query?: z.ZodObject;
   readonly headers?: Record<string, { schema: z.ZodType; description: string }>;
-  readonly success: { status: number; schema?: z.ZodType; description: string };
-  /** Problem statuses this operation can answer besides 400, 429 and 500. */
+  readonly success: {
+    status: number;
+    schema?: z.ZodType;
+    description: string;
+    /** Response headers of the success answer, by name. */
+    headers?: Record<string, { schema: Record<string, unknown>; description: string }>;
+  };
+  /** Problem statuses this operation can answer besides 400, 429, 500 and 503. */
   readonly problems: readonly number[];
 }
+
+/**
+ * The schema each path parameter is parsed with (`parsePathParameter` in the functions): the
+ * document states the same patterns and ranges the server enforces.
+ */
+const PATH_PARAMETERS: Readonly<Record<string, z.ZodType>> = {
+  topic: TopicName,
+  partition: PartitionParam,
+  group: GroupName,
+  memberId: MemberId,
+  name: SubscriptionName,
+};
+
+/** Operations that touch no storage: nothing in them can be busy (503). */
+const STORAGE_FREE: ReadonlySet<OperationId> = new Set(['getHealth', 'getOpenApi']);
+
+/** `Retry-After` on every 429 and 503: whole seconds to wait before retrying. */
+const RETRY_AFTER_HEADER = {
+  'Retry-After': {
+    description: 'Seconds to wait before trying again',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
+};
 
 /** Per operation: what it takes and what it answers. Every operation in ROUTES must be here. */
 const OPERATIONS: Record<OperationId, OperationSchemas> = {
@@ -112,7 +146,10 @@ const OPERATIONS: Record<OperationId, OperationSchemas> = {
   },
   deleteSubscription: { success: { status: 204, description: 'Deleted' }, problems: [404] },
   getHealth: { success: { status: 200, schema: HealthResponseSchema, description: 'Alive' }, problems: [] },
-  getOpenApi: { success: { status: 200, description: 'This document' }, problems: [] },
+  getOpenApi: {
+    success: { status: 200, schema: z.record(z.string(), z.unknown()), description: 'This document' },
+    problems: [],
+  },
   createTopic: {
     body: CreateTopicRequest,
     success: { status: 201, schema: TopicDescriptionSchema, description: 'Created' },
@@ -141,6 +178,13 @@ const OPERATIONS: Record<OperationId, OperationSchemas> = {
       status: 200,
       schema: ProduceResponseSchema,
       description: 'Where each record landed, in request order',
+      headers: {
+        'Idempotent-Replayed': {
+          description:
+            '`true` when the answer is the first answer to an earlier request with the same Idempotency-Key (nothing was appended this time)',
+          schema: { type: 'string', enum: ['true'] },
+        },
+      },
     },
     problems: [404, 413, 422, 429, 503],
   },
@@ -178,8 +222,11 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request; `field` names the offending field',
   404: 'Topic (40401), partition (40402), consumer group (40404) or subscription (40405) not found',
   409: 'Conflicts with the current state; consumer groups: fenced for a stale generation (40910), an unknown member (40911) or a partition the member does not own (40912), a group with live members (40913), an offset that would move backwards (40914); a subscription that exists (40915)',
+  401: 'No credentials, or credentials API Gateway does not accept (IAM signature or bearer token)',
+  403: 'The credentials do not allow this route for this name',
   413: `Over a published limit: the body (over ${LIMITS.requestBodyBytesMax} bytes, \`limit\` \`requestBodyBytes\`), a record (over ${LIMITS.recordBytesMax} bytes, \`recordBytes\`), an upload (over ${LIMITS.uploadBytesMax} bytes, \`uploadBytes\`), or a list in it (\`limit\` names it, with \`value\` and \`max\`)`,
   416: 'Offset out of range; carries logStartOffset and highWatermark',
+  415: 'Local stack only: a body sent without `Content-Type: application/json` (a browser form cannot reach the API)',
   422: 'Idempotency-Key reused with a different request; a committed offset above the high watermark (42202)',
   429: 'Throttled; see Retry-After',
   500: 'Internal error',
@@ -218,7 +265,10 @@ let built: Record<string, unknown> | undefined;
 function parametersOf(path: string, operation: OperationSchemas): unknown[] {
   const parameters: unknown[] = [];
   for (const match of path.matchAll(/\{([^}]+)\}/g)) {
-    parameters.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
+    const name = match[1] as string;
+    const schema = PATH_PARAMETERS[name];
+    if (!schema) throw new Error(`No schema for the path parameter {${name}} of ${path}`);
+    parameters.push({ name, in: 'path', required: true, schema: schemaOf(schema) });
   }
   if (operation.query) {
     for (const [name, schema] of Object.entries(operation.query.shape as Record<string, z.ZodType>)) {
@@ -245,21 +295,35 @@ function parametersOf(path: string, operation: OperationSchemas): unknown[] {
 }
 
 /** An operation's success answer and every problem it may answer. */
-function responsesOf(operation: OperationSchemas): Record<string, unknown> {
+function responsesOf(
+  operationId: OperationId,
+  operation: OperationSchemas,
+  isPublic: boolean,
+): Record<string, unknown> {
+  const { success } = operation;
   const responses: Record<string, unknown> = {
-    [operation.success.status]: {
-      description: operation.success.description,
-      ...(operation.success.schema
-        ? { content: { 'application/json': { schema: schemaOf(operation.success.schema) } } }
-        : {}),
+    [success.status]: {
+      description: success.description,
+      ...(success.headers ? { headers: success.headers } : {}),
+      ...(success.schema ? { content: { 'application/json': { schema: schemaOf(success.schema) } } } : {}),
     },
   };
-  // Every operation can be throttled by DynamoDB (429) besides its own problems; every body can
-  // be too large, or hold a list longer than its limit (413).
-  const bodyProblems = operation.body ? [413] : [];
-  for (const status of new Set([400, ...operation.problems, ...bodyProblems, 429, 500])) {
+  // API Gateway refuses missing or insufficient credentials (401, 403) and throttles every method
+  // (429); storage can be throttled (429) or busy (503); every body can be too large, or hold a
+  // list longer than its limit (413), and on the local stack must be JSON (415).
+  const statuses = new Set([
+    400,
+    ...(isPublic ? [] : [401, 403]),
+    ...operation.problems,
+    ...(operation.body ? [413, 415] : []),
+    429,
+    500,
+    ...(STORAGE_FREE.has(operationId) ? [] : [503]),
+  ]);
+  for (const status of [...statuses].sort((a, b) => a - b)) {
     responses[status] = {
       description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+      ...(status === 429 || status === 503 ? { headers: RETRY_AFTER_HEADER } : {}),
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
     };
   }
@@ -277,6 +341,8 @@ function buildDocument(): Record<string, unknown> {
   for (const route of ROUTES) {
     const operation = OPERATIONS[route.operationId];
     const parameters = parametersOf(route.path, operation);
+    // A public route (the health check) takes no credentials at all.
+    const isPublic = requirementOf(route).resourceType === 'public';
     paths[route.path] ??= {};
     (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = {
       operationId: route.operationId,
@@ -290,9 +356,8 @@ function buildDocument(): Record<string, unknown> {
             },
           }
         : {}),
-      responses: responsesOf(operation),
-      // A public route (the health check) takes no credentials at all.
-      security: requirementOf(route).resourceType === 'public' ? [] : [{ sigv4: [] }],
+      responses: responsesOf(route.operationId, operation, isPublic),
+      security: isPublic ? [] : [{ sigv4: [] }],
     };
   }
   return {
@@ -300,9 +365,22 @@ function buildDocument(): Record<string, unknown> {
     info: {
       title: 'Shoal',
       version: '1',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       description:
         "A serverless event log for AWS with Kafka's model: topics, partitions, dense offsets, keyed ordering, idempotent produce.",
     },
+    servers: [
+      { url: 'http://127.0.0.1:8092', description: 'The local stack (`npm start`)' },
+      {
+        url: 'https://{apiId}.execute-api.{region}.amazonaws.com/{stage}',
+        description: 'A deployment (`npx cdk deploy` prints its URL as the REST API Endpoint output)',
+        variables: {
+          apiId: { default: 'API_ID', description: 'The REST API id' },
+          region: { default: 'us-east-1', description: 'The AWS region' },
+          stage: { default: 'prod', description: 'The stage name (`shoal:stageName`)' },
+        },
+      },
+    ],
     paths,
     'x-shoal-watch': WATCH_API_DOCUMENT,
     components: {
