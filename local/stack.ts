@@ -202,7 +202,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     signal?.throwIfAborted();
 
     const watchServer = createLocalWatchServer();
-    cleanups.push(async () => watchServer.close());
     await startBackgroundWork(runtime, options, cleanups, watchServer);
     const { port, traffic } = await startHttpApi(runtime, options, cleanups, watchServer);
     signal?.throwIfAborted();
@@ -299,6 +298,8 @@ async function startHttpApi(
   watchServer.attach(server, createWatchHandler(runtime, watchServer.poster), refuseForeign);
   const port = await listen(server, options.port);
   cleanups.push(() => closeServer(server));
+  // Runs first (cleanups run in reverse): the server's close waits for its upgraded sockets too.
+  cleanups.push(async () => watchServer.close());
   return { port, traffic };
 }
 

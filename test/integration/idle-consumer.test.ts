@@ -5,30 +5,24 @@
  * the session timeout, and still sees a new record within seconds (timings belong to the bench;
  * the bound here is loose for a loaded 2-core machine).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Consumer, Shoal } from '../../client/index.js';
-import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import { startThrowawayStack, type ThrowawayStack } from '../support/throwaway-stack.js';
 
 /** What the design allows an idle member per minute: 6 heartbeats (every 10 s) and 1 renewal. */
 const IDLE_MESSAGES_PER_MINUTE_MAX = 7;
 /** Longer than the default session timeout (30 s), so a member kept alive by nothing would expire. */
 const IDLE_WINDOW_MS = 35_000;
 
-let stack: LocalStack;
-let scratch: string;
+let throwaway: ThrowawayStack;
 let shoal: Shoal;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'shoal-idle-'));
-  stack = await startLocalStack({ dataDir: scratch, port: 0, persistent: false, archiveIntervalMs: 0 });
-  shoal = new Shoal({ url: stack.url });
+  throwaway = await startThrowawayStack('idle');
+  shoal = new Shoal({ url: throwaway.stack.url });
 }, 120_000);
 afterAll(async () => {
-  await stack?.stop();
-  await rm(scratch, { recursive: true, force: true });
+  await throwaway?.stop();
 });
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -54,9 +48,9 @@ describe('an idle consumer', () => {
     await new Promise((resolve) => setTimeout(resolve, 8_000));
 
     // Act: stay idle past the session timeout.
-    const before = { ...stack.traffic };
+    const before = { ...throwaway.stack.traffic };
     await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
-    const after = { ...stack.traffic };
+    const after = { ...throwaway.stack.traffic };
 
     // Assess: no HTTP at all, messages within the design's budget, still the same member.
     expect(after.httpRequests - before.httpRequests).toBe(0);
