@@ -320,7 +320,10 @@ export class Archiver {
       memo.retentionDueAt <= now ||
       memo.archivedOffset !== head.archivedOffset ||
       memo.logStartOffset !== head.logStartOffset ||
-      memo.archivedBytes !== head.archivedBytes
+      memo.archivedBytes !== head.archivedBytes ||
+      // A retention changed since (PATCH): the due time was computed with the old one.
+      memo.retentionMs !== topic.config.retentionMs ||
+      memo.retentionBytes !== topic.config.retentionBytes
     );
   }
 
@@ -347,6 +350,8 @@ export class Archiver {
       archivedOffset: head.archivedOffset,
       logStartOffset: head.logStartOffset,
       archivedBytes: head.archivedBytes,
+      retentionMs: topic.config.retentionMs,
+      retentionBytes: topic.config.retentionBytes,
       retentionDueAt: retention,
       dueAt: Math.min(now + dueIn, retention),
     });
@@ -743,6 +748,9 @@ interface IdleMemo {
   readonly archivedOffset: number;
   readonly logStartOffset: number;
   readonly archivedBytes: number;
+  /** The topic's retention settings the due time was computed with. */
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
   /** When retention may next delete a segment (epoch ms); infinite when only new segments could make it. */
   readonly retentionDueAt: number;
   readonly dueAt: number;

@@ -91,6 +91,28 @@ describe('an archiver with idle checks', () => {
     expect(after.find((report) => report.partition === 2)?.deletedSegments).toBe(1);
   });
 
+  it('applies a retention shortened since, at the next check of the partition', async () => {
+    // Prepare: a week's retention, the segment archived two hours on.
+    const topic = 'idle-shortened';
+    await createTopic(topic);
+    await produce(topic, 3);
+    const { archiver, ahead } = archiverAhead(15 * MINUTE_MS);
+    ahead.ms = 2 * HOUR_MS;
+    expect((await runFor(archiver, topic)).find((report) => report.partition === 3)?.segments).toBe(1);
+
+    // Act: retention cut to one hour, then a run after the partition's idle check period.
+    const patched = await api.patch(`/v1/topics/${topic}`, {
+      retentionMs: HOUR_MS,
+      localRetentionMs: HOUR_MS,
+    });
+    expect(patched.status).toBe(200);
+    ahead.ms += HOUR_MS + MINUTE_MS;
+    const after = await runFor(archiver, topic);
+
+    // Assess: the segment, archived over an hour ago, is gone.
+    expect(after.find((report) => report.partition === 3)?.deletedSegments).toBe(1);
+  });
+
   it('fails no run when every partition is idle: the run reads heads and works on nothing', async () => {
     const topic = 'idle-empty';
     await createTopic(topic);
