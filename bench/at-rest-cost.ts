@@ -10,7 +10,7 @@
  * billed). No free tier is applied (3 dashboards, 10 alarms, 10 custom metrics, 1 million Lambda
  * requests and 400,000 GB-s, 5 GB of logs, 100,000 traces are free per account and often used up).
  */
-import type { AtRestUsage, ScheduledRunUsage } from './at-rest.js';
+import type { AtRestUsage, ScheduledRunUsage } from './at-rest-shape.js';
 import { sampledTraces } from './cost-model.js';
 import type { DeployedSettings } from './deployment.js';
 import { BILLING_RULES, DAYS_PER_MONTH, GIB, PRICES, type PriceTable } from './prices.js';

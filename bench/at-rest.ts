@@ -21,39 +21,10 @@ import { powertoolsTelemetry } from '../shared/observability/powertools-telemetr
 import type { FunctionInvoker } from '../shared/ports/function-invoker.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
 import { tieredStorageFor } from '../shared/services.js';
+import { AT_REST_SHAPE, type AtRestUsage, type ScheduledRunUsage } from './at-rest-shape.js';
 import { captureStdout, emfMetricKeys } from './handler-usage.js';
 import { createCapacityMeter } from './metering.js';
 import { ShoalClient } from './shoal-client.js';
-
-/** The deployment the issue prices at rest. */
-export const AT_REST_SHAPE = {
-  topics: 100,
-  partitionsPerTopic: 12,
-  groups: 20,
-  topicsPerGroup: 5,
-  subscriptions: 10,
-} as const;
-
-/** The scheduled functions measured, by `functions/<name>.ts`. */
-export const SCHEDULED_FUNCTIONS = ['archive-segments', 'dispatch-subscriptions', 'measure-lag'] as const;
-export type ScheduledFunctionName = (typeof SCHEDULED_FUNCTIONS)[number];
-
-/** Means over the measured runs of one scheduled function. */
-export interface ScheduledRunUsage {
-  readonly runs: number;
-  readonly billedMs: number;
-  readonly readUnits: number;
-  readonly writeUnits: number;
-  readonly logBytes: number;
-  readonly logEvents: number;
-  /** Distinct custom metrics (namespace, name, dimension values) its runs published. */
-  readonly metricKeys: readonly string[];
-}
-
-export interface AtRestUsage {
-  readonly shape: typeof AT_REST_SHAPE;
-  readonly functions: Readonly<Record<ScheduledFunctionName, ScheduledRunUsage>>;
-}
 
 /** Runs measured per function after one unmeasured warm-up run. */
 const RUNS_MEASURED = 3;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AT_REST_SHAPE, type AtRestUsage, type ScheduledRunUsage } from '../../bench/at-rest.js';
 import { atRestMonthlyCost } from '../../bench/at-rest-cost.js';
+import { AT_REST_SHAPE, type AtRestUsage, type ScheduledRunUsage } from '../../bench/at-rest-shape.js';
 import type { DeployedFunction, DeployedSettings } from '../../bench/deployment.js';
 
 const deployedFunction = (logicalId: string, memoryMb: number, tracingActive: boolean): DeployedFunction => ({
