@@ -55,7 +55,18 @@ export interface IdleConsumerResult {
   readonly monthlyUsd: number;
   readonly lines: readonly IdleCostLine[];
   readonly wakeUp: LatencySummary;
+  /**
+   * A busy consumer's end-to-end latency (a record every {@link BUSY_GAP_MS} ms, produce to
+   * handler) with the watch and without it (`watch: false`, long polls only), measured one after
+   * the other in the same run: the watch must leave busy consumers as fast as they were.
+   */
+  readonly busy: { readonly watching: LatencySummary; readonly longPolling: LatencySummary };
 }
+
+/** The gap between records of the busy measurement, and how many it takes (after a warm-up). */
+const BUSY_GAP_MS = 50;
+const BUSY_WARM_UP = 10;
+const BUSY_SAMPLES = 60;
 
 /** Read and write units metered so far. */
 function units(meter: CapacityMeter): { read: number; write: number } {
@@ -164,6 +175,40 @@ async function measureWakeUps(
   }
 }
 
+/** A Shoal client consumer of a fresh topic, fed a record every {@link BUSY_GAP_MS} ms. */
+async function measureBusy(url: string, client: ShoalClient, watch: boolean): Promise<LatencySummary> {
+  const topic = `busy-${watch ? 'watch' : 'poll'}-${Date.now().toString(36)}`;
+  await client.createTopic(topic, PARTITIONS);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const consumer = new Shoal({ url }).consumer({ groupId: `${topic}-readers`, watch });
+  await consumer.subscribe({ topics: [topic] });
+  await consumer.run({
+    eachRecord: async ({ record }) => {
+      const id = record.value?.type === 'STRING' ? record.value.data : undefined;
+      const at = id === undefined ? undefined : sentAt.get(id);
+      if (at !== undefined && Number(id) >= BUSY_WARM_UP) latencies.push(performance.now() - at);
+    },
+  });
+  try {
+    for (let sample = 0; sample < BUSY_WARM_UP + BUSY_SAMPLES; sample++) {
+      const id = String(sample);
+      sentAt.set(id, performance.now());
+      await client.expect(200, 'POST', `/v1/topics/${encodeURIComponent(topic)}/records`, {
+        body: JSON.stringify({
+          records: [{ partition: sample % PARTITIONS, value: { type: 'STRING', data: id } }],
+        }),
+      });
+      await sleep(BUSY_GAP_MS);
+    }
+    const deadline = Date.now() + 30_000;
+    while (latencies.length < BUSY_SAMPLES && Date.now() < deadline) await sleep(10);
+    return summarizeLatencies(latencies);
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
 /**
  * Runs the idle consumer on the local stack at `url` and measures it; `traffic` and `meter` are the
  * stack's counters.
@@ -197,6 +242,10 @@ export async function runIdleConsumer(
     const { perMinute, billedMs } = await countIdle(traffic, meter, settings.windowMs, background);
     await measureWakeUps(client, topic, settings.wakeSamples, sentAt, latencies);
     const lines = priceMonth(perMinute, billedMs);
+    const busy = {
+      watching: await measureBusy(url, client, true),
+      longPolling: await measureBusy(url, client, false),
+    };
     return {
       windowMs: settings.windowMs,
       perMinute,
@@ -207,6 +256,7 @@ export async function runIdleConsumer(
       ),
       lines: lines.map((entry) => ({ ...entry, usd: round(entry.usd, 4) })),
       wakeUp: summarizeLatencies(latencies),
+      busy,
     };
   } finally {
     await consumer.disconnect();
