@@ -43,6 +43,12 @@ export interface ShoalObservabilityProps {
    */
   readonly deadLetterQueues?: readonly sqs.IQueue[];
   /**
+   * Functions fed by the log table's stream (the TTL rescue, the dispatcher): each gets an alarm on
+   * its iterator age, how far behind the stream it is. The stream keeps a record 24 hours, so a
+   * consumer that falls hours behind is about to lose records it has not handled. @default none
+   */
+  readonly streamConsumers?: readonly lambda.IFunction[];
+  /**
    * Where alarms notify, e.g. `new cloudwatch_actions.SnsAction(topic)`. Without actions the alarms
    * still change state and show on the dashboard.
    * @default no actions
@@ -105,6 +111,11 @@ const LAG_SAMPLE_INTERVAL_MIN = Duration.minutes(1);
 const LAG_SAMPLE_INTERVAL_MAX = Duration.hours(1);
 /** The period of the alarms on Shoal's own counters. */
 const ALARM_PERIOD = Duration.minutes(5);
+/**
+ * How far behind the log table's stream a consumer may fall before its alarm: an hour, against the
+ * stream's 24 hours and the TTL rescue's bound of 12 (`infra/shoal-tiered-storage.ts`).
+ */
+const STREAM_ITERATOR_AGE_MAX = Duration.hours(1);
 
 /**
  * The lag monitor, the dashboard and the alarms of one Shoal deployment.
@@ -126,6 +137,8 @@ export class ShoalObservability extends Construct {
     readonly serverErrors: cloudwatch.Alarm;
     /** One per dead-letter queue given. */
     readonly deadLetterQueues: readonly cloudwatch.Alarm[];
+    /** One per stream consumer given. */
+    readonly streamIteratorAge: readonly cloudwatch.Alarm[];
   };
   readonly dashboard: cloudwatch.Dashboard | undefined;
 
@@ -136,7 +149,8 @@ export class ShoalObservability extends Construct {
     this.lagMonitor = this.createLagMonitor(props);
     this.lagSchedule = this.scheduleLagMonitor(interval);
     this.alarms = this.createAlarms(props, interval);
-    const { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues } = this.alarms;
+    const { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues, streamIteratorAge } =
+      this.alarms;
     this.dashboard =
       props.dashboard === false
         ? undefined
@@ -146,6 +160,7 @@ export class ShoalObservability extends Construct {
             deadLetters,
             serverErrors,
             ...deadLetterQueues,
+            ...streamIteratorAge,
           ]);
   }
 
@@ -269,7 +284,27 @@ export class ShoalObservability extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
-    return { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues };
+    const streamIteratorAge = (props.streamConsumers ?? []).map((fn, index) =>
+      alarm(`StreamIteratorAge${index}Alarm`, {
+        alarmDescription:
+          `A consumer of the log table's stream is more than ${STREAM_ITERATOR_AGE_MAX.toHumanString()} behind ` +
+          'it (its oldest unhandled record is that old): the stream keeps records 24 hours, so it is failing or ' +
+          'throttled and must catch up before records it has not handled expire. See its log.',
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/Lambda',
+          metricName: 'IteratorAge',
+          dimensionsMap: { FunctionName: fn.functionName },
+          statistic: 'Maximum',
+          period: ALARM_PERIOD,
+        }),
+        threshold: STREAM_ITERATOR_AGE_MAX.toMilliseconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        // No data is no stream record to handle: nothing is behind.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    return { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues, streamIteratorAge };
   }
 
   private createDashboard(

@@ -704,6 +704,7 @@ export class ShoalStatelessStack extends Stack implements IShoalLog {
             restApi: this.api.restApi,
             functions: this.node.findAll().filter((child) => child instanceof lambda.Function),
             deadLetterQueues: [this.tieredStorage.rescueFailures],
+            streamConsumers: [this.tieredStorage.rescuer.function, this.subscriptions.dispatcher.function],
           });
   }
 

@@ -101,6 +101,7 @@ export class ShoalLog extends Construct implements IShoalLog {
             restApi: this.api.restApi,
             functions: shoalFunctions(this.api, this.tieredStorage, this.subscriptions),
             deadLetterQueues: [this.tieredStorage.rescueFailures],
+            streamConsumers: [this.tieredStorage.rescuer.function, this.subscriptions.dispatcher.function],
           });
     this.accessPolicies = createAccessPolicies(this, this.api.restApi, props.accessPolicies ?? {});
   }

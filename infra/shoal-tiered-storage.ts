@@ -58,6 +58,8 @@ const ARCHIVE_INTERVAL_DEFAULT = Duration.minutes(1);
 const ARCHIVER_MEMORY_SIZE_DEFAULT = 2048;
 const ARCHIVER_TIMEOUT_DEFAULT = Duration.minutes(5);
 const RESCUE_MEMORY_SIZE = 512;
+/** How long the rescue retries a TTL removal: half the stream's 24 hours (see `followTtlRemovals`). */
+const RESCUE_RECORD_AGE_MAX = Duration.hours(12);
 const REAP_INTERVAL_DEFAULT = Duration.hours(1);
 /** The reaper holds one page of keys at a time. */
 const REAPER_MEMORY_SIZE = 512;
@@ -249,8 +251,11 @@ export class ShoalTieredStorage extends Construct {
         batchSize: RESCUE_BATCH_SIZE,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
-        // Retried until the stream drops the records (24 hours): a rescue must not give up sooner.
+        // Retried for 12 hours (RESCUE_RECORD_AGE_MAX), then noted in the failure queue, whose alarm fires
+        // while the stream still holds the records 12 more hours to replay them; a record that keeps
+        // failing no longer holds up the rescue of the rest of its shard until the stream drops it.
         retryAttempts: -1,
+        maxRecordAge: RESCUE_RECORD_AGE_MAX,
         onFailure: new sources.SqsDlq(this.rescueFailures),
         filters: [
           lambda.FilterCriteria.filter({

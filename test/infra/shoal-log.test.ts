@@ -242,7 +242,7 @@ describe('observability', () => {
     expect(actions.filter((action) => /^dynamodb:.*(Put|Update|Delete|Write)/.test(action))).toEqual([]);
   });
 
-  it('alarms on consumer lag, archive lag, dead letters, failure queues and 5xx, notifying the alarm actions', () => {
+  it('alarms on consumer lag, archive lag, dead letters, failure queues, 5xx and stream iterator age, notifying the alarm actions', () => {
     const alarms = Object.values(resourcesOf('AWS::CloudWatch::Alarm'));
 
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -272,7 +272,9 @@ describe('observability', () => {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Namespace: 'AWS/SQS',
     });
-    expect(alarms).toHaveLength(5);
+    // The TTL rescue's and the dispatcher's iterator age on the log table's stream.
+    expect(alarms.filter((alarm) => alarm.Properties.MetricName === 'IteratorAge')).toHaveLength(2);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');

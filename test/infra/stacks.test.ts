@@ -495,7 +495,7 @@ describe('both stacks', () => {
     }
   });
 
-  it('watch the deployment by default: the lag monitor, a dashboard, and alarms on lag, dead letters and 5xx', () => {
+  it('watch the deployment by default: the lag monitor, a dashboard, and alarms on lag, dead letters, 5xx and stream iterator age', () => {
     statelessTemplate.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const alarms = Object.values(resourcesOf(statelessTemplate, 'AWS::CloudWatch::Alarm'));
 
@@ -505,9 +505,33 @@ describe('both stacks', () => {
         'ApproximateNumberOfMessagesVisible',
         'ArchiveHeadroomMsMin',
         'ConsumerLagMax',
+        'IteratorAge',
+        'IteratorAge',
         'query',
       ].sort(),
     );
+  });
+
+  it('alarms when the TTL rescue or the dispatcher is an hour behind the log table stream, for 15 minutes', () => {
+    const alarms = Object.values(resourcesOf(statelessTemplate, 'AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.MetricName === 'IteratorAge',
+    );
+    const functions = [stateless.tieredStorage.rescuer.function, stateless.subscriptions.dispatcher.function];
+
+    expect(alarms.map((alarm) => alarm.Properties.Dimensions)).toEqual(
+      functions.map((fn) => [{ Name: 'FunctionName', Value: { Ref: logicalIdOf(stateless, fn) } }]),
+    );
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 3,
+        Threshold: 3_600_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
   });
 
   it('labels each function on the dashboard by its name', () => {
