@@ -6,12 +6,11 @@
  * The metric names and dimensions come from `shared/observability/telemetry.ts`, the same constants
  * the functions publish with (EMF through Powertools Metrics, namespace `Shoal`, `service=shoal`).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -26,7 +25,7 @@ import {
   SERVICE_NAME,
   SUBSCRIPTION_METRIC,
 } from '../shared/observability/telemetry.js';
-import { functionLabelOf, ShoalFunction, shoalEnvironment } from './shoal-function.js';
+import { functionLabelOf, ShoalFunction, scheduleRuns, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** Settings of {@link ShoalObservability}. */
@@ -147,7 +146,12 @@ export class ShoalObservability extends Construct {
     validateProps(props);
     const interval = props.lagSampleInterval ?? LAG_SAMPLE_INTERVAL_DEFAULT;
     this.lagMonitor = this.createLagMonitor(props);
-    this.lagSchedule = this.scheduleLagMonitor(interval);
+    this.lagSchedule = scheduleRuns(this, 'LagSchedule', {
+      description: 'Samples Shoal consumer and archive lag',
+      target: this.lagMonitor,
+      interval,
+      nextRun: 'the next sample',
+    });
     this.alarms = this.createAlarms(props, interval);
     const { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues, streamIteratorAge } =
       this.alarms;
@@ -181,28 +185,6 @@ export class ShoalObservability extends Construct {
     metaTable.grantReadData(lagMonitor.role);
     logTable.grantReadData(lagMonitor.role);
     return lagMonitor;
-  }
-
-  /** The schedule that runs the lag monitor every `interval`. */
-  private scheduleLagMonitor(interval: Duration): events.Rule {
-    const schedule = new events.Rule(this, 'LagSchedule', {
-      description: 'Samples Shoal consumer and archive lag',
-      schedule: events.Schedule.rate(interval),
-      // An empty event, no retry: the next sample is the retry.
-      targets: [
-        new targets.LambdaFunction(this.lagMonitor.function, {
-          event: events.RuleTargetInput.fromObject({}),
-          retryAttempts: 0,
-        }),
-      ],
-    });
-    Validations.of(schedule).acknowledge({
-      id: 'Serverless-EventBusDLQ',
-      reason:
-        'The target gets an empty event and is not retried: a missed sample is taken again at the next interval, ' +
-        'so a dead-letter queue would only collect copies of an empty event.',
-    });
-    return schedule;
   }
 
   /** Every alarm, each sending to the configured actions. */

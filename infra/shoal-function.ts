@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -231,4 +233,33 @@ export function acknowledgeFunctionFindings(
       'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
       'resource-level permissions; every other statement of this role names its resources.',
   });
+}
+
+/**
+ * A schedule that invokes `target` every `interval` with an empty event and no retry: each run
+ * reads the state it needs, and the next run is the retry (`nextRun` says what that run is, for
+ * the cdk-nag acknowledgement of having no dead-letter queue).
+ */
+export function scheduleRuns(
+  scope: Construct,
+  id: string,
+  props: { description: string; target: ShoalFunction; interval: Duration; nextRun: string },
+): events.Rule {
+  const schedule = new events.Rule(scope, id, {
+    description: props.description,
+    schedule: events.Schedule.rate(props.interval),
+    targets: [
+      new targets.LambdaFunction(props.target.function, {
+        event: events.RuleTargetInput.fromObject({}),
+        retryAttempts: 0,
+      }),
+    ],
+  });
+  Validations.of(schedule).acknowledge({
+    id: 'Serverless-EventBusDLQ',
+    reason:
+      `The target gets an empty event and is not retried: ${props.nextRun} is the retry, so a dead-letter ` +
+      'queue would only collect copies of an empty event.',
+  });
+  return schedule;
 }

@@ -10,15 +10,14 @@
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BACKGROUND_FUNCTIONS, type BackgroundFunctionName } from '../shared/background-functions.js';
-import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
+import { ShoalFunction, scheduleRuns, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** What `ShoalEventSource` needs of a Shoal deployment. */
@@ -99,7 +98,12 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
     const environment = shoalEnvironment(props.storage);
     this.dispatcher = this.createDispatcher(props, logRetention, environment);
     this.wakeOnAppends(props.storage.logTable);
-    this.schedule = this.scheduleSweeps(props);
+    this.schedule = scheduleRuns(this, 'SweepSchedule', {
+      description: 'Sweeps every Shoal subscription for records the stream did not wake it for',
+      target: this.dispatcher,
+      interval: props.sweepInterval ?? SWEEP_INTERVAL_DEFAULT,
+      nextRun: 'the next sweep',
+    });
     this.resourceHandler = this.createResourceHandler(props, logRetention, environment);
   }
 
@@ -153,28 +157,6 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
         'log, and the scheduled sweep delivers whatever a dropped wake-up would have, so an on-failure destination ' +
         'would hold nothing to act on.',
     });
-  }
-
-  /** The sweep that delivers whatever no wake-up announced. */
-  private scheduleSweeps(props: ShoalSubscriptionsProps): events.Rule {
-    const schedule = new events.Rule(this, 'SweepSchedule', {
-      description: 'Sweeps every Shoal subscription for records the stream did not wake it for',
-      schedule: events.Schedule.rate(props.sweepInterval ?? SWEEP_INTERVAL_DEFAULT),
-      targets: [
-        new targets.LambdaFunction(this.dispatcher.function, {
-          event: events.RuleTargetInput.fromObject({}),
-          retryAttempts: 0,
-        }),
-      ],
-    });
-    Validations.of(schedule).acknowledge({
-      id: 'Serverless-EventBusDLQ',
-      reason:
-        'The target gets an empty event and is not retried: the next sweep is the retry, so a dead-letter queue ' +
-        'would only collect copies of an empty event.',
-    });
-
-    return schedule;
   }
 
   /** The handler of the `Custom::ShoalSubscription` resources that ShoalEventSource declares. */

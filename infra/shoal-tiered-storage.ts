@@ -8,15 +8,14 @@
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BACKGROUND_FUNCTIONS, type BackgroundFunctionName } from '../shared/background-functions.js';
-import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
+import { ShoalFunction, scheduleRuns, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** Settings of {@link ShoalTieredStorage}. */
@@ -104,19 +103,19 @@ export class ShoalTieredStorage extends Construct {
     const logRetention = props.logRetention ?? LOG_RETENTION_DEFAULT;
     const environment = shoalEnvironment(props.storage);
     this.archiver = this.createArchiver(props, logRetention, environment);
-    this.schedule = this.scheduleRuns(
-      'ArchiveSchedule',
-      'Runs the Shoal archiver',
-      this.archiver,
-      props.archiveInterval ?? ARCHIVE_INTERVAL_DEFAULT,
-    );
+    this.schedule = scheduleRuns(this, 'ArchiveSchedule', {
+      description: 'Runs the Shoal archiver',
+      target: this.archiver,
+      interval: props.archiveInterval ?? ARCHIVE_INTERVAL_DEFAULT,
+      nextRun: 'the next scheduled run',
+    });
     this.reaper = this.createReaper(props, logRetention, environment);
-    this.reapSchedule = this.scheduleRuns(
-      'ReapSchedule',
-      'Runs the reaper of deleted Shoal topics',
-      this.reaper,
-      props.reapInterval ?? REAP_INTERVAL_DEFAULT,
-    );
+    this.reapSchedule = scheduleRuns(this, 'ReapSchedule', {
+      description: 'Runs the reaper of deleted Shoal topics',
+      target: this.reaper,
+      interval: props.reapInterval ?? REAP_INTERVAL_DEFAULT,
+      nextRun: 'the next scheduled run',
+    });
     this.rescuer = this.createRescuer(props, logRetention, environment);
     this.rescueFailures = this.createRescueFailures();
     this.followTtlRemovals(props.storage.logTable);
@@ -172,34 +171,6 @@ export class ShoalTieredStorage extends Construct {
     metaTable.grant(reaper.role, 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
     reaper.role.addManagedPolicy(props.storage.topicReapPolicy);
     return reaper;
-  }
-
-  /** A schedule that runs `target` every `interval` with an empty event. */
-  private scheduleRuns(
-    id: string,
-    description: string,
-    target: ShoalFunction,
-    interval: Duration,
-  ): events.Rule {
-    const schedule = new events.Rule(this, id, {
-      description,
-      schedule: events.Schedule.rate(interval),
-      targets: [
-        // An empty event: each run reads the state it needs. No retry: the next run is the retry.
-        new targets.LambdaFunction(target.function, {
-          event: events.RuleTargetInput.fromObject({}),
-          retryAttempts: 0,
-        }),
-      ],
-    });
-    Validations.of(schedule).acknowledge({
-      id: 'Serverless-EventBusDLQ',
-      reason:
-        'The target gets an empty event and is not retried: the next scheduled run is the retry, so a ' +
-        'dead-letter queue would only collect copies of an empty event.',
-    });
-
-    return schedule;
   }
 
   /** The TTL rescue, which reads heads and stores batches under rescue/ only. */

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -33,13 +31,12 @@ import {
   isTransactionConflict,
   s3WriteFailureAsRetryable,
 } from '../sdk-errors.js';
+import { deleteItems } from './batch-delete.js';
 import { batchKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
 import { type QueryInput, queryPages } from './query.js';
 
 /** Keys asked of one BatchGetItem (DynamoDB's limit). */
 const BATCH_GET_KEYS_MAX = 100;
-/** Items deleted by one BatchWriteItem (DynamoDB's limit). */
-const BATCH_WRITE_ITEMS_MAX = 25;
 /** Rounds spent on UnprocessedKeys / UnprocessedItems before giving up. */
 const UNPROCESSED_ROUNDS_MAX = 8;
 /**
@@ -443,17 +440,8 @@ export class DynamoDbPartitionLog implements PartitionLog {
     const keys = Array.from({ length: topic.partitionCount }, (_, partition) =>
       headKey(topic.topicId, partition),
     );
-    for (let start = 0; start < keys.length; start += BATCH_WRITE_ITEMS_MAX) {
-      let requests: Record<string, unknown>[] | undefined = keys
-        .slice(start, start + BATCH_WRITE_ITEMS_MAX)
-        .map((key) => ({ DeleteRequest: { Key: key } }));
-      for (let round = 0; requests && requests.length > 0 && round < UNPROCESSED_ROUNDS_MAX; round++) {
-        const result: BatchWriteCommandOutput = await this.documents.send(
-          new BatchWriteCommand({ RequestItems: { [this.options.metaTableName]: requests } }),
-        );
-        requests = result.UnprocessedItems?.[this.options.metaTableName];
-      }
-    }
+    // Heads a throttled deletion leaves behind belong to a topic id nothing names any more.
+    await deleteItems(this.documents, this.options.metaTableName, keys);
   }
 }
 

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -12,13 +10,10 @@ import { paddedOffset } from '../../domain/segment-keys.js';
 import type { Topic } from '../../domain/topic.js';
 import type { RecordSegmentOutcome, SegmentEntry, SegmentManifest } from '../../ports/segment-archive.js';
 import { anyConditionFailed, isConditionalCheckFailed, isTransactionConflict } from '../sdk-errors.js';
+import { deleteItems } from './batch-delete.js';
 import { headKey, segmentEntryKey, segmentEntryPartitionKey } from './keys.js';
 import { queryItems } from './query.js';
 
-/** Items deleted by one BatchWriteItem (DynamoDB's limit). */
-const BATCH_WRITE_ITEMS_MAX = 25;
-/** Rounds spent on UnprocessedItems before giving up. */
-const UNPROCESSED_ROUNDS_MAX = 8;
 /** Segment entries asked of one Query page. */
 const QUERY_ENTRIES_PER_PAGE = 100;
 
@@ -216,23 +211,12 @@ export class DynamoDbSegmentManifest implements SegmentManifest {
     const keys = entries.map((entry) =>
       segmentEntryKey(topic.topicId, partition, paddedOffset(entry.lastOffset)),
     );
-    for (let start = 0; start < keys.length; start += BATCH_WRITE_ITEMS_MAX) {
-      let requests: Record<string, unknown>[] | undefined = keys
-        .slice(start, start + BATCH_WRITE_ITEMS_MAX)
-        .map((key) => ({ DeleteRequest: { Key: key } }));
-      for (let round = 0; requests && requests.length > 0; round++) {
-        if (round >= UNPROCESSED_ROUNDS_MAX) {
-          throw new RetryableError(
-            'DynamoDB left segment entries undeleted; the next run retries',
-            'throttled',
-            1,
-          );
-        }
-        const result: BatchWriteCommandOutput = await this.documents.send(
-          new BatchWriteCommand({ RequestItems: { [this.options.metaTableName]: requests } }),
-        );
-        requests = result.UnprocessedItems?.[this.options.metaTableName];
-      }
+    if ((await deleteItems(this.documents, this.options.metaTableName, keys)) > 0) {
+      throw new RetryableError(
+        'DynamoDB left segment entries undeleted; the next run retries',
+        'throttled',
+        1,
+      );
     }
   }
 

@@ -3,15 +3,10 @@
  * the meta table, batch items in the log table, manifest entries and committed offsets in the meta
  * table. Each removal step reads one bounded page and deletes what it found.
  */
-import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeletedTopic, RemovalStep, TopicRemains } from '../../ports/topic-remains.js';
 import { isConditionalCheckFailed } from '../sdk-errors.js';
+import { deleteItems } from './batch-delete.js';
 import {
   DELETED_TOPICS_PK,
   deletedTopicKey,
@@ -23,10 +18,6 @@ import {
 } from './keys.js';
 import { queryPages } from './query.js';
 
-/** Items deleted by one BatchWriteItem (DynamoDB's limit). */
-const BATCH_WRITE_ITEMS_MAX = 25;
-/** Rounds spent on UnprocessedItems before the step fails (the next run goes on). */
-const UNPROCESSED_ROUNDS_MAX = 8;
 /** Groups read per page of the group directory. */
 const GROUPS_PER_PAGE = 100;
 
@@ -154,26 +145,9 @@ export class DynamoDbTopicRemains implements TopicRemains {
       }),
     );
     const keys = (answer.Items ?? []) as ItemKey[];
-    await this.deleteAll(tableName, keys);
+    const undeleted = await deleteItems(this.documents, tableName, keys);
+    if (undeleted > 0)
+      throw new Error(`DynamoDB left ${undeleted} deletions unprocessed; the next run goes on`);
     return { removed: keys.length, done: answer.LastEvaluatedKey === undefined };
-  }
-
-  private async deleteAll(tableName: string, keys: readonly ItemKey[]): Promise<void> {
-    for (let start = 0; start < keys.length; start += BATCH_WRITE_ITEMS_MAX) {
-      let requests: Record<string, unknown>[] | undefined = keys
-        .slice(start, start + BATCH_WRITE_ITEMS_MAX)
-        .map((Key) => ({ DeleteRequest: { Key } }));
-      for (let round = 0; requests && requests.length > 0; round++) {
-        if (round === UNPROCESSED_ROUNDS_MAX) {
-          throw new Error(
-            `DynamoDB left ${requests.length} deletions unprocessed ${round} times; the next run goes on`,
-          );
-        }
-        const result: BatchWriteCommandOutput = await this.documents.send(
-          new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
-        );
-        requests = result.UnprocessedItems?.[tableName];
-      }
-    }
   }
 }
