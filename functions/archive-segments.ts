@@ -4,10 +4,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { ArchiveRunReport } from '../shared/domain/archiver.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { type TieredStorageOptions, tieredStorageFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** What an invocation returns (and logs). */
 export interface ArchiveSummary {

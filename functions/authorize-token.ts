@@ -27,8 +27,9 @@ import {
 } from '../shared/authorization/jwt-keys.js';
 import { type AuthorizerConfig, readAuthorizerConfig } from '../shared/config.js';
 import { findRoute } from '../shared/http/route-table.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** What the authorizer needs; tests pass their own keys and clock. */
 export interface AuthorizerDependencies {

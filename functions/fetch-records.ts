@@ -7,11 +7,12 @@ import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
 import { renderFetchResult } from '../shared/http/render.js';
 import { FetchQuery, OffsetsQuery, PartitionParam, TopicName } from '../shared/http/schemas.js';
 import { countFetched } from '../shared/observability/record-metrics.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import type { PresignedObjects } from '../shared/ports/record-uploads.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 export function createHandler(runtime: Runtime): HttpHandler {
   const { log, presigned } = servicesFor(runtime);

@@ -9,10 +9,11 @@ import { DynamoDbGroupStore } from '../shared/adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from '../shared/adapters/dynamodb/partition-log.js';
 import { LIMITS } from '../shared/domain/limits.js';
 import { LagMonitor, type LagSample } from '../shared/observability/lag-monitor.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** Time kept back at the end of an invocation for publishing the metrics. */
 const SAFETY_MS = 5_000;

@@ -5,10 +5,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { ReapReport, TopicReaperOptions } from '../shared/domain/topic-reaper.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { topicReaperFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 export type ReapHandler = (event?: unknown) => Promise<ReapReport>;
 

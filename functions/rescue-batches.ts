@@ -12,10 +12,11 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { z } from 'zod';
 import { parseLogPartitionKey } from '../shared/adapters/dynamodb/keys.js';
 import { type RemovedBatch, RescueFailedError } from '../shared/domain/archiver-rescue.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { tieredStorageFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 export type RescueHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 

@@ -14,10 +14,11 @@ import type { Subscription } from '../shared/domain/subscription.js';
 import type { SubscriptionService, TargetCheck } from '../shared/domain/subscription-service.js';
 import { problemFor } from '../shared/http/problem.js';
 import { CreateSubscriptionRequest, toSubscriptionInput } from '../shared/http/subscription-schemas.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { subscriptionServicesFor } from '../shared/subscription-services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** What CloudFormation is told. */
 export interface CustomResourceResponse {

@@ -10,11 +10,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { problemFor } from '../shared/http/problem.js';
 import { WatchClientMessage } from '../shared/http/watch-schemas.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 import { watchPosterFor, watchServiceFor } from '../shared/watch-services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** The largest message the function reads (a watch of 32 topics of 249 characters fits well). */
 const MESSAGE_BYTES_MAX = 16 * 1024;

@@ -28,6 +28,8 @@ export const CONTEXT_KEYS = {
   alarmTopicArn: 'shoal:alarmTopicArn',
   consumerLagThreshold: 'shoal:consumerLagThreshold',
   observability: 'shoal:observability',
+  /** Read where it is used (`deploymentNameOf` in `shoal-function.ts`). */
+  deployment: 'shoal:deployment',
 } as const;
 
 /** The settings of both stacks, read from context. */

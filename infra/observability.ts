@@ -1,10 +1,12 @@
 /**
  * Operating Shoal: the lag monitor (a scheduled function that samples consumer and archive lag),
  * a CloudWatch dashboard of the API, the log and its background work, and alarms on what needs a
- * person: consumer lag, archive lag, dead letters and server errors.
+ * person: consumer lag, archive lag, dead letters, server errors, throttling, failing background
+ * functions and scheduled jobs that stopped running.
  *
  * The metric names and dimensions come from `shared/observability/telemetry.ts`, the same constants
- * the functions publish with (EMF through Powertools Metrics, namespace `Shoal`, `service=shoal`).
+ * the functions publish with (EMF through Powertools Metrics, namespace `Shoal`, `service=<the
+ * deployment's name>`, `deploymentNameOf` in `shoal-function.ts`).
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -22,10 +24,17 @@ import {
   METRICS_NAMESPACE,
   type MetricName,
   SERVICE_DIMENSION,
-  SERVICE_NAME,
   SUBSCRIPTION_METRIC,
 } from '../shared/observability/telemetry.js';
-import { functionLabelOf, ShoalFunction, scheduleRuns, shoalEnvironment } from './shoal-function.js';
+import {
+  deploymentNameOf,
+  functionLabelOf,
+  type ScheduledJob,
+  ShoalFunction,
+  scheduledJobOf,
+  scheduleRuns,
+  shoalEnvironment,
+} from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 
 /** Settings of {@link ShoalObservability}. */
@@ -47,6 +56,30 @@ export interface ShoalObservabilityProps {
    * consumer that falls hours behind is about to lose records it has not handled. @default none
    */
   readonly streamConsumers?: readonly lambda.IFunction[];
+  /**
+   * Functions that schedules run (the archiver, the reaper, the subscription sweep; the lag monitor
+   * is added here): each gets an alarm that fires when it has not run for three of its intervals
+   * (at least 15 minutes), with missing data breaching, so a schedule disabled or deleted, a
+   * function deleted or a permission lost shows instead of leaving every alarm green. @default none
+   */
+  readonly scheduledJobs?: readonly ScheduledJob[];
+  /**
+   * Functions whose failures are alarmed on when they fail in each of three consecutive 5-minute
+   * periods (the archiver, the TTL rescue, the dispatcher): a crash of the function itself, not of
+   * what it works on. At most 10 (one alarm, one metric each). @default none
+   */
+  readonly backgroundFunctions?: readonly lambda.IFunction[];
+  /**
+   * The API's access log group (JSON lines with `status` and `service`, `ACCESS_LOG_FIELDS` in
+   * `shoal-api.ts`): a metric filter counts the 429 answers, those of the stage's throttles
+   * included, which never reach a function. @default no 429 count from the access log
+   */
+  readonly accessLogGroup?: logs.ILogGroup;
+  /**
+   * Throttled DynamoDB attempts plus 429 answers in each of three consecutive 5-minute periods at or
+   * above which the throttling alarm fires. @default 10
+   */
+  readonly throttleThreshold?: number;
   /**
    * Where alarms notify, e.g. `new cloudwatch_actions.SnsAction(topic)`. Without actions the alarms
    * still change state and show on the dashboard.
@@ -93,7 +126,14 @@ export interface ShoalObservabilityProps {
 /** What {@link ShoalObservability} takes besides the parts a deployment wires itself. */
 export type ObservabilitySettings = Omit<
   ShoalObservabilityProps,
-  'storage' | 'restApi' | 'functions' | 'deadLetterQueues'
+  | 'storage'
+  | 'restApi'
+  | 'functions'
+  | 'deadLetterQueues'
+  | 'streamConsumers'
+  | 'scheduledJobs'
+  | 'backgroundFunctions'
+  | 'accessLogGroup'
 >;
 
 const CONSUMER_LAG_THRESHOLD_DEFAULT = 10_000;
@@ -115,6 +155,57 @@ const ALARM_PERIOD = Duration.minutes(5);
  * stream's 24 hours and the TTL rescue's bound of 12 (`infra/shoal-tiered-storage.ts`).
  */
 const STREAM_ITERATOR_AGE_MAX = Duration.hours(1);
+const THROTTLE_THRESHOLD_DEFAULT = 10;
+/** Consecutive periods a failure or a missing run must last before its alarm fires. */
+const SUSTAINED_PERIODS = 3;
+/** The shortest period of a job's alarm: three of them are the least time a job may skip. */
+const JOB_PERIOD_MIN = Duration.minutes(5);
+/** A schedule longer than this cannot be watched: three periods must fit in CloudWatch's one day. */
+const JOB_INTERVAL_MAX = Duration.hours(8);
+/** Metrics one alarm may watch (a metric math expression's limit). */
+const ALARM_METRICS_MAX = 10;
+/** The metric the access log's 429 answers are counted into. */
+export const API_THROTTLED_METRIC = 'ApiThrottledAnswers';
+
+/** The parts of a whole deployment that {@link backgroundWatchOf} reads (structurally, to keep imports one-way). */
+export interface WatchedDeployment {
+  readonly api: { readonly accessLogGroup: logs.ILogGroup };
+  readonly tieredStorage: {
+    readonly archiver: ShoalFunction;
+    readonly rescuer: ShoalFunction;
+    readonly reaper: ShoalFunction;
+    readonly schedule: events.Rule;
+    readonly reapSchedule: events.Rule;
+    readonly rescueFailures: sqs.IQueue;
+  };
+  readonly subscriptions: { readonly dispatcher: ShoalFunction; readonly schedule: events.Rule };
+}
+
+/**
+ * What {@link ShoalObservability} watches of a whole deployment's background work: the failure
+ * queue, the stream consumers, the scheduled jobs, the background functions and the access log.
+ */
+export function backgroundWatchOf(
+  deployment: WatchedDeployment,
+): Pick<
+  ShoalObservabilityProps,
+  'deadLetterQueues' | 'streamConsumers' | 'scheduledJobs' | 'backgroundFunctions' | 'accessLogGroup'
+> {
+  const { api, tieredStorage, subscriptions } = deployment;
+  return {
+    deadLetterQueues: [tieredStorage.rescueFailures],
+    streamConsumers: [tieredStorage.rescuer.function, subscriptions.dispatcher.function],
+    scheduledJobs: [tieredStorage.schedule, tieredStorage.reapSchedule, subscriptions.schedule].map(
+      scheduledJobOf,
+    ),
+    backgroundFunctions: [
+      tieredStorage.archiver.function,
+      tieredStorage.rescuer.function,
+      subscriptions.dispatcher.function,
+    ],
+    accessLogGroup: api.accessLogGroup,
+  };
+}
 
 /**
  * The lag monitor, the dashboard and the alarms of one Shoal deployment.
@@ -138,12 +229,21 @@ export class ShoalObservability extends Construct {
     readonly deadLetterQueues: readonly cloudwatch.Alarm[];
     /** One per stream consumer given. */
     readonly streamIteratorAge: readonly cloudwatch.Alarm[];
+    /** One per scheduled job given, and the lag monitor's: it has not run for three intervals. */
+    readonly jobStopped: readonly cloudwatch.Alarm[];
+    /** Any background function failing for 15 minutes; undefined without background functions. */
+    readonly backgroundErrors: cloudwatch.Alarm | undefined;
+    /** DynamoDB throttling the functions met, plus 429 answers, sustained for 15 minutes. */
+    readonly throttling: cloudwatch.Alarm;
   };
   readonly dashboard: cloudwatch.Dashboard | undefined;
+  /** The `service` dimension of this deployment's metrics. */
+  readonly service: string;
 
   constructor(scope: Construct, id: string, props: ShoalObservabilityProps) {
     super(scope, id);
     validateProps(props);
+    this.service = deploymentNameOf(this);
     const interval = props.lagSampleInterval ?? LAG_SAMPLE_INTERVAL_DEFAULT;
     this.lagMonitor = this.createLagMonitor(props);
     this.lagSchedule = scheduleRuns(this, 'LagSchedule', {
@@ -153,18 +253,16 @@ export class ShoalObservability extends Construct {
       nextRun: 'the next sample',
     });
     this.alarms = this.createAlarms(props, interval);
-    const { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues, streamIteratorAge } =
-      this.alarms;
+    const { deadLetterQueues, streamIteratorAge, jobStopped, backgroundErrors, ...single } = this.alarms;
     this.dashboard =
       props.dashboard === false
         ? undefined
         : this.createDashboard(props, [
-            consumerLag,
-            archiveLag,
-            deadLetters,
-            serverErrors,
+            ...Object.values(single),
+            ...(backgroundErrors ? [backgroundErrors] : []),
             ...deadLetterQueues,
             ...streamIteratorAge,
+            ...jobStopped,
           ]);
   }
 
@@ -195,6 +293,7 @@ export class ShoalObservability extends Construct {
         new cloudwatchActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)),
       );
     }
+    const { service } = this;
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
       for (const action of actions) created.addAlarmAction(action);
@@ -205,7 +304,7 @@ export class ShoalObservability extends Construct {
       alarmDescription:
         'A consumer group is behind by more records than the threshold for 20 minutes of samples: consumers ' +
         'are stopped, failing, or slower than the producers (see the ConsumerLag graph per group, and GET /v1/groups/{group} per partition).',
-      metric: shoalMetric(METRIC.consumerLagMax, 'Maximum', interval),
+      metric: shoalMetric(service, METRIC.consumerLagMax, 'Maximum', interval),
       threshold: props.consumerLagThreshold ?? CONSUMER_LAG_THRESHOLD_DEFAULT,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: Math.max(
@@ -221,7 +320,7 @@ export class ShoalObservability extends Construct {
       alarmDescription:
         `Records not yet archived to S3 are within ${headroom.toHumanString()} of their DynamoDB TTL: the archiver ` +
         'is failing or behind. Past the TTL they survive only through the stream rescue; see the archiver logs.',
-      metric: shoalMetric(METRIC.archiveHeadroomMsMin, 'Minimum', interval),
+      metric: shoalMetric(service, METRIC.archiveHeadroomMsMin, 'Minimum', interval),
       threshold: headroom.toMilliseconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -232,7 +331,7 @@ export class ShoalObservability extends Construct {
         'A subscription sent records to its dead-letter topic: its function failed on them after every retry.',
       // The dispatcher publishes per subscription; a Metrics Insights query sums them, whatever their names.
       metric: new cloudwatch.MathExpression({
-        expression: `SELECT SUM(${SUBSCRIPTION_METRIC.deadLetteredRecords}) FROM SCHEMA("${METRICS_NAMESPACE}", ${SERVICE_DIMENSION}, ${DIMENSION.subscription})`,
+        expression: `SELECT SUM(${SUBSCRIPTION_METRIC.deadLetteredRecords}) FROM SCHEMA("${METRICS_NAMESPACE}", ${SERVICE_DIMENSION}, ${DIMENSION.subscription}) WHERE ${SERVICE_DIMENSION} = '${service}'`,
         usingMetrics: {},
         period: ALARM_PERIOD,
         label: 'Dead-lettered records',
@@ -286,13 +385,118 @@ export class ShoalObservability extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
-    return { consumerLag, archiveLag, deadLetters, serverErrors, deadLetterQueues, streamIteratorAge };
+    const jobs = [...(props.scheduledJobs ?? []), scheduledJobOf(this.lagSchedule)];
+    const jobStopped = jobs.map((job) => {
+      const intervalMinutes = job.interval.isUnresolved()
+        ? LAG_SAMPLE_INTERVAL_DEFAULT.toMinutes()
+        : job.interval.toMinutes();
+      const period = Duration.minutes(Math.max(intervalMinutes, JOB_PERIOD_MIN.toMinutes()));
+      return alarm(`${functionLabelOf(job.function)}StoppedAlarm`, {
+        alarmDescription:
+          `${functionLabelOf(job.function)} has not run for ${Duration.minutes(period.toMinutes() * SUSTAINED_PERIODS).toHumanString()} ` +
+          `(it is scheduled every ${Duration.minutes(intervalMinutes).toHumanString()}): its schedule is disabled or gone, or Lambda ` +
+          'cannot invoke it. What it does (archiving, reaping, sweeping, sampling lag) has stopped, and the alarms ' +
+          'that watch its results stay silent. See its schedule rule and the function.',
+        metric: job.function.metricInvocations({ period, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: SUSTAINED_PERIODS,
+        datapointsToAlarm: SUSTAINED_PERIODS,
+        // A job that runs always has a datapoint: no data is no run.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    });
+    const background = props.backgroundFunctions ?? [];
+    const backgroundErrors =
+      background.length === 0
+        ? undefined
+        : alarm('BackgroundErrorsAlarm', {
+            alarmDescription:
+              `A background function (${background.map((fn) => functionLabelOf(fn)).join(', ')}) failed in each of ` +
+              `${SUSTAINED_PERIODS} consecutive ${ALARM_PERIOD.toHumanString()} periods: it crashes or times out on ` +
+              'every run, so its work (archiving, rescuing expired batches, delivering to subscriptions) is not being ' +
+              'done. The graph shows which; its log has the error.',
+            metric: new cloudwatch.MathExpression({
+              expression: background.map((_, index) => `FILL(e${index}, 0)`).join(' + '),
+              usingMetrics: Object.fromEntries(
+                background.map((fn, index) => [
+                  `e${index}`,
+                  fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }),
+                ]),
+              ),
+              period: ALARM_PERIOD,
+              label: 'Background function errors',
+            }),
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: SUSTAINED_PERIODS,
+            datapointsToAlarm: SUSTAINED_PERIODS,
+            // No invocation is no failure; a job that stopped running has its own alarm.
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          });
+    const throttleMetrics: Record<string, cloudwatch.IMetric> = {
+      dynamo: shoalMetric(service, METRIC.dynamoDbThrottles, 'Sum', ALARM_PERIOD),
+    };
+    if (props.accessLogGroup) {
+      throttleMetrics.answered429 = this.countThrottledAnswers(props.accessLogGroup).metric({
+        period: ALARM_PERIOD,
+        statistic: 'Sum',
+        dimensionsMap: { [SERVICE_DIMENSION]: service },
+      });
+    }
+    const throttling = alarm('ThrottlingAlarm', {
+      alarmDescription:
+        'DynamoDB refused requests for capacity, or the API answered 429, in each of three consecutive 5-minute ' +
+        'periods: a hot partition, a table or account limit, or a route throttle (shoal:throttling) too low for the ' +
+        'traffic. Clients retry, so work slows rather than fails. See the DynamoDB retries and throttles graph and ' +
+        'docs/deploy.md (Throttles, Ceilings).',
+      metric: new cloudwatch.MathExpression({
+        expression: Object.keys(throttleMetrics)
+          .map((id) => `FILL(${id}, 0)`)
+          .join(' + '),
+        usingMetrics: throttleMetrics,
+        period: ALARM_PERIOD,
+        label: 'Throttled DynamoDB attempts and 429 answers',
+      }),
+      threshold: props.throttleThreshold ?? THROTTLE_THRESHOLD_DEFAULT,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: SUSTAINED_PERIODS,
+      datapointsToAlarm: SUSTAINED_PERIODS,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    return {
+      consumerLag,
+      archiveLag,
+      deadLetters,
+      serverErrors,
+      throttling,
+      deadLetterQueues,
+      streamIteratorAge,
+      jobStopped,
+      backgroundErrors,
+    };
+  }
+
+  /**
+   * Counts the API's 429 answers from its access log, per deployment (`service` field): the stage's
+   * throttles answer before any function runs, so no function can count them.
+   */
+  private countThrottledAnswers(accessLogGroup: logs.ILogGroup): logs.MetricFilter {
+    return new logs.MetricFilter(this, 'ThrottledAnswers', {
+      logGroup: accessLogGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: API_THROTTLED_METRIC,
+      metricValue: '1',
+      dimensions: { [SERVICE_DIMENSION]: '$.service' },
+    });
   }
 
   private createDashboard(
     props: ShoalObservabilityProps,
     alarms: readonly cloudwatch.Alarm[],
   ): cloudwatch.Dashboard {
+    const { service } = this;
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(3),
     });
@@ -300,10 +504,10 @@ export class ShoalObservability extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...alarms], width: 24, height: 3 }),
     );
     const rows = [
-      apiRow(props.restApi),
-      ...trafficRows(),
-      lagRow(),
-      operationsRow(props.storage),
+      apiRow(service, props.restApi),
+      ...trafficRows(service),
+      lagRow(service),
+      operationsRow(service, props.storage),
       ...functionRows(props.functions ?? []),
     ];
     for (const row of rows) dashboard.addWidgets(...row);
@@ -313,6 +517,7 @@ export class ShoalObservability extends Construct {
 
 /** One of Shoal's own metrics for the whole deployment (service dimension only). */
 function shoalMetric(
+  service: string,
   name: MetricName,
   statistic: string,
   period: Duration,
@@ -321,7 +526,7 @@ function shoalMetric(
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
-    dimensionsMap: { [SERVICE_DIMENSION]: SERVICE_NAME },
+    dimensionsMap: { [SERVICE_DIMENSION]: service },
     statistic,
     period,
     ...(label ? { label } : {}),
@@ -330,6 +535,7 @@ function shoalMetric(
 
 /** Every series of a per-resource metric, whatever the resource names (a dashboard SEARCH). */
 function search(
+  service: string,
   name: string,
   dimensions: readonly string[],
   statistic: string,
@@ -337,7 +543,7 @@ function search(
 ): cloudwatch.IMetric {
   const schema = [METRICS_NAMESPACE, SERVICE_DIMENSION, ...dimensions].join(',');
   return new cloudwatch.MathExpression({
-    expression: `SEARCH('{${schema}} MetricName="${name}" ${SERVICE_DIMENSION}="${SERVICE_NAME}"', '${statistic}', ${period.toSeconds()})`,
+    expression: `SEARCH('{${schema}} MetricName="${name}" ${SERVICE_DIMENSION}="${service}"', '${statistic}', ${period.toSeconds()})`,
     usingMetrics: {},
     period,
     label: '',
@@ -366,6 +572,21 @@ function validateProps(props: ShoalObservabilityProps): void {
   if (headroom !== undefined && !headroom.isUnresolved() && headroom.toMilliseconds() < 60_000) {
     throw new Error(`archiveHeadroomThreshold must be at least 1 minute, got ${headroom.toHumanString()}`);
   }
+  const throttles = props.throttleThreshold;
+  if (throttles !== undefined && !(Number.isInteger(throttles) && throttles >= 1)) {
+    throw new Error(`throttleThreshold must be a whole number, at least 1, got ${throttles}`);
+  }
+  if ((props.backgroundFunctions?.length ?? 0) > ALARM_METRICS_MAX) {
+    throw new Error(`backgroundFunctions holds at most ${ALARM_METRICS_MAX} functions (one alarm's metrics)`);
+  }
+  for (const job of props.scheduledJobs ?? []) {
+    const ms = job.interval.isUnresolved() ? 0 : job.interval.toMilliseconds();
+    if (ms < 60_000 || ms > JOB_INTERVAL_MAX.toMilliseconds() || ms % 60_000 !== 0) {
+      throw new Error(
+        `a scheduled job's interval must be a whole number of minutes from 1 minute to ${JOB_INTERVAL_MAX.toHumanString()}, got ${job.interval.toHumanString()}`,
+      );
+    }
+  }
   const errors = props.serverErrorThreshold;
   if (errors !== undefined && !(Number.isInteger(errors) && errors >= 1)) {
     throw new Error(`serverErrorThreshold must be a whole number, at least 1, got ${errors}`);
@@ -378,7 +599,7 @@ function graph(title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMet
 }
 
 /** Requests, errors and latency as API Gateway and the handlers count them. */
-function apiRow(api: apigateway.RestApi): cloudwatch.IWidget[] {
+function apiRow(service: string, api: apigateway.RestApi): cloudwatch.IWidget[] {
   const period = ALARM_PERIOD;
   return [
     graph(
@@ -389,8 +610,8 @@ function apiRow(api: apigateway.RestApi): cloudwatch.IWidget[] {
         api.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
       ],
       [
-        shoalMetric(METRIC.throttledRequests, 'Sum', period, 'Answered 429/503 (busy)'),
-        shoalMetric(METRIC.serverErrors, 'Sum', period, 'Function 5xx'),
+        shoalMetric(service, METRIC.throttledRequests, 'Sum', period, 'Answered 429/503 (busy)'),
+        shoalMetric(service, METRIC.serverErrors, 'Sum', period, 'Function 5xx'),
       ],
     ),
     graph('API latency (ms)', [
@@ -402,61 +623,79 @@ function apiRow(api: apigateway.RestApi): cloudwatch.IWidget[] {
 }
 
 /** Records and bytes produced and fetched, per topic. */
-function trafficRows(): cloudwatch.IWidget[][] {
+function trafficRows(service: string): cloudwatch.IWidget[][] {
   const period = ALARM_PERIOD;
   return [
     [
-      graph('Produced records per topic', [search(METRIC.producedRecords, [DIMENSION.topic], 'Sum', period)]),
-      graph('Produced bytes per topic', [search(METRIC.producedBytes, [DIMENSION.topic], 'Sum', period)]),
+      graph('Produced records per topic', [
+        search(service, METRIC.producedRecords, [DIMENSION.topic], 'Sum', period),
+      ]),
+      graph('Produced bytes per topic', [
+        search(service, METRIC.producedBytes, [DIMENSION.topic], 'Sum', period),
+      ]),
     ],
     [
       graph(
         'Fetched records per topic',
-        [search(METRIC.fetchedRecords, [DIMENSION.topic], 'Sum', period)],
-        [search(METRIC.fetches, [DIMENSION.topic], 'Sum', period)],
+        [search(service, METRIC.fetchedRecords, [DIMENSION.topic], 'Sum', period)],
+        [search(service, METRIC.fetches, [DIMENSION.topic], 'Sum', period)],
       ),
-      graph('Fetched bytes per topic', [search(METRIC.fetchedBytes, [DIMENSION.topic], 'Sum', period)]),
+      graph('Fetched bytes per topic', [
+        search(service, METRIC.fetchedBytes, [DIMENSION.topic], 'Sum', period),
+      ]),
     ],
   ];
 }
 
 /** Consumer lag per group and partition, and how far the archiver is behind. */
-function lagRow(): cloudwatch.IWidget[] {
+function lagRow(service: string): cloudwatch.IWidget[] {
   const period = ALARM_PERIOD;
   return [
     graph(
       'Consumer lag per group (records; per partition: GET /v1/groups/{group})',
-      [search(METRIC.consumerLag, [DIMENSION.group], 'Maximum', period)],
-      [shoalMetric(METRIC.consumerLagMax, 'Maximum', period, 'Largest lag of a partition')],
+      [search(service, METRIC.consumerLag, [DIMENSION.group], 'Maximum', period)],
+      [shoalMetric(service, METRIC.consumerLagMax, 'Maximum', period, 'Largest lag of a partition')],
     ),
     graph(
       'Archive lag',
       [
-        shoalMetric(METRIC.archiveLagAgeMsMax, 'Maximum', period, 'Oldest unarchived record age (ms)'),
-        shoalMetric(METRIC.archiveHeadroomMsMin, 'Minimum', period, 'Least headroom before TTL (ms)'),
+        shoalMetric(
+          service,
+          METRIC.archiveLagAgeMsMax,
+          'Maximum',
+          period,
+          'Oldest unarchived record age (ms)',
+        ),
+        shoalMetric(
+          service,
+          METRIC.archiveHeadroomMsMin,
+          'Minimum',
+          period,
+          'Least headroom before TTL (ms)',
+        ),
       ],
-      [search(METRIC.archiveLagRecords, [DIMENSION.topic], 'Maximum', period)],
+      [search(service, METRIC.archiveLagRecords, [DIMENSION.topic], 'Maximum', period)],
     ),
   ];
 }
 
 /** Subscription deliveries, and DynamoDB's retries, throttles and write units. */
-function operationsRow(storage: ShoalStorage): cloudwatch.IWidget[] {
+function operationsRow(service: string, storage: ShoalStorage): cloudwatch.IWidget[] {
   const period = ALARM_PERIOD;
   return [
     graph(
       'Subscriptions: delivered, errors, dead letters',
-      [search(SUBSCRIPTION_METRIC.deliveredRecords, [DIMENSION.subscription], 'Sum', period)],
+      [search(service, SUBSCRIPTION_METRIC.deliveredRecords, [DIMENSION.subscription], 'Sum', period)],
       [
-        search(SUBSCRIPTION_METRIC.invocationErrors, [DIMENSION.subscription], 'Sum', period),
-        search(SUBSCRIPTION_METRIC.deadLetteredRecords, [DIMENSION.subscription], 'Sum', period),
+        search(service, SUBSCRIPTION_METRIC.invocationErrors, [DIMENSION.subscription], 'Sum', period),
+        search(service, SUBSCRIPTION_METRIC.deadLetteredRecords, [DIMENSION.subscription], 'Sum', period),
       ],
     ),
     graph(
       'DynamoDB retries and throttles',
       [
-        shoalMetric(METRIC.dynamoDbRetries, 'Sum', period, 'SDK retries'),
-        shoalMetric(METRIC.dynamoDbThrottles, 'Sum', period, 'Throttled attempts'),
+        shoalMetric(service, METRIC.dynamoDbRetries, 'Sum', period, 'SDK retries'),
+        shoalMetric(service, METRIC.dynamoDbThrottles, 'Sum', period, 'Throttled attempts'),
       ],
       [
         storage.logTable.metricConsumedWriteCapacityUnits({ period, label: 'Log table WCU' }),

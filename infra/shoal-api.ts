@@ -35,9 +35,9 @@ import {
   ShoalJwtAuthorizer,
   type ShoalJwtAuthorizerProps,
 } from './authorization.js';
-import { type ObservabilitySettings, ShoalObservability } from './observability.js';
+import { backgroundWatchOf, type ObservabilitySettings, ShoalObservability } from './observability.js';
 import { addProblemGatewayResponses, associateWebAcl } from './protection.js';
-import { ShoalFunction, shoalEnvironment } from './shoal-function.js';
+import { deploymentNameOf, ShoalFunction, shoalEnvironment } from './shoal-function.js';
 import type { ShoalStorage } from './shoal-storage.js';
 import { type IShoalLog, ShoalSubscriptions, type ShoalSubscriptionsProps } from './shoal-subscriptions.js';
 import { ShoalTieredStorage, type ShoalTieredStorageProps } from './shoal-tiered-storage.js';
@@ -324,7 +324,10 @@ export class ShoalApi extends Construct {
         throttlingBurstLimit: FUNCTION_THROTTLING_DEFAULTS['manage-topics'].burstLimit,
         methodOptions: methodThrottles(props),
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
-        accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        // `service` names the deployment in every line, for the metric filter that counts its 429s.
+        accessLogFormat: apigateway.AccessLogFormat.custom(
+          JSON.stringify({ ...ACCESS_LOG_FIELDS, service: deploymentNameOf(this) }),
+        ),
       },
     });
 
@@ -703,8 +706,7 @@ export class ShoalStatelessStack extends Stack implements IShoalLog {
             storage,
             restApi: this.api.restApi,
             functions: this.node.findAll().filter((child) => child instanceof lambda.Function),
-            deadLetterQueues: [this.tieredStorage.rescueFailures],
-            streamConsumers: [this.tieredStorage.rescuer.function, this.subscriptions.dispatcher.function],
+            ...backgroundWatchOf(this),
           });
   }
 

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -17,6 +17,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV } from '../shared/config.js';
+import { SERVICE_NAME_DEFAULT, SERVICE_NAME_ENV } from '../shared/observability/telemetry.js';
 
 /** The tables and bucket every Shoal function is configured with. */
 export interface ShoalResources {
@@ -165,7 +166,11 @@ export class ShoalFunction extends Construct {
       ...(props.reservedConcurrentExecutions === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...props.environment,
+        [SERVICE_NAME_ENV]: deploymentNameOf(this),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
     });
     acknowledgeFunctionFindings(this.function, this.role, props.invocation);
     if (tracing === lambda.Tracing.PASS_THROUGH) {
@@ -235,6 +240,48 @@ export function acknowledgeFunctionFindings(
   });
 }
 
+/** The context key that names a deployment (`-c shoal:deployment=orders-prod`). */
+export const DEPLOYMENT_CONTEXT_KEY = 'shoal:deployment';
+/** What a CloudWatch dimension value and a log field can hold without quoting. */
+const DEPLOYMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * The name of the deployment `scope` belongs to: the `service` dimension of every metric its
+ * functions publish and its alarms watch, so that two deployments in one account never mix their
+ * metrics. The `shoal:deployment` context value when set, else the name of the stack.
+ * @throws Error when the context value is not a name of letters, digits, `.`, `_` and `-`
+ */
+export function deploymentNameOf(scope: IConstruct): string {
+  const named: unknown = scope.node.tryGetContext(DEPLOYMENT_CONTEXT_KEY);
+  if (named !== undefined) {
+    if (typeof named !== 'string' || !DEPLOYMENT_NAME_PATTERN.test(named)) {
+      throw new Error(
+        `${DEPLOYMENT_CONTEXT_KEY} must be 1 to 128 letters, digits, '.', '_' or '-' starting with a letter or digit, got ${JSON.stringify(named)}`,
+      );
+    }
+    return named;
+  }
+  const stackName = Stack.of(scope).stackName;
+  return Token.isUnresolved(stackName) || !DEPLOYMENT_NAME_PATTERN.test(stackName)
+    ? SERVICE_NAME_DEFAULT
+    : stackName;
+}
+
+/** A function a schedule runs: its alarm expects a run every `interval` (`infra/observability.ts`). */
+export interface ScheduledJob {
+  readonly function: lambda.IFunction;
+  readonly interval: Duration;
+}
+
+const SCHEDULED_JOBS = new WeakMap<events.Rule, ScheduledJob>();
+
+/** The job a schedule made by {@link scheduleRuns} runs. */
+export function scheduledJobOf(schedule: events.Rule): ScheduledJob {
+  const job = SCHEDULED_JOBS.get(schedule);
+  if (!job) throw new Error(`${schedule.node.path} was not made by scheduleRuns`);
+  return job;
+}
+
 /**
  * A schedule that invokes `target` every `interval` with an empty event and no retry: each run
  * reads the state it needs, and the next run is the retry (`nextRun` says what that run is, for
@@ -261,5 +308,6 @@ export function scheduleRuns(
       `The target gets an empty event and is not retried: ${props.nextRun} is the retry, so a dead-letter ` +
       'queue would only collect copies of an empty event.',
   });
+  SCHEDULED_JOBS.set(schedule, { function: props.target.function, interval: props.interval });
   return schedule;
 }

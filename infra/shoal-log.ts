@@ -15,6 +15,7 @@ import {
   validateAccessPolicyNames,
 } from './authorization.js';
 import {
+  backgroundWatchOf,
   type ObservabilitySettings,
   ShoalObservability,
   type ShoalObservabilityProps,
@@ -100,8 +101,7 @@ export class ShoalLog extends Construct implements IShoalLog {
             storage,
             restApi: this.api.restApi,
             functions: shoalFunctions(this.api, this.tieredStorage, this.subscriptions),
-            deadLetterQueues: [this.tieredStorage.rescueFailures],
-            streamConsumers: [this.tieredStorage.rescuer.function, this.subscriptions.dispatcher.function],
+            ...backgroundWatchOf(this),
           });
     this.accessPolicies = createAccessPolicies(this, this.api.restApi, props.accessPolicies ?? {});
   }

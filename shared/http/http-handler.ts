@@ -7,14 +7,14 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { InvalidRequestError, LimitExceededError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
-import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.js';
+import { METRIC, noTelemetry, SERVICE_NAME, type Telemetry } from '../observability/telemetry.js';
 import { JsonText } from './json-text.js';
 import type { HttpHandler } from './lambda-http.js';
 import { jsonStringBytes, jsonTextJsonStringBytesMax } from './payload-size.js';
 import { internalErrorResult, problemFor, problemResult } from './problem.js';
 import { type FunctionName, findRoute, type OperationId, type OperationIdOf } from './route-table.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** What an operation sees of a request. */
 export interface HttpRequest {

@@ -10,9 +10,17 @@
 /** The CloudWatch namespace of every Shoal metric. */
 export const METRICS_NAMESPACE = 'Shoal';
 
-/** The dimension Powertools adds to every metric, and its value (the same as the dispatcher's and the logs'). */
+/**
+ * The dimension Powertools adds to every metric, and its value: the deployment's name, so that two
+ * deployments in one account keep their metrics apart. The CDK app sets it on every function
+ * (`POWERTOOLS_SERVICE_NAME`, the variable Powertools itself reads; `deploymentNameOf` in
+ * `infra/shoal-function.ts`) and alarms on the same value; elsewhere (the local stack, tests) it is
+ * {@link SERVICE_NAME_DEFAULT}.
+ */
 export const SERVICE_DIMENSION = 'service';
-export const SERVICE_NAME = 'shoal';
+export const SERVICE_NAME_ENV = 'POWERTOOLS_SERVICE_NAME';
+export const SERVICE_NAME_DEFAULT = 'shoal';
+export const SERVICE_NAME = process.env[SERVICE_NAME_ENV] || SERVICE_NAME_DEFAULT;
 
 /** Every metric Shoal's own code publishes but the dispatcher's per-subscription ones ({@link SUBSCRIPTION_METRIC}). */
 export const METRIC = {

@@ -27,12 +27,18 @@ export interface ShoalAppOptions {
    * should leave it off.
    */
   readonly bundling: boolean;
+  /** Context besides cdk.json's (`shoal:*` keys). @default none */
+  readonly context?: Record<string, unknown>;
 }
 
 /** Builds and synthesizes both stacks, as `infra/app.ts` does. */
 export function synthesizeShoalApp(options: ShoalAppOptions): ShoalApp {
   const app = new App({
-    context: { ...CDK_CONTEXT, ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    context: {
+      ...CDK_CONTEXT,
+      ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...options.context,
+    },
   });
   const stateful = new ShoalStatefulStack(app, 'ShoalStateful');
   const stateless = new ShoalStatelessStack(app, 'ShoalStateless', { storage: stateful.storage });

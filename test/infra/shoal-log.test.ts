@@ -260,7 +260,11 @@ describe('observability', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: [
-        Match.objectLike({ Expression: Match.stringLikeRegexp('SELECT SUM\\(DeadLetteredRecords\\)') }),
+        Match.objectLike({
+          Expression: Match.stringLikeRegexp(
+            "SELECT SUM\\(DeadLetteredRecords\\) .* WHERE service = 'Embedded'",
+          ),
+        }),
       ],
       Threshold: 1,
     });
@@ -274,10 +278,14 @@ describe('observability', () => {
     });
     // The TTL rescue's and the dispatcher's iterator age on the log table's stream.
     expect(alarms.filter((alarm) => alarm.Properties.MetricName === 'IteratorAge')).toHaveLength(2);
-    expect(alarms).toHaveLength(7);
+    // The archiver, the reaper, the sweep and the lag monitor each: no run is what they alarm on.
+    const jobs = alarms.filter((alarm) => alarm.Properties.MetricName === 'Invocations');
+    expect(jobs).toHaveLength(4);
+    // Plus the background functions' errors and the throttling.
+    expect(alarms).toHaveLength(13);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
-      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+      expect(alarm.Properties.TreatMissingData).toBe(jobs.includes(alarm) ? 'breaching' : 'notBreaching');
     }
   });
 

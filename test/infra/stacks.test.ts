@@ -495,7 +495,7 @@ describe('both stacks', () => {
     }
   });
 
-  it('watch the deployment by default: the lag monitor, a dashboard, and alarms on lag, dead letters, 5xx and stream iterator age', () => {
+  it('watch the deployment by default: the lag monitor, a dashboard, and alarms on lag, dead letters, 5xx, stream iterator age, stopped jobs, failing background functions and throttling', () => {
     statelessTemplate.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const alarms = Object.values(resourcesOf(statelessTemplate, 'AWS::CloudWatch::Alarm'));
 
@@ -507,6 +507,13 @@ describe('both stacks', () => {
         'ConsumerLagMax',
         'IteratorAge',
         'IteratorAge',
+        'Invocations',
+        'Invocations',
+        'Invocations',
+        'Invocations',
+        // dead letters (a Metrics Insights query), background errors, throttling (metric math)
+        'query',
+        'query',
         'query',
       ].sort(),
     );
