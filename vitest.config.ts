@@ -1,7 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-/** Tests of pure code: no Java, no servers, seconds (`npm run test:unit`). */
-const UNIT = ['test/unit/**/*.test.ts', 'test/bench/**/*.test.ts'];
+/**
+ * Tests of pure code and of the in-memory ports: no Java, no servers, seconds (`npm run
+ * test:unit`). Each contract suite of test/contract runs here against the in-memory adapter
+ * (`*.memory.test.ts`) and in the integration project against DynamoDB and S3 (the rest).
+ */
+const UNIT = ['test/unit/**/*.test.ts', 'test/bench/**/*.test.ts', 'test/contract/**/*.memory.test.ts'];
 
 /**
  * Two projects. `unit` runs pure code alone. `integration` (everything else: the local parts, the

@@ -1,0 +1,291 @@
+/**
+ * The hot tier in memory: the same items and conditions as `adapters/dynamodb/partition-log.ts`,
+ * held in maps, for unit tests of the domain that run in milliseconds (castore's in-memory
+ * adapter). Both pass one contract suite (`test/contract/partition-log.contract.ts`).
+ */
+import { decodeBatch } from '../../domain/record-codec.js';
+import type { Topic } from '../../domain/topic.js';
+import type {
+  AppendOutcome,
+  AppendRequest,
+  BatchToWrite,
+  IdempotencyRecord,
+  PartitionHead,
+  PartitionLog,
+  StoredBatch,
+  StoredEncodedBatch,
+} from '../../ports/partition-log.js';
+
+/**
+ * A partition head item as DynamoDB keeps it: an attribute nobody wrote yet is absent, not 0,
+ * because some conditions tell the two apart (`ao >= :next` fails on an absent `ao`).
+ */
+export interface MemoryHeadItem {
+  hw?: number;
+  lso?: number;
+  ao?: number;
+  mt?: number;
+  ab?: number;
+  tc?: number;
+}
+
+/** A batch item: keyed by its last offset, as the log table's sort key. */
+interface MemoryBatchItem {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestampSoFar: number;
+  readonly data: Uint8Array;
+  readonly appendId: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * The partition head items, shared by the partition log and the segment manifest as the meta
+ * table shares them: the append moves `hw` and `mt`, the archiver `ao`, `ab` and `tc`, retention
+ * `lso` and `ab`.
+ */
+export class MemoryHeads {
+  private readonly items = new Map<string, MemoryHeadItem>();
+
+  /** The stored item, undefined when absent. */
+  get(topicId: string, partition: number): MemoryHeadItem | undefined {
+    return this.items.get(headId(topicId, partition));
+  }
+
+  /** The stored item, made (empty) when absent, as an UpdateItem makes it. */
+  upsert(topicId: string, partition: number): MemoryHeadItem {
+    const id = headId(topicId, partition);
+    let item = this.items.get(id);
+    if (!item) {
+      item = {};
+      this.items.set(id, item);
+    }
+    return item;
+  }
+
+  delete(topicId: string, partition: number): void {
+    this.items.delete(headId(topicId, partition));
+  }
+}
+
+const headId = (topicId: string, partition: number) => `${topicId}#${partition}`;
+
+/** The head as the port reads it: absent attributes read as 0. */
+export function toPartitionHead(partition: number, item: MemoryHeadItem | undefined): PartitionHead {
+  return {
+    partition,
+    highWatermark: item?.hw ?? 0,
+    logStartOffset: item?.lso ?? 0,
+    archivedOffset: item?.ao ?? 0,
+    maxTimestamp: item?.mt ?? 0,
+    archivedBytes: item?.ab ?? 0,
+    retentionClassFloorDays: item?.tc ?? 0,
+  };
+}
+
+export interface MemoryPartitionLogOptions {
+  /** Epoch ms now: when an idempotency record counts as expired for a new append. */
+  readonly now: () => number;
+  /** Shared with a `MemorySegmentManifest`; a log of its own when absent. */
+  readonly heads?: MemoryHeads;
+}
+
+/**
+ * Every condition of the DynamoDB append, checked and applied at once (JavaScript runs one append
+ * to its end before another starts, as a transaction would):
+ *
+ * ```
+ *  head   hw = expected (or absent when expected = 0)      → hw := expected + records, mt := last batch's
+ *  batch  no batch item with the same last offset          → put
+ *  key    no idempotency item, or one whose expiry passed  → put
+ * ```
+ *
+ * A refused idempotency condition reads as `idempotency-key-exists` even when a head moved too,
+ * as the DynamoDB adapter classifies a cancelled transaction. Never answers `unknown`: nothing in
+ * memory times out after the write.
+ *
+ * TTL is not applied on its own, as DynamoDB deletes expired items only days later:
+ * `deleteExpired` does it, for tests of what happens when it has.
+ */
+export class MemoryPartitionLog implements PartitionLog {
+  readonly heads: MemoryHeads;
+  private readonly now: () => number;
+  private readonly batches = new Map<string, MemoryBatchItem[]>();
+  private readonly idempotency = new Map<string, IdempotencyRecord>();
+
+  constructor(options: MemoryPartitionLogOptions) {
+    this.now = options.now;
+    this.heads = options.heads ?? new MemoryHeads();
+  }
+
+  async readHeads(topic: Topic, partitions: readonly number[]): Promise<PartitionHead[]> {
+    return partitions.map((partition) =>
+      toPartitionHead(partition, this.heads.get(topic.topicId, partition)),
+    );
+  }
+
+  async append(request: AppendRequest): Promise<AppendOutcome> {
+    const { topic } = request;
+    const keyId = request.idempotency ? idempotencyId(topic.topicId, request.idempotency.key) : undefined;
+    if (keyId !== undefined) {
+      const stored = this.idempotency.get(keyId);
+      if (stored && !(stored.expiresAt < this.now())) return { kind: 'idempotency-key-exists' };
+    }
+    for (const expected of request.expectedHeads) {
+      const stored = this.heads.get(topic.topicId, expected.partition)?.hw;
+      const unchanged =
+        expected.highWatermark === 0
+          ? stored === undefined || stored === 0
+          : stored === expected.highWatermark;
+      if (!unchanged) return { kind: 'head-moved' };
+    }
+    for (const batch of request.batches) {
+      if (this.batchAt(topic.topicId, batch.partition, lastOffsetOf(batch))) return { kind: 'head-moved' };
+    }
+    for (const expected of request.expectedHeads) {
+      const ofPartition = request.batches.filter((batch) => batch.partition === expected.partition);
+      const last = ofPartition[ofPartition.length - 1];
+      if (!last) throw new Error(`Expected head of partition ${expected.partition} has no batch`);
+      const head = this.heads.upsert(topic.topicId, expected.partition);
+      head.hw = expected.highWatermark + ofPartition.reduce((sum, batch) => sum + batch.recordCount, 0);
+      head.mt = last.maxTimestampSoFar;
+    }
+    for (const batch of request.batches) {
+      const items = this.partitionBatches(topic.topicId, batch.partition);
+      items.push({
+        baseOffset: batch.baseOffset,
+        lastOffset: lastOffsetOf(batch),
+        maxTimestampSoFar: batch.maxTimestampSoFar,
+        data: batch.data.slice(),
+        appendId: request.appendId,
+        // DynamoDB's TTL attribute holds whole seconds.
+        expiresAt: Math.ceil(batch.expiresAt / 1000) * 1000,
+      });
+      items.sort((a, b) => a.lastOffset - b.lastOffset);
+    }
+    if (keyId !== undefined && request.idempotency) {
+      this.idempotency.set(keyId, { ...request.idempotency, response: request.idempotency.response.slice() });
+    }
+    return { kind: 'appended' };
+  }
+
+  async appendLanded(topic: Topic, appendId: string, firstBatch: BatchToWrite): Promise<boolean> {
+    return this.batchAt(topic.topicId, firstBatch.partition, lastOffsetOf(firstBatch))?.appendId === appendId;
+  }
+
+  async readIdempotency(topic: Topic, key: string, now: number): Promise<IdempotencyRecord | undefined> {
+    const stored = this.idempotency.get(idempotencyId(topic.topicId, key));
+    if (!stored || stored.expiresAt < now) return undefined;
+    return stored;
+  }
+
+  async readBatches(
+    topic: Topic,
+    partition: number,
+    fromOffset: number,
+    limits: { recordsMax: number; bytesMax: number },
+  ): Promise<StoredBatch[]> {
+    const found: MemoryBatchItem[] = [];
+    let records = 0;
+    let bytes = 0;
+    for (const item of this.batchesFrom(topic.topicId, partition, fromOffset)) {
+      found.push(item);
+      records += item.lastOffset + 1 - Math.max(item.baseOffset, fromOffset);
+      bytes += item.data.byteLength;
+      if (records >= limits.recordsMax || bytes >= limits.bytesMax) break;
+    }
+    return found.map(toStoredBatch);
+  }
+
+  async readEncodedBatches(
+    topic: Topic,
+    partition: number,
+    fromOffset: number,
+    limits: { batchesMax: number; bytesMax: number },
+  ): Promise<StoredEncodedBatch[]> {
+    const found: StoredEncodedBatch[] = [];
+    let bytes = 0;
+    for (const item of this.batchesFrom(topic.topicId, partition, fromOffset)) {
+      found.push({
+        baseOffset: item.baseOffset,
+        lastOffset: item.lastOffset,
+        maxTimestampSoFar: item.maxTimestampSoFar,
+        data: item.data.slice(),
+        expiresAt: item.expiresAt,
+      });
+      bytes += item.data.byteLength;
+      if (found.length >= limits.batchesMax || bytes >= limits.bytesMax) break;
+    }
+    return found;
+  }
+
+  async readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined> {
+    const [item] = this.batchesFrom(topic.topicId, partition, offset);
+    return item ? toStoredBatch(item) : undefined;
+  }
+
+  async deletePartitionHeads(topic: Topic): Promise<void> {
+    for (let partition = 0; partition < topic.partitionCount; partition++) {
+      this.heads.delete(topic.topicId, partition);
+    }
+  }
+
+  /**
+   * What DynamoDB's TTL eventually does: deletes every batch and idempotency item whose expiry is
+   * before `now`. Returns the batches deleted, in the order a stream would report them.
+   */
+  deleteExpired(now: number): { topicId: string; partition: number; batch: StoredEncodedBatch }[] {
+    const deleted: { topicId: string; partition: number; batch: StoredEncodedBatch }[] = [];
+    for (const [id, items] of this.batches) {
+      const [topicId, partition] = splitPartitionId(id);
+      const kept = items.filter((item) => {
+        if (!(item.expiresAt < now)) return true;
+        deleted.push({ topicId, partition, batch: { ...item, data: item.data.slice() } });
+        return false;
+      });
+      this.batches.set(id, kept);
+    }
+    for (const [id, record] of this.idempotency) {
+      if (record.expiresAt < now) this.idempotency.delete(id);
+    }
+    return deleted;
+  }
+
+  private batchesFrom(topicId: string, partition: number, fromOffset: number): MemoryBatchItem[] {
+    return (this.batches.get(headId(topicId, partition)) ?? []).filter(
+      (item) => item.lastOffset >= fromOffset,
+    );
+  }
+
+  private batchAt(topicId: string, partition: number, lastOffset: number): MemoryBatchItem | undefined {
+    return this.batches.get(headId(topicId, partition))?.find((item) => item.lastOffset === lastOffset);
+  }
+
+  private partitionBatches(topicId: string, partition: number): MemoryBatchItem[] {
+    const id = headId(topicId, partition);
+    let items = this.batches.get(id);
+    if (!items) {
+      items = [];
+      this.batches.set(id, items);
+    }
+    return items;
+  }
+}
+
+function toStoredBatch(item: MemoryBatchItem): StoredBatch {
+  return {
+    baseOffset: item.baseOffset,
+    lastOffset: item.lastOffset,
+    maxTimestampSoFar: item.maxTimestampSoFar,
+    records: decodeBatch(item.data, item.baseOffset),
+    storedBytes: item.data.byteLength,
+  };
+}
+
+const lastOffsetOf = (batch: BatchToWrite) => batch.baseOffset + batch.recordCount - 1;
+const idempotencyId = (topicId: string, key: string) => `${topicId}#${key}`;
+
+function splitPartitionId(id: string): [string, number] {
+  const at = id.lastIndexOf('#');
+  return [id.slice(0, at), Number(id.slice(at + 1))];
+}
