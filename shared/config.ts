@@ -8,6 +8,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
 import { JWT_ALGORITHMS, JWT_CLOCK_SKEW_S_MAX, type JwtAlgorithm } from './authorization/jwt-settings.js';
+import type { OutboxMapping } from './domain/outbox-relay.js';
 
 /** Settings every Lambda handler and the local stack need. */
 export interface ShoalConfig {
@@ -60,6 +61,11 @@ export const ENV = {
   jwtSecretArn: 'SHOAL_JWT_SECRET_ARN',
   jwtAclClaim: 'SHOAL_JWT_ACL_CLAIM',
   jwtPrincipalClaim: 'SHOAL_JWT_PRINCIPAL_CLAIM',
+  outboxTopic: 'SHOAL_OUTBOX_TOPIC',
+  outboxKeyAttribute: 'SHOAL_OUTBOX_KEY_ATTRIBUTE',
+  outboxValueAttribute: 'SHOAL_OUTBOX_VALUE_ATTRIBUTE',
+  outboxStringValueType: 'SHOAL_OUTBOX_STRING_VALUE_TYPE',
+  outboxRelays: 'SHOAL_OUTBOX_RELAYS',
 } as const;
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -104,6 +110,19 @@ export interface LocalStackConfig {
    * @default the working directory of `npm start`
    */
   readonly moduleDirs: readonly string[];
+  /**
+   * Tables of this DynamoDB whose outbox items the stack relays to topics, as `ShoalOutbox` does in
+   * AWS: a JSON list in `SHOAL_OUTBOX_RELAYS`, e.g.
+   * `[{"tableName":"orders","topic":"order-events","keyAttribute":"orderId","valueAttribute":"event"}]`
+   * (`stringValueType` is optional, `JSON` by default).
+   * @default none
+   */
+  readonly outboxRelays: readonly LocalOutboxRelay[];
+}
+
+/** One relay of the local stack: the table whose stream it follows, and its mapping. */
+export interface LocalOutboxRelay extends OutboxMapping {
+  readonly tableName: string;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -129,7 +148,107 @@ export function readLocalStackConfig(env: NodeJS.ProcessEnv = process.env): Loca
     archiveIntervalMs: integer(env, ENV.archiveIntervalMs, 5000, 100, 3_600_000),
     logRequests: flag(env, ENV.logRequests),
     moduleDirs: folders(env, ENV.moduleDirs),
+    outboxRelays: localOutboxRelays(env),
   };
+}
+
+/** Attribute names: what DynamoDB allows (1 to 255 bytes; a key attribute's), checked as characters. */
+const ATTRIBUTE_NAME_LENGTH_MAX = 255;
+/** Kafka's topic names, as the topics API checks them. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * Reads the settings of the outbox relay (`functions/relay-outbox.ts`), which `ShoalOutbox` sets.
+ * @throws Error naming the variable that is missing or malformed
+ */
+export function readOutboxConfig(env: NodeJS.ProcessEnv = process.env): OutboxMapping {
+  return outboxMappingOf(
+    {
+      topic: required(env, ENV.outboxTopic),
+      keyAttribute: required(env, ENV.outboxKeyAttribute),
+      valueAttribute: required(env, ENV.outboxValueAttribute),
+      stringValueType: env[ENV.outboxStringValueType] || 'JSON',
+    },
+    (field) =>
+      ({
+        topic: ENV.outboxTopic,
+        keyAttribute: ENV.outboxKeyAttribute,
+        valueAttribute: ENV.outboxValueAttribute,
+        stringValueType: ENV.outboxStringValueType,
+      })[field],
+  );
+}
+
+/** Checks one mapping's fields; `nameOf` says how the message names a field. */
+function outboxMappingOf(
+  fields: Record<'topic' | 'keyAttribute' | 'valueAttribute' | 'stringValueType', unknown>,
+  nameOf: (field: keyof typeof fields) => string,
+): OutboxMapping {
+  const { topic, keyAttribute, valueAttribute, stringValueType } = fields;
+  if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
+    throw new Error(
+      `${nameOf('topic')} must be a topic name ([a-zA-Z0-9._-], 1 to 249), got ${JSON.stringify(topic)}`,
+    );
+  }
+  for (const [field, value] of [
+    ['keyAttribute', keyAttribute],
+    ['valueAttribute', valueAttribute],
+  ] as const) {
+    if (typeof value !== 'string' || value.length === 0 || value.length > ATTRIBUTE_NAME_LENGTH_MAX) {
+      throw new Error(
+        `${nameOf(field)} must be an attribute name of 1 to ${ATTRIBUTE_NAME_LENGTH_MAX} characters, got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  if (stringValueType !== 'JSON' && stringValueType !== 'STRING') {
+    throw new Error(
+      `${nameOf('stringValueType')} must be JSON or STRING, got ${JSON.stringify(stringValueType)}`,
+    );
+  }
+  return {
+    topic,
+    keyAttribute: keyAttribute as string,
+    valueAttribute: valueAttribute as string,
+    stringValueType,
+  };
+}
+
+/** The most relays one local stack runs (one stream follower each). */
+const LOCAL_OUTBOX_RELAYS_MAX = 20;
+
+function localOutboxRelays(env: NodeJS.ProcessEnv): LocalOutboxRelay[] {
+  const raw = env[ENV.outboxRelays];
+  if (raw === undefined || raw.trim() === '') return [];
+  let listed: unknown;
+  try {
+    listed = JSON.parse(raw);
+  } catch {
+    throw new Error(`${ENV.outboxRelays} must be a JSON list of relays, got "${raw}"`);
+  }
+  if (!Array.isArray(listed) || listed.length > LOCAL_OUTBOX_RELAYS_MAX) {
+    throw new Error(
+      `${ENV.outboxRelays} must be a JSON list of at most ${LOCAL_OUTBOX_RELAYS_MAX} relays, got "${raw}"`,
+    );
+  }
+  return listed.map((entry: unknown, index) => {
+    const relay = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const { tableName } = relay;
+    if (typeof tableName !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
+      throw new Error(
+        `${ENV.outboxRelays}[${index}].tableName must be a DynamoDB table name, got ${JSON.stringify(tableName)}`,
+      );
+    }
+    const mapping = outboxMappingOf(
+      {
+        topic: relay.topic,
+        keyAttribute: relay.keyAttribute,
+        valueAttribute: relay.valueAttribute,
+        stringValueType: relay.stringValueType ?? 'JSON',
+      },
+      (field) => `${ENV.outboxRelays}[${index}].${field}`,
+    );
+    return { tableName, ...mapping };
+  });
 }
 
 /** Real paths of the folders listed in `name`, or of the working directory when it is unset. */

@@ -34,6 +34,7 @@ export {
   type ShoalEventSourceProps,
 } from '../../infra/shoal-event-source.js';
 export { ShoalLog, type ShoalLogProps } from '../../infra/shoal-log.js';
+export { ShoalOutbox, type ShoalOutboxProps } from '../../infra/shoal-outbox.js';
 export {
   ShoalStatefulStack,
   type ShoalStatefulStackProps,

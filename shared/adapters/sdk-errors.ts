@@ -62,6 +62,11 @@ export function isStaleIterator(error: unknown): boolean {
   return name === 'TrimmedDataAccessException' || name === 'ExpiredIteratorException';
 }
 
+/** DynamoDB's answer for a table (or stream) that does not exist, or not yet. */
+export function isResourceNotFound(error: unknown): boolean {
+  return nameOf(error) === 'ResourceNotFoundException';
+}
+
 const THROTTLING_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',

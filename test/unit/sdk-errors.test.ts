@@ -6,6 +6,7 @@ import {
   isAmbiguousFailure,
   isGoneConnection,
   isNoSuchKey,
+  isResourceNotFound,
   isStaleIterator,
   isThrottling,
   isTransactionConflict,
@@ -101,5 +102,7 @@ describe('conditions, S3 and stream errors', () => {
     expect(isStaleIterator(error('ResourceNotFoundException'))).toBe(false);
     expect(isGoneConnection(error('GoneException'))).toBe(true);
     expect(isGoneConnection(error('ForbiddenException'))).toBe(false);
+    expect(isResourceNotFound(error('ResourceNotFoundException'))).toBe(true);
+    expect(isResourceNotFound(error('ResourceInUseException'))).toBe(false);
   });
 });
