@@ -75,6 +75,7 @@ export interface DeployedSettings {
   readonly scheduled: readonly ScheduledFunction[];
   /** The TTL rescue: invoked from the log table's stream, filtered to TTL deletions. */
   readonly streamFunctions: readonly { readonly function: DeployedFunction; readonly batchSize: number }[];
+  /** Alarm metrics, what CloudWatch bills alarms by. */
   readonly alarms: number;
   readonly dashboards: number;
 }
@@ -225,7 +226,12 @@ export function deployedSettings(stateful: CfnTemplate, stateless: CfnTemplate):
         ? []
         : [{ function: functionOf(templates, id), batchSize: Number(mapping.Properties?.BatchSize ?? 100) }];
     }),
-    alarms: resourcesOf(templates, 'AWS::CloudWatch::Alarm').length,
+    // CloudWatch bills a standard alarm per metric it watches: a metric-math alarm counts each metric
+    // of its expression; a Metrics Insights query counts as one.
+    alarms: resourcesOf(templates, 'AWS::CloudWatch::Alarm').reduce((sum, [, alarm]) => {
+      const queries = (alarm.Properties?.Metrics ?? []) as { MetricStat?: unknown }[];
+      return sum + Math.max(1, queries.filter((query) => query.MetricStat !== undefined).length);
+    }, 0),
     dashboards: resourcesOf(templates, 'AWS::CloudWatch::Dashboard').length,
   };
 }

@@ -81,6 +81,21 @@ const stateless: CfnTemplate = {
     },
     Stage: { Type: 'AWS::ApiGateway::Stage', Properties: { TracingEnabled: true } },
     Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
+    // Billed per metric: two metrics and the expression over them.
+    MathAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        Metrics: [
+          { Id: 'a', MetricStat: {} },
+          { Id: 'b', MetricStat: {} },
+          { Id: 'sum', Expression: 'a + b' },
+        ],
+      },
+    },
+    QueryAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: { Metrics: [{ Id: 'q', Expression: 'SELECT 1' }] },
+    },
   },
 };
 
@@ -97,7 +112,7 @@ describe('deployedSettings', () => {
     expect(settings.fetch).toMatchObject({ memoryMb: 512, logLevel: 'WARN', logRetentionDays: 30 });
   });
 
-  it('reads PITR, TTL, versioning, schedules, alarms and dashboards', () => {
+  it('reads PITR, TTL, versioning, schedules, alarm metrics and dashboards', () => {
     const settings = deployedSettings(stateful, stateless);
 
     expect(settings).toMatchObject({
@@ -110,7 +125,7 @@ describe('deployedSettings', () => {
       payloadNoncurrentVersionDays: 1,
       apiTracing: true,
       apiSampling: { reservoirPerSecond: 0, fixedRate: 0.05 },
-      alarms: 1,
+      alarms: 4,
       dashboards: 0,
     });
     expect(
