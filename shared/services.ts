@@ -44,6 +44,7 @@ export function servicesFor(runtime: Runtime): Services {
       partitionLog,
       log,
       runtime.clock,
+      partitionLog,
     ),
   };
 }

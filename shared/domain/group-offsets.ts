@@ -61,7 +61,7 @@ export interface ResetInput {
 }
 
 /** An offset checked against its partition's high watermark, with the topic incarnation it is for. */
-interface CheckedOffset {
+export interface CheckedOffset {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
@@ -129,7 +129,7 @@ export async function commitOffsets(
 }
 
 /** @throws InvalidRequestError, LimitExceededError */
-function validateCommit(input: CommitInput): void {
+export function validateCommit(input: CommitInput): void {
   if ((input.memberId === undefined) !== (input.generation === undefined)) {
     throw new InvalidRequestError(
       'give both memberId and generation (a member of the group), or neither (a standalone consumer)',
@@ -166,7 +166,7 @@ function validateCommit(input: CommitInput): void {
  *
  * @throws FencedError, GroupNotEmptyError
  */
-async function committerOf(
+export async function committerOf(
   deps: GroupDependencies,
   group: string,
   view: GroupView,
@@ -243,7 +243,7 @@ async function regressed(
 }
 
 /** Checks each offset against its partition's high watermark and names the topic incarnation. */
-async function checkedOffsets(
+export async function checkedOffsets(
   deps: GroupDependencies,
   offsets: readonly OffsetToCommit[],
 ): Promise<CheckedOffset[]> {

@@ -14,7 +14,7 @@
  * group that `group-view.ts` loads.
  */
 import type { GroupStore } from '../ports/group-store.js';
-import type { PartitionLog } from '../ports/partition-log.js';
+import type { PartitionLog, TransactionalLog } from '../ports/partition-log.js';
 import type { TopicStore } from '../ports/topic-store.js';
 import { type Clock, systemClock } from './clock.js';
 import { GroupNotEmptyError, GroupNotFoundError } from './errors.js';
@@ -37,22 +37,52 @@ import {
 import { type GroupDependencies, loadGroup, retrying } from './group-view.js';
 import { LIMITS } from './limits.js';
 import type { LogService } from './log-service.js';
+import {
+  type ProduceWithOffsetsInput,
+  type ProduceWithOffsetsResult,
+  produceWithOffsets,
+} from './produce-with-offsets.js';
 
 export type { GroupDescription, PartitionLag } from './group-lag.js';
 export type { JoinInput, MemberAssignment } from './group-membership.js';
 export type { CommitInput, CommitResult, OffsetToCommit, ResetInput, ResetTarget } from './group-offsets.js';
+export type {
+  ProduceWithOffsetsInput,
+  ProduceWithOffsetsResult,
+  TransactionTopicInput,
+} from './produce-with-offsets.js';
 
 export class GroupService {
   private readonly deps: GroupDependencies;
 
+  /**
+   * @param transactional the log that appends and commits in one transaction; without it
+   *   `produceWithOffsets` fails (a log without transactions across topics and groups).
+   */
   constructor(
     groups: GroupStore,
     topics: TopicStore,
     partitionLog: PartitionLog,
     log: LogService,
     clock: Clock = systemClock,
+    private readonly transactional?: TransactionalLog,
   ) {
     this.deps = { groups, topics, partitionLog, log, clock };
+  }
+
+  /** See {@link produceWithOffsets}. */
+  produceWithOffsets(
+    group: string,
+    input: ProduceWithOffsetsInput,
+    idempotencyKey?: string,
+  ): Promise<ProduceWithOffsetsResult> {
+    if (!this.transactional) throw new Error('This group service was built without a transactional log');
+    return produceWithOffsets(
+      { ...this.deps, transactional: this.transactional },
+      group,
+      input,
+      idempotencyKey,
+    );
   }
 
   /** See {@link joinGroup}. */

@@ -162,6 +162,13 @@ export const LIMITS = {
    * member's liveness update and 98 offsets.
    */
   commitOffsetsPerRequestMax: 98,
+  /**
+   * Topics one append with a commit (`POST /v1/groups/{group}/transactions`) writes to. Its one
+   * transaction holds the group fence, the member, one item per offset, a head and at least one
+   * batch per partition written, and the Idempotency-Key: `transactionItemsMax` bounds the sum
+   * (with one offset and one batch per partition, a member's transaction fits 48 partitions).
+   */
+  transactionTopicsMax: 16,
   /** Offset metadata as in Kafka's `offset.metadata.max.bytes`. */
   commitMetadataLengthMax: 4096,
   /** Groups listed in one answer. */

@@ -73,13 +73,17 @@ interface FailedAttempt {
   readonly positions: RecordPosition[];
 }
 
-/** A produce request checked and laid out, ready for the append loop. */
-interface ProducePlan {
-  readonly topic: Topic;
+/** Records of one topic laid out for an append: stamped, and grouped into the items of each partition. */
+export interface AppendLayout {
   readonly stamped: readonly RecordInput[];
   readonly chunks: readonly PartitionChunks[];
   /** Epoch ms: the timestamp of records without one, and the start of the retention clocks. */
   readonly appendTime: number;
+}
+
+/** A produce request checked and laid out, ready for the append loop. */
+interface ProducePlan extends AppendLayout {
+  readonly topic: Topic;
   readonly idempotencyKey: string | undefined;
   readonly requestHash: string;
 }
@@ -119,14 +123,25 @@ export class LogService {
     const requestHash = idempotencyKey === undefined ? '' : hashProduceRequest(topic.name, inputs);
     const resolved = await this.readUploads(topic, inputs, idempotencyKey, requestHash);
     if ('duplicate' in resolved) return resolved;
-    const { records } = resolved;
+    const layout = this.layOut(topic, resolved.records);
+    checkTransaction(layout.chunks, idempotencyKey);
+    return this.append({ topic, ...layout, idempotencyKey, requestHash });
+  }
+
+  /**
+   * Lays out records (read in, without upload references) for an append to `topic`: each record's
+   * partition (Kafka's partitioner for keys, an even spread without), stamped with the append time
+   * unless it has a timestamp, and grouped into the items of each partition. Used by `produce` and
+   * by the append with a commit (`produce-with-offsets.ts`), which places several topics at once.
+   *
+   * @throws PartitionNotFoundError, LimitExceededError
+   */
+  layOut(topic: Topic, records: readonly ProduceRecord[]): AppendLayout {
     const sizes = recordSizes(records);
     const partitions = this.assignPartitions(topic, records, sizes);
     const appendTime = this.clock.now();
     const stamped = records.map((record) => withTimestamp(record, record.timestamp ?? appendTime));
-    const chunks = chunkByPartition(partitions, sizes, stamped);
-    checkTransaction(chunks, idempotencyKey);
-    return this.append({ topic, stamped, chunks, appendTime, idempotencyKey, requestHash });
+    return { stamped, chunks: chunkByPartition(partitions, sizes, stamped), appendTime };
   }
 
   /**

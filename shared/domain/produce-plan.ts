@@ -207,3 +207,53 @@ export function placeRecords(
   }
   return { positions, batches };
 }
+
+/**
+ * Checks that an append with a commit fits one DynamoDB transaction: `commitItems` (the group
+ * fence, the member, one per offset), a head and the batches of every partition of every topic,
+ * and the Idempotency-Key; the batches' stored bytes within `transactionBytesMax`.
+ *
+ * @throws LimitExceededError naming `transactionItems` or `transactionBytes`
+ */
+export function checkCommitTransaction(
+  chunksOfTopics: readonly (readonly PartitionChunks[])[],
+  commitItems: number,
+  idempotencyKey: string | undefined,
+): void {
+  const partitions = chunksOfTopics.reduce((sum, chunks) => sum + chunks.length, 0);
+  const appendItems = chunksOfTopics.reduce(
+    (sum, chunks) => sum + chunks.reduce((inner, entry) => inner + 1 + entry.chunks.length, 0),
+    0,
+  );
+  const itemCount = commitItems + appendItems + (idempotencyKey ? IDEMPOTENCY_ITEMS : 0);
+  if (itemCount > LIMITS.transactionItemsMax) {
+    throw new LimitExceededError(
+      `This transaction needs ${itemCount} DynamoDB items: ${commitItems} for the commit (the group, the member, one per offset), ` +
+        `${appendItems} for ${partitions} partitions (a head and at least one batch each)` +
+        `${idempotencyKey ? ' and one for the Idempotency-Key' : ''}; one transaction is limited to ` +
+        `${LIMITS.transactionItemsMax}: send fewer partitions or offsets per transaction`,
+      'transactionItems',
+      itemCount,
+      LIMITS.transactionItemsMax,
+    );
+  }
+  const storedBytes = chunksOfTopics.reduce(
+    (sum, chunks) =>
+      sum +
+      chunks.reduce(
+        (bytes, entry) =>
+          bytes + entry.chunks.reduce((inner, chunk) => inner + (chunk.apart ? 0 : chunk.data.byteLength), 0),
+        0,
+      ),
+    0,
+  );
+  if (storedBytes > LIMITS.transactionBytesMax) {
+    throw new LimitExceededError(
+      `This transaction stores ${storedBytes} bytes after compression; one transaction is limited to ` +
+        `${LIMITS.transactionBytesMax} (a DynamoDB transaction): split it`,
+      'transactionBytes',
+      storedBytes,
+      LIMITS.transactionBytesMax,
+    );
+  }
+}

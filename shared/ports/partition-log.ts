@@ -1,6 +1,7 @@
 import type { LogRecord } from '../domain/record.js';
 import type { EncodedBatch } from '../domain/segment-format.js';
 import type { PartitionState, Topic } from '../domain/topic.js';
+import type { OffsetCommit } from './group-store.js';
 
 /** The stored head of one partition, read before an append. */
 export interface PartitionHead extends PartitionState {
@@ -148,4 +149,61 @@ export interface PartitionLog {
   readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined>;
   /** Removes the heads and idempotency records of a deleted topic incarnation (bounded work). */
   deletePartitionHeads(topic: Topic): Promise<void>;
+}
+
+/** One topic's part of an append with a commit: the heads it expects and the batches it writes. */
+export interface TopicAppend {
+  readonly topic: Topic;
+  /** The head each touched partition must still have, in the order of the partitions' first batch. */
+  readonly expectedHeads: readonly PartitionHead[];
+  readonly batches: readonly BatchToWrite[];
+}
+
+/**
+ * Records appended to one or more topics together with a consumer group's committed offsets: one
+ * transaction, all of it or nothing (guarantee 10, exactly once).
+ */
+export interface AppendWithCommitRequest {
+  /** Unique per attempt; names the batches it writes, so `appendLanded` resolves a timeout. */
+  readonly appendId: string;
+  /** At least one, each topic once, each with at least one batch. */
+  readonly appends: readonly TopicAppend[];
+  /** The commit, fenced exactly as `GroupStore.commit` fences it (generation, member liveness, no regression). */
+  readonly commit: OffsetCommit;
+  /**
+   * Remembered with the append in the same transaction, scoped to the group incarnation
+   * (`commit.groupId`): read back with `readCommitIdempotency`.
+   */
+  readonly idempotency?: IdempotencyRecord;
+}
+
+/** Expected outcomes of an append with a commit; infrastructure failures throw. Nothing is written unless `appended`. */
+export type AppendWithCommitOutcome =
+  | { readonly kind: 'appended' }
+  /** A partition head moved, or another transaction touched the same items at once: place again. */
+  | { readonly kind: 'head-moved' }
+  /** The Idempotency-Key is stored (maybe by an earlier attempt of this request). */
+  | { readonly kind: 'idempotency-key-exists' }
+  /** The group item's generation or incarnation changed: the committer is fenced. */
+  | { readonly kind: 'generation-changed' }
+  /** The committing member's item is gone or past its deadline. */
+  | { readonly kind: 'member-gone' }
+  /** `commit.offsets[index]` is below the committed offset. */
+  | { readonly kind: 'regressed'; readonly index: number }
+  /** A timeout after the request left: resolve with `appendLanded` on the first batch of the first append. */
+  | { readonly kind: 'unknown'; readonly cause: unknown };
+
+/**
+ * The exactly-once primitive: appends plus a consumer group commit in one DynamoDB transaction.
+ * Implemented by `adapters/dynamodb/partition-log.ts`; kept apart from {@link PartitionLog} so that a
+ * log without transactions across topics and groups still implements that port.
+ *
+ * Items in one transaction (at most `LIMITS.transactionItemsMax`): the group fence, the member (when
+ * `commit.member` is set), one per offset, one head per partition appended to, each batch, and the
+ * idempotency record. See `transaction-plan.ts` for the check with a clear error.
+ */
+export interface TransactionalLog {
+  appendWithCommit(request: AppendWithCommitRequest): Promise<AppendWithCommitOutcome>;
+  /** A live idempotency record of an append with a commit to group incarnation `groupId`, or undefined. */
+  readCommitIdempotency(groupId: string, key: string, now: number): Promise<IdempotencyRecord | undefined>;
 }

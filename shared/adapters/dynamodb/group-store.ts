@@ -288,67 +288,16 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async commit(commit: OffsetCommit): Promise<CommitOutcome> {
-    const { group } = commit;
-    const fence = {
-      ConditionCheck: {
-        TableName: this.tableName,
-        Key: groupKey(group),
-        ConditionExpression: 'gid = :gid AND gen = :gen',
-        ExpressionAttributeValues: { ':gid': commit.groupId, ':gen': commit.generation },
-      },
-    };
-    const member = commit.member
-      ? [
-          {
-            Update: {
-              TableName: this.tableName,
-              Key: memberKey(group, commit.member.memberId),
-              UpdateExpression: 'SET hb = :hb, dl = :dl, sg = :sg',
-              ConditionExpression: 'dl >= :now',
-              ExpressionAttributeValues: {
-                ':hb': commit.member.lastHeartbeat,
-                ':dl': commit.member.deadline,
-                ':sg': commit.member.seenGeneration,
-                ':now': commit.now,
-              },
-            },
-          },
-        ]
-      : [];
-    const offsets = commit.offsets.map((offset) => ({
-      Update: {
-        TableName: this.tableName,
-        Key: committedOffsetKey(group, offset.topic, offset.partition),
-        UpdateExpression: `SET c = :c, t = :t, p = :p, tid = :tid, gid = :gid, ct = :ct${offset.metadata === undefined ? ' REMOVE m' : ', m = :m'}`,
-        ConditionExpression: 'attribute_not_exists(c) OR c <= :c OR gid <> :gid OR tid <> :tid',
-        ExpressionAttributeValues: {
-          ':c': offset.offset,
-          ':t': offset.topic,
-          ':p': offset.partition,
-          ':tid': offset.topicId,
-          ':gid': commit.groupId,
-          ':ct': offset.committedAt,
-          ...(offset.metadata === undefined ? {} : { ':m': offset.metadata }),
-        },
-      },
-    }));
-    const items = [fence, ...member, ...offsets];
+    const items = commitTransactItems(this.tableName, commit);
     if (items.length > TRANSACTION_ITEMS_MAX) {
-      throw new Error(`A commit of ${offsets.length} offsets does not fit one transaction`);
+      throw new Error(`A commit of ${commit.offsets.length} offsets does not fit one transaction`);
     }
     try {
       await this.documents.send(new TransactWriteCommand({ TransactItems: items }));
       return { kind: 'committed' };
     } catch (error) {
-      const failed = (index: number) => conditionFailedAt(error, index);
-      if (cancellationReasons(error)) {
-        if (failed(0)) return { kind: 'generation-changed' };
-        if (member.length > 0 && failed(1)) return { kind: 'member-gone' };
-        const first = 1 + member.length;
-        for (let index = first; index < items.length; index++) {
-          if (failed(index)) return { kind: 'regressed', index: index - first };
-        }
-      }
+      const refused = commitRefusal(error, commit, 0);
+      if (refused) return refused;
       if (isTransactionConflict(error)) return { kind: 'conflict' };
       if (isAmbiguousFailure(error)) return { kind: 'unknown' };
       throw error;
@@ -516,4 +465,81 @@ export class DynamoDbGroupStore implements GroupStore {
       if (!isConditionalCheckFailed(error)) throw error;
     }
   }
+}
+
+/**
+ * The items of a commit, in this order: the group fence, the member's liveness (when a member
+ * commits), one per offset. Shared by `commit` and the append with a commit
+ * (`partition-log.ts`), so both are fenced by the very same conditions (drawn above the class).
+ */
+export function commitTransactItems(tableName: string, commit: OffsetCommit) {
+  const { group } = commit;
+  const fence = {
+    ConditionCheck: {
+      TableName: tableName,
+      Key: groupKey(group),
+      ConditionExpression: 'gid = :gid AND gen = :gen',
+      ExpressionAttributeValues: { ':gid': commit.groupId, ':gen': commit.generation },
+    },
+  };
+  const member = commit.member
+    ? [
+        {
+          Update: {
+            TableName: tableName,
+            Key: memberKey(group, commit.member.memberId),
+            UpdateExpression: 'SET hb = :hb, dl = :dl, sg = :sg',
+            ConditionExpression: 'dl >= :now',
+            ExpressionAttributeValues: {
+              ':hb': commit.member.lastHeartbeat,
+              ':dl': commit.member.deadline,
+              ':sg': commit.member.seenGeneration,
+              ':now': commit.now,
+            },
+          },
+        },
+      ]
+    : [];
+  const offsets = commit.offsets.map((offset) => ({
+    Update: {
+      TableName: tableName,
+      Key: committedOffsetKey(group, offset.topic, offset.partition),
+      UpdateExpression: `SET c = :c, t = :t, p = :p, tid = :tid, gid = :gid, ct = :ct${offset.metadata === undefined ? ' REMOVE m' : ', m = :m'}`,
+      ConditionExpression: 'attribute_not_exists(c) OR c <= :c OR gid <> :gid OR tid <> :tid',
+      ExpressionAttributeValues: {
+        ':c': offset.offset,
+        ':t': offset.topic,
+        ':p': offset.partition,
+        ':tid': offset.topicId,
+        ':gid': commit.groupId,
+        ':ct': offset.committedAt,
+        ...(offset.metadata === undefined ? {} : { ':m': offset.metadata }),
+      },
+    },
+  }));
+  return [fence, ...member, ...offsets];
+}
+
+/**
+ * Which condition of a commit's items refused a cancelled transaction whose commit items start at
+ * `first`: undefined when none did (a conflict, a timeout, another item's condition).
+ */
+export function commitRefusal(
+  error: unknown,
+  commit: OffsetCommit,
+  first: number,
+):
+  | { readonly kind: 'generation-changed' }
+  | { readonly kind: 'member-gone' }
+  | { readonly kind: 'regressed'; readonly index: number }
+  | undefined {
+  if (!cancellationReasons(error)) return undefined;
+  if (conditionFailedAt(error, first)) return { kind: 'generation-changed' };
+  const memberItems = commit.member ? 1 : 0;
+  if (memberItems > 0 && conditionFailedAt(error, first + 1)) return { kind: 'member-gone' };
+  const offsetsFirst = first + 1 + memberItems;
+  for (let index = 0; index < commit.offsets.length; index++) {
+    if (conditionFailedAt(error, offsetsFirst + index)) return { kind: 'regressed', index };
+  }
+  return undefined;
 }

@@ -9,6 +9,7 @@
  * | topic directory   | `TOPICS`                    | name   | same as topic (so a list is one Query)  |
  * | partition head    | `H#<topicId>#<partition>`   | `H`    | hw, lso, ao, mt (max timestamp so far), ab (archived bytes), tc (retention class floor, days) |
  * | idempotency key   | `I#<topicId>#<key>`         | `I`    | h (request hash), r (answer), xm, x     |
+ * | idempotency key of an append with a commit | `I#G#<groupId>#<key>` | `I` | same as above; scoped to the group incarnation |
  * | consumer group    | `G#<group>`                 | `G`    | gid, gen, asg (member → topic → partitions), tp (topic → id, pc), ca |
  * | group member      | `G#<group>`                 | `M#<memberId>` | gid, t (topics), st, ja, hb, dl (deadline), sg (seen generation) |
  * | committed offset  | `G#<group>`                 | `O#<topic>#<partition, 5 digits>` | c, m (metadata), t, p, tid, gid, ct |
@@ -42,6 +43,11 @@ export const topicKey = (name: string) => ({ pk: `T#${name}`, sk: 'T' });
 export const topicDirectoryKey = (name: string) => ({ pk: TOPIC_DIRECTORY_PK, sk: name });
 export const headKey = (topicId: string, partition: number) => ({ pk: `H#${topicId}#${partition}`, sk: 'H' });
 export const idempotencyKey = (topicId: string, key: string) => ({ pk: `I#${topicId}#${key}`, sk: 'I' });
+/** The Idempotency-Key of an append with a commit (it may span topics): scoped to the group incarnation. */
+export const commitIdempotencyKey = (groupId: string, key: string) => ({
+  pk: `I#G#${groupId}#${key}`,
+  sk: 'I',
+});
 export const logPartitionKey = (topicId: string, partition: number) => `${topicId}#${partition}`;
 
 /** A log table partition key: a topic id (no `#`) and a partition number of up to 9 digits. */

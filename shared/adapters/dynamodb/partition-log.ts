@@ -15,6 +15,8 @@ import type { Topic } from '../../domain/topic.js';
 import type {
   AppendOutcome,
   AppendRequest,
+  AppendWithCommitOutcome,
+  AppendWithCommitRequest,
   BatchToWrite,
   HeadConsistency,
   IdempotencyRecord,
@@ -23,6 +25,7 @@ import type {
   PayloadObjects,
   StoredBatch,
   StoredEncodedBatch,
+  TransactionalLog,
 } from '../../ports/partition-log.js';
 import {
   anyConditionFailed,
@@ -32,7 +35,8 @@ import {
   s3WriteFailureAsRetryable,
 } from '../sdk-errors.js';
 import { deleteItems } from './batch-delete.js';
-import { batchKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
+import { commitRefusal, commitTransactItems } from './group-store.js';
+import { batchKey, commitIdempotencyKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
 import { type QueryInput, queryPages } from './query.js';
 
 /** Keys asked of one BatchGetItem (DynamoDB's limit). */
@@ -121,7 +125,7 @@ export interface DynamoDbPartitionLogOptions {
  * to it before), and an attempt that never commits leaves an object that nothing ever points to,
  * which the bucket's lifecycle rule for its retention class deletes.
  */
-export class DynamoDbPartitionLog implements PartitionLog {
+export class DynamoDbPartitionLog implements PartitionLog, TransactionalLog {
   private readonly now: () => number;
 
   constructor(
@@ -175,68 +179,13 @@ export class DynamoDbPartitionLog implements PartitionLog {
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
     const { topic } = request;
-    const { logTableName, metaTableName } = this.options;
-    const headUpdates = request.expectedHeads.map((head) => {
-      const batches = request.batches.filter((batch) => batch.partition === head.partition);
-      const last = batches[batches.length - 1];
-      assert.ok(last, 'every expected head has at least one batch');
-      const recordCount = batches.reduce((sum, batch) => sum + batch.recordCount, 0);
-      return {
-        Update: {
-          TableName: metaTableName,
-          Key: headKey(topic.topicId, head.partition),
-          UpdateExpression: 'SET hw = :next, mt = :mt',
-          ConditionExpression:
-            head.highWatermark === 0 ? 'attribute_not_exists(hw) OR hw = :expected' : 'hw = :expected',
-          ExpressionAttributeValues: {
-            ':next': head.highWatermark + recordCount,
-            ':mt': last.maxTimestampSoFar,
-            ':expected': head.highWatermark,
-          },
-        },
-      };
-    });
+    const headUpdates = this.headUpdates(topic, request.expectedHeads, request.batches);
     // A retry of a large append whose Idempotency-Key is stored already writes an object too, which
     // nothing will point to: reading the key first would cost every large append a round trip and a
     // read, to spare the rare retry a PUT.
-    const batchBytes = request.batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
-    const payload = this.payloadNeeded(batchBytes) ? await this.writePayload(request, batchBytes) : undefined;
-    if (!payload && request.batches.some((batch) => batch.data.byteLength > BATCH_ITEM_DATA_BYTES_MAX)) {
-      throw new Error('A record stored apart needs a payload store, and this log was built without one');
-    }
-    const batchPuts = request.batches.map((batch, index) => ({
-      Put: {
-        TableName: logTableName,
-        Item: {
-          ...batchKey(topic.topicId, batch.partition, batch.baseOffset + batch.recordCount - 1),
-          bo: batch.baseOffset,
-          mt: batch.maxTimestampSoFar,
-          ...(payload
-            ? { ps: payload.starts[index], pn: batch.data.byteLength, pc: payload.classDays }
-            : { d: batch.data }),
-          a: request.appendId,
-          x: Math.ceil(batch.expiresAt / 1000),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    }));
+    const batchPuts = await this.batchPuts(topic, request.appendId, request.batches);
     const idempotency = request.idempotency
-      ? [
-          {
-            Put: {
-              TableName: metaTableName,
-              Item: {
-                ...idempotencyKey(topic.topicId, request.idempotency.key),
-                h: request.idempotency.requestHash,
-                r: request.idempotency.response,
-                xm: request.idempotency.expiresAt,
-                x: Math.ceil(request.idempotency.expiresAt / 1000),
-              },
-              ConditionExpression: 'attribute_not_exists(pk) OR xm < :now',
-              ExpressionAttributeValues: { ':now': this.now() },
-            },
-          },
-        ]
+      ? [this.idempotencyPut(idempotencyKey(topic.topicId, request.idempotency.key), request.idempotency)]
       : [];
     try {
       await this.documents.send(
@@ -251,6 +200,145 @@ export class DynamoDbPartitionLog implements PartitionLog {
     }
   }
 
+  /**
+   * The conditional head updates of an append to one topic: each head moves from the high
+   * watermark read to past the partition's last batch.
+   */
+  private headUpdates(
+    topic: Topic,
+    expectedHeads: readonly PartitionHead[],
+    batches: readonly BatchToWrite[],
+  ) {
+    return expectedHeads.map((head) => {
+      const ofPartition = batches.filter((batch) => batch.partition === head.partition);
+      const last = ofPartition[ofPartition.length - 1];
+      assert.ok(last, 'every expected head has at least one batch');
+      const recordCount = ofPartition.reduce((sum, batch) => sum + batch.recordCount, 0);
+      return {
+        Update: {
+          TableName: this.options.metaTableName,
+          Key: headKey(topic.topicId, head.partition),
+          UpdateExpression: 'SET hw = :next, mt = :mt',
+          ConditionExpression:
+            head.highWatermark === 0 ? 'attribute_not_exists(hw) OR hw = :expected' : 'hw = :expected',
+          ExpressionAttributeValues: {
+            ':next': head.highWatermark + recordCount,
+            ':mt': last.maxTimestampSoFar,
+            ':expected': head.highWatermark,
+          },
+        },
+      };
+    });
+  }
+
+  /**
+   * The batch items of an append to one topic, after writing their bytes to a payload object when
+   * they are too large to keep in items.
+   */
+  private async batchPuts(topic: Topic, appendId: string, batches: readonly BatchToWrite[]) {
+    const batchBytes = batches.reduce((sum, batch) => sum + batch.data.byteLength, 0);
+    const payload = this.payloadNeeded(batchBytes)
+      ? await this.writePayload(topic, appendId, batches, batchBytes)
+      : undefined;
+    if (!payload && batches.some((batch) => batch.data.byteLength > BATCH_ITEM_DATA_BYTES_MAX)) {
+      throw new Error('A record stored apart needs a payload store, and this log was built without one');
+    }
+    return batches.map((batch, index) => ({
+      Put: {
+        TableName: this.options.logTableName,
+        Item: {
+          ...batchKey(topic.topicId, batch.partition, batch.baseOffset + batch.recordCount - 1),
+          bo: batch.baseOffset,
+          mt: batch.maxTimestampSoFar,
+          ...(payload
+            ? { ps: payload.starts[index], pn: batch.data.byteLength, pc: payload.classDays }
+            : { d: batch.data }),
+          a: appendId,
+          x: Math.ceil(batch.expiresAt / 1000),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    }));
+  }
+
+  /** The idempotency record's item: written unless a live one holds the key. */
+  private idempotencyPut(key: { pk: string; sk: string }, record: IdempotencyRecord) {
+    return {
+      Put: {
+        TableName: this.options.metaTableName,
+        Item: {
+          ...key,
+          h: record.requestHash,
+          r: record.response,
+          xm: record.expiresAt,
+          x: Math.ceil(record.expiresAt / 1000),
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR xm < :now',
+        ExpressionAttributeValues: { ':now': this.now() },
+      },
+    };
+  }
+
+  /**
+   * Appends to one or more topics and commits a consumer group's offsets in one TransactWriteItems
+   * (guarantee 10):
+   *
+   * ```
+   *  meta  G#g, G            CONDITION gid = :gid AND gen = :gen        the commit's fence (group-store.ts)
+   *  meta  G#g, M#m          UPDATE dl, hb  IF dl >= now                the member is alive
+   *  meta  G#g, O#t#p        UPDATE c := n  IF c <= n (or another incarnation's)
+   *  meta  H#<topicId>#<p>   UPDATE hw := hw + n  IF hw = expected      per partition appended to
+   *  log   <topicId>#<p>,sk  PUT batch  IF attribute_not_exists(pk)
+   *  meta  I#G#<gid>#<key>   PUT answer IF attribute_not_exists(pk) OR xm < now
+   *
+   *  member A (gen 5): consume a[0..10) ── transact(gen 5, a-p0 := 10, b-p3 hw 40 → 50) ✓
+   *  zombie Z (gen 4): consume a[0..10) ─────── transact(gen 4, ...) ✗ fenced: nothing appended, nothing committed
+   * ```
+   *
+   * Either every record is appended and every offset committed, or nothing is written.
+   */
+  async appendWithCommit(request: AppendWithCommitRequest): Promise<AppendWithCommitOutcome> {
+    const commitItems = commitTransactItems(this.options.metaTableName, request.commit);
+    const headUpdates = request.appends.flatMap((append) =>
+      this.headUpdates(append.topic, append.expectedHeads, append.batches),
+    );
+    const batchPuts: Awaited<ReturnType<DynamoDbPartitionLog['batchPuts']>> = [];
+    for (const append of request.appends) {
+      batchPuts.push(...(await this.batchPuts(append.topic, request.appendId, append.batches)));
+    }
+    const idempotency = request.idempotency
+      ? [
+          this.idempotencyPut(
+            commitIdempotencyKey(request.commit.groupId, request.idempotency.key),
+            request.idempotency,
+          ),
+        ]
+      : [];
+    const items = [...commitItems, ...headUpdates, ...batchPuts, ...idempotency];
+    if (items.length > LIMITS.transactionItemsMax) {
+      throw new Error(`An append with a commit of ${items.length} items does not fit one transaction`);
+    }
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({ TransactItems: items, ClientRequestToken: request.appendId }),
+      );
+      return { kind: 'appended' };
+    } catch (error) {
+      const refused = commitRefusal(error, request.commit, 0);
+      if (refused) return refused;
+      const outcome = classifyAppendFailure(error, items.length - idempotency.length, idempotency.length > 0);
+      return outcome;
+    }
+  }
+
+  async readCommitIdempotency(
+    groupId: string,
+    key: string,
+    now: number,
+  ): Promise<IdempotencyRecord | undefined> {
+    return this.readIdempotencyItem(commitIdempotencyKey(groupId, key), key, now);
+  }
+
   /** Whether batches of `batchBytes` in all are too large to keep in items (and there is a payload store). */
   private payloadNeeded(batchBytes: number): boolean {
     return (
@@ -260,11 +348,13 @@ export class DynamoDbPartitionLog implements PartitionLog {
   }
 
   /**
-   * Writes the request's batches, one after the other, to its payload object: the object's
-   * retention class and the start of each batch in it, in the order of `request.batches`.
+   * Writes an append's batches of one topic, one after the other, to its payload object: the
+   * object's retention class and the start of each batch in it, in the order of `batches`.
    */
   private async writePayload(
-    request: AppendRequest,
+    topic: Topic,
+    appendId: string,
+    batches: readonly BatchToWrite[],
     batchBytes: number,
   ): Promise<{ classDays: number; starts: number[] }> {
     const { payloads } = this.options;
@@ -272,14 +362,14 @@ export class DynamoDbPartitionLog implements PartitionLog {
     const object = new Uint8Array(batchBytes);
     const starts: number[] = [];
     let position = 0;
-    for (const batch of request.batches) {
+    for (const batch of batches) {
       starts.push(position);
       object.set(batch.data, position);
       position += batch.data.byteLength;
     }
-    const classDays = payloadRetentionClassDays(request.topic.config.localRetentionMs);
+    const classDays = payloadRetentionClassDays(topic.config.localRetentionMs);
     try {
-      await payloads.putObject(payloadKey(request.topic.topicId, classDays, request.appendId), object, {});
+      await payloads.putObject(payloadKey(topic.topicId, classDays, appendId), object, {});
     } catch (error) {
       throw s3WriteFailureAsRetryable(error) ?? error;
     }
@@ -303,12 +393,16 @@ export class DynamoDbPartitionLog implements PartitionLog {
   }
 
   async readIdempotency(topic: Topic, key: string, now: number): Promise<IdempotencyRecord | undefined> {
+    return this.readIdempotencyItem(idempotencyKey(topic.topicId, key), key, now);
+  }
+
+  private async readIdempotencyItem(
+    itemKey: { pk: string; sk: string },
+    key: string,
+    now: number,
+  ): Promise<IdempotencyRecord | undefined> {
     const { Item } = await this.documents.send(
-      new GetCommand({
-        TableName: this.options.metaTableName,
-        Key: idempotencyKey(topic.topicId, key),
-        ConsistentRead: true,
-      }),
+      new GetCommand({ TableName: this.options.metaTableName, Key: itemKey, ConsistentRead: true }),
     );
     // TTL deletes lazily (up to days late): an expired item still reads, so filter it here.
     if (!Item || (Item.xm as number) < now) return undefined;
