@@ -10,11 +10,16 @@
  * it, and a web page open in the developer's browser reaches 127.0.0.1 too. So before routing it
  * refuses what only a browser driven by another site sends (see {@link refuseForeign}), and it
  * passes on bodies that are `application/json` only (see {@link refuseBody}).
+ *
+ * It also serves the web console (`console/`) at `/` and `/console/`, behind the same guards: the
+ * console's page and its calls come from this very origin, so nothing is relaxed for it.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { ConsoleAssets } from '../console/assets.js';
+import { answerConsole, isConsolePath } from '../console/serve.js';
 import { LIMITS } from '../shared/domain/limits.js';
 import { requestBodyOverLimit } from '../shared/http/http-handler.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
@@ -42,6 +47,8 @@ export interface LocalHttpServerOptions {
   readonly logRequests?: boolean;
   /** Time a handler may take before the request is answered 504. @default FUNCTION_TIMEOUT_MS */
   readonly timeoutMs?: number;
+  /** The web console's files, served at `/` and `/console/`. @default none: those paths answer 404 */
+  readonly console?: ConsoleAssets;
 }
 
 /**
@@ -59,6 +66,7 @@ export function createLocalHttpServer(
   const settings = {
     logRequests: options.logRequests ?? false,
     timeoutMs: options.timeoutMs ?? FUNCTION_TIMEOUT_MS,
+    console: options.console,
   };
   const server = createServer((request, response) => {
     const startedAt = performance.now();
@@ -89,6 +97,7 @@ export function createLocalHttpServer(
 
 interface Settings {
   readonly timeoutMs: number;
+  readonly console: ConsoleAssets | undefined;
 }
 
 async function serve(
@@ -105,6 +114,15 @@ async function serve(
   if (foreign !== undefined) {
     request.resume();
     sendProblem(response, 403, foreign);
+    return;
+  }
+  if (settings.console !== undefined && isConsolePath(path)) {
+    request.resume();
+    const answer = answerConsole(settings.console, method, path);
+    response.statusCode = answer.statusCode;
+    for (const [name, value] of Object.entries(answer.headers)) response.setHeader(name, value);
+    response.setHeader('content-length', answer.body.length);
+    response.end(method === 'HEAD' ? undefined : answer.body);
     return;
   }
   const match = matchPath(method, path);

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { buildConsoleAssets } from '../console/assets.js';
 import { createHandler as createWatchHandler } from '../functions/watch-topics.js';
 import { ENV, type ShoalConfig } from '../shared/config.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
@@ -121,6 +122,8 @@ export interface LocalStackOptions {
    * @default 1000
    */
   readonly dispatchSweepIntervalMs?: number;
+  /** Serve the web console at `/` and `/console/` (built into memory at start). @default true */
+  readonly console?: boolean;
   /** Aborts a start in progress; everything started so far is stopped. */
   readonly signal?: AbortSignal;
 }
@@ -290,7 +293,11 @@ async function startHttpApi(
   for (const name of missing) {
     console.error(`[shoal] functions/${name}.ts not found: its routes answer 501`);
   }
-  const server = createLocalHttpServer(handlers, { logRequests: options.logRequests ?? false });
+  const consoleAssets = (options.console ?? true) ? await buildConsoleAssets() : undefined;
+  const server = createLocalHttpServer(handlers, {
+    logRequests: options.logRequests ?? false,
+    ...(consoleAssets === undefined ? {} : { console: consoleAssets }),
+  });
   const traffic: LocalTraffic = Object.assign(watchServer.traffic, { httpRequests: 0 });
   server.on('request', () => {
     traffic.httpRequests++;

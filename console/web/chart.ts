@@ -1,0 +1,112 @@
+/**
+ * A time-series line chart drawn by uPlot: one x axis of seconds, one line per series. The
+ * component owns one uPlot instance for its life, gives it new data with `setData` (no redraw of
+ * the page) and follows its container's width, so it fits a phone as well as a desktop.
+ */
+import { html } from 'htm/preact';
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** Colours of the lines, in order; readable on white and distinct for the common colour blindnesses. */
+const PALETTE = ['#0b6bcb', '#d1495b', '#2e8540', '#e09f3e', '#7b3fa0', '#00798c', '#5c5c5c', '#b5179e'];
+
+/** Settings of {@link TimeChart}. */
+export interface TimeChartProps {
+  /** What the chart shows, for screen readers and the test (aria-label). */
+  readonly label: string;
+  /** Names of the series (the lines). */
+  readonly series: readonly string[];
+  /** x values (epoch seconds), then one array per series, all of the same length. */
+  readonly data: readonly (readonly (number | null)[])[];
+  /** The unit on the y axis, e.g. "records". */
+  readonly unit: string;
+  /** @default 220 */
+  readonly heightPx?: number;
+}
+
+function options(props: TimeChartProps, widthPx: number): uPlot.Options {
+  return {
+    width: widthPx,
+    height: props.heightPx ?? 220,
+    series: [
+      {},
+      ...props.series.map((name, index) => ({
+        label: name,
+        stroke: PALETTE[index % PALETTE.length] as string,
+        width: 2,
+        points: { show: false },
+      })),
+    ],
+    axes: [{}, { label: props.unit, size: 60 }],
+    scales: { y: { range: (_chart, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
+    legend: { show: true },
+  };
+}
+
+/** Points in the chart's text alternative: the latest ones. */
+const TABLE_POINTS_MAX = 30;
+
+/**
+ * The chart's text alternative: its latest points as a table, read by screen readers (and by the
+ * browser tests, which check what the chart drew), hidden from sight.
+ */
+function PointsTable({ props }: { props: TimeChartProps }) {
+  const times = props.data[0] ?? [];
+  const first = Math.max(0, times.length - TABLE_POINTS_MAX);
+  const rows = times.slice(first).map((time, index) => ({ time, at: first + index }));
+  return html`<table class="visually-hidden chart-points">
+    <caption>${props.label}: the latest ${rows.length} points</caption>
+    <thead><tr><th scope="col">time</th>${props.series.map((name) => html`<th scope="col">${name}</th>`)}</tr></thead>
+    <tbody>${rows.map(
+      ({ time, at }) => html`<tr>
+        <td>${time === null ? '' : new Date(time * 1000).toISOString()}</td>
+        ${props.series.map((_, series) => html`<td>${props.data[series + 1]?.[at] ?? ''}</td>`)}
+      </tr>`,
+    )}</tbody>
+  </table>`;
+}
+
+/** A live line chart; the latest value of each series is also written out, under the chart. */
+export function TimeChart(props: TimeChartProps) {
+  const container = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+  const seriesKey = props.series.join('\u0000');
+
+  useEffect(() => {
+    const element = container.current;
+    if (element === null) return;
+    const widthPx = Math.max(200, element.clientWidth);
+    chart.current = new uPlot(options(props, widthPx), props.data as uPlot.AlignedData, element);
+    const observer = new ResizeObserver(() => {
+      chart.current?.setSize({ width: Math.max(200, element.clientWidth), height: props.heightPx ?? 220 });
+    });
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      chart.current?.destroy();
+      chart.current = null;
+    };
+  }, [seriesKey]);
+
+  useEffect(() => {
+    chart.current?.setData(props.data as uPlot.AlignedData);
+  }, [props.data]);
+
+  const latest = props.series.map((name, index) => {
+    const values = props.data[index + 1] ?? [];
+    return { name, value: values.length > 0 ? values[values.length - 1] : null };
+  });
+  return html`<figure class="chart" aria-label=${props.label}>
+    <div ref=${container} class="chart-canvas" role="img" aria-label=${props.label}></div>
+    <${PointsTable} props=${props} />
+    <figcaption class="chart-latest">
+      ${latest.map(
+        ({ name, value }) =>
+          html`<span class="chart-value" data-series=${name} data-value=${value ?? ''}
+            >${name}: <b>${value === null || value === undefined ? '-' : value}</b> ${props.unit}</span
+          >`,
+      )}
+    </figcaption>
+  </figure>`;
+}
