@@ -23,6 +23,8 @@ export interface ArchiveSummary {
   readonly errors: number;
   readonly skippedPartitions: number;
   readonly durationMs: number;
+  /** The most bytes of batches and segments held at once (at most the working budget). */
+  readonly workingBytesPeak: number;
 }
 
 export type ArchiveHandler = (event?: unknown) => Promise<ArchiveSummary>;
@@ -35,13 +37,31 @@ export type ArchiveHandler = (event?: unknown) => Promise<ArchiveSummary>;
 export const IDLE_CHECK_MS_MAX = 15 * 60_000;
 
 /**
+ * The share of the function's memory that the batches and segments being archived may hold
+ * together (`ArchiverOptions.workingBytesMax`); the rest is Node.js, the SDK clients and the
+ * responses they parse. With the default 2,048 MB, two partitions at the largest `segmentBytes`
+ * (256 MiB: 533 MiB each, batches and encoded segment) or four at the default 64 MiB run at once.
+ */
+export const WORKING_MEMORY_SHARE = 0.6;
+
+/** `workingBytesMax` for a function of `memoryMb` (Lambda's `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`); undefined elsewhere. */
+export function workingBytesFor(memoryMb: string | undefined): number | undefined {
+  const mb = Number(memoryMb);
+  return Number.isFinite(mb) && mb > 0 ? Math.floor(mb * 1024 * 1024 * WORKING_MEMORY_SHARE) : undefined;
+}
+
+/**
  * Builds the handler for a runtime. A partition that fails is logged and retried by the next run;
  * the invocation itself fails only when nothing could be done at all.
  */
 export function createHandler(runtime: Runtime, options: TieredStorageOptions = {}): ArchiveHandler {
   const { archiver } = tieredStorageFor(runtime, {
     ...options,
-    archiver: { idleCheckMsMax: IDLE_CHECK_MS_MAX, ...options.archiver },
+    archiver: {
+      idleCheckMsMax: IDLE_CHECK_MS_MAX,
+      ...optional('workingBytesMax', workingBytesFor(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)),
+      ...options.archiver,
+    },
   });
   return async () => {
     const report = await archiver.run();
@@ -78,7 +98,12 @@ export function summarize(report: ArchiveRunReport): ArchiveSummary {
     errors: report.errors.length,
     skippedPartitions: report.skippedPartitions,
     durationMs: report.durationMs,
+    workingBytesPeak: report.workingBytesPeak,
   };
 }
 
 export const handler: ArchiveHandler = backgroundEntry(createHandler);
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

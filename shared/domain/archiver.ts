@@ -28,6 +28,7 @@ import type {
   SegmentObjects,
 } from '../ports/segment-archive.js';
 import type { TopicStore } from '../ports/topic-store.js';
+import { ByteBudget } from './byte-budget.js';
 import { type Clock, systemClock } from './clock.js';
 import { LIMITS } from './limits.js';
 import { planRetention, retentionApplies } from './retention.js';
@@ -73,6 +74,30 @@ export interface ArchiverOptions {
    * @default 0
    */
   readonly idleCheckMsMax?: number;
+  /**
+   * Bytes of batches and segments the partitions archived at the same time may hold together:
+   * each reserves {@link segmentWorkingBytes} of its topic (its batches plus the segment encoded
+   * from them) before reading, and waits while the others hold the rest, so `concurrency`
+   * partitions at the largest `segmentBytes` cannot outgrow the function's memory. In Lambda,
+   * 60% of the function's memory (`functions/archive-segments.ts`).
+   * @default 1 GiB
+   */
+  readonly workingBytesMax?: number;
+}
+
+/**
+ * The largest stored batch: a record stored apart (`recordBytesMax`) with its key, headers and
+ * framing; batches kept in items are far smaller.
+ */
+const STORED_BATCH_BYTES_MAX = LIMITS.recordBytesMax + LIMITS.recordInlineBytesMax;
+
+/**
+ * What archiving one segment of `topic` may hold at once: the candidate batches (up to
+ * `segmentBytes`, plus the batch that crosses it) and the segment encoded from them (a copy of the
+ * same bytes with frames and an index, which stay under a batch's worth).
+ */
+export function segmentWorkingBytes(topic: Pick<Topic, 'config'>): number {
+  return 2 * (topic.config.segmentBytes + STORED_BATCH_BYTES_MAX);
 }
 
 /** Why a run of batches was rolled into a segment. */
@@ -122,6 +147,13 @@ export interface ArchiveRunReport {
   /** Partitions left for the next run because the run reached `runMsMax`. */
   readonly skippedPartitions: number;
   readonly durationMs: number;
+  /** The most bytes the run's partitions reserved at once (at most `workingBytesMax`). */
+  readonly workingBytesPeak: number;
+  /**
+   * The most bytes one segment held at once in this run: its candidate batches plus the encoded
+   * segment (what {@link segmentWorkingBytes} reserves for).
+   */
+  readonly segmentHeldBytesMax: number;
 }
 
 const DEFAULTS: Required<ArchiverOptions> = {
@@ -135,6 +167,7 @@ const DEFAULTS: Required<ArchiverOptions> = {
   retagEntriesMax: 256,
   rescueCleanupMax: 1000,
   idleCheckMsMax: 0,
+  workingBytesMax: 1024 * 1024 * 1024,
 };
 /** Segment entries retention reads per manifest query. */
 const RETENTION_PAGE_ENTRIES = 8;
@@ -206,6 +239,9 @@ interface PartitionMemo {
 /** Archives every partition of every topic; see the module comment. */
 export class Archiver {
   private readonly options: Required<ArchiverOptions>;
+  /** Shared by the partitions a run (or overlapping runs of this process) archives at once. */
+  private readonly budget: ByteBudget;
+  private segmentHeldBytesMax = 0;
   private readonly memos = new Map<string, PartitionMemo>();
   /** Where retagging after a retention increase goes on, per partition (lost on a cold start: it restarts). */
   private readonly retagCursors = new Map<string, number>();
@@ -221,6 +257,7 @@ export class Archiver {
     options: ArchiverOptions = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.budget = new ByteBudget(this.options.workingBytesMax);
   }
 
   /**
@@ -229,6 +266,8 @@ export class Archiver {
    */
   async run(): Promise<ArchiveRunReport> {
     const started = this.clock.now();
+    this.budget.resetPeak();
+    this.segmentHeldBytesMax = 0;
     const topics = await this.topics.list(LIMITS.topicsListedMax);
     const errors: { topic: string; partition: number; error: unknown }[] = [];
     const work = await this.partitionsWithWork(topics, errors);
@@ -253,7 +292,14 @@ export class Archiver {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency) }, worker));
-    return { partitions, errors, skippedPartitions, durationMs: this.clock.now() - started };
+    return {
+      partitions,
+      errors,
+      skippedPartitions,
+      durationMs: this.clock.now() - started,
+      workingBytesPeak: this.budget.peakBytes,
+      segmentHeldBytesMax: this.segmentHeldBytesMax,
+    };
   }
 
   /**
@@ -380,15 +426,26 @@ export class Archiver {
       report.segments < this.options.segmentsPerPartitionMax &&
       head.archivedOffset < head.highWatermark
     ) {
-      if (!(await this.mayRoll(topic, partition, head))) break;
-      const candidates = await this.readCandidates(topic, partition, head);
-      const plan = planSegment(candidates, topic.config, this.clock.now(), this.options);
-      if (!plan) {
-        this.remember(topic, partition, head.archivedOffset, candidates);
-        break;
+      // Held from the first read of batches until the segment is written and its batches dropped.
+      const release = await this.budget.reserve(segmentWorkingBytes(topic));
+      let written: { batches: CandidateBatch[]; outcome: RecordSegmentOutcome; objectBytes: number };
+      try {
+        if (!(await this.mayRoll(topic, partition, head))) break;
+        const candidates = await this.readCandidates(topic, partition, head);
+        const plan = planSegment(candidates, topic.config, this.clock.now(), this.options);
+        if (!plan) {
+          this.remember(topic, partition, head.archivedOffset, candidates);
+          break;
+        }
+        const batches = candidates.slice(0, plan.batchCount);
+        const { outcome, objectBytes } = await this.writeSegment(topic, partition, head, batches);
+        const candidateBytes = candidates.reduce((sum, batch) => sum + batch.data.byteLength, 0);
+        this.segmentHeldBytesMax = Math.max(this.segmentHeldBytesMax, candidateBytes + objectBytes);
+        written = { batches, outcome, objectBytes };
+      } finally {
+        release();
       }
-      const batches = candidates.slice(0, plan.batchCount);
-      const { outcome, objectBytes } = await this.writeSegment(topic, partition, head, batches);
+      const { batches, outcome, objectBytes } = written;
       if (outcome === 'conflict' && ++conflicts < CONFLICTS_MAX) continue;
       head = await this.readHead(topic, partition);
       if (outcome !== 'recorded') {
