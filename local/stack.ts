@@ -20,7 +20,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { buildConsoleAssets } from '../console/assets.js';
 import { createHandler as createWatchHandler } from '../functions/watch-topics.js';
-import { ENV, type ShoalConfig } from '../shared/config.js';
+import { ENV, type LocalOutboxRelay, type ShoalConfig } from '../shared/config.js';
 import type { HttpHandler } from '../shared/http/lambda-http.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/http/route-table.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../shared/runtime.js';
@@ -28,6 +28,7 @@ import { fanOut, followStream, startTieredStorage } from './background.js';
 import { DataDirInUseError, lockDataDir, stopOrphanedDynamoDbLocals } from './data-dir-lock.js';
 import { startLocalDispatcher } from './dispatcher.js';
 import { createLocalHttpServer, refuseForeign } from './http-server.js';
+import { startOutboxRelays } from './outbox-relay.js';
 import { ensureBucket, ensureTables } from './provision.js';
 import { createLocalWatchServer, type LocalWatchServer, type WatchTraffic } from './watch-server.js';
 
@@ -122,6 +123,11 @@ export interface LocalStackOptions {
    * @default 1000
    */
   readonly dispatchSweepIntervalMs?: number;
+  /**
+   * Tables of this DynamoDB whose outbox items are relayed to topics (`local/outbox-relay.ts`).
+   * @default none
+   */
+  readonly outboxRelays?: readonly LocalOutboxRelay[];
   /** Serve the web console at `/` and `/console/` (built into memory at start). @default true */
   readonly console?: boolean;
   /** Aborts a start in progress; everything started so far is stopped. */
@@ -276,6 +282,10 @@ async function startBackgroundWork(
   } else if (dispatcher) {
     const follower = followStream(runtime, runtime.config.logTableName, fanOut(streamConsumers));
     cleanups.push(() => follower.stop());
+  }
+  if (options.outboxRelays && options.outboxRelays.length > 0) {
+    const relays = startOutboxRelays(runtime, options.outboxRelays);
+    cleanups.push(() => relays.stop());
   }
 }
 

@@ -4,6 +4,8 @@
  * Prints exactly one line when ready. A failure the user can fix (no Java, a port in use, a child
  * that died) prints one line to stderr and exits 1; a stop by signal exits 0.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readLocalStackConfig } from '../shared/config.js';
 import { type LocalStack, LocalStackError, startLocalStack } from './stack.js';
 
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
       logRequests: settings.logRequests,
       moduleDirs: settings.moduleDirs,
       archiveIntervalMs: settings.archiveIntervalMs,
+      outboxRelays: settings.outboxRelays,
       signal: abort.signal,
     });
   } catch (error) {
@@ -53,6 +56,12 @@ async function main(): Promise<void> {
     await stack.stop();
     return;
   }
+  // Where the stack's parts listen, for local tools such as the outbox example's order service, which
+  // writes its own table in this DynamoDB Local.
+  await writeFile(
+    join(settings.dataDir, 'endpoints.json'),
+    `${JSON.stringify({ api: stack.url, dynamodb: stack.config.dynamodbEndpoint, s3: stack.config.s3Endpoint })}\n`,
+  );
   console.log(`Shoal is running at ${stack.url} (data in ${settings.dataDir}; Ctrl-C to stop)`);
   await stack.done;
 }
