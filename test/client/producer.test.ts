@@ -123,8 +123,8 @@ describe('producer', () => {
   it('sends a full batch at once, without waiting for the linger time', async () => {
     // Prepare: about 110 bytes a record, so a batch is full after about 18 records.
     const topic = await newTopic(1);
+    // The longest linger, twice the test's timeout: a producer that waited for it fails the test.
     const producer = shoal.producer({ lingerMs: 60_000, batchBytesMax: 2_000 });
-    const startedAt = Date.now();
 
     // Act
     const sends = Array.from({ length: 50 }, (_, i) =>
@@ -132,8 +132,7 @@ describe('producer', () => {
     );
     const [first] = await (sends[0] as Promise<{ offset: number }[]>);
 
-    // Assess: the first record went with a full batch; the rest go on flush.
-    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    // Assess: the first record went with a full batch (before close flushed); the rest go on flush.
     expect(first?.offset).toBe(0);
     await producer.close();
     const offsets = (await Promise.all(sends)).flat().map((position) => position.offset);

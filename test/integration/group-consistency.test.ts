@@ -20,7 +20,11 @@ const RESTARTS = 8;
 const SESSION_TIMEOUT_MS = 4_000;
 const HEARTBEAT_INTERVAL_MS = 500;
 const FETCH_RECORDS_MAX = 200;
-const TEST_DEADLINE_MS = 50_000;
+/**
+ * How long the committed offsets may stand still before the test fails: many session timeouts,
+ * so a loaded machine's slow rebalances pass and only a stuck group fails.
+ */
+const STALL_MS_MAX = 45_000;
 
 let api: ApiClient;
 let close: () => Promise<void>;
@@ -156,11 +160,16 @@ async function produceAll(): Promise<void> {
   }
 }
 
-async function caughtUp(): Promise<boolean> {
+/** Whether the group committed every record, and how many records its committed offsets cover. */
+async function caughtUp(): Promise<{ done: boolean; committed: number }> {
   const described = await api.get(`/v1/groups/${GROUP}`);
   const rows = described.body.offsets as { committedOffset: number | null; highWatermark: number }[];
   const total = rows.reduce((sum, row) => sum + row.highWatermark, 0);
-  return total === RECORDS && rows.every((row) => row.committedOffset === row.highWatermark);
+  const committed = rows.reduce((sum, row) => sum + (row.committedOffset ?? 0), 0);
+  return {
+    done: total === RECORDS && rows.every((row) => row.committedOffset === row.highWatermark),
+    committed,
+  };
 }
 
 it(`processes each of ${RECORDS} records at least once across random restarts, ending with committed offsets at the high watermarks`, async () => {
@@ -199,9 +208,13 @@ it(`processes each of ${RECORDS} records at least once across random restarts, e
     await launch();
   }
   await producing;
-  while (!(await caughtUp())) {
+  // No bound on how fast the group catches up (that is the benchmark's), only on a stall: the
+  // committed offsets must keep moving until they reach the high watermarks.
+  let progress = { committed: -1, atMs: Date.now() };
+  for (let state = await caughtUp(); !state.done; state = await caughtUp()) {
     if (failures.length > 0) throw failures[0];
-    expect(Date.now() - started, 'catching up took too long').toBeLessThan(TEST_DEADLINE_MS);
+    if (state.committed > progress.committed) progress = { committed: state.committed, atMs: Date.now() };
+    expect(Date.now() - progress.atMs, `no commit moved for ${STALL_MS_MAX} ms`).toBeLessThan(STALL_MS_MAX);
     await sleep(100);
   }
   for (const consumer of consumers) consumer.crash();
@@ -222,4 +235,4 @@ it(`processes each of ${RECORDS} records at least once across random restarts, e
       `${counters.duplicates} processed twice or more, ${counters.fetches} fetches, ${counters.commits} commits ` +
       `(${counters.fenced} fenced), ${counters.rejoins} rejoins after expiry, final generation ${described.body.generation}`,
   );
-}, 60_000);
+}, 300_000);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler as createRescueHandler } from '../../functions/rescue-batches.js';
 import { type BackgroundTask, followStream, isTtlRemoval } from '../../local/background.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/stack.js';
+import { logPartitionKey } from '../../shared/adapters/dynamodb/keys.js';
 import type { Runtime } from '../../shared/runtime.js';
 import { tieredStorageFor } from '../../shared/services.js';
 import { type ApiClient, json, str } from '../support/http-client.js';
@@ -31,15 +32,25 @@ let runtime: Runtime;
 let api: ApiClient;
 let close: () => Promise<void>;
 let follower: BackgroundTask;
+/** The `pk` of every TTL removal the rescue has finished handling, in order. */
+const handledRemovals: string[] = [];
 
 beforeAll(async () => {
   dynamoDbLocal = await startDynamoDbLocal();
   runtime = await createTestRuntime({ tablePrefix: 'ttl', dynamodbEndpoint: dynamoDbLocal.endpoint });
   ({ api, close } = await startApiClient(runtime));
   // The rescue follows the log table's stream, as its event source mapping does in AWS; no archiver runs.
-  follower = followStream(runtime, runtime.config.logTableName, createRescueHandler(runtime), {
-    filter: isTtlRemoval,
-  });
+  const rescue = createRescueHandler(runtime);
+  follower = followStream(
+    runtime,
+    runtime.config.logTableName,
+    async (event) => {
+      const answer = await rescue(event);
+      for (const record of event.Records) handledRemovals.push(String(record.dynamodb?.Keys?.pk?.S));
+      return answer;
+    },
+    { filter: isTtlRemoval },
+  );
 });
 afterAll(async () => {
   await follower.stop();
@@ -141,8 +152,12 @@ describe('hot-tier expiry', () => {
         150_000,
         'TTL deletions',
       );
-      // Give the stream follower time to deliver the deletion.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The rescue has handled the deletion: an absent rescued object is then its decision.
+      await eventually(
+        async () => (handledRemovals.includes(logPartitionKey(topic.topicId, 0)) ? true : undefined),
+        30_000,
+        'the rescue to handle the TTL deletion',
+      );
 
       expect(report).toMatchObject({ segments: 1, archivedOffset: 1 });
       expect(await rescuedObjects(runtime, topic, 0)).toEqual([]);

@@ -145,15 +145,14 @@ describe('assignPartitions', () => {
     expect(assignment).toEqual({ a: [{ topic: 't', partition: 0 }], b: [{ topic: 't', partition: 1 }] });
   });
 
-  it('assigns 4096 partitions among 100 members quickly', () => {
+  // How fast is the benchmark's to measure; the test's timeout bounds a pathological slowdown.
+  it('assigns 4096 partitions among 100 members, balanced', () => {
     const members = Array.from({ length: 100 }, (_, i) => member(`m${String(i).padStart(3, '0')}`));
     const partitions = tps('t', 4096);
     const first = assignPartitions({ members: members.slice(0, 1), partitions, previous: {} });
-    const started = performance.now();
 
     const spread = assignPartitions({ members, partitions, previous: first });
 
-    expect(performance.now() - started).toBeLessThan(2_000);
     expect(Math.max(...counts(spread)) - Math.min(...counts(spread))).toBeLessThanOrEqual(1);
   });
 });

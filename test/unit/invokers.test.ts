@@ -39,15 +39,14 @@ describe('ModuleInvoker', () => {
     });
   });
 
-  it('reports a handler past its timeout as timed out', async () => {
-    const started = Date.now();
-    const result = await invoker.invoke(target('sleeps', 50), payload);
+  it('reports a handler past its timeout as timed out, without waiting for it', async () => {
+    // The handler never settles: an invoker that waited for it would never answer.
+    const result = await invoker.invoke(target('neverSettles', 50), payload);
     expect(result).toEqual({
       kind: 'function-error',
       errorType: 'Sandbox.Timedout',
       errorMessage: 'Task timed out after 0.05 seconds',
     });
-    expect(Date.now() - started).toBeLessThan(400);
   });
 
   it('fails when the export is not a function, as Lambda does', async () => {
