@@ -85,6 +85,11 @@ export interface CheckerCounts {
   readonly lost: number;
   /** Extra positions at which an already placed record was found again. */
   readonly duplicates: number;
+  /**
+   * Produce requests, acknowledged or not, of which readers found some records but not all: one
+   * request is atomic, so one that failed part-way must be wholly visible or wholly absent.
+   */
+  readonly partialRequests: number;
   /** Offsets below the high watermark that no read returned, or that a read skipped. */
   readonly gaps: number;
   /** Positions where readers (or a produce answer) saw different records. */
@@ -105,6 +110,7 @@ export interface CheckerCounts {
 export const CHECKER_COLUMNS: readonly { readonly name: keyof CheckerCounts; readonly meaning: string }[] = [
   { name: 'lost', meaning: 'acknowledged records no reader ever got' },
   { name: 'duplicates', meaning: 'records stored at more than one offset' },
+  { name: 'partialRequests', meaning: 'produce requests found in part, not all or nothing' },
   { name: 'gaps', meaning: 'offsets below the high watermark never returned or skipped' },
   { name: 'disagreements', meaning: 'offsets where readers or the produce answer disagree' },
   { name: 'nonMonotonicReads', meaning: 'reads that went back in time' },
@@ -128,6 +134,7 @@ export function analyzeHistory(history: History): CheckerCounts {
   return {
     lost: countLost(history, observed.positionsById),
     duplicates: countDuplicates(observed.positionsById),
+    partialRequests: countPartialRequests(history, observed.positionsById),
     gaps: countGaps(history, observed.idsByPosition),
     disagreements: countDisagreements(history, observed.idsByPosition),
     nonMonotonicReads: countNonMonotonicReads(history.reads),
@@ -182,6 +189,16 @@ function countDuplicates(positionsById: Map<string, Map<string, Position>>): num
   let duplicates = 0;
   for (const positions of positionsById.values()) duplicates += positions.size - 1;
   return duplicates;
+}
+
+/** Needs every stored record read once at least (the verifier reads each partition to its end). */
+function countPartialRequests(history: History, positionsById: Map<string, Map<string, Position>>): number {
+  let partial = 0;
+  for (const produce of history.produces) {
+    const found = produce.records.filter((record) => positionsById.has(record.id)).length;
+    if (found > 0 && found < produce.records.length) partial++;
+  }
+  return partial;
 }
 
 function countGaps(history: History, idsByPosition: Map<string, Set<string>>): number {
