@@ -4,6 +4,7 @@
  * apart; small answers are also checked at run time. Fetch and produce answers, the hot path, are
  * trusted as they come.
  */
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { type OperationId, type RouteParameters, routeTo } from '../shared/http/route-table.js';
 import {
@@ -21,6 +22,8 @@ import {
   type ResetOffsetsRequest,
   TopicDescriptionSchema,
   TopicListSchema,
+  type TransactionRequest,
+  TransactionResponseSchema,
   type TypedData,
   type UpdateTopicRequest,
   UploadResponseSchema,
@@ -45,6 +48,8 @@ export type UpdateTopicInput = z.input<typeof UpdateTopicRequest>;
 export type JoinGroupInput = z.input<typeof JoinGroupRequest>;
 export type CommitOffsetsInput = z.input<typeof CommitOffsetsRequest>;
 export type ResetOffsetsInput = z.input<typeof ResetOffsetsRequest>;
+export type TransactionInput = z.input<typeof TransactionRequest>;
+export type TransactionAnswer = z.output<typeof TransactionResponseSchema>;
 
 export type TopicDescription = z.output<typeof TopicDescriptionSchema>;
 export type TopicSummary = z.output<typeof TopicListSchema>['topics'][number];
@@ -263,6 +268,25 @@ export class ShoalApi {
     return CommitResponseSchema.parse(answer.body);
   }
 
+  /**
+   * Appends records to topics and commits the group's offsets in one transaction (exactly once).
+   * Retried like a commit when the answer is lost: the Idempotency-Key (one per transaction, made
+   * here when not given) makes a retry of an applied transaction write nothing and answer the same.
+   */
+  async produceTransaction(
+    group: string,
+    input: TransactionInput,
+    idempotencyKey: string = randomUUID(),
+    signal?: AbortSignal,
+  ): Promise<TransactionAnswer> {
+    const answer = await this.call(
+      'produceTransaction',
+      { group },
+      { body: input, headers: { 'idempotency-key': idempotencyKey }, idempotent: true, signal },
+    );
+    return TransactionResponseSchema.parse(answer.body);
+  }
+
   async resetOffsets(group: string, input: ResetOffsetsInput): Promise<CommitAnswer> {
     const answer = await this.call(
       'resetOffsets',
@@ -319,6 +343,7 @@ export const CLIENT_METHODS = {
   heartbeatGroup: 'heartbeat',
   leaveGroup: 'leaveGroup',
   commitOffsets: 'commitOffsets',
+  produceTransaction: 'produceTransaction',
   resetOffsets: 'resetOffsets',
   createSubscription: 'createSubscription',
   listSubscriptions: 'listSubscriptions',

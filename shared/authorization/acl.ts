@@ -91,6 +91,9 @@ export const ROUTE_ACL: Readonly<Record<OperationId, AclRequirement>> = {
   heartbeatGroup: group('Read'),
   leaveGroup: group('Read'),
   commitOffsets: group('Read'),
+  // Write on the group, not Read: the topics it appends to are in the body, which the gateway
+  // cannot check, so the right to produce as the group is granted apart from consuming in it.
+  produceTransaction: group('Write'),
   resetOffsets: group('Read'),
   createSubscription: cluster('Alter'),
   listSubscriptions: cluster('Describe'),

@@ -30,6 +30,8 @@ import {
   TopicDescriptionSchema,
   TopicListSchema,
   TopicName,
+  TransactionRequest,
+  TransactionResponseSchema,
   UpdateTopicRequest,
   UploadRequest,
   UploadResponseSchema,
@@ -116,6 +118,29 @@ const OPERATIONS: Record<OperationId, OperationSchemas> = {
     body: CommitOffsetsRequest,
     success: { status: 200, schema: CommitResponseSchema, description: 'Committed, all offsets or none' },
     problems: [404, 409, 413, 422, 503],
+  },
+  produceTransaction: {
+    body: TransactionRequest,
+    headers: {
+      'Idempotency-Key': {
+        schema: IdempotencyKeyHeader,
+        description: `Scoped to the group: a retry with the same key within ${LIMITS.idempotencyWindowMs / 3_600_000} h writes nothing and returns the first answer, even after a rebalance`,
+      },
+    },
+    success: {
+      status: 200,
+      schema: TransactionResponseSchema,
+      description:
+        'Where each record landed (per topic, in request order) and the offsets committed, all in one transaction',
+      headers: {
+        'Idempotent-Replayed': {
+          description:
+            '`true` when the answer is the first answer to an earlier request with the same Idempotency-Key (nothing was written this time)',
+          schema: { type: 'string', enum: ['true'] },
+        },
+      },
+    },
+    problems: [404, 409, 413, 422, 429, 503],
   },
   resetOffsets: {
     body: ResetOffsetsRequest,

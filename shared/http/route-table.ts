@@ -165,6 +165,13 @@ export const ROUTES = [
   },
   {
     method: 'POST',
+    path: '/v1/groups/{group}/transactions',
+    operationId: 'produceTransaction',
+    functionName: 'produce-records',
+    summary: "Append records to topics and commit the group's offsets in one transaction (exactly once)",
+  },
+  {
+    method: 'POST',
     path: '/v1/groups/{group}/offsets/reset',
     operationId: 'resetOffsets',
     functionName: 'manage-groups',

@@ -392,6 +392,29 @@ export const CommitOffsetsRequest = z
       "Without memberId and generation: a standalone consumer's commit, allowed only while the group has no live members",
   });
 
+export const TransactionRequest = z
+  .strictObject({
+    memberId: MemberId.optional(),
+    generation: Generation.optional(),
+    topics: z
+      .array(
+        z.strictObject({
+          topic: TopicName,
+          records: z.array(ProduceRecordSchema).min(1).max(LIMITS.recordsPerRequestMax),
+        }),
+      )
+      .min(1)
+      .max(LIMITS.transactionTopicsMax),
+    offsets: CommitOffsetsRequest.shape.offsets,
+  })
+  .meta({
+    id: 'TransactionRequest',
+    description:
+      `Records to append to each topic and the group's offsets to commit, in one DynamoDB transaction: all or nothing, fenced like a commit. ` +
+      `At most ${LIMITS.transactionItemsMax} items: 1 for the group, 1 for the member, 1 per offset, 1 per partition written plus 1 per batch item (about ${LIMITS.batchItemBytesMax} encoded bytes), 1 for an Idempotency-Key; ` +
+      `at most ${LIMITS.transactionBytesMax} stored bytes. Values inline only (no uploads)`,
+  });
+
 export const ResetOffsetsRequest = z
   .strictObject({
     topic: TopicName,
@@ -423,6 +446,22 @@ export const CommitResponseSchema = z
     offsets: z.array(z.object({ topic: z.string(), partition: z.number().int(), offset: z.number().int() })),
   })
   .meta({ id: 'CommitResponse' });
+
+export const TransactionResponseSchema = z
+  .object({
+    group: z.string(),
+    generation: z.number().int(),
+    topics: z.array(
+      z.object({
+        topic: z.string(),
+        records: z.array(
+          z.object({ partition: z.number().int(), offset: z.number().int(), timestamp: z.string() }),
+        ),
+      }),
+    ),
+    offsets: z.array(z.object({ topic: z.string(), partition: z.number().int(), offset: z.number().int() })),
+  })
+  .meta({ id: 'TransactionResponse' });
 
 export const GroupDescriptionSchema = z
   .object({

@@ -127,6 +127,31 @@ describe('the OpenAPI document', () => {
       generation: member.generation,
       offsets: [{ topic: 'documented', partition: 1, offset: 1 }],
     });
+    const transaction = {
+      memberId: member.memberId,
+      generation: member.generation,
+      topics: [{ topic: 'documented', records: [{ key: str('t'), value: json({ n: 3 }) }] }],
+      offsets: [{ topic: 'documented', partition: 1, offset: 1 }],
+    };
+    await call('POST', '/v1/groups/documented-g/transactions', transaction, { 'idempotency-key': 'tx-1' });
+    // The same key again: the first answer, replayed.
+    await call('POST', '/v1/groups/documented-g/transactions', transaction, { 'idempotency-key': 'tx-1' });
+    await call('POST', '/v1/groups/documented-g/transactions', {
+      ...transaction,
+      generation: member.generation + 5,
+    }); // 409: a stale generation
+    await call('POST', '/v1/groups/documented-g/transactions', {
+      ...transaction,
+      offsets: [{ topic: 'documented', partition: 1, offset: 99 }],
+    }); // 422: past the high watermark
+    await call('POST', '/v1/groups/documented-g/transactions', {
+      ...transaction,
+      topics: [{ topic: 'missing', records: [{ value: json({}) }] }],
+    }); // 404
+    await call('POST', '/v1/groups/documented-g/transactions', {
+      ...transaction,
+      offsets: Array.from({ length: 98 }, (_, partition) => ({ topic: 'documented', partition, offset: 0 })),
+    }); // 413: more items than one transaction
     await call('GET', '/v1/groups');
     await call('GET', '/v1/groups/documented-g');
     await call('DELETE', '/v1/groups/documented-g'); // 409: a live member
