@@ -39,8 +39,13 @@ function options(props: TimeChartProps, widthPx: number): uPlot.Options {
       })),
     ],
     axes: [{}, { label: props.unit, size: 60 }],
-    scales: { y: { range: (_chart, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
-    legend: { show: true },
+    scales: {
+      // At least a minute wide, so that the first points sit on a readable time axis.
+      x: { time: true, range: (_chart, min, max) => (max - min < 60 ? [max - 60, max] : [min, max]) },
+      y: { range: (_chart, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] },
+    },
+    // The caption under the chart names the series with their colours and latest values.
+    legend: { show: false },
   };
 }
 
@@ -75,13 +80,16 @@ export function TimeChart(props: TimeChartProps) {
 
   useEffect(() => {
     const element = container.current;
-    if (element === null) return;
-    const widthPx = Math.max(200, element.clientWidth);
-    chart.current = new uPlot(options(props, widthPx), props.data as uPlot.AlignedData, element);
+    const frame = element?.parentElement;
+    if (!element || !frame) return;
+    // Sized by the figure around it, which the page lays out, never by the chart's own size: a
+    // chart that followed its own width could grow itself wider than the screen.
+    const widthOf = () => Math.max(200, frame.clientWidth);
+    chart.current = new uPlot(options(props, widthOf()), props.data as uPlot.AlignedData, element);
     const observer = new ResizeObserver(() => {
-      chart.current?.setSize({ width: Math.max(200, element.clientWidth), height: props.heightPx ?? 220 });
+      chart.current?.setSize({ width: widthOf(), height: props.heightPx ?? 220 });
     });
-    observer.observe(element);
+    observer.observe(frame);
     return () => {
       observer.disconnect();
       chart.current?.destroy();
@@ -102,9 +110,9 @@ export function TimeChart(props: TimeChartProps) {
     <${PointsTable} props=${props} />
     <figcaption class="chart-latest">
       ${latest.map(
-        ({ name, value }) =>
+        ({ name, value }, index) =>
           html`<span class="chart-value" data-series=${name} data-value=${value ?? ''}
-            >${name}: <b>${value === null || value === undefined ? '-' : value}</b> ${props.unit}</span
+            ><span class="swatch" style=${{ background: PALETTE[index % PALETTE.length] }}></span>${`${name}: `}<b>${value === null || value === undefined ? '-' : value}</b>${` ${props.unit}`}</span
           >`,
       )}
     </figcaption>

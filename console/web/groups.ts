@@ -138,8 +138,11 @@ export function GroupPage({ group }: { group: string }) {
           ? html`<${Loading} what="the group" />`
           : null
         : html`
-          <p class="summary">State <b data-field="state">${description.state}</b>, generation ${description.generation},
-            ${description.members.length} live member(s), total lag <b data-field="lag">${totalLag(description) ?? 'none committed'}</b>.</p>
+          <p class="summary">
+            State <b data-field="state">${description.state}</b>
+            ${`, generation ${description.generation}, ${description.members.length} live member(s), total lag `}
+            <b data-field="lag">${totalLag(description) ?? 'none committed'}</b>.
+          </p>
           <div class="card">
             <h2>Lag over time</h2>
             ${chart ? html`<${TimeChart} label="Lag of ${group}" series=${chart.series} data=${chart.data} unit="records" />` : null}

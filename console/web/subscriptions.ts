@@ -95,10 +95,12 @@ export function SubscriptionPage({ name }: { name: string }) {
         ? described.loading
           ? html`<${Loading} what="the subscription" />`
           : null
-        : html`<p class="summary">${description.state}, topic <a href=${href('topics', description.topic)}>${description.topic}</a>
-            through group <a href=${href('groups', description.consumerGroupId)}>${description.consumerGroupId}</a>:
-            lag <b>${count(description.totals.lag)}</b>, ${count(description.totals.delivered)} delivered,
-            ${count(description.totals.errors)} errors, ${count(description.totals.deadLettered)} dead-lettered.</p>
+        : html`<p class="summary">
+            ${`${description.state}, topic `}<a href=${href('topics', description.topic)}>${description.topic}</a>
+            ${' through group '}<a href=${href('groups', description.consumerGroupId)}>${description.consumerGroupId}</a>
+            ${': lag '}<b>${count(description.totals.lag)}</b>
+            ${`, ${count(description.totals.delivered)} delivered, ${count(description.totals.errors)} errors, ${count(description.totals.deadLettered)} dead-lettered.`}
+          </p>
           <div class="card"><h2>Partitions</h2><div class="table-wrap"><table>
             <thead><tr><th scope="col" class="num">Partition</th><th scope="col" class="num">Position</th><th scope="col" class="num">Lag</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Errors</th><th scope="col">Last error</th></tr></thead>
             <tbody>${description.partitions.map(

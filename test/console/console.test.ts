@@ -100,18 +100,26 @@ async function open(
   return { context, page, failures };
 }
 
-/** Saves the page as `<name>.png` (desktop) and, when asked, `<name>-phone.png`. */
-async function capture(name: string, route: string, ready: (page: Page) => Promise<void>, phone = true) {
-  const sizes: [string, typeof DESKTOP][] = [
-    ['', DESKTOP],
-    ...(phone ? [['-phone', PHONE] as [string, typeof PHONE]] : []),
-  ];
-  for (const [suffix, viewport] of sizes) {
-    const { context, page } = await open(route, viewport);
+type Size = 'desktop' | 'phone';
+const VIEWPORTS: Record<Size, typeof DESKTOP> = { desktop: DESKTOP, phone: PHONE };
+
+/** Saves a fresh tab at `route` as `<name>.png` (desktop) and `<name>-phone.png`, once `ready`. */
+async function capture(
+  name: string,
+  route: string,
+  ready: (page: Page) => Promise<void>,
+  sizes: readonly Size[] = ['desktop', 'phone'],
+) {
+  for (const size of sizes) {
+    const { context, page } = await open(route, VIEWPORTS[size]);
     await ready(page);
-    await writeFile(join(screenshots, `${name}${suffix}.png`), await page.screenshot({ fullPage: true }));
+    await save(page, size === 'desktop' ? name : `${name}-phone`);
     await context.close();
   }
+}
+
+async function save(page: Page, name: string): Promise<void> {
+  await writeFile(join(screenshots, `${name}.png`), await page.screenshot({ fullPage: true }));
 }
 
 describe('the console', () => {
@@ -253,17 +261,25 @@ describe('the console', () => {
       expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0);
       await page.locator('[data-field="lag"]').getByText('0').waitFor();
       expect(failures).toEqual([]);
+      await save(page, 'group');
       await context.close();
-      await capture('group', `#/groups/${group}`, async (shown) => {
-        await shown.locator('.chart-value[data-series="total"][data-value="0"]').waitFor();
-      });
+      await capture(
+        'group',
+        `#/groups/${group}`,
+        async (shown) => {
+          await expect
+            .poll(() => shown.locator('table.chart-points tbody tr').count(), { timeout: WAIT_MS })
+            .toBeGreaterThanOrEqual(3);
+        },
+        ['phone'],
+      );
       await capture(
         'groups',
         '#/groups',
         async (shown) => {
           await shown.getByRole('link', { name: group }).waitFor();
         },
-        false,
+        ['desktop'],
       );
     },
     TEST_TIMEOUT_MS,
@@ -287,7 +303,7 @@ describe('the console', () => {
       expect(listed.body.topics.map((topic: { name: string }) => topic.name)).not.toContain(
         'no spaces allowed',
       );
-      await writeFile(join(screenshots, 'problem.png'), await page.screenshot({ fullPage: true }));
+      await save(page, 'problem');
       await context.close();
     },
     TEST_TIMEOUT_MS,
@@ -336,7 +352,7 @@ describe('the console', () => {
       await page.getByText('card declined').first().waitFor();
       await page.locator('.card', { hasText: 'Dead-letter topic' }).locator('li.record').first().waitFor();
       expect(failures).toEqual([]);
-      await writeFile(join(screenshots, 'subscription.png'), await page.screenshot({ fullPage: true }));
+      await save(page, 'subscription');
       await context.close();
     },
     TEST_TIMEOUT_MS,
@@ -362,7 +378,7 @@ describe('the console', () => {
         .poll(async () => Number((await rate.getAttribute('data-value')) ?? 0), { timeout: WAIT_MS })
         .toBeGreaterThan(0);
       expect(failures).toEqual([]);
-      await writeFile(join(screenshots, 'throughput.png'), await page.screenshot({ fullPage: true }));
+      await save(page, 'throughput');
       await context.close();
     },
     TEST_TIMEOUT_MS,
