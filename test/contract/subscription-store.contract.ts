@@ -162,7 +162,7 @@ export function subscriptionStoreContract(name: string, make: () => Promise<Subs
       ).toBe(false);
     });
 
-    it('starts a new incarnation of the name without the old incarnation's delivery state', async () => {
+    it('starts a new incarnation of the name without the delivery state of the old one', async () => {
       const store = await make();
       const old = subscription();
       await store.create(old);
