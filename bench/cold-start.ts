@@ -1,0 +1,327 @@
+/**
+ * `npm run bench:cold-start [-- --runs 5] [-- --out file]`: what a cold start of each function
+ * costs, on the local stack. Each function is bundled as the CDK app bundles it (esbuild, minified
+ * ESM, source maps; `SHOAL_BUNDLING`), then started in fresh Node.js processes that import the
+ * bundle and handle one typical event against DynamoDB Local and the S3 server, the way Lambda's
+ * first invocation of a new execution environment does:
+ *
+ * - bundle bytes, and the share of zod, the S3 client and the rest of the AWS SDK in it;
+ * - import ms (module evaluation: Lambda's INIT phase) and first-event ms (clients built, first
+ *   requests), the median of `runs` processes, with `--enable-source-maps` (as deployed) and
+ *   without it.
+ *
+ * This machine is not Lambda (Node 20 here, Node 22 there; no network latency to DynamoDB), so the
+ * figures compare functions and settings with each other rather than predict Lambda's INIT time.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build, type Metafile } from 'esbuild';
+import { ESBUILD_TARGET, FUNCTIONS_DIR, REQUIRE_BANNER } from '../infra/shoal-function.js';
+import { startLocalStack } from '../local/stack.js';
+import { ENV } from '../shared/config.js';
+import { percentile } from './stats.js';
+
+/** A function and the event its first invocation handles. */
+interface ColdStartCase {
+  readonly name: string;
+  /** Builds the event from the names the setup created. */
+  readonly event: (names: { topic: string; group: string }) => unknown;
+}
+
+export interface ColdStartRow {
+  readonly name: string;
+  readonly bundleBytes: number;
+  /** Bytes of the bundle's output that come from each group of inputs. */
+  readonly shares: { readonly zod: number; readonly s3Client: number; readonly otherAwsSdk: number };
+  /** Medians over the runs, ms. */
+  readonly sourceMaps: ColdStartTimes;
+  readonly noSourceMaps: ColdStartTimes;
+}
+
+export interface ColdStartTimes {
+  readonly importMs: number;
+  readonly firstEventMs: number;
+  /** What the first event answered (status code, or `ok` for background functions). */
+  readonly outcome: string;
+}
+
+const RUNS_DEFAULT = 5;
+const RUNS_MAX = 25;
+/** One child's import and first event; a child past it is killed and the run fails. */
+const CHILD_TIMEOUT_MS = 60_000;
+
+const apiEvent = (method: string, resource: string, path: string, body?: unknown) => ({
+  resource,
+  path,
+  httpMethod: method,
+  headers: { 'content-type': 'application/json' },
+  multiValueHeaders: {},
+  queryStringParameters: null,
+  multiValueQueryStringParameters: null,
+  pathParameters: Object.fromEntries(
+    [...resource.matchAll(/\{(\w+)\}/g)].map((match, index) => [match[1], path.split('/')[3 + index * 2]]),
+  ),
+  stageVariables: null,
+  body: body === undefined ? null : JSON.stringify(body),
+  isBase64Encoded: false,
+  requestContext: { requestId: randomUUID(), httpMethod: method, path, stage: 'bench' },
+});
+
+const CASES: readonly ColdStartCase[] = [
+  {
+    name: 'produce-records',
+    event: ({ topic }) =>
+      apiEvent('POST', '/v1/topics/{topic}/records', `/v1/topics/${topic}/records`, {
+        records: [{ key: { type: 'STRING', data: 'k' }, value: { type: 'JSON', data: { n: 1 } } }],
+      }),
+  },
+  {
+    name: 'fetch-records',
+    event: ({ topic }) => ({
+      ...apiEvent(
+        'GET',
+        '/v1/topics/{topic}/partitions/{partition}/records',
+        `/v1/topics/${topic}/partitions/0/records`,
+      ),
+      queryStringParameters: { offset: '0' },
+    }),
+  },
+  {
+    name: 'manage-topics',
+    event: ({ topic }) => apiEvent('GET', '/v1/topics/{topic}', `/v1/topics/${topic}`),
+  },
+  {
+    name: 'manage-groups',
+    event: ({ group }) => apiEvent('GET', '/v1/groups/{group}', `/v1/groups/${group}`),
+  },
+  { name: 'manage-subscriptions', event: () => apiEvent('GET', '/v1/subscriptions', '/v1/subscriptions') },
+  { name: 'archive-segments', event: () => ({}) },
+  { name: 'measure-lag', event: () => ({}) },
+  { name: 'reap-topics', event: () => ({}) },
+  { name: 'dispatch-subscriptions', event: () => ({}) },
+];
+
+/** The child: imports the bundle, handles the event; prints the times. */
+const CHILD = `
+const { performance } = await import('node:perf_hooks');
+const started = performance.now();
+const module = await import(process.env.COLD_BUNDLE_URL);
+const imported = performance.now();
+const context = { awsRequestId: 'cold', functionName: 'cold', getRemainingTimeInMillis: () => 60000 };
+const answer = await module.handler(JSON.parse(process.env.COLD_EVENT), context);
+const handled = performance.now();
+process.stdout.write(JSON.stringify({
+  importMs: imported - started, firstEventMs: handled - imported,
+  outcome: answer && typeof answer === 'object' && 'statusCode' in answer
+    ? String(answer.statusCode) + (answer.statusCode >= 400 ? ' ' + String(answer.body).slice(0, 300) : '')
+    : 'ok',
+}));
+`;
+
+async function bundle(
+  name: string,
+  outDir: string,
+): Promise<{ file: string; bytes: number; metafile: Metafile }> {
+  const file = join(outDir, name, 'index.mjs');
+  const result = await build({
+    entryPoints: [join(FUNCTIONS_DIR, `${name}.ts`)],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    mainFields: ['module', 'main'],
+    banner: { js: REQUIRE_BANNER },
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const output =
+    result.metafile.outputs[Object.keys(result.metafile.outputs).find((key) => key.endsWith('.mjs')) ?? ''];
+  return { file, bytes: output?.bytes ?? 0, metafile: result.metafile };
+}
+
+function sharesOf(metafile: Metafile): ColdStartRow['shares'] {
+  const shares = { zod: 0, s3Client: 0, otherAwsSdk: 0 };
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      if (input.includes('node_modules/zod/')) shares.zod += bytesInOutput;
+      else if (/node_modules\/@aws-sdk\/(client-s3|s3-request-presigner)\//.test(input))
+        shares.s3Client += bytesInOutput;
+      else if (/node_modules\/@(aws-sdk|smithy|aws-crypto)\//.test(input))
+        shares.otherAwsSdk += bytesInOutput;
+    }
+  }
+  return shares;
+}
+
+function runChild(env: NodeJS.ProcessEnv, sourceMaps: boolean): Promise<ColdStartTimes> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...(sourceMaps ? ['--enable-source-maps'] : []), '--input-type=module', '-e', CHILD],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const pid = child.pid;
+    if (pid === undefined || pid <= 0) {
+      reject(new Error('The cold-start child did not start'));
+      return;
+    }
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      // The handlers' logs (Powertools, EMF) go to stdout too: the times are the last line's JSON.
+      const last = stdout.slice(stdout.lastIndexOf('{"importMs"'));
+      if (code !== 0 || !last.startsWith('{')) {
+        reject(new Error(`cold start child exited ${code}: ${stderr.slice(-2000)}`));
+        return;
+      }
+      resolve(JSON.parse(last) as ColdStartTimes);
+    });
+  });
+}
+
+const median = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+
+function medianTimes(samples: readonly ColdStartTimes[]): ColdStartTimes {
+  return {
+    importMs: median(samples.map((sample) => sample.importMs)),
+    firstEventMs: median(samples.map((sample) => sample.firstEventMs)),
+    outcome: [...new Set(samples.map((sample) => sample.outcome))].join('/'),
+  };
+}
+
+/** Bundles and cold-starts every function `runs` times each way; prints a running count. */
+export async function measureColdStarts(
+  runs: number,
+  onProgress: (line: string) => void = () => {},
+  only: readonly string[] = [],
+): Promise<ColdStartRow[]> {
+  const cases = only.length === 0 ? CASES : CASES.filter((testCase) => only.includes(testCase.name));
+  const scratch = await mkdtemp(join(tmpdir(), 'shoal-cold-'));
+  const stack = await startLocalStack({ dataDir: join(scratch, 'data'), port: 0, persistent: false });
+  try {
+    const names = { topic: `cold-${randomUUID().slice(0, 8)}`, group: `cold-${randomUUID().slice(0, 8)}` };
+    const created = await fetch(`${stack.url}/v1/topics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: names.topic, partitions: 1 }),
+    });
+    if (created.status !== 201) throw new Error(`creating ${names.topic} answered ${created.status}`);
+    const { config } = stack;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      AWS_REGION: config.region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      [ENV.logTableName]: config.logTableName,
+      [ENV.metaTableName]: config.metaTableName,
+      [ENV.segmentBucketName]: config.segmentBucketName,
+      [ENV.dynamodbEndpoint]: config.dynamodbEndpoint,
+      [ENV.s3Endpoint]: config.s3Endpoint,
+    };
+    const rows: ColdStartRow[] = [];
+    for (const [index, testCase] of cases.entries()) {
+      const built = await bundle(testCase.name, join(scratch, 'bundles'));
+      const childEnv = {
+        ...env,
+        COLD_BUNDLE_URL: `file://${built.file}`,
+        COLD_EVENT: JSON.stringify(testCase.event(names)),
+      };
+      const withMaps: ColdStartTimes[] = [];
+      const withoutMaps: ColdStartTimes[] = [];
+      for (let run = 0; run < runs; run++) {
+        withMaps.push(await runChild(childEnv, true));
+        withoutMaps.push(await runChild(childEnv, false));
+      }
+      const row: ColdStartRow = {
+        name: testCase.name,
+        bundleBytes: built.bytes,
+        shares: sharesOf(built.metafile),
+        sourceMaps: medianTimes(withMaps),
+        noSourceMaps: medianTimes(withoutMaps),
+      };
+      rows.push(row);
+      onProgress(
+        `[${index + 1}/${cases.length}] ${row.name}: ${kib(row.bundleBytes)} KiB, import ${row.sourceMaps.importMs.toFixed(0)} ms, first event ${row.sourceMaps.firstEventMs.toFixed(0)} ms`,
+      );
+    }
+    return rows;
+  } finally {
+    await stack.stop();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+const kib = (bytes: number) => (bytes / 1024).toFixed(0);
+const percent = (part: number, whole: number) => `${whole === 0 ? 0 : Math.round((100 * part) / whole)}%`;
+
+/** The table BENCHMARKS.md quotes. */
+export function coldStartTable(rows: readonly ColdStartRow[]): string {
+  const lines = [
+    '| function | bundle KiB | zod | S3 client | rest of AWS SDK | import ms | first event ms | import ms, no source maps | first event ms, no source maps | first answer |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.name} | ${kib(row.bundleBytes)} | ${percent(row.shares.zod, row.bundleBytes)} | ${percent(row.shares.s3Client, row.bundleBytes)} | ${percent(row.shares.otherAwsSdk, row.bundleBytes)} | ${row.sourceMaps.importMs.toFixed(0)} | ${row.sourceMaps.firstEventMs.toFixed(0)} | ${row.noSourceMaps.importMs.toFixed(0)} | ${row.noSourceMaps.firstEventMs.toFixed(0)} | ${row.sourceMaps.outcome} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: String(RUNS_DEFAULT) },
+      out: { type: 'string' },
+      only: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const runs = Number(values.runs);
+  if (!(Number.isInteger(runs) && runs >= 1 && runs <= RUNS_MAX)) {
+    throw new Error(`--runs must be a whole number from 1 to ${RUNS_MAX}, got ${values.runs}`);
+  }
+  console.log(
+    `Cold starts: ${CASES.length} functions, ${runs} fresh processes each, with and without source maps`,
+  );
+  const rows = await measureColdStarts(runs, (line) => console.log(line), values.only);
+  console.log(`\n${coldStartTable(rows)}`);
+  if (values.out) {
+    await writeFile(
+      values.out,
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, runs, rows }, null, 2)}\n`,
+    );
+    console.log(`\nwrote ${values.out}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
