@@ -8,6 +8,11 @@
  */
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { runConsistencyCheck } from '../../bench/consistency/checker.js';
+import {
+  EXACTLY_ONCE_COLUMNS,
+  renderExactlyOnceReport,
+  runExactlyOncePipeline,
+} from '../../bench/consistency/exactly-once.js';
 import { type CheckFaults, createCheckFaults } from '../../bench/consistency/faults.js';
 import { CHECKER_COLUMNS } from '../../bench/consistency/history.js';
 import { renderCheckReport } from '../../bench/consistency/render.js';
@@ -62,4 +67,32 @@ it('finds zero anomalies in every checker column while faults are injected', {
   for (const [fault, injected] of Object.entries(report.faultsInjected)) {
     expect(injected, `${fault} was never injected`).toBeGreaterThan(0);
   }
+});
+
+it('runs the exactly-once pipeline with zero anomalies while members crash and faults are injected', {
+  timeout: 150_000,
+}, async () => {
+  const report = await runExactlyOncePipeline(api.url, {
+    records: 150,
+    inputPartitions: 3,
+    outputPartitions: 2,
+    consumers: 3,
+    crashes: 2,
+    // A bound on waiting, not a timing claim: each crash stalls its partitions for a session timeout.
+    catchUpTimeMsMax: 90_000,
+    faults,
+    seed: 14,
+  });
+
+  const text = renderExactlyOnceReport(report);
+  const zeros = Object.fromEntries(EXACTLY_ONCE_COLUMNS.map((column) => [column.name, 0]));
+  expect(report.counts, text).toEqual(zeros);
+  expect(report.stats.caughtUp, text).toBe(true);
+  expect(report.stats.inputRecords, text).toBe(150);
+  expect(report.stats.outputRecords, text).toBe(150);
+  expect(report.stats.crashes, text).toBe(2);
+  expect(report.stats.zombieAttempts, `every crash left a zombie with a prepared transaction\n${text}`).toBe(
+    2,
+  );
+  expect(report.stats.fenced + report.stats.zombieAttempts, text).toBeGreaterThan(0);
 });
