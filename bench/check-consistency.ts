@@ -3,16 +3,19 @@
  * --readers N --no-faults]`: starts a throwaway local stack with faults injected into its DynamoDB
  * client, runs the consistency checker against it and prints the table. Exits 1 when any column is
  * not zero, or when the consumer group did not catch up (then the run proved less than it should).
+ * Then the exactly-once pipeline (`consistency/exactly-once.ts`) runs on the same stack, with as
+ * many input records and the same faults, and prints its own table; `--no-exactly-once` skips it.
  */
 import { parseArgs } from 'node:util';
 import { runConsistencyCheck } from './consistency/checker.js';
+import { renderExactlyOnceReport, runExactlyOncePipeline } from './consistency/exactly-once.js';
 import { createCheckFaults } from './consistency/faults.js';
 import { renderCheckReport } from './consistency/render.js';
 import { startCheckTarget } from './consistency/target.js';
 import { Progress } from './report.js';
 
 const USAGE = `Usage: npm run check:consistency -- [--records N] [--seed N] [--producers N]
-         [--partitions N] [--consumers N] [--readers N] [--no-faults]`;
+         [--partitions N] [--consumers N] [--readers N] [--no-faults] [--no-exactly-once]`;
 
 function positiveInteger(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -33,6 +36,7 @@ async function main(): Promise<number> {
       consumers: { type: 'string' },
       readers: { type: 'string' },
       'no-faults': { type: 'boolean', default: false },
+      'no-exactly-once': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -62,7 +66,23 @@ async function main(): Promise<number> {
     });
     progress.finish();
     console.log(renderCheckReport(report));
-    return report.clean && report.stats.consumersCaughtUp ? 0 : 1;
+    let exactlyOnceClean = true;
+    if (!values['no-exactly-once']) {
+      progress.begin('exactly-once pipeline');
+      const pipeline = await runExactlyOncePipeline(target.url, {
+        records: positiveInteger('records', values.records, 400),
+        inputPartitions: positiveInteger('partitions', values.partitions, 3),
+        consumers: positiveInteger('consumers', values.consumers, 3),
+        crashes: 4,
+        seed,
+        ...(values['no-faults'] ? {} : { faults }),
+        onProgress: (line) => progress.update(line),
+      });
+      progress.finish();
+      console.log(renderExactlyOnceReport(pipeline));
+      exactlyOnceClean = pipeline.clean;
+    }
+    return report.clean && report.stats.consumersCaughtUp && exactlyOnceClean ? 0 : 1;
   } finally {
     progress.finish();
     await target.stop();
