@@ -102,6 +102,18 @@ export async function writeDeadLetters(
   return written;
 }
 
+/**
+ * The records as written to the dead-letter topic, for an exactly-once subscription that writes
+ * them in the transaction of its commit instead of by {@link writeDeadLetters}.
+ */
+export function deadLetterRecords(
+  source: DeadLetterSource,
+  records: readonly GivenUp[],
+  failure: DeliveryFailure | undefined,
+): ProduceRecord[] {
+  return records.map((given) => deadLetterRecord(source, given, failure));
+}
+
 /** The record as written to the dead-letter topic: its own headers, then the dead-letter ones. */
 function deadLetterRecord(
   source: DeadLetterSource,

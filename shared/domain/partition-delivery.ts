@@ -24,15 +24,25 @@ import {
   readInvocation,
 } from './batch-invocation.js';
 import type { Clock } from './clock.js';
-import { givenUp, writeDeadLetters } from './dead-letter.js';
+import { deadLetterRecords, givenUp, writeDeadLetters } from './dead-letter.js';
 import { batchLimit, type RetryState, retryBackoffMs, type Settlement, settleBatch } from './delivery.js';
 import { type GroupRef, readDeliveryGroup } from './delivery-group.js';
+import { OutputRecordsError, outputRecordsOf } from './delivery-output.js';
 import { DeliveryProgress, type MutableCounters } from './delivery-progress.js';
-import { OffsetOutOfRangeError } from './errors.js';
+import {
+  IdempotencyKeyReusedError,
+  InvalidRequestError,
+  LimitExceededError,
+  OffsetOutOfRangeError,
+  OffsetRegressionError,
+  PartitionNotFoundError,
+} from './errors.js';
 import type { RecordFilter } from './event-filter.js';
+import type { GroupService } from './group-service.js';
 import { LIMITS } from './limits.js';
 import type { LogService } from './log-service.js';
-import type { LogRecord } from './record.js';
+import type { TransactionTopicInput } from './produce-with-offsets.js';
+import type { LogRecord, ProduceRecord } from './record.js';
 import type { Subscription } from './subscription.js';
 import type { Topic } from './topic.js';
 
@@ -45,7 +55,18 @@ export interface DeliveryDependencies {
   readonly groupStore: GroupStore;
   readonly invoker: FunctionInvoker;
   readonly clock: Clock;
+  /** Appends and commits in one transaction, for subscriptions with an output topic. */
+  readonly groups: Pick<GroupService, 'produceWithOffsets'>;
 }
+
+/** An invocation's outcome, and the records it returned for the output topic. */
+interface InvokedWithOutputs {
+  readonly invoked: InvokedBatch;
+  readonly outputs: readonly ProduceRecord[];
+}
+
+/** The most attempts at one exactly-once transaction before the run gives the partition up. */
+const OUTPUT_TRANSACTION_ATTEMPTS_MAX = 2;
 
 export interface DeliverySettings {
   /** The event's `bootstrapServers`. */
@@ -241,26 +262,144 @@ export class PartitionDeliveryRun {
     if (!last) return false;
     const batchStart = this.committed;
     let invoked = NOTHING_INVOKED;
+    let outputs: readonly ProduceRecord[] = [];
     if (batch.deliverable.length > 0) {
       const answer = await this.invoke(batch, batchStart);
       if (!answer) return false;
-      invoked = answer;
+      ({ invoked, outputs } = answer);
     }
-    const settlement = settleBatch({
-      batchStart,
-      batchEnd: last.offset + 1,
-      outcome: invoked.outcome,
-      retry,
-      policy: subscription,
-      now: clock.now(),
-      backoffMs: (attempts) => retryBackoffMs(attempts, this.settings.backoff, clock.random),
-    });
+    const settle = (outcome: InvokedBatch['outcome']) =>
+      settleBatch({
+        batchStart,
+        batchEnd: last.offset + 1,
+        outcome,
+        retry,
+        policy: subscription,
+        now: clock.now(),
+        backoffMs: (attempts) => retryBackoffMs(attempts, this.settings.backoff, clock.random),
+      });
+    const settlement = settle(invoked.outcome);
+    if (subscription.outputTopic !== undefined) {
+      const written = await this.settleExactlyOnce(batch, settlement, invoked, outputs, batchStart);
+      if (written !== 'rejected') return written;
+      // The outputs cannot be appended (too many, a partition the topic lacks): the batch failed.
+      const failedInvocation = this.rejectedOutputs(invoked, batchStart);
+      const again = await this.settleExactlyOnce(
+        batch,
+        settle(failedInvocation.outcome),
+        failedInvocation,
+        [],
+        batchStart,
+      );
+      if (again === 'rejected')
+        throw new Error('The dead letters of the batch do not fit one transaction with its commit');
+      return again;
+    }
     const counts = { ...invoked.counts, ...(await this.giveUp(batch, settlement, invoked.failure)) };
     return this.advance(settlement, counts, invoked);
   }
 
-  /** Invokes the function with the batch's event (extending the lease first if it would end meanwhile); undefined when the lease was lost. */
-  private async invoke(batch: BatchEvent, batchStart: number): Promise<InvokedBatch | undefined> {
+  /**
+   * Exactly once: appends the outputs and the dead letters of a settled batch and commits past it in
+   * one transaction; a commit without either is a plain one. A batch whose commit is not written has
+   * written nothing, so its retry (by this run or a later one) writes each output once.
+   *
+   * The transaction's Idempotency-Key names the position it starts from: a run that lost its lease
+   * and tries to deliver from a position another run already moved past meets the key (or the
+   * commit's own regression check) and writes nothing.
+   *
+   * @returns whether delivery goes on, or 'rejected' when the outputs cannot be appended at all
+   */
+  private async settleExactlyOnce(
+    batch: BatchEvent,
+    settlement: Settlement,
+    invoked: InvokedBatch,
+    outputs: readonly ProduceRecord[],
+    batchStart: number,
+  ): Promise<boolean | 'rejected'> {
+    const { subscription, topic } = this.run;
+    const filtered = batch.records.filter(
+      (record) => record.offset < settlement.commitTo && batch.filtered.has(record.offset),
+    ).length;
+    const given = givenUp(batch, settlement);
+    const dlq = subscription.onFailure?.topic;
+    const source = { subscription, topic: topic.name, partition: this.partition };
+    const topics: TransactionTopicInput[] = [];
+    if (outputs.length > 0 && subscription.outputTopic)
+      topics.push({ topic: subscription.outputTopic, records: outputs });
+    if (given.length > 0 && dlq)
+      topics.push({ topic: dlq, records: deadLetterRecords(source, given, invoked.failure) });
+    const counts: Partial<DeliveryCounters> = {
+      ...invoked.counts,
+      filtered,
+      ...(given.length === 0 ? {} : dlq ? { deadLettered: given.length } : { discarded: given.length }),
+    };
+    if (topics.length === 0 || settlement.commitTo <= this.committed) {
+      return this.advance(settlement, counts, invoked);
+    }
+    const written = await this.appendAndCommit(topics, settlement.commitTo, batchStart);
+    if (written === 'moved') return true;
+    if (written === 'rejected') return 'rejected';
+    return this.advance(settlement, counts, invoked, true);
+  }
+
+  /** Appends `topics` and commits `offset` in one transaction; what became of it. */
+  private async appendAndCommit(
+    topics: readonly TransactionTopicInput[],
+    offset: number,
+    batchStart: number,
+  ): Promise<'written' | 'moved' | 'rejected'> {
+    const { subscription, topic } = this.run;
+    const idempotencyKey = `shoal-eos:${subscription.subscriptionId}:${this.partition}:${batchStart}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.groups.produceWithOffsets(
+          subscription.consumerGroupId,
+          { offsets: [{ topic: topic.name, partition: this.partition, offset }], topics },
+          idempotencyKey,
+        );
+        this.committed = offset;
+        return 'written';
+      } catch (error) {
+        if (error instanceof IdempotencyKeyReusedError || error instanceof OffsetRegressionError) {
+          // Another run delivered from this position (or a reset moved it): go on from what is stored.
+          this.committed = await this.readCommitted();
+          this.buffer = [];
+          this.retry = undefined;
+          return 'moved';
+        }
+        if (
+          error instanceof LimitExceededError ||
+          error instanceof PartitionNotFoundError ||
+          error instanceof InvalidRequestError
+        ) {
+          this.rejection = error.message;
+          return 'rejected';
+        }
+        if (attempt >= OUTPUT_TRANSACTION_ATTEMPTS_MAX) throw error;
+      }
+    }
+  }
+
+  /** Why the last exactly-once transaction was refused. */
+  private rejection = '';
+
+  /** The invocation as a failure of the whole batch, because its outputs could not be appended. */
+  private rejectedOutputs(invoked: InvokedBatch, batchStart: number): InvokedBatch {
+    const message = `The function's records cannot be appended to the output topic: ${this.rejection}`;
+    return {
+      outcome: { kind: 'failure', progressTo: batchStart },
+      failure: deliveryFailure(message, batchStart, this.deps.clock.now()),
+      delivered: 0,
+      counts: { invocations: invoked.counts.invocations ?? 0, errors: 1, delivered: 0 },
+    };
+  }
+
+  /**
+   * Invokes the function with the batch's event (extending the lease first if it would end
+   * meanwhile), with the records it returned for the output topic; undefined when the lease was lost.
+   */
+  private async invoke(batch: BatchEvent, batchStart: number): Promise<InvokedWithOutputs | undefined> {
     const { clock, invoker } = this.deps;
     const { subscription, topic } = this.run;
     if (this.progress.leaseEndsWithin(this.grant.timeoutMs + INVOCATION_MARGIN_MS)) {
@@ -273,7 +412,28 @@ export class PartitionDeliveryRun {
       partition: this.partition,
       batchStart,
     };
-    return readInvocation(result, batch, input, clock.now());
+    const invoked = readInvocation(result, batch, input, clock.now());
+    const { outcome } = invoked;
+    const processedAny =
+      outcome.kind === 'success' || (outcome.kind === 'failure' && outcome.progressTo > batchStart);
+    if (subscription.outputTopic === undefined || result.kind !== 'returned' || !processedAny) {
+      return { invoked, outputs: [] };
+    }
+    try {
+      return { invoked, outputs: outputRecordsOf(result.answer) };
+    } catch (error) {
+      if (!(error instanceof OutputRecordsError)) throw error;
+      const message = `Invalid records in the answer: ${error.message}`;
+      return {
+        invoked: {
+          outcome: { kind: 'failure', progressTo: batchStart },
+          failure: deliveryFailure(message, batchStart, clock.now()),
+          delivered: 0,
+          counts: { invocations: 1, errors: 1, delivered: 0 },
+        },
+        outputs: [],
+      };
+    }
   }
 
   /**
@@ -301,8 +461,9 @@ export class PartitionDeliveryRun {
     settlement: Settlement,
     counts: Partial<DeliveryCounters>,
     invoked: InvokedBatch,
+    committedAlready = false,
   ): Promise<boolean> {
-    if (settlement.commitTo > this.committed) {
+    if (!committedAlready && settlement.commitTo > this.committed) {
       if (!(await this.commit(settlement.commitTo))) return false;
     }
     this.retry = settlement.retry;

@@ -95,6 +95,7 @@ export class SubscriptionService {
     await this.checkTarget(config.target);
     const topic = await this.requireTopic(config.topic);
     await this.checkDeadLetterTopic(config.onFailure?.topic);
+    await this.checkOutputTopic(config.outputTopic);
     if (await this.subscriptions.get(config.name)) throw new SubscriptionExistsError(config.name);
     const all = await this.subscriptions.list(SUBSCRIPTION_LIMITS.subscriptionsListedMax);
     const sharing = all.find((other) => other.consumerGroupId === config.consumerGroupId);
@@ -142,6 +143,7 @@ export class SubscriptionService {
     }
     await this.checkTarget(config.target);
     await this.checkDeadLetterTopic(config.onFailure?.topic);
+    await this.checkOutputTopic(config.outputTopic);
     const next: Subscription = {
       ...config,
       startingPosition: current.startingPosition,
@@ -303,6 +305,16 @@ export class SubscriptionService {
     const topic = await this.topics.get(name);
     if (!topic) throw new TopicNotFoundError(name);
     return topic;
+  }
+
+  private async checkOutputTopic(name: string | undefined): Promise<void> {
+    if (name === undefined) return;
+    if (!(await this.topics.get(name))) {
+      throw new InvalidRequestError(
+        `outputTopic: the output topic '${name}' does not exist; create it first`,
+        'outputTopic',
+      );
+    }
   }
 
   private async checkDeadLetterTopic(name: string | undefined): Promise<void> {

@@ -84,6 +84,12 @@ export interface SubscriptionConfig {
   readonly reportBatchItemFailures: boolean;
   /** The dead-letter topic; without one, records that exhaust retries or age are discarded, as Lambda does. */
   readonly onFailure: { readonly topic: string } | undefined;
+  /**
+   * Exactly-once pipelines: the topic the records the function returns (`{"records": [...]}`) are
+   * appended to, in one transaction with the commit of the batch that produced them (and its dead
+   * letters); undefined: the function's answer carries no records.
+   */
+  readonly outputTopic: string | undefined;
   /** Lambda event-filtering patterns (JSON text) on the record value; a record passing none is skipped. */
   readonly filters: readonly string[];
   readonly enabled: boolean;
@@ -118,6 +124,7 @@ export interface SubscriptionInput {
   readonly bisectBatchOnError?: boolean;
   readonly reportBatchItemFailures?: boolean;
   readonly onFailure?: { readonly topic: string };
+  readonly outputTopic?: string;
   readonly filters?: readonly string[];
   readonly enabled?: boolean;
   readonly consumerGroupId?: string;
@@ -173,6 +180,7 @@ export function resolveSubscriptionConfig(input: SubscriptionInput): Subscriptio
       'onFailure.topic',
     );
   }
+  checkOutputTopic(input);
   const filters = input.filters ?? [];
   compileFilters(filters);
   const consumerGroupId = consumerGroupOf(input);
@@ -197,10 +205,32 @@ export function resolveSubscriptionConfig(input: SubscriptionInput): Subscriptio
     bisectBatchOnError: input.bisectBatchOnError ?? false,
     reportBatchItemFailures: input.reportBatchItemFailures ?? false,
     onFailure: input.onFailure ? { topic: input.onFailure.topic } : undefined,
+    outputTopic: input.outputTopic,
     filters: [...filters],
     enabled: input.enabled ?? true,
     consumerGroupId,
   };
+}
+
+/**
+ * The output topic differs from the subscribed topic (the outputs would be delivered again, to the
+ * function that wrote them) and from the dead-letter topic (outputs and given-up inputs would mix).
+ */
+function checkOutputTopic(input: SubscriptionInput): void {
+  const { outputTopic } = input;
+  if (outputTopic === undefined) return;
+  if (outputTopic === input.topic) {
+    throw new InvalidRequestError(
+      `outputTopic must differ from the subscribed topic '${input.topic}': the function would consume its own output`,
+      'outputTopic',
+    );
+  }
+  if (outputTopic === input.onFailure?.topic) {
+    throw new InvalidRequestError(
+      `outputTopic must differ from the dead-letter topic '${outputTopic}': outputs and given-up records would mix`,
+      'outputTopic',
+    );
+  }
 }
 
 /** The starting position, LATEST by default; a timestamp goes with AT_TIMESTAMP and only with it. */

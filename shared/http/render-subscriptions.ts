@@ -24,6 +24,7 @@ export function renderSubscription(subscription: Subscription) {
     bisectBatchOnError: subscription.bisectBatchOnError,
     reportBatchItemFailures: subscription.reportBatchItemFailures,
     onFailure: subscription.onFailure ?? null,
+    outputTopic: subscription.outputTopic ?? null,
     filters: subscription.filters.map((pattern) => ({ pattern })),
     consumerGroupId: subscription.consumerGroupId,
     subscriptionId: subscription.subscriptionId,

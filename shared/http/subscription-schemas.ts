@@ -177,6 +177,11 @@ export const CreateSubscriptionRequest = z
     onFailure: z.strictObject({ topic: TopicName }).optional().meta({
       description: 'The dead-letter topic; without it, given-up records are discarded as Lambda does',
     }),
+    outputTopic: TopicName.optional().meta({
+      description:
+        'Exactly once: the records the function returns ({"records": [...]}, as a produce request\'s) are appended ' +
+        'to this topic in one transaction with the commit of the batch (and its dead letters); not the subscribed topic',
+    }),
     filters: z
       .array(z.strictObject({ pattern: FilterPattern }))
       .max(SUBSCRIPTION_LIMITS.filtersMax)
@@ -229,6 +234,7 @@ export const SubscriptionSchema = z
     bisectBatchOnError: z.boolean(),
     reportBatchItemFailures: z.boolean(),
     onFailure: z.object({ topic: z.string() }).nullable(),
+    outputTopic: z.string().nullable(),
     filters: z.array(z.object({ pattern: z.string() })),
     consumerGroupId: z.string(),
     subscriptionId: z.string(),
