@@ -9,7 +9,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseLogPartitionKey } from '../shared/adapters/dynamodb/keys.js';
 import { type RemovedBatch, RescueFailedError } from '../shared/domain/archiver-rescue.js';
 import { SERVICE_NAME } from '../shared/observability/telemetry.js';

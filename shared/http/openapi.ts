@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document, generated from the route table and the zod schemas that validate
  * requests, and served at `GET /openapi.json`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { requirementOf } from '../authorization/acl.js';
 import { LIMITS } from '../domain/limits.js';
 import { type OperationId, ROUTES } from './route-table.js';

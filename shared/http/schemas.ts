@@ -2,7 +2,7 @@
  * The zod schemas of the HTTP API v1. They validate every request and generate the OpenAPI
  * document (`openapi.ts`), so the two cannot drift apart.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LIMITS } from '../domain/limits.js';
 import { TIMESTAMP_MS_MAX } from '../domain/record-codec.js';
 import { UPLOAD_ID_PATTERN } from '../domain/record-uploads.js';

@@ -9,7 +9,7 @@
  *
  * Server to client: `watching`, `heads` (`shared/domain/topic-watch.ts`), `generation`, `problem`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { WATCH_LIMITS } from '../domain/topic-watch.js';
 import { GroupName, MemberId, TopicName } from './schemas.js';
 
