@@ -18,9 +18,11 @@ export {
   type ShoalJwtAuthorizerProps,
 } from '../../infra/authorization.js';
 export {
+  backgroundWatchOf,
   type ObservabilitySettings,
   ShoalObservability,
   type ShoalObservabilityProps,
+  type WatchedDeployment,
 } from '../../infra/observability.js';
 export {
   ShoalApi,
@@ -33,6 +35,7 @@ export {
   ShoalEventSource,
   type ShoalEventSourceProps,
 } from '../../infra/shoal-event-source.js';
+export { deploymentNameOf, type ScheduledJob, scheduledJobOf } from '../../infra/shoal-function.js';
 export { ShoalLog, type ShoalLogProps } from '../../infra/shoal-log.js';
 export { ShoalOutbox, type ShoalOutboxProps } from '../../infra/shoal-outbox.js';
 export {
