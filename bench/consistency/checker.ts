@@ -60,7 +60,12 @@ export interface CheckOptions {
    */
   readonly archive?: () => Promise<unknown>;
   /** Switches injected faults on and off (the final verification runs with them off). */
-  readonly faults?: { setEnabled(enabled: boolean): void; counts(): Record<string, number> };
+  readonly faults?: {
+    setEnabled(enabled: boolean): void;
+    counts(): Record<string, number>;
+    /** Injections by kind, then by the operation they hit (`faults.ts`). */
+    hits?(): Record<string, Record<string, number>>;
+  };
   /** Called with a one-line status now and then. */
   readonly onProgress?: (line: string) => void;
 }
@@ -94,6 +99,8 @@ export interface CheckReport {
     readonly durationMs: number;
   };
   readonly faultsInjected: Readonly<Record<string, number>>;
+  /** Injections by kind, then by the operation whose path they hit (empty without such faults). */
+  readonly faultHits: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly history: History;
 }
 
@@ -261,6 +268,7 @@ function report(run: CheckRun, consumersCaughtUp: boolean, options: CheckOptions
       durationMs: run.now(),
     },
     faultsInjected: options.faults?.counts() ?? {},
+    faultHits: options.faults?.hits?.() ?? {},
     history,
   };
 }

@@ -28,6 +28,7 @@ export function renderCheckReport(report: CheckReport): string {
     `retried answers: ${tally(stats.retriedAnswers)}`,
     `unexpected answers: ${tally(stats.unexpectedAnswers)}`,
     `faults injected: ${tally(report.faultsInjected)}`,
+    ...Object.entries(report.faultHits).map(([fault, byOperation]) => `  ${fault} hit ${tally(byOperation)}`),
     `reads ${stats.reads}, reader restarts ${stats.readerRestarts}; commits ${stats.commits}, ` +
       `refused ${tally(stats.refusedCommits)}; consumer restarts ${stats.consumerRestarts}, ` +
       `caught up: ${stats.consumersCaughtUp ? 'yes' : 'NO'}`,

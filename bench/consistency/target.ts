@@ -12,7 +12,7 @@ import { loadHandlers, startLocalStack } from '../../local/stack.js';
 import type { ShoalConfig } from '../../shared/config.js';
 import { createRuntime } from '../../shared/runtime.js';
 import { tieredStorageFor } from '../../shared/services.js';
-import type { CheckFaults } from './faults.js';
+import { asOperation, type CheckFaults, trackOperations } from './faults.js';
 
 /** A running API under test. */
 export interface CheckTarget {
@@ -46,7 +46,12 @@ export async function startCheckTarget(
       archiveIntervalMs: 0,
     });
     const { archiver } = tieredStorageFor(stack.runtime);
-    return { url: stack.url, archive: () => archiver.run(), stop: () => stack.stop() };
+    // The stack's handlers are not tracked: their faults count as unattributed.
+    return {
+      url: stack.url,
+      archive: () => asOperation('archive', () => archiver.run()),
+      stop: () => stack.stop(),
+    };
   }
   const id = randomBytes(4).toString('hex');
   const config: ShoalConfig = {
@@ -60,7 +65,7 @@ export async function startCheckTarget(
   await provision(config);
   const runtime = createRuntime(config, { decorateDynamoDb: faults.install, decorateS3: faults.installS3 });
   const { handlers } = await loadHandlers(runtime);
-  const server = createLocalHttpServer(handlers);
+  const server = createLocalHttpServer(trackOperations(handlers));
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -72,7 +77,7 @@ export async function startCheckTarget(
   const { archiver } = tieredStorageFor(runtime);
   return {
     url: `http://127.0.0.1:${port}`,
-    archive: () => archiver.run(),
+    archive: () => asOperation('archive', () => archiver.run()),
     stop: async () => {
       await closeServer(server);
       runtime.dynamodb.destroy();

@@ -120,7 +120,13 @@ export interface FaultInjector {
 /**
  * Creates an injector with an empty plan. `seed` makes `probability` rules repeatable.
  */
-export function createFaultInjector(options: { readonly seed?: number } = {}): FaultInjector {
+export function createFaultInjector(
+  options: {
+    readonly seed?: number;
+    /** Called with each injection as it happens, inside the async context of the call it hits. */
+    readonly onInject?: (injection: Injection) => void;
+  } = {},
+): FaultInjector {
   const plan: FaultPlan = { rules: [] };
   const injections: Injection[] = [];
   const random = mulberry32(options.seed ?? 1);
@@ -136,7 +142,9 @@ export function createFaultInjector(options: { readonly seed?: number } = {}): F
       if (rule.probability !== undefined && random() >= rule.probability) continue;
       if (rule.times !== undefined) rule.times--;
       rule.injected++;
-      injections.push({ command, fault: rule.fault, layer });
+      const injection = { command, fault: rule.fault, layer };
+      injections.push(injection);
+      options.onInject?.(injection);
       return rule;
     }
     return undefined;
