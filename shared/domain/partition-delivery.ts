@@ -304,9 +304,9 @@ export class PartitionDeliveryRun {
    * one transaction; a commit without either is a plain one. A batch whose commit is not written has
    * written nothing, so its retry (by this run or a later one) writes each output once.
    *
-   * The transaction's Idempotency-Key names the position it starts from: a run that lost its lease
-   * and tries to deliver from a position another run already moved past meets the key (or the
-   * commit's own regression check) and writes nothing.
+   * The transaction's Idempotency-Key names the position it starts from (in the group's generation):
+   * a run that lost its lease and tries to deliver from a position another run already moved past
+   * meets the key, replayed or reused, (or the commit's own regression check) and writes nothing.
    *
    * @returns whether delivery goes on, or 'rejected' when the outputs cannot be appended at all
    */
@@ -350,23 +350,24 @@ export class PartitionDeliveryRun {
     batchStart: number,
   ): Promise<'written' | 'moved' | 'rejected'> {
     const { subscription, topic } = this.run;
-    const idempotencyKey = `shoal-eos:${subscription.subscriptionId}:${this.partition}:${batchStart}`;
+    // A reset of the group moves its generation: a replay from a position delivered before gets a key of its own.
+    const { generation } = this.run.group;
+    const idempotencyKey = `shoal-eos:${subscription.subscriptionId}:${this.partition}:${generation}:${batchStart}`;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.deps.groups.produceWithOffsets(
+        const result = await this.deps.groups.produceWithOffsets(
           subscription.consumerGroupId,
           { offsets: [{ topic: topic.name, partition: this.partition, offset }], topics },
           idempotencyKey,
         );
+        // A replay: another run wrote from this position (the same request), and nothing was written now.
+        if (result.duplicate) return this.continueFromStored();
         this.committed = offset;
         return 'written';
       } catch (error) {
         if (error instanceof IdempotencyKeyReusedError || error instanceof OffsetRegressionError) {
-          // Another run delivered from this position (or a reset moved it): go on from what is stored.
-          this.committed = await this.readCommitted();
-          this.buffer = [];
-          this.retry = undefined;
-          return 'moved';
+          // Another run delivered from this position (or a reset moved it).
+          return this.continueFromStored();
         }
         if (
           error instanceof LimitExceededError ||
@@ -379,6 +380,14 @@ export class PartitionDeliveryRun {
         if (attempt >= OUTPUT_TRANSACTION_ATTEMPTS_MAX) throw error;
       }
     }
+  }
+
+  /** Drops what this run read and goes on from the offset stored for the group. */
+  private async continueFromStored(): Promise<'moved'> {
+    this.committed = await this.readCommitted();
+    this.buffer = [];
+    this.retry = undefined;
+    return 'moved';
   }
 
   /** Why the last exactly-once transaction was refused. */
