@@ -12,6 +12,7 @@
  *     batchSize: 500,
  *     bisectBatchOnError: true,
  *     onFailure: { topic: 'orders-dlq' },
+ *     outputTopic: 'invoices', // exactly once: what the function returns, appended with the commit
  *   }),
  * );
  */
@@ -105,6 +106,14 @@ export interface ShoalEventSourceProps {
    */
   readonly onFailure?: { readonly topic: string };
   /**
+   * Exactly once: the Shoal topic that the records the function returns (`{ records: [...] }`, each
+   * as a produce request's record) are appended to, in one DynamoDB transaction with the commit of
+   * the batch that produced them and its dead letters, so a retried, bisected or timed-out batch
+   * outputs each record once. Not the subscribed topic, nor the `onFailure` topic.
+   * @default - the function's answer carries no records
+   */
+  readonly outputTopic?: string;
+  /**
    * Filters on the record value, made with `lambda.FilterCriteria.filter({ value: ... })` (at most 5).
    * @default - every record is delivered
    */
@@ -185,6 +194,7 @@ function requestFieldsOf(props: Partial<ShoalEventSourceProps>): Record<string, 
     bisectBatchOnError: props.bisectBatchOnError,
     reportBatchItemFailures: props.reportBatchItemFailures,
     onFailure: props.onFailure ? { topic: props.onFailure.topic } : undefined,
+    outputTopic: props.outputTopic,
     filters: props.filters?.map((filter) => ({ pattern: filter.pattern })),
     enabled: props.enabled,
     consumerGroupId: props.consumerGroupId,

@@ -55,6 +55,7 @@ beforeAll(() => {
       maxRecordAge: Duration.hours(6),
       reportBatchItemFailures: true,
       onFailure: { topic: 'orders-dlq' },
+      outputTopic: 'invoices',
       filters: [lambda.FilterCriteria.filter({ value: { status: lambda.FilterRule.isEqual('paid') } })],
       subscriptionName: 'billing',
     }),
@@ -134,6 +135,7 @@ describe('ShoalEventSource', () => {
       '\\"bisectBatchOnError\\":true',
       '\\"reportBatchItemFailures\\":true',
       '\\"onFailure\\":{\\"topic\\":\\"orders-dlq\\"}',
+      '\\"outputTopic\\":\\"invoices\\"',
       '\\"functionArn\\":\\"',
     ]) {
       expect(body).toContain(fragment);
@@ -275,6 +277,21 @@ describe('ShoalEventSource', () => {
         ),
       },
       /filters: .*<=5 items \(given 6 entries\)/,
+    ],
+    [
+      'the output topic is the subscribed topic',
+      { outputTopic: 'orders' },
+      /outputTopic must differ from the subscribed topic 'orders'/,
+    ],
+    [
+      'the output topic is the dead-letter topic',
+      { outputTopic: 'orders-dlq', onFailure: { topic: 'orders-dlq' } },
+      /outputTopic must differ from the dead-letter topic 'orders-dlq'/,
+    ],
+    [
+      'the output topic name is invalid',
+      { outputTopic: 'invoices!' },
+      /outputTopic: may contain only .* \(given "invoices!"\)/,
     ],
     [
       'the consumer group id has a space',
