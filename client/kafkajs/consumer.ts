@@ -25,6 +25,7 @@ import { asKafkaJS, KafkaJSNonRetriableError, toKafkaJSError } from './errors.js
 import { createLogger, Instrumentation, type InstrumentationEvent, type Logger } from './instrumentation.js';
 import { describe, type KafkaMessage, parseOffset, toKafkaMessage } from './messages.js';
 import { createTopicIfMissing } from './producer.js';
+import type { GroupMemberships } from './transaction.js';
 
 export interface ConsumerConfig {
   groupId: string;
@@ -141,6 +142,7 @@ export class Consumer {
     private readonly shoal: Shoal,
     private readonly rootLogger: Logger = createLogger(),
     private readonly config: ConsumerConfig,
+    memberships?: GroupMemberships,
   ) {
     if (typeof config !== 'object' || config === null) {
       throw new TypeError(`consumer({ groupId }): give the options, got ${describe(config)}`);
@@ -157,6 +159,7 @@ export class Consumer {
       }
     }
     this.groupId = config.groupId;
+    memberships?.register(this.groupId, () => this.consumer?.membershipInfo());
   }
 
   /** Checks that the API answers. */

@@ -25,6 +25,7 @@ import { Consumer, type ConsumerConfig } from './consumer.js';
 import { createLogger, type Logger, type logCreator, logLevel } from './instrumentation.js';
 import { describe } from './messages.js';
 import { Producer, type ProducerConfig } from './producer.js';
+import { GroupMemberships } from './transaction.js';
 
 export interface RetryOptions {
   maxRetryTime?: number;
@@ -56,6 +57,8 @@ export interface KafkaConfig {
 export class Kafka {
   private readonly shoal: Shoal;
   private readonly rootLogger: Logger;
+  /** Each group's consumer, so a producer's transaction is fenced by its generation. */
+  private readonly memberships = new GroupMemberships();
 
   constructor(config: KafkaConfig) {
     if (typeof config !== 'object' || config === null) {
@@ -66,11 +69,11 @@ export class Kafka {
   }
 
   producer(config: ProducerConfig = {}): Producer {
-    return new Producer(this.shoal, this.rootLogger, config);
+    return new Producer(this.shoal, this.rootLogger, config, this.memberships);
   }
 
   consumer(config: ConsumerConfig): Consumer {
-    return new Consumer(this.shoal, this.rootLogger, config);
+    return new Consumer(this.shoal, this.rootLogger, config, this.memberships);
   }
 
   admin(_config: { retry?: RetryOptions } = {}): Admin {

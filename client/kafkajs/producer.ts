@@ -8,7 +8,9 @@
  *   partitioner is called as KafkaJS calls it, and its answer sets the message's partition.
  * - `allowAutoTopicCreation` (default true, as a Kafka broker's `auto.create.topics.enable`): a send
  *   to a topic that does not exist creates it with one partition (the broker's `num.partitions`).
- * - `transaction()`: throws {@link KafkaJSNotImplemented}: transactions do not exist in Shoal yet.
+ * - `transaction()`: a {@link Transaction} whose sends and `sendOffsets` are written by `commit()` in
+ *   one request, all or nothing, fenced by the consuming member's generation (exactly once; see
+ *   `transaction.ts`). `transactionalId` is not needed: the group's generation fences zombies.
  * - Events: `producer.connect` and `producer.disconnect`; the network ones (`request`,
  *   `request_timeout`, `request_queue_size`) are never emitted (there are no broker connections).
  */
@@ -19,10 +21,11 @@ import {
   type Producer as ShoalProducer,
   type ProducerRecord as ShoalRecord,
 } from '../index.js';
-import { asKafkaJS, KafkaJSError, KafkaJSNotImplemented } from './errors.js';
+import { asKafkaJS, KafkaJSError } from './errors.js';
 import { createLogger, Instrumentation, type InstrumentationEvent, type Logger } from './instrumentation.js';
 import { describe, type Message, toShoalRecord } from './messages.js';
 import { DefaultPartitioner, type ICustomPartitioner, type PartitionMetadata } from './partitioners.js';
+import { GroupMemberships, Transaction } from './transaction.js';
 
 export interface ProducerConfig {
   createPartitioner?: ICustomPartitioner;
@@ -87,6 +90,8 @@ export class Producer {
     private readonly shoal: Shoal,
     private readonly rootLogger: Logger = createLogger(),
     config: ProducerConfig = {},
+    /** The consumers' memberships, for `sendOffsets` (shared by the `Kafka` instance). */
+    private readonly memberships: GroupMemberships = new GroupMemberships(),
   ) {
     if (config.createPartitioner !== undefined && typeof config.createPartitioner !== 'function') {
       throw new TypeError(`createPartitioner must be a function, got ${describe(config.createPartitioner)}`);
@@ -128,14 +133,46 @@ export class Producer {
 
   /** Sends messages to several topics; resolves with one entry per topic and partition written. */
   async sendBatch(batch: ProducerBatch, caller = 'sendBatch'): Promise<RecordMetadata[]> {
+    const producer = this.requireConnected();
+    const sends = await this.layOut(batch, caller);
+    const written = await asKafkaJS(() =>
+      Promise.all(sends.map(({ topic, records }) => this.sendAutoCreating(producer, topic, records))),
+    );
+    return summarize(written.flat());
+  }
+
+  /** A transaction: see `transaction.ts`. */
+  async transaction(): Promise<Transaction> {
+    const producer = this.requireConnected();
+    return new Transaction(
+      this.shoal,
+      {
+        records: (batch, caller) => this.layOut(batch, caller),
+        sendRecords: async (topic, records) => {
+          await asKafkaJS(() => this.sendAutoCreating(producer, topic, records));
+        },
+      },
+      this.memberships,
+    );
+  }
+
+  private requireConnected(): ShoalProducer {
     const producer = this.producer;
     if (!producer) throw new KafkaJSError('The producer is disconnected', { retriable: false });
+    return producer;
+  }
+
+  /** The batch's messages as Shoal's records per topic, checked and routed. */
+  private async layOut(
+    batch: ProducerBatch,
+    caller: string,
+  ): Promise<{ topic: string; records: ShoalRecord[] }[]> {
     if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.topicMessages ?? [])) {
       throw new TypeError(`${caller}: topicMessages must be an array of { topic, messages }`);
     }
     const sends: { topic: string; records: ShoalRecord[] }[] = [];
     for (const [index, entry] of (batch.topicMessages ?? []).entries()) {
-      const where = caller === 'send' ? 'send' : `sendBatch: topicMessages[${index}]`;
+      const where = caller === 'send' ? 'send' : `${caller}: topicMessages[${index}]`;
       if (typeof entry?.topic !== 'string' || entry.topic === '') {
         throw new TypeError(`${where}: topic must be a topic name, got ${describe(entry?.topic)}`);
       }
@@ -147,28 +184,17 @@ export class Producer {
       const records = entry.messages.map((message, i) => toShoalRecord(message, `${where}: messages[${i}]`));
       sends.push({ topic: entry.topic, records: await this.route(entry.topic, entry.messages, records) });
     }
-    const written = await asKafkaJS(() =>
-      Promise.all(
-        sends.map(async ({ topic, records }) => {
-          try {
-            return await producer.send({ topic, records });
-          } catch (error) {
-            if (!this.autoCreate || !isApiError(error, ERROR_CODES.topicNotFound)) throw error;
-            await createTopicIfMissing(this.shoal, topic);
-            return producer.send({ topic, records });
-          }
-        }),
-      ),
-    );
-    return summarize(written.flat());
+    return sends;
   }
 
-  /** @throws KafkaJSNotImplemented: Shoal has no transactions yet. */
-  async transaction(): Promise<never> {
-    throw new KafkaJSNotImplemented(
-      'producer.transaction(): transactions do not exist in Shoal yet. Every send is already idempotent; ' +
-        'commit consumed offsets with consumer.commitOffsets after the send resolves (at least once).',
-    );
+  private async sendAutoCreating(producer: ShoalProducer, topic: string, records: ShoalRecord[]) {
+    try {
+      return await producer.send({ topic, records });
+    } catch (error) {
+      if (!this.autoCreate || !isApiError(error, ERROR_CODES.topicNotFound)) throw error;
+      await createTopicIfMissing(this.shoal, topic);
+      return producer.send({ topic, records });
+    }
   }
 
   logger(): Logger {

@@ -6,7 +6,7 @@
  *
  * Implemented with Shoal's meaning: every member picked below. Present only as a clear error
  * (KafkaJSNotImplemented, saying what to use instead), so that the whole KafkaJS type is still
- * satisfied: `producer.transaction()` (no transactions in Shoal yet); the admin's
+ * satisfied: the admin's
  * `describeConfigs`/`alterConfigs` (no broker configs; topic config through Shoal's admin),
  * `createAcls`/`describeAcls`/`deleteAcls` (IAM policies instead of ACLs), `deleteTopicRecords`
  * (retention only), `alterPartitionReassignments`/`listPartitionReassignments` (no brokers).
@@ -32,7 +32,15 @@ type Extends<A, B> = [A] extends [B] ? true : false;
 
 type ProducerImplemented = Pick<
   KafkaJS.Producer,
-  'connect' | 'disconnect' | 'send' | 'sendBatch' | 'isIdempotent' | 'events' | 'on' | 'logger'
+  | 'connect'
+  | 'disconnect'
+  | 'send'
+  | 'sendBatch'
+  | 'transaction'
+  | 'isIdempotent'
+  | 'events'
+  | 'on'
+  | 'logger'
 >;
 type ConsumerImplemented = Pick<
   KafkaJS.Consumer,

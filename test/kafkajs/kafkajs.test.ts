@@ -175,6 +175,71 @@ describe('shoal/kafkajs', () => {
     expect(afterReset[0]?.partitions[0]?.offset).toBe('5');
   }, 60_000);
 
+  it('consumes, transforms and produces exactly once: a transaction with sendOffsets in eachBatch', async () => {
+    // Prepare: twelve messages over two partitions, and a group that commits only through transactions.
+    const admin = kafka.admin();
+    await admin.createTopics({
+      topics: [
+        { topic: 'eos-orders', numPartitions: 2 },
+        { topic: 'eos-totals', numPartitions: 1 },
+      ],
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const inputs = Array.from({ length: 12 }, (_, n) => ({ key: `k${n % 3}`, value: String(n) }));
+    await producer.send({ topic: 'eos-orders', messages: inputs });
+    const consumer = kafka.consumer({ groupId: 'eos-billing', maxWaitTimeInMs: 200 });
+    await consumer.subscribe({ topic: 'eos-orders', fromBeginning: true });
+    let transformed = 0;
+
+    // Act
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const transaction = await producer.transaction();
+            await transaction.send({
+              topic: 'eos-totals',
+              messages: batch.messages.map((message) => ({ key: message.key, value: `x${message.value}` })),
+            });
+            await transaction.sendOffsets({
+              consumerGroupId: 'eos-billing',
+              topics: [
+                {
+                  topic: batch.topic,
+                  partitions: [
+                    { partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) },
+                  ],
+                },
+              ],
+            });
+            await transaction.commit();
+            transformed += batch.messages.length;
+            if (transformed === inputs.length) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: 'eos-totals', messages: [{ value: 'never' }] });
+    await aborted.abort();
+    const committed = await admin.fetchOffsets({ groupId: 'eos-billing', topics: ['eos-orders'] });
+    const outputs = await admin.fetchTopicOffsets('eos-totals');
+    const inputEnds = await admin.fetchTopicOffsets('eos-orders');
+    await producer.disconnect();
+
+    // Assess: every input once in the output, nothing from the aborted one, offsets at the ends.
+    expect(outputs).toEqual([{ partition: 0, offset: '12', high: '12', low: '0' }]);
+    // A partition that never had a record has no committed offset (-1), as in KafkaJS.
+    const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, p.offset]));
+    for (const end of inputEnds) {
+      expect(committedOf.get(end.partition)).toBe(end.high === '0' ? '-1' : end.high);
+    }
+    await expect(aborted.commit()).rejects.toThrow(/already committed or aborted/);
+  }, 60_000);
+
   it("throws KafkaJS's error classes: a protocol error for a missing topic, a connection error for no API", async () => {
     // Prepare
     const nowhere = new Kafka({ brokers: [`http://127.0.0.1:${await freePort()}`], retry: { retries: 0 } });
@@ -195,20 +260,14 @@ describe('shoal/kafkajs', () => {
     expect(unreachable).toBeInstanceOf(KafkaJSConnectionError);
   });
 
-  it('fails with a clear error for what has no meaning in Shoal: transactions, ACLs, legacy partitioner', async () => {
+  it('fails with a clear error for what has no meaning in Shoal: ACLs, legacy partitioner', async () => {
     // Act
-    const transaction = await kafka
-      .producer()
-      .transaction()
-      .catch((error: unknown) => error);
     const acls = await kafka
       .admin()
       .createAcls({ acl: [] })
       .catch((error: unknown) => error);
 
     // Assess
-    expect(transaction).toBeInstanceOf(KafkaJSNotImplemented);
-    expect((transaction as Error).message).toMatch(/transactions do not exist in Shoal yet/);
     expect(acls).toBeInstanceOf(KafkaJSNotImplemented);
     expect((acls as Error).message).toMatch(/IAM policies/);
     const { Partitioners } = await import('../../client/kafkajs/index.js');
