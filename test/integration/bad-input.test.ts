@@ -505,6 +505,44 @@ function badRequests(): Record<string, fc.Arbitrary<BadRequest>> {
         mutations({ memberId: 'x', generation: 0, offsets: [] }, { offsets: [[], null, 'x'] }, ['offsets']),
       )
       .map((body) => ({ method: 'POST', url: `${groupPath}/offsets`, body, why: 'commit' })),
+    produceTransaction: mutations(
+      {
+        memberId,
+        generation,
+        topics: [{ topic: TOPIC, records: [goodRecord] }],
+        // Valid but for the field each mutation breaks: the member's partition 0 from 1 to 2.
+        offsets: [{ topic: TOPIC, partition: 0, offset: 2 }],
+      },
+      {
+        memberId: ['', 'unknown-member'],
+        generation: [generation + 1, -1, 'x'],
+        topics: [
+          [],
+          [{ topic: 'missing-topic', records: [goodRecord] }],
+          [{ topic: TOPIC, records: [] }],
+          [{ topic: TOPIC, records: [{ ...goodRecord, partition: PARTITIONS }] }],
+          [{ topic: TOPIC, records: [{ value: { type: 'JSON', uploadId: 'not-an-upload' } }] }],
+          [
+            { topic: TOPIC, records: [goodRecord] },
+            { topic: TOPIC, records: [goodRecord] },
+          ],
+          Array(LIMITS.transactionTopicsMax + 1).fill({ topic: TOPIC, records: [goodRecord] }),
+        ],
+        offsets: [
+          [],
+          [{ topic: TOPIC, partition: 0, offset: 3 }],
+          [{ topic: TOPIC, partition: 0, offset: 0 }],
+          [{ topic: TOPIC, partition: PARTITIONS, offset: 0 }],
+          [{ topic: 'missing-topic', partition: 0, offset: 0 }],
+          Array.from({ length: LIMITS.commitOffsetsPerRequestMax }, (_, partition) => ({
+            topic: TOPIC,
+            partition,
+            offset: 0,
+          })),
+        ],
+      },
+      ['topics', 'offsets'],
+    ).map((body) => ({ method: 'POST', url: `${groupPath}/transactions`, body, why: 'transaction' })),
     resetOffsets: mutations(
       { topic: TOPIC, to: 'earliest' },
       {
