@@ -23,6 +23,7 @@ import type { AtRestUsage } from './at-rest-shape.js';
 import { type CheckReport, runConsistencyCheck } from './consistency/checker.js';
 import { createCheckFaults } from './consistency/faults.js';
 import { startCheckTarget } from './consistency/target.js';
+import { type ConsoleLoadResult, consoleGoal, consoleLines, measureConsoleLoad } from './console.js';
 import {
   type EndToEndResult,
   type FetchThroughput,
@@ -599,6 +600,7 @@ function printReport(results: BenchResults): void {
     ...(results.storage === null ? [] : storageLines(results.storage)),
     ...costLines(results),
     ...(results.consistency === null ? [] : consistencyLines(results.consistency)),
+    ...consoleLines(results.console),
     goalsTable(results.goals),
   ];
   console.log(out.join('\n'));
@@ -847,6 +849,8 @@ export interface BenchResults {
     readonly region: string;
   } | null;
   readonly consistency: Pick<CheckReport, 'counts' | 'clean' | 'stats' | 'faultsInjected'> | null;
+  /** Issue 15: the web console's page loads (100 topics, a partition of 100,000 records); null when not measured. */
+  readonly console: ConsoleLoadResult | null;
   readonly goals: Goal[];
 }
 
@@ -864,6 +868,8 @@ interface Measured {
   readonly atRest: AtRestUsage | null;
   readonly deployment: DeployedSettings;
   readonly check: CheckReport;
+  /** The console's page loads, on the local stack with Chromium installed; null otherwise. */
+  readonly console: ConsoleLoadResult | null;
 }
 
 async function main(): Promise<void> {
@@ -927,7 +933,22 @@ async function measureAll(settings: Settings, target: Target, progress: Progress
   const deployment = synthesizeDeployment();
   const check = await runCheck(settings, target, progress);
   const atRest = await runAtRest(target, progress);
-  return { pools, produce, fetch, endToEnd, idleConsumer, storage, invocations, deployment, atRest, check };
+  // The console's page loads on the local stack (a deployed API would need the page to sign).
+  progress.begin('console page load');
+  const consolePages = target.traffic === undefined ? null : await measureConsoleLoad(target.url);
+  return {
+    pools,
+    produce,
+    fetch,
+    endToEnd,
+    idleConsumer,
+    storage,
+    invocations,
+    deployment,
+    atRest,
+    check,
+    console: consolePages,
+  };
 }
 
 /** The idle consumer of issue 13, when the benchmark runs the local stack (it counts at its server). */
@@ -1102,9 +1123,11 @@ function assembleResults(
       stats: check.stats,
       faultsInjected: check.faultsInjected,
     },
+    console: measured.console,
     goals: [
       ...goals(produce, storage, fetch, check, cost),
       ...idleConsumerGoals(idleConsumer, endToEnd, fetch),
+      consoleGoal(measured.console),
     ],
   };
 }

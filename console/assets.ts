@@ -1,6 +1,7 @@
 /**
  * The web console's files, built from `console/web/` by esbuild into memory: one ES module bundle
- * (preact, htm, uPlot and the views), one stylesheet and the page. The local stack builds them when
+ * (preact, htm and the views) with chunks loaded when first needed (uPlot, the SigV4 signer), one
+ * stylesheet and the page. The local stack builds them when
  * it starts (no build step for the user, nothing generated in the tree); the CDK construct builds
  * the same files at synth (`infra/shoal-console.ts`). Everything the page loads comes from here:
  * no font, script or style is fetched from anywhere else.
@@ -22,7 +23,7 @@ export interface ConsoleFile {
   readonly contentType: string;
 }
 
-/** The console's files by name (`index.html`, `app.js`, `app.css`). */
+/** The console's files by name (`index.html`, `app.js`, `app.css`, `chunk-<hash>.js`). */
 export type ConsoleAssets = ReadonlyMap<string, ConsoleFile>;
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -38,6 +39,9 @@ function buildOptions(): BuildOptions {
     format: 'esm',
     target: BROWSER_TARGET,
     minify: true,
+    // uPlot and the SigV4 signer load as chunks of their own when first needed.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     write: false,
     outdir: '/console',
     legalComments: 'none',

@@ -4,7 +4,6 @@
  * turns a refusal into an {@link ApiProblem} carrying the API's own title and detail, so the page
  * shows the same validation messages the API gives curl.
  */
-import { signRequest } from './sigv4.js';
 
 /** How calls are authorized: not at all (the local stack), a JWT bearer token, or SigV4. */
 export type Credentials =
@@ -91,6 +90,8 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   if (text !== undefined) headers['content-type'] = 'application/json';
   if (credentials.kind === 'bearer') headers.authorization = `Bearer ${credentials.token}`;
   if (credentials.kind === 'sigv4') {
+    // The signer is loaded the first time it is needed: the local stack never needs it.
+    const { signRequest } = await import('./sigv4.js');
     Object.assign(headers, await signRequest(credentials, method, url, headers, text ?? ''));
   }
   let response: Response;

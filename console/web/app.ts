@@ -13,6 +13,8 @@ import { SubscriptionPage, SubscriptionsPage } from './subscriptions.js';
 import { ThroughputPage } from './throughput.js';
 import { TopicPage, TopicsPage } from './topics.js';
 import { href } from './ui.js';
+// uPlot's own styles, with the page's: a stylesheet of a lazily loaded chunk would not be linked.
+import 'uplot/dist/uPlot.min.css';
 import './app.css';
 
 /** The route's segments: `#/topics/orders/partitions/0` -> ['topics', 'orders', 'partitions', '0']. */

@@ -1,12 +1,12 @@
 /**
- * A time-series line chart drawn by uPlot: one x axis of seconds, one line per series. The
+ * A time-series line chart drawn by uPlot: one x axis of seconds, one line per series. uPlot is
+ * loaded with the first chart (a chunk of its own), so pages without one never fetch it. The
  * component owns one uPlot instance for its life, gives it new data with `setData` (no redraw of
  * the page) and follows its container's width, so it fits a phone as well as a desktop.
  */
 import { html } from 'htm/preact';
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
+import type uPlot from 'uplot';
 
 /** Colours of the lines, in order; readable on white and distinct for the common colour blindnesses. */
 const PALETTE = ['#0b6bcb', '#d1495b', '#2e8540', '#e09f3e', '#7b3fa0', '#00798c', '#5c5c5c', '#b5179e'];
@@ -76,6 +76,9 @@ function PointsTable({ props }: { props: TimeChartProps }) {
 export function TimeChart(props: TimeChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
+  // The data as of now, for a chart created after uPlot has loaded.
+  const latestData = useRef(props.data);
+  latestData.current = props.data;
   const seriesKey = props.series.join('\u0000');
 
   useEffect(() => {
@@ -85,12 +88,17 @@ export function TimeChart(props: TimeChartProps) {
     // Sized by the figure around it, which the page lays out, never by the chart's own size: a
     // chart that followed its own width could grow itself wider than the screen.
     const widthOf = () => Math.max(200, frame.clientWidth);
-    chart.current = new uPlot(options(props, widthOf()), props.data as uPlot.AlignedData, element);
+    let disposed = false;
     const observer = new ResizeObserver(() => {
       chart.current?.setSize({ width: widthOf(), height: props.heightPx ?? 220 });
     });
-    observer.observe(frame);
+    void import('uplot').then(({ default: UPlot }) => {
+      if (disposed) return;
+      chart.current = new UPlot(options(props, widthOf()), latestData.current as uPlot.AlignedData, element);
+      observer.observe(frame);
+    });
     return () => {
+      disposed = true;
       observer.disconnect();
       chart.current?.destroy();
       chart.current = null;

@@ -90,14 +90,26 @@ function MessageBrowser({ topic, partition }: { topic: string; partition: number
   const [keyFilter, setKeyFilter] = useState('');
   const [page, setPage] = useState<FetchAnswer | undefined>(undefined);
   const { busy, error, submit } = useSubmit();
+  const fetchFrom = (offset: number) =>
+    request<FetchAnswer>(
+      'GET',
+      `/v1/topics/${seg(topic)}/partitions/${partition}/records?offset=${offset}&maxRecords=${RECORDS_PER_PAGE}`,
+    );
   const read = (offsetOverride?: number) =>
     submit(async () => {
-      const offset = offsetOverride ?? (await startOffset(topic, partition, query));
-      const answer = await request<FetchAnswer>(
-        'GET',
-        `/v1/topics/${seg(topic)}/partitions/${partition}/records?offset=${offset}&maxRecords=${RECORDS_PER_PAGE}`,
-      );
-      setPage(answer);
+      if (offsetOverride === undefined && query.from === 'beginning') {
+        // One call, not two: offset 0 is the beginning until retention deletes it, and then the
+        // 416 answer names the logStartOffset to read from.
+        setPage(
+          await fetchFrom(0).catch((error: unknown) => {
+            const logStartOffset = (error as { body?: { logStartOffset?: unknown } }).body?.logStartOffset;
+            if (typeof logStartOffset !== 'number') throw error;
+            return fetchFrom(logStartOffset);
+          }),
+        );
+        return;
+      }
+      setPage(await fetchFrom(offsetOverride ?? (await startOffset(topic, partition, query))));
     });
   const onSubmit = (event: Event) => {
     event.preventDefault();
