@@ -20,6 +20,7 @@ import {
 import { LIMITS } from '../../shared/domain/limits.js';
 import { LogService, type ProduceRecordInput } from '../../shared/domain/log-service.js';
 import { partitionForKey } from '../../shared/domain/partitioner.js';
+import { FETCH_ROUNDS_MAX } from '../../shared/domain/record-collector.js';
 import { SegmentReader } from '../../shared/domain/segment-reader.js';
 import { type CreateTopicInput, TopicService } from '../../shared/domain/topic-service.js';
 import type { AppendOutcome, AppendRequest } from '../../shared/ports/partition-log.js';
@@ -34,19 +35,37 @@ const WAIT_NONE = { recordsMax: 1_000, bytesMax: 1_000_000, waitMs: 0 };
  */
 class InterferingLog extends MemoryPartitionLog {
   appendCalls = 0;
+  readBatchesCalls = 0;
   beforeNextAppend: (() => Promise<void>) | undefined;
-  /** Replaces the outcome of the next appends: `applied` says whether the write happens first. */
-  answers: { outcome: AppendOutcome; applied: boolean }[] = [];
+  /** Runs once after the next read of batches, before its answer is used. */
+  afterNextReadBatches: (() => Promise<void>) | undefined;
+  /**
+   * Replaces the outcome of the next appends: `applied` says whether the write happens first;
+   * `delayed`, that it happens only when the next append arrives (a write held up in the network).
+   */
+  answers: { outcome: AppendOutcome; applied: boolean; delayed?: boolean }[] = [];
+  private readonly delayedWrites: AppendRequest[] = [];
 
   override async append(request: AppendRequest): Promise<AppendOutcome> {
     this.appendCalls++;
+    for (const delayed of this.delayedWrites.splice(0)) await super.append(delayed);
     const hook = this.beforeNextAppend;
     this.beforeNextAppend = undefined;
     await hook?.();
     const answer = this.answers.shift();
     if (!answer) return super.append(request);
-    if (answer.applied) await super.append(request);
+    if (answer.delayed) this.delayedWrites.push(request);
+    else if (answer.applied) await super.append(request);
     return answer.outcome;
+  }
+
+  override async readBatches(...args: Parameters<MemoryPartitionLog['readBatches']>) {
+    this.readBatchesCalls++;
+    const batches = await super.readBatches(...args);
+    const hook = this.afterNextReadBatches;
+    this.afterNextReadBatches = undefined;
+    await hook?.();
+    return batches;
   }
 }
 
@@ -166,6 +185,7 @@ describe('LogService.produce', () => {
     const result = await service.produce('t', [record('a'), record('b')]);
 
     expect(result.records.map((r) => r.offset)).toEqual([1, 2]);
+    expect(result.duplicate).toBe(false);
     expect((await log.readHeads(topic, [0]))[0]?.highWatermark).toBe(3);
   });
 
@@ -190,6 +210,32 @@ describe('LogService.produce', () => {
     expect((await log.readHeads(topic, [0]))[0]?.highWatermark).toBe(1);
   });
 
+  it('answers the append that landed late, not a second copy of it', async () => {
+    const { service, log, topic } = await world();
+    log.answers = [
+      { outcome: { kind: 'unknown', cause: new Error('timeout') }, applied: false, delayed: true },
+    ];
+
+    const result = await service.produce('t', [record('a')]);
+
+    expect(result).toMatchObject({ duplicate: false, records: [{ offset: 0 }] });
+    expect((await log.readHeads(topic, [0]))[0]?.highWatermark).toBe(1);
+    expect(log.appendCalls).toBe(2);
+  });
+
+  it('answers the last attempt when it landed though reported lost', async () => {
+    const { service, log, topic } = await world();
+    log.answers = Array.from({ length: LIMITS.appendAttemptsMax }, (_, i) => ({
+      outcome: { kind: 'head-moved' } as const,
+      applied: i === LIMITS.appendAttemptsMax - 1,
+    }));
+
+    const result = await service.produce('t', [record('a')]);
+
+    expect(result).toMatchObject({ duplicate: false, records: [{ offset: 0 }] });
+    expect((await log.readHeads(topic, [0]))[0]?.highWatermark).toBe(1);
+  });
+
   it('fails as retryable after appendAttemptsMax lost races, with nothing appended', async () => {
     const { service, log, topic } = await world();
     log.answers = Array.from({ length: LIMITS.appendAttemptsMax + 1 }, () => ({
@@ -197,8 +243,11 @@ describe('LogService.produce', () => {
       applied: false,
     }));
 
-    await expect(service.produce('t', [record('a')])).rejects.toBeInstanceOf(RetryableError);
+    const error = await service.produce('t', [record('a')]).catch((thrown: unknown) => thrown);
 
+    expect(error).toBeInstanceOf(RetryableError);
+    expect((error as RetryableError).reason).toBe('contention');
+    expect((error as RetryableError).message).toContain('Gave up appending to t');
     expect(log.appendCalls).toBe(LIMITS.appendAttemptsMax);
     expect((await log.readHeads(topic, [0]))[0]?.highWatermark).toBe(0);
   });
@@ -247,13 +296,34 @@ describe('LogService.produce with an Idempotency-Key', () => {
     expect(again.records.map((r) => r.offset)).toEqual([1]);
   });
 
+  it('appends when the key expired between the refused append and the read of its answer', async () => {
+    const { service, log } = await world();
+    log.answers = [{ outcome: { kind: 'idempotency-key-exists' }, applied: false }];
+
+    const result = await service.produce('t', [record('a')], 'key-1');
+
+    expect(result).toMatchObject({ duplicate: false, records: [{ offset: 0 }] });
+    expect(log.appendCalls).toBe(2);
+  });
+
+  it('keeps an appended batch in DynamoDB for localRetentionMs', async () => {
+    const { service, log, topic, clock } = await world({ retentionMs: 3_600_000, localRetentionMs: 120_000 });
+    clock.advance(500);
+
+    await service.produce('t', [record('a')]);
+
+    const [stored] = await log.readEncodedBatches(topic, 0, 0, { batchesMax: 1, bytesMax: 1_000_000 });
+    expect(stored?.expiresAt).toBe(Math.ceil((START + 500 + 120_000) / 1000) * 1000);
+  });
+
   it('fails when the key comes back with other records, and appends nothing', async () => {
     const { service, log, topic } = await world();
     await service.produce('t', [record('a')], 'key-1');
 
-    await expect(service.produce('t', [record('other')], 'key-1')).rejects.toBeInstanceOf(
-      IdempotencyKeyReusedError,
-    );
+    const reused = await service.produce('t', [record('other')], 'key-1').catch((thrown: unknown) => thrown);
+
+    expect(reused).toBeInstanceOf(IdempotencyKeyReusedError);
+    expect((reused as IdempotencyKeyReusedError).idempotencyKey).toBe('key-1');
     await expect(service.produce('t', [record('a', { timestamp: 5 })], 'key-1')).rejects.toBeInstanceOf(
       IdempotencyKeyReusedError,
     );
@@ -299,13 +369,15 @@ describe('LogService.fetch', () => {
     });
   });
 
-  it('answers no records at the high watermark, and fails just past it', async () => {
-    const { service } = await world();
+  it('answers no records at the high watermark without reading any, and fails just past it', async () => {
+    const { service, log } = await world();
     await service.produce('t', [record('a'), record('b')]);
 
+    const readsBefore = log.readBatchesCalls;
     const atEnd = await service.fetch('t', 0, 2, WAIT_NONE);
 
     expect(atEnd).toMatchObject({ records: [], nextOffset: 2, highWatermark: 2 });
+    expect(log.readBatchesCalls).toBe(readsBefore);
     await expect(service.fetch('t', 0, 3, WAIT_NONE)).rejects.toBeInstanceOf(OffsetOutOfRangeError);
     await expect(service.fetch('t', 0, -1, WAIT_NONE)).rejects.toBeInstanceOf(OffsetOutOfRangeError);
     await expect(service.fetch('t', 2, 0, WAIT_NONE)).rejects.toBeInstanceOf(PartitionNotFoundError);
@@ -356,6 +428,24 @@ describe('LogService.fetch', () => {
     );
 
     await expect(waiting.fetch('t', 0, 2, { ...WAIT_NONE, waitMs: 1_000 })).rejects.toBeInstanceOf(
+      TopicNotFoundError,
+    );
+  });
+});
+
+describe('LogService.fetch of a deleted topic', () => {
+  it('fails with TopicNotFoundError for a topic deleted during the wait', async () => {
+    const { clock, topics, log, service, topicService } = await world();
+    await service.produce('t', [record('a')]);
+    const waiting = new LogService(
+      topics,
+      log,
+      sleepingClock(clock, async () => {
+        if (await topics.get('t')) await topicService.delete('t');
+      }),
+    );
+
+    await expect(waiting.fetch('t', 0, 1, { ...WAIT_NONE, waitMs: 1_000 })).rejects.toBeInstanceOf(
       TopicNotFoundError,
     );
   });
@@ -417,8 +507,70 @@ describe('LogService.fetch across tiers', () => {
 
     // Offset 1 expired too and was not rescued: the answer ends before it.
     expect(values(fetched.records)).toEqual(['a']);
-    await expect(service.fetch('t', 0, 1, WAIT_NONE)).rejects.toBeInstanceOf(RetryableError);
+    const between = await service.fetch('t', 0, 1, WAIT_NONE).catch((thrown: unknown) => thrown);
+    expect(between).toBeInstanceOf(RetryableError);
+    expect((between as RetryableError).reason).toBe('unavailable');
+    expect((between as RetryableError).message).toContain('Offset 1 of t-0');
     expect(values((await service.fetch('t', 0, 2, WAIT_NONE)).records)).toEqual(['c']);
+  });
+
+  it('fails as retryable when the last batches expired before they were archived or rescued', async () => {
+    const { service, log } = await world();
+    await service.produce('t', [record('a')]);
+    await service.produce('t', [record('b')]);
+    log.deleteExpired(Number.MAX_SAFE_INTEGER);
+
+    await expect(service.fetch('t', 0, 0, WAIT_NONE)).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  it('moves between tiers at most FETCH_ROUNDS_MAX times in one fetch', async () => {
+    const { service, log, objects, topic } = await world();
+    for (let i = 0; i < FETCH_ROUNDS_MAX + 4; i++) await service.produce('t', [record(`r${i}`)]);
+    const batches = await log.readEncodedBatches(topic, 0, 0, { batchesMax: 100, bytesMax: 1_000_000 });
+    for (const lost of batches) await objects.putRescued(topic.topicId, 0, lost);
+    log.deleteExpired(Number.MAX_SAFE_INTEGER);
+
+    const fetched = await service.fetch('t', 0, 0, WAIT_NONE);
+
+    expect(fetched.records).toHaveLength(FETCH_ROUNDS_MAX);
+    expect(fetched.nextOffset).toBe(FETCH_ROUNDS_MAX);
+  });
+
+  it('reads from S3 a batch archived and expired while the fetch was reading DynamoDB', async () => {
+    const { service, log, archiver, topic, clock } = await world({ segmentMs: 1_000 });
+    await service.produce('t', [record('a')]);
+    await service.produce('t', [record('b')]);
+    clock.advance(1_001);
+    log.afterNextReadBatches = async () => {
+      await archiver.archivePartition(topic, 0);
+      log.deleteExpired(Number.MAX_SAFE_INTEGER);
+    };
+
+    const fetched = await service.fetch('t', 0, 0, WAIT_NONE);
+
+    expect(values(fetched.records)).toEqual(['a', 'b']);
+  });
+
+  it('ends the answer where the S3 request budget of one fetch runs out', async () => {
+    const w = await world({ segmentMs: 1_000 });
+    await w.service.produce('t', [record('a'), record('b')]);
+    w.clock.advance(1_001);
+    await w.archiver.archivePartition(w.topic, 0);
+    await w.service.produce('t', [record('c')]);
+    w.clock.advance(1_001);
+    await w.archiver.archivePartition(w.topic, 0);
+    w.log.deleteExpired(Number.MAX_SAFE_INTEGER);
+    const frugal = new LogService(
+      w.topics,
+      w.log,
+      w.clock,
+      new SegmentReader(w.manifest, w.objects, { requestsPerReadMax: 2 }),
+    );
+
+    const fetched = await frugal.fetch('t', 0, 0, WAIT_NONE);
+
+    expect(values(fetched.records)).toEqual(['a', 'b']);
+    expect(fetched.nextOffset).toBe(2);
   });
 
   it('fails as out of range once retention deleted the records', async () => {
