@@ -13,6 +13,7 @@ import {
   GroupNotFoundError,
   InvalidCommitOffsetError,
   InvalidRequestError,
+  LimitExceededError,
   OffsetRegressionError,
   TopicNotFoundError,
 } from '../../shared/domain/errors.js';
@@ -25,11 +26,25 @@ import { manualClock } from '../support/manual-clock.js';
 const START = 1_800_000_000_000;
 const SESSION_MS = 10_000;
 
+/** The in-memory store, able to report a membership write as failed after applying it (a timeout). */
+class LossyGroupStore extends MemoryGroupStore {
+  reportNextWriteLost = false;
+
+  override async writeMembership(
+    change: Parameters<MemoryGroupStore['writeMembership']>[0],
+  ): Promise<boolean> {
+    const applied = await super.writeMembership(change);
+    if (!this.reportNextWriteLost) return applied;
+    this.reportNextWriteLost = false;
+    return false;
+  }
+}
+
 async function world() {
   const clock = manualClock(START);
   const topics = new MemoryTopicStore();
   const partitionLog = new MemoryPartitionLog({ now: clock.now });
-  const groups = new MemoryGroupStore();
+  const groups = new LossyGroupStore();
   const log = new LogService(topics, partitionLog, clock);
   const topicService = new TopicService(topics, partitionLog, clock);
   const service = new GroupService(groups, topics, partitionLog, log, clock);
@@ -163,6 +178,103 @@ describe('GroupService membership', () => {
 
     expect(after.generation).toBe(2);
     expect(after.assignments.map((tp) => tp.partition)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('GroupService.join limits and settings', () => {
+  it('fails for no topics or too many, before reading any', async () => {
+    const { service } = await world();
+    const many = Array.from({ length: LIMITS.groupTopicsPerMemberMax + 1 }, (_, i) => `t${i}`);
+
+    await expect(service.join('g', { topics: [] })).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(service.join('g', { topics: many })).rejects.toBeInstanceOf(LimitExceededError);
+  });
+
+  it('subscribes each topic once, and uses the default session timeout when none is given', async () => {
+    const { service } = await world();
+
+    const joined = await service.join('g', { topics: ['t', 't'] });
+
+    expect(joined.sessionTimeoutMs).toBe(LIMITS.sessionTimeoutMsDefault);
+    expect((await service.describe('g')).members[0]?.topics).toEqual(['t']);
+  });
+
+  it('refuses a session timeout outside its bounds', async () => {
+    const { service } = await world();
+
+    for (const sessionTimeoutMs of [
+      LIMITS.sessionTimeoutMsMin - 1,
+      LIMITS.sessionTimeoutMsMax + 1,
+      1_500.5,
+    ]) {
+      await expect(service.join('g', { topics: ['t'], sessionTimeoutMs })).rejects.toBeInstanceOf(
+        InvalidRequestError,
+      );
+    }
+    await expect(
+      service.join('g', { topics: ['t'], sessionTimeoutMs: LIMITS.sessionTimeoutMsMin }),
+    ).resolves.toMatchObject({
+      generation: 1,
+    });
+  });
+
+  it('starts a new generation when a member rejoins with another session timeout', async () => {
+    const { service } = await world();
+    const a = await join(service);
+
+    const again = await service.join('g', { topics: ['t'], memberId: a.memberId, sessionTimeoutMs: 20_000 });
+
+    expect(again).toMatchObject({ memberId: a.memberId, generation: 2, sessionTimeoutMs: 20_000 });
+  });
+
+  it('refuses a member past groupMembersMax', async () => {
+    const { service } = await world();
+    for (let i = 0; i < LIMITS.groupMembersMax; i++) await join(service);
+
+    await expect(join(service)).rejects.toBeInstanceOf(LimitExceededError);
+  });
+
+  it('joins once when a write whose outcome was unknown had landed', async () => {
+    const { service, groups } = await world();
+    groups.reportNextWriteLost = true;
+
+    const joined = await join(service);
+
+    expect(joined.generation).toBe(1);
+    expect((await service.describe('g')).members.map((m) => m.memberId)).toEqual([joined.memberId]);
+  });
+
+  it('describes the group: state, members and lag', async () => {
+    const { service, clock } = await world();
+    const a = await join(service);
+    const stable = await service.describe('g');
+    await join(service);
+    const rebalancing = await service.describe('g');
+    clock.advance(SESSION_MS + 1);
+    const empty = await service.describe('g');
+
+    expect(stable).toMatchObject({ group: 'g', state: 'Stable', generation: 1, createdAt: START });
+    expect(stable.members).toEqual([
+      {
+        memberId: a.memberId,
+        topics: ['t'],
+        sessionTimeoutMs: SESSION_MS,
+        joinedAt: START,
+        lastHeartbeat: START,
+        assignments: a.assignments,
+      },
+    ]);
+    expect(stable.offsets[0]).toEqual({
+      topic: 't',
+      partition: 0,
+      committedOffset: null,
+      highWatermark: 5,
+      lag: null,
+      metadata: null,
+    });
+    expect(rebalancing.state).toBe('Rebalancing');
+    expect(empty).toMatchObject({ state: 'Empty', members: [] });
+    expect(await service.list()).toEqual([{ name: 'g', createdAt: START }]);
   });
 });
 
