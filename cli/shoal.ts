@@ -26,6 +26,7 @@ import {
 } from './context.js';
 import { LineError } from './format.js';
 import { groupsCommand } from './groups.js';
+import { pipeCommand } from './pipe.js';
 import { produceCommand } from './produce.js';
 import { subscriptionsCommand } from './subscriptions.js';
 import { topicsCommand } from './topics.js';
@@ -36,6 +37,7 @@ Commands:
   topics create|list|describe|alter|delete   manage topics
   produce <topic>                            append lines from stdin or a file as records
   consume <topic>                            print records, by group or by partition
+  pipe <from> <to> --group <g>               copy records between topics exactly once
   groups list|describe|lag|reset-offsets|delete
                                              manage consumer groups
   subscriptions create|list|describe|delete  bind Lambda functions to topics
@@ -83,6 +85,8 @@ export async function main(argv: readonly string[], io: CliEnvironment): Promise
         return await produceCommand(rest, io);
       case 'consume':
         return await consumeCommand(rest, io);
+      case 'pipe':
+        return await pipeCommand(rest, io);
       case 'groups':
       case 'group':
         return await groupsCommand(rest, io);
