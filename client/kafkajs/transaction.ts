@@ -11,7 +11,7 @@
  * `eachBatch` fails, and the batch is consumed again from the committed offset by its new owner.
  *
  * Limits of the one request: records of at most 16 topics (1,000 records in all), and what one
- * DynamoDB transaction holds (100 items: see docs/exactly-once.md). A transaction without
+ * DynamoDB transaction holds (100 items: see docs/consumer-groups.md, "Exactly once"). A transaction without
  * `sendOffsets` writes one topic atomically; to several topics it needs the offsets (a group).
  *
  * @example exactly once, consume → transform → produce
