@@ -173,6 +173,10 @@ const TABLE: readonly [principal: string, method: string, path: string, expected
   ['consumer', 'POST', '/v1/groups/billing/offsets', 'allow'],
   ['consumer', 'DELETE', '/v1/groups/billing/members/memberId-1', 'allow'],
   ['consumer', 'GET', '/v1/groups/billing', 'allow'],
+  // A transaction appends to topics the gateway cannot see: a consumer's Read on the group is not enough.
+  ['consumer', 'POST', '/v1/groups/billing/transactions', 'deny'],
+  ['producer', 'POST', '/v1/groups/billing/transactions', 'deny'],
+  ['admin', 'POST', '/v1/groups/billing/transactions', 'allow'],
   ['consumer', 'POST', '/v1/topics/orders/records', 'deny'],
   ['consumer', 'GET', '/v1/topics/payments/partitions/0/records', 'deny'],
   ['consumer', 'POST', '/v1/groups/audit/offsets', 'deny'],
