@@ -29,7 +29,8 @@ export interface UpdateTopicInput extends TopicConfigInput {
 /** A topic with the position of each of its partitions. */
 export interface TopicDescription {
   readonly topic: Topic;
-  readonly partitions: readonly PartitionState[];
+  /** Each partition's offsets, and the stored bytes of its S3 segments (what `retentionBytes` counts). */
+  readonly partitions: readonly (PartitionState & { readonly archivedBytes: number })[];
 }
 
 /** Attempts at an update that races another update of the same topic. */
@@ -105,12 +106,15 @@ export class TopicService {
     const heads = await this.log.readHeads(topic, partitions);
     return {
       topic,
-      partitions: heads.map(({ partition, logStartOffset, highWatermark, archivedOffset }) => ({
-        partition,
-        logStartOffset,
-        highWatermark,
-        archivedOffset,
-      })),
+      partitions: heads.map(
+        ({ partition, logStartOffset, highWatermark, archivedOffset, archivedBytes }) => ({
+          partition,
+          logStartOffset,
+          highWatermark,
+          archivedOffset,
+          archivedBytes,
+        }),
+      ),
     };
   }
 

@@ -234,6 +234,10 @@ const PartitionStateSchema = z.object({
   logStartOffset: z.number().int(),
   highWatermark: z.number().int(),
   archivedOffset: z.number().int(),
+  archivedBytes: z
+    .number()
+    .int()
+    .meta({ description: 'Stored bytes of the S3 segments in [logStartOffset, archivedOffset)' }),
 });
 
 export const TopicConfigSchema = z.object({

@@ -28,6 +28,7 @@ describe('topics', () => {
         logStartOffset: 0,
         highWatermark: 0,
         archivedOffset: 0,
+        archivedBytes: 0,
       })),
     );
   });
