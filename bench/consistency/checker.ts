@@ -59,6 +59,12 @@ export interface CheckOptions {
    * check: the topic's segments roll every second, so readers cross the DynamoDB/S3 boundary.
    */
   readonly archive?: () => Promise<unknown>;
+  /**
+   * The topic's `localRetentionMs`: short (seconds), the hot copies expire during the run, so reads
+   * meet expired batches, batches TTL deleted, and the archiver's rolls before expiry. Topic default
+   * when undefined.
+   */
+  readonly localRetentionMs?: number;
   /** Switches injected faults on and off (the final verification runs with them off). */
   readonly faults?: {
     setEnabled(enabled: boolean): void;
@@ -138,7 +144,10 @@ function resolveSettings(options: CheckOptions): CheckSettings {
  */
 export async function runConsistencyCheck(url: string, options: CheckOptions = {}): Promise<CheckReport> {
   const run = new CheckRun(url, resolveSettings(options));
-  await run.client.createTopic(run.topic, run.settings.partitions, { segmentMs: SEGMENT_MS });
+  await run.client.createTopic(run.topic, run.settings.partitions, {
+    segmentMs: SEGMENT_MS,
+    ...(options.localRetentionMs === undefined ? {} : { localRetentionMs: options.localRetentionMs }),
+  });
   options.faults?.setEnabled(true);
   const progress = setInterval(() => {
     options.onProgress?.(

@@ -1,7 +1,8 @@
 /**
  * The consumer group's members of a consistency check: each reads every partition it is assigned
  * and commits after processing (at least once), heartbeats, and now and then probes the service
- * with a commit it must refuse. A {@link MemberPool} starts them and restarts them during the run.
+ * with a commit it must refuse. A {@link MemberPool} starts them and restarts them during the run,
+ * some as zombies: frozen past their session, then waking to commit what they had read.
  */
 import { seededRandom } from '../../test/support/events.js';
 import { type CheckRun, count, parseProblem, retriable, sleep } from './check-run.js';
@@ -12,6 +13,8 @@ const MEMBER_IDLE_MS = 50;
 const PROBE_PROBABILITY = 0.05;
 /** An offset no partition in a check reaches. */
 const PROBE_OFFSET_ABOVE = 2 ** 40;
+/** How long a zombie stays frozen: past its session, so the group has moved on without it. */
+const ZOMBIE_PAUSE_MS = SESSION_TIMEOUT_MS + 1_000;
 
 interface Assignment {
   readonly memberId: string;
@@ -180,6 +183,22 @@ export class Member {
   crash(): void {
     this.stopped = true;
   }
+
+  /**
+   * Freezes (a long garbage collection, a suspended VM) for longer than its session, then wakes
+   * and commits where it had read to, in the generation it still believes in. The service must
+   * refuse it (its session is over); an accepted zombie commit is an unexpected answer.
+   */
+  async zombie(): Promise<void> {
+    this.stopped = true;
+    const held = [...this.positions.entries()];
+    await sleep(ZOMBIE_PAUSE_MS);
+    const [partition, offset] = held[0] ?? [];
+    if (partition === undefined || offset === undefined) return;
+    if (await this.commit(partition, offset, 'zombie')) {
+      count(this.run.tallies.unexpected, `zombie commit accepted ${this.memberId} ${partition}@${offset}`);
+    }
+  }
 }
 
 /** The group's live members and their running loops. */
@@ -199,8 +218,9 @@ export class MemberPool {
   }
 
   /**
-   * Restarts up to `settings.consumerRestarts` members, one at a time, half by crashing and half by
-   * leaving, while `producing()` says the producers are still running.
+   * Restarts up to `settings.consumerRestarts` members, one at a time, while `producing()` says the
+   * producers are still running: the first and every third after it as a zombie (frozen, then
+   * committing), the others half by crashing and half by leaving.
    */
   async restartWhile(random: () => number, producing: () => boolean): Promise<void> {
     for (let restart = 0; restart < this.run.settings.consumerRestarts && producing(); restart++) {
@@ -208,7 +228,8 @@ export class MemberPool {
       const victim = this.members.splice(Math.floor(random() * this.members.length), 1)[0];
       if (victim === undefined) continue;
       this.run.consumerRestarts++;
-      if (random() < 0.5) victim.crash();
+      if (restart % 3 === 0) this.running.push(victim.zombie());
+      else if (random() < 0.5) victim.crash();
       else await victim.leave();
       await this.launch();
     }

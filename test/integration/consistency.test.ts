@@ -24,12 +24,19 @@ import {
 } from '../../bench/consistency/faults.js';
 import { CHECKER_COLUMNS } from '../../bench/consistency/history.js';
 import { renderCheckReport } from '../../bench/consistency/render.js';
+import { createHandler as createRescueHandler } from '../../functions/rescue-batches.js';
+import { type BackgroundTask, followStream, isTtlRemoval } from '../../local/background.js';
 import { loadHandlers } from '../../local/stack.js';
-import type { Runtime } from '../../shared/runtime.js';
+import { createRuntime, type Runtime } from '../../shared/runtime.js';
 import { tieredStorageFor } from '../../shared/services.js';
 import { createTestRuntime, startTestApi, type TestApi } from '../support/local-aws.js';
 
+/** The check topic's localRetentionMs: its batches' TTL passes during the run. */
+const LOCAL_RETENTION_MS = 3_000;
+
 let api: TestApi;
+/** The TTL rescue, following the log table's stream as in AWS (on a client without faults). */
+let rescue: BackgroundTask;
 let faults: CheckFaults;
 let runtime: Runtime;
 
@@ -43,8 +50,13 @@ beforeAll(async () => {
     decorateS3: faults.installS3,
   });
   api = await startTestApi(runtime, { handlers: trackOperations((await loadHandlers(runtime)).handlers) });
+  const quiet = createRuntime(runtime.config);
+  rescue = followStream(quiet, quiet.config.logTableName, createRescueHandler(quiet), {
+    filter: isTtlRemoval,
+  });
 });
 afterAll(async () => {
+  await rescue?.stop();
   await api?.close();
   vi.unstubAllEnvs();
 });
@@ -63,6 +75,8 @@ it('finds zero anomalies in every checker column while faults are injected', {
     catchUpTimeMsMax: 90_000,
     faults,
     archive: () => asOperation('archive', () => archiver.run()),
+    // Hot copies expire seconds after their append: reads meet expired batches and TTL deletions.
+    localRetentionMs: LOCAL_RETENTION_MS,
     seed: 7,
   });
 
@@ -73,6 +87,7 @@ it('finds zero anomalies in every checker column while faults are injected', {
   expect(report.stats.consumersCaughtUp, text).toBe(true);
   expect(report.stats.unexpectedAnswers, text).toEqual({});
   expect(report.stats.archivedRecords, `records crossed to S3 segments\n${text}`).toBeGreaterThan(0);
+  expect(report.stats.refusedCommits.zombie ?? 0, `zombie members committed\n${text}`).toBeGreaterThan(0);
   // Where each kind of fault must have landed: writes on both write paths, read throttling on
   // fetches, crashes before a write and the payload object's faults on produce.
   const paths: Record<(typeof FAULT_KINDS)[number], readonly string[]> = {
