@@ -16,13 +16,16 @@ Commands:
                 [--starting-position trim-horizon|latest|at-timestamp] [--starting-timestamp <t>]
                 [--batch-size <n>] [--batching-window-ms <n>] [--retry-attempts <n>]
                 [--max-record-age-ms <n>] [--bisect-batch-on-error] [--report-batch-item-failures]
-                [--dead-letter-topic <topic>] [--filter <pattern>]... [--group <group>] [--disabled]
+                [--dead-letter-topic <topic>] [--output-topic <topic>] [--filter <pattern>]...
+                [--group <group>] [--disabled]
   list
   describe <name>     settings, and per partition lag, deliveries, errors, retries, dead letters
   delete <name>
 
 --function-arn binds a Lambda function (AWS); --module binds a .js/.mjs/.ts file's export (the
-local stack only; a relative path is resolved from the current folder).
+local stack only; a relative path is resolved from the current folder). With --output-topic, the
+records the function returns ({"records": [...]}) are appended to that topic exactly once, in one
+transaction with the commit of the batch.
 
 Options:
   --json     print the API's JSON instead of a table
@@ -44,6 +47,7 @@ const OPTIONS = {
   'bisect-batch-on-error': { type: 'boolean' },
   'report-batch-item-failures': { type: 'boolean' },
   'dead-letter-topic': { type: 'string' },
+  'output-topic': { type: 'string' },
   filter: { type: 'string', multiple: true },
   group: { type: 'string', short: 'G' },
   disabled: { type: 'boolean' },
@@ -210,6 +214,7 @@ function createInput(name: string, values: Values): CreateSubscriptionInput {
     bisectBatchOnError: values['bisect-batch-on-error'],
     reportBatchItemFailures: values['report-batch-item-failures'],
     onFailure: values['dead-letter-topic'] === undefined ? undefined : { topic: values['dead-letter-topic'] },
+    outputTopic: values['output-topic'],
     filters: values.filter?.map((pattern) => ({ pattern })),
     consumerGroupId: values.group,
     enabled: values.disabled ? false : undefined,

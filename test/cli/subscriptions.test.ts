@@ -30,6 +30,7 @@ describe('shoal subscriptions', () => {
     const client = new Shoal({ url: api.url });
     await client.admin().createTopic({ name: 'invoices', partitions: 2 });
     await client.admin().createTopic({ name: 'invoices-dlq', partitions: 1 });
+    await client.admin().createTopic({ name: 'invoices-out', partitions: 1 });
     await client.producer().send({
       topic: 'invoices',
       records: Array.from({ length: 5 }, (_, i) => ({ value: `invoice ${i}`, partition: i % 2 })),
@@ -52,6 +53,8 @@ describe('shoal subscriptions', () => {
       '2',
       '--dead-letter-topic',
       'invoices-dlq',
+      '--output-topic',
+      'invoices-out',
       '--json',
     ]);
     const listed = await shoal(['subscriptions', 'list', '--json']);
@@ -68,6 +71,7 @@ describe('shoal subscriptions', () => {
       batchSize: 10,
       retryAttempts: 2,
       onFailure: { topic: 'invoices-dlq' },
+      outputTopic: 'invoices-out',
     });
     expect(JSON.parse(listed.stdout).subscriptions.map((s: any) => s.name)).toEqual(['invoicing']);
     const description = JSON.parse(described.stdout);
