@@ -25,6 +25,7 @@ import { asKafkaJS, KafkaJSError } from './errors.js';
 import { createLogger, Instrumentation, type InstrumentationEvent, type Logger } from './instrumentation.js';
 import { describe, type Message, toShoalRecord } from './messages.js';
 import { DefaultPartitioner, type ICustomPartitioner, type PartitionMetadata } from './partitioners.js';
+import type { ProducerBatch, ProducerRecord, RecordMetadata } from './producer-types.js';
 import { GroupMemberships, Transaction } from './transaction.js';
 
 export interface ProducerConfig {
@@ -38,37 +39,7 @@ export interface ProducerConfig {
   maxInFlightRequests?: number;
 }
 
-export interface ProducerRecord {
-  topic: string;
-  messages: Message[];
-  acks?: number;
-  timeout?: number;
-  compression?: number;
-}
-
-export interface TopicMessages {
-  topic: string;
-  messages: Message[];
-}
-
-export interface ProducerBatch {
-  acks?: number;
-  timeout?: number;
-  compression?: number;
-  topicMessages?: TopicMessages[];
-}
-
-/** One entry per partition written, as KafkaJS answers. */
-export interface RecordMetadata {
-  topicName: string;
-  partition: number;
-  errorCode: number;
-  offset?: string;
-  timestamp?: string;
-  baseOffset?: string;
-  logAppendTime?: string;
-  logStartOffset?: string;
-}
+export type { ProducerBatch, ProducerRecord, RecordMetadata, TopicMessages } from './producer-types.js';
 
 export const PRODUCER_EVENTS = {
   CONNECT: 'producer.connect',

@@ -33,7 +33,7 @@ import type { Shoal, ProducerRecord as ShoalRecord } from '../index.js';
 import { toWireRecord } from '../records.js';
 import { asKafkaJS, KafkaJSNonRetriableError } from './errors.js';
 import { describe } from './messages.js';
-import type { ProducerBatch, ProducerRecord, RecordMetadata } from './producer.js';
+import type { ProducerBatch, ProducerRecord, RecordMetadata } from './producer-types.js';
 
 /** The member id and generation of each group's consumer, as the `Kafka` instance knows them. */
 export class GroupMemberships {
