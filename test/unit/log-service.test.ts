@@ -21,6 +21,7 @@ import { LIMITS } from '../../shared/domain/limits.js';
 import { LogService, type ProduceRecordInput } from '../../shared/domain/log-service.js';
 import { partitionForKey } from '../../shared/domain/partitioner.js';
 import { FETCH_ROUNDS_MAX } from '../../shared/domain/record-collector.js';
+import { SegmentMissingError } from '../../shared/domain/segment-format.js';
 import { SegmentReader } from '../../shared/domain/segment-reader.js';
 import { type CreateTopicInput, TopicService } from '../../shared/domain/topic-service.js';
 import type { AppendOutcome, AppendRequest } from '../../shared/ports/partition-log.js';
@@ -57,6 +58,17 @@ class InterferingLog extends MemoryPartitionLog {
     if (answer.delayed) this.delayedWrites.push(request);
     else if (answer.applied) await super.append(request);
     return answer.outcome;
+  }
+
+  /** Runs once after the next read of heads, before its answer is used. */
+  afterNextReadHeads: (() => Promise<void>) | undefined;
+
+  override async readHeads(...args: Parameters<MemoryPartitionLog['readHeads']>) {
+    const heads = await super.readHeads(...args);
+    const hook = this.afterNextReadHeads;
+    this.afterNextReadHeads = undefined;
+    await hook?.();
+    return heads;
   }
 
   override async readBatches(...args: Parameters<MemoryPartitionLog['readBatches']>) {
@@ -536,12 +548,12 @@ describe('LogService.fetch across tiers', () => {
     expect(fetched.nextOffset).toBe(FETCH_ROUNDS_MAX);
   });
 
-  it('reads from S3 a batch archived and expired while the fetch was reading DynamoDB', async () => {
+  it('reads from S3 a batch archived and expired after the fetch read the head', async () => {
     const { service, log, archiver, topic, clock } = await world({ segmentMs: 1_000 });
     await service.produce('t', [record('a')]);
     await service.produce('t', [record('b')]);
     clock.advance(1_001);
-    log.afterNextReadBatches = async () => {
+    log.afterNextReadHeads = async () => {
       await archiver.archivePartition(topic, 0);
       log.deleteExpired(Number.MAX_SAFE_INTEGER);
     };
@@ -549,6 +561,35 @@ describe('LogService.fetch across tiers', () => {
     const fetched = await service.fetch('t', 0, 0, WAIT_NONE);
 
     expect(values(fetched.records)).toEqual(['a', 'b']);
+  });
+
+  /** Partition 0 with a, b archived in one segment and c in DynamoDB. */
+  async function oneSegment() {
+    const w = await world({ segmentMs: 1_000 });
+    await w.service.produce('t', [record('a'), record('b')]);
+    w.clock.advance(1_001);
+    await w.archiver.archivePartition(w.topic, 0);
+    await w.service.produce('t', [record('c')]);
+    const [segment] = await w.manifest.segmentsFrom(w.topic, 0, 0, 1);
+    if (!segment) throw new Error('archived above');
+    return { ...w, segment };
+  }
+
+  it('fails as out of range when retention deleted the segment after the fetch read the head', async () => {
+    const { service, log, objects, manifest, topic, segment } = await oneSegment();
+    log.afterNextReadHeads = async () => {
+      await objects.deleteObjects([segment.key]);
+      await manifest.advanceLogStartOffset(topic, 0, 0, segment.lastOffset + 1, segment.batchBytes);
+    };
+
+    await expect(service.fetch('t', 0, 0, WAIT_NONE)).rejects.toBeInstanceOf(OffsetOutOfRangeError);
+  });
+
+  it('fails with SegmentMissingError when a segment is gone that retention did not delete', async () => {
+    const { service, objects, segment } = await oneSegment();
+    await objects.deleteObjects([segment.key]);
+
+    await expect(service.fetch('t', 0, 0, WAIT_NONE)).rejects.toBeInstanceOf(SegmentMissingError);
   });
 
   it('ends the answer where the S3 request budget of one fetch runs out', async () => {
