@@ -60,7 +60,8 @@ function PointsTable({ props }: { props: TimeChartProps }) {
   const times = props.data[0] ?? [];
   const first = Math.max(0, times.length - TABLE_POINTS_MAX);
   const rows = times.slice(first).map((time, index) => ({ time, at: first + index }));
-  return html`<table class="visually-hidden chart-points">
+  // Hidden by a wrapper: a table grows to fit its cells whatever width it is given, and would widen the page.
+  return html`<div class="visually-hidden"><table class="chart-points">
     <caption>${props.label}: the latest ${rows.length} points</caption>
     <thead><tr><th scope="col">time</th>${props.series.map((name) => html`<th scope="col">${name}</th>`)}</tr></thead>
     <tbody>${rows.map(
@@ -69,7 +70,7 @@ function PointsTable({ props }: { props: TimeChartProps }) {
         ${props.series.map((_, series) => html`<td>${props.data[series + 1]?.[at] ?? ''}</td>`)}
       </tr>`,
     )}</tbody>
-  </table>`;
+  </table></div>`;
 }
 
 /** A live line chart; the latest value of each series is also written out, under the chart. */

@@ -118,7 +118,12 @@ async function capture(
   }
 }
 
+/** Saves a screenshot of the whole page, after checking that nothing makes it wider than the screen. */
 async function save(page: Page, name: string): Promise<void> {
+  const widthPx = page.viewportSize()?.width;
+  expect(await page.evaluate('document.documentElement.scrollWidth'), `${name} fits the screen`).toBe(
+    widthPx,
+  );
   await writeFile(join(screenshots, `${name}.png`), await page.screenshot({ fullPage: true }));
 }
 
