@@ -5,7 +5,12 @@
  * followed the write.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FencedError, InvalidCommitOffsetError } from '../../shared/domain/errors.js';
+import {
+  FencedError,
+  InvalidCommitOffsetError,
+  OffsetRegressionError,
+  PartitionNotFoundError,
+} from '../../shared/domain/errors.js';
 import type { ProduceRecordInput } from '../../shared/domain/record.js';
 import { type Services, servicesFor } from '../../shared/services.js';
 import { createFaultInjector } from '../support/faults.js';
@@ -97,6 +102,65 @@ describe('produce with offsets', () => {
     ).rejects.toBeInstanceOf(InvalidCommitOffsetError);
 
     expect(await highWatermarks('out')).toEqual(before);
+  });
+
+  it('fails when the commit is refused (an offset below the committed one): nothing is appended', async () => {
+    const member = await services.groups.join('eos-refused', { topics: ['in'] });
+    const commit = { memberId: member.memberId, generation: member.generation };
+    await services.groups.commit('eos-refused', {
+      ...commit,
+      offsets: [{ topic: 'in', partition: 0, offset: 6 }],
+    });
+    const before = await highWatermarks('out');
+
+    await expect(
+      services.groups.produceWithOffsets('eos-refused', {
+        ...commit,
+        topics: [{ topic: 'out', records: [text('r1')] }],
+        offsets: [{ topic: 'in', partition: 0, offset: 5 }],
+      }),
+    ).rejects.toBeInstanceOf(OffsetRegressionError);
+
+    expect(await highWatermarks('out')).toEqual(before);
+  });
+
+  it('fails when the append is refused (a partition that does not exist): nothing is committed', async () => {
+    const member = await services.groups.join('eos-no-partition', { topics: ['in'] });
+    const before = await highWatermarks('out');
+
+    await expect(
+      services.groups.produceWithOffsets('eos-no-partition', {
+        memberId: member.memberId,
+        generation: member.generation,
+        topics: [
+          { topic: 'out', records: [text('p1')] },
+          { topic: 'audit', records: [{ ...text('p2'), partition: 5 }] },
+        ],
+        offsets: [{ topic: 'in', partition: 1, offset: 4 }],
+      }),
+    ).rejects.toBeInstanceOf(PartitionNotFoundError);
+
+    expect(await highWatermarks('out')).toEqual(before);
+    const { offsets } = await services.groups.describe('eos-no-partition');
+    expect(offsets.filter((offset) => offset.committedOffset !== null)).toEqual([]);
+  });
+
+  it('applies once through transaction conflicts, retrying with fresh heads', async () => {
+    const member = await services.groups.join('eos-conflict', { topics: ['in'] });
+    const before = await highWatermarks('out');
+    faults.add({ commands: ['TransactWriteItems'], fault: 'conflict', times: 2 });
+
+    const result = await services.groups.produceWithOffsets('eos-conflict', {
+      memberId: member.memberId,
+      generation: member.generation,
+      topics: [{ topic: 'out', records: [text('c1'), text('c2'), text('c3')] }],
+      offsets: [{ topic: 'in', partition: 0, offset: 7 }],
+    });
+
+    expect(faults.count('conflict')).toBe(2);
+    expect(result.offsets).toEqual([{ topic: 'in', partition: 0, offset: 7 }]);
+    const after = await highWatermarks('out');
+    expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBe(3);
   });
 
   it('appends once when the transaction times out after DynamoDB applied it', async () => {
