@@ -2,7 +2,7 @@
  * The zod schemas of the subscriptions API (and of the CDK construct's custom resource): each
  * option with Lambda's bounds for Kafka event source mappings, so a bad field gets a 400 naming it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LIMITS } from '../domain/limits.js';
 import {
   SUBSCRIPTION_LIMITS,
