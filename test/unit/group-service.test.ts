@@ -15,6 +15,7 @@ import {
   InvalidRequestError,
   LimitExceededError,
   OffsetRegressionError,
+  PartitionNotFoundError,
   TopicNotFoundError,
 } from '../../shared/domain/errors.js';
 import { GroupService } from '../../shared/domain/group-service.js';
@@ -445,6 +446,100 @@ describe('GroupService.commit', () => {
       }),
     ).rejects.toThrow(/at most/);
     expect(await service.list()).toEqual([]);
+  });
+});
+
+describe('GroupService.commit fences and bounds, in detail', () => {
+  it('names the field a malformed commit gets wrong', async () => {
+    const { service } = await world();
+    const offsets = [{ topic: 't', partition: 0, offset: 1 }];
+    const field = async (input: Parameters<GroupService['commit']>[1]) =>
+      ((await rejection(service.commit('g', input))) as InvalidRequestError).field;
+
+    expect(await field({ memberId: 'm', offsets })).toBe('generation');
+    expect(await field({ generation: 1, offsets })).toBe('memberId');
+    expect(await field({ offsets: [] })).toBe('offsets');
+    expect(await field({ offsets: [...offsets, ...offsets] })).toBe('offsets[1]');
+  });
+
+  it('takes commitOffsetsPerRequestMax offsets in one commit, and names the limit past it', async () => {
+    const { service } = await world();
+    const offsets = (count: number) =>
+      Array.from({ length: count }, (_, partition) => ({ topic: 't', partition, offset: 0 }));
+
+    await expect(
+      service.commit('g', { offsets: offsets(LIMITS.commitOffsetsPerRequestMax) }),
+    ).rejects.toBeInstanceOf(PartitionNotFoundError);
+    const error = await rejection(
+      service.commit('g', { offsets: offsets(LIMITS.commitOffsetsPerRequestMax + 1) }),
+    );
+    expect((error as LimitExceededError).limit).toBe('commitOffsetsPerRequest');
+  });
+
+  it('fences a commit in the name of a member that is not live, while another is', async () => {
+    const { service } = await world();
+    await join(service);
+
+    const error = await rejection(
+      service.commit('g', {
+        memberId: 'ghost',
+        generation: 1,
+        offsets: [{ topic: 't', partition: 0, offset: 1 }],
+      }),
+    );
+
+    expect(error).toMatchObject({ reason: 'unknown-member', generation: 1 });
+  });
+
+  it('tells an unknown member the current generation, or 0 without a group', async () => {
+    const { service } = await world();
+
+    expect(await rejection(service.heartbeat('g', 'ghost', 0))).toMatchObject({
+      reason: 'unknown-member',
+      generation: 0,
+    });
+    await join(service);
+    await join(service);
+    expect(await rejection(service.heartbeat('g', 'ghost', 0))).toMatchObject({
+      reason: 'unknown-member',
+      generation: 2,
+    });
+  });
+
+  it('accepts offset 0 and fails for a topic that does not exist', async () => {
+    const { service } = await world();
+
+    await expect(
+      service.commit('g', { offsets: [{ topic: 't', partition: 0, offset: 0 }] }),
+    ).resolves.toMatchObject({
+      offsets: [{ offset: 0 }],
+    });
+    await expect(
+      service.commit('g', { offsets: [{ topic: 'absent', partition: 0, offset: 0 }] }),
+    ).rejects.toBeInstanceOf(TopicNotFoundError);
+  });
+
+  it('answers the offsets of several topics in the order of the request', async () => {
+    const { service, topicService } = await world();
+    await topicService.create({ name: 'u', partitions: 1 });
+
+    const result = await service.commit('g', {
+      offsets: [
+        { topic: 't', partition: 1, offset: 1 },
+        { topic: 'u', partition: 0, offset: 0 },
+        { topic: 't', partition: 0, offset: 2 },
+      ],
+    });
+
+    expect(result.offsets.map((o) => `${o.topic}-${o.partition}`)).toEqual(['t-1', 'u-0', 't-0']);
+  });
+
+  it('resets every partition to its high watermark for latest', async () => {
+    const { service } = await world();
+
+    const latest = await service.reset('g', { topic: 't', to: { kind: 'latest' } });
+
+    expect(latest.offsets.map((o) => o.offset)).toEqual([5, 2]);
   });
 });
 
