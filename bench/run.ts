@@ -20,7 +20,13 @@ import type { EventSizeClass } from '../test/support/events.js';
 import { measureAtRest } from './at-rest.js';
 import { type AtRestBill, atRestMonthlyCost } from './at-rest-cost.js';
 import type { AtRestUsage } from './at-rest-shape.js';
+import { type ColdStartRow, coldStartTable, measureColdStarts } from './cold-start.js';
 import { type CheckReport, runConsistencyCheck } from './consistency/checker.js';
+import {
+  type ExactlyOnceReport,
+  renderExactlyOnceReport,
+  runExactlyOncePipeline,
+} from './consistency/exactly-once.js';
 import { createCheckFaults } from './consistency/faults.js';
 import { startCheckTarget } from './consistency/target.js';
 import { type ConsoleLoadResult, consoleGoal, consoleLines, measureConsoleLoad } from './console.js';
@@ -600,6 +606,10 @@ function printReport(results: BenchResults): void {
     ...(results.storage === null ? [] : storageLines(results.storage)),
     ...costLines(results),
     ...(results.consistency === null ? [] : consistencyLines(results.consistency)),
+    ...(results.exactlyOnce === null ? [] : ['', renderExactlyOnceReport(results.exactlyOnce)]),
+    ...(results.coldStarts === null
+      ? []
+      : ['', 'cold starts (medians of fresh processes)', coldStartTable(results.coldStarts)]),
     ...consoleLines(results.console),
     goalsTable(results.goals),
   ];
@@ -849,6 +859,10 @@ export interface BenchResults {
     readonly region: string;
   } | null;
   readonly consistency: Pick<CheckReport, 'counts' | 'clean' | 'stats' | 'faultsInjected'> | null;
+  /** Issue 14: the exactly-once pipeline (topic A to B with offsets, under the same faults). */
+  readonly exactlyOnce: ExactlyOnceReport | null;
+  /** Issue 18: each function's bundle bytes, import and first-event ms (medians of fresh processes). */
+  readonly coldStarts: ColdStartRow[] | null;
   /** Issue 15: the web console's page loads (100 topics, a partition of 100,000 records); null when not measured. */
   readonly console: ConsoleLoadResult | null;
   readonly goals: Goal[];
@@ -868,6 +882,9 @@ interface Measured {
   readonly atRest: AtRestUsage | null;
   readonly deployment: DeployedSettings;
   readonly check: CheckReport;
+  readonly exactlyOnce: ExactlyOnceReport;
+  /** Issue 18: each function's bundle and cold start; null without the local parts. */
+  readonly coldStarts: ColdStartRow[] | null;
   /** The console's page loads, on the local stack with Chromium installed; null otherwise. */
   readonly console: ConsoleLoadResult | null;
 }
@@ -931,11 +948,17 @@ async function measureAll(settings: Settings, target: Target, progress: Progress
   const invocations = await runInvocations(settings, client, target, pools.typical, progress);
   progress.begin('reading the CDK app (synth without bundling)');
   const deployment = synthesizeDeployment();
-  const check = await runCheck(settings, target, progress);
+  const { check, exactlyOnce } = await runCheck(settings, target, progress);
   const atRest = await runAtRest(target, progress);
   // The console's page loads on the local stack (a deployed API would need the page to sign).
   progress.begin('console page load');
   const consolePages = target.traffic === undefined ? null : await measureConsoleLoad(target.url);
+  // Cold starts on a local stack of their own; only where the local parts run here.
+  progress.begin('cold starts');
+  const coldStarts =
+    target.traffic === undefined
+      ? null
+      : await measureColdStarts(settings.quick ? 1 : 3, (line) => progress.update(line));
   return {
     pools,
     produce,
@@ -947,7 +970,9 @@ async function measureAll(settings: Settings, target: Target, progress: Progress
     deployment,
     atRest,
     check,
+    exactlyOnce,
     console: consolePages,
+    coldStarts,
   };
 }
 
@@ -1019,18 +1044,33 @@ async function runAtRest(target: Target, progress: Progress): Promise<AtRestUsag
   return measureAtRest(target.local, (line) => progress.update(line));
 }
 
-/** The consistency check under faults, on an API of its own. */
-async function runCheck(settings: Settings, target: Target, progress: Progress): Promise<CheckReport> {
+/**
+ * The consistency check under faults, on an API of its own, then the exactly-once pipeline on the
+ * same API with as many input records and the same faults.
+ */
+async function runCheck(
+  settings: Settings,
+  target: Target,
+  progress: Progress,
+): Promise<{ check: CheckReport; exactlyOnce: ExactlyOnceReport }> {
   progress.begin('consistency check');
   const faults = createCheckFaults(1);
   const checkTarget = await startCheckTarget(faults, target.local);
   try {
-    return await runConsistencyCheck(checkTarget.url, {
+    const check = await runConsistencyCheck(checkTarget.url, {
       records: settings.checkRecords,
       faults,
       archive: () => checkTarget.archive(),
       onProgress: (line) => progress.update(line),
     });
+    progress.begin('exactly-once pipeline');
+    const exactlyOnce = await runExactlyOncePipeline(checkTarget.url, {
+      records: settings.checkRecords,
+      crashes: 4,
+      faults,
+      onProgress: (line) => progress.update(line),
+    });
+    return { check, exactlyOnce };
   } finally {
     await checkTarget.stop();
   }
@@ -1096,7 +1136,7 @@ function assembleResults(
   startedAt: Date,
   loadAverageStart: number,
 ): BenchResults {
-  const { pools, produce, fetch, endToEnd, idleConsumer, storage, check } = measured;
+  const { pools, produce, fetch, endToEnd, idleConsumer, storage, check, exactlyOnce } = measured;
   const cost = costSection(measured);
   const finishedAt = new Date();
   return {
@@ -1123,12 +1163,28 @@ function assembleResults(
       stats: check.stats,
       faultsInjected: check.faultsInjected,
     },
+    exactlyOnce,
+    coldStarts: measured.coldStarts,
     console: measured.console,
     goals: [
       ...goals(produce, storage, fetch, check, cost),
       ...idleConsumerGoals(idleConsumer, endToEnd, fetch),
+      exactlyOnceGoal(exactlyOnce),
       consoleGoal(measured.console),
     ],
+  };
+}
+
+/** Issue 14: every input record in the output topic exactly once, in order, offsets at the end. */
+function exactlyOnceGoal(report: ExactlyOnceReport): Goal {
+  const anomalies = Object.values(report.counts).reduce((sum, count) => sum + count, 0);
+  return {
+    name: 'exactly-once pipeline: every input once in the output, in order per key, offsets at the high watermarks, under faults',
+    value: anomalies,
+    unit: 'anomalies (sum of all columns)',
+    target: 0,
+    met: report.clean,
+    note: `${report.stats.inputRecords} records, ${report.stats.transactions} transactions, ${report.stats.fenced} fenced, ${report.stats.crashes} crashes, caught up: ${report.stats.caughtUp ? 'yes' : 'NO'}`,
   };
 }
 
