@@ -491,6 +491,20 @@ describe('GroupService.commit fences and bounds, in detail', () => {
     expect(error).toMatchObject({ reason: 'unknown-member', generation: 1 });
   });
 
+  it('fences a member commit to a group that does not exist', async () => {
+    const { service } = await world();
+
+    const error = await rejection(
+      service.commit('g', {
+        memberId: 'ghost',
+        generation: 1,
+        offsets: [{ topic: 't', partition: 0, offset: 1 }],
+      }),
+    );
+
+    expect(error).toMatchObject({ reason: 'unknown-member', generation: 0 });
+  });
+
   it('tells an unknown member the current generation, or 0 without a group', async () => {
     const { service } = await world();
 
