@@ -105,5 +105,6 @@ export {
   type RecordData,
   type RecordHeaders,
   string,
+  toWireRecord,
 } from './records.js';
 export { DEFAULT_URL, type RetryOptions, type TransportOptions } from './transport.js';

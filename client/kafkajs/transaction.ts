@@ -30,7 +30,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Shoal, ProducerRecord as ShoalRecord } from '../index.js';
-import { toWireRecord } from '../records.js';
+import { toWireRecord } from '../index.js';
 import { asKafkaJS, KafkaJSNonRetriableError } from './errors.js';
 import { describe } from './messages.js';
 import type { ProducerBatch, ProducerRecord, RecordMetadata } from './producer-types.js';
