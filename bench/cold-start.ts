@@ -287,7 +287,7 @@ export function coldStartTable(rows: readonly ColdStartRow[]): string {
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.name} | ${kib(row.bundleBytes)} | ${percent(row.shares.zod, row.bundleBytes)} | ${percent(row.shares.s3Client, row.bundleBytes)} | ${percent(row.shares.otherAwsSdk, row.bundleBytes)} | ${row.sourceMaps.importMs.toFixed(0)} | ${row.sourceMaps.firstEventMs.toFixed(0)} | ${row.noSourceMaps.importMs.toFixed(0)} | ${row.noSourceMaps.firstEventMs.toFixed(0)} | ${row.sourceMaps.outcome} |`,
+      `| ${row.name} | ${kib(row.bundleBytes)} | ${percent(row.shares.zod, row.bundleBytes)} | ${percent(row.shares.s3Client, row.bundleBytes)} | ${percent(row.shares.otherAwsSdk, row.bundleBytes)} | ${row.sourceMaps.importMs.toFixed(0)} | ${row.sourceMaps.firstEventMs.toFixed(0)} | ${row.noSourceMaps.importMs.toFixed(0)} | ${row.noSourceMaps.firstEventMs.toFixed(0)} | ${row.sourceMaps.outcome.split(' ', 1)[0]} |`,
     );
   }
   return lines.join('\n');
