@@ -20,6 +20,7 @@
  * });
  */
 import { Duration, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -100,6 +101,12 @@ export interface ShoalOutboxProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Where {@link ShoalOutbox.failureAlarm} notifies, e.g. `new cloudwatch_actions.SnsAction(topic)`
+   * (the deployment's on-call topic). Without actions the alarm still changes state.
+   * @default no actions
+   */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
 }
 
 const BATCH_SIZE_DEFAULT = 100;
@@ -120,8 +127,13 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
  */
 export class ShoalOutbox extends Construct {
   readonly relay: ShoalFunction;
-  /** Notices of stream records given up (after retries or past the record age): alarm on it. */
+  /** Notices of stream records given up (after retries or past the record age). */
   readonly failureQueue: sqs.Queue;
+  /**
+   * Fires while {@link failureQueue} holds a notice: an outbox event the relay gave up on is not in
+   * the topic, and only a person can replay it (the notice names its shard and sequence numbers).
+   */
+  readonly failureAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ShoalOutboxProps) {
     super(scope, id);
@@ -178,6 +190,22 @@ export class ShoalOutbox extends Construct {
         filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
       }),
     );
+    this.failureAlarm = new cloudwatch.Alarm(this, 'RelayFailuresAlarm', {
+      alarmDescription:
+        `The outbox relay to ${props.topic} gave up on a stream record (after its retries or past its record ` +
+        'age): that outbox event is not in the topic. The notice in the failure queue names the shard and ' +
+        "sequence numbers; the relay's log has the error.",
+      metric: this.failureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      // An empty queue publishes zeros; no data at all is no queue to worry about.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const action of props.alarmActions ?? []) this.failureAlarm.addAlarmAction(action);
   }
 }
 

@@ -5,7 +5,9 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShoalOutbox, type ShoalOutboxProps } from '../../infra/shoal-outbox.js';
@@ -46,6 +48,11 @@ beforeAll(() => {
     topic: 'order-events',
     keyAttribute: 'orderId',
     valueAttribute: 'event',
+    alarmActions: [
+      new cloudwatchActions.SnsAction(
+        sns.Topic.fromTopicArn(stack, 'OnCall', 'arn:aws:sns:eu-west-1:111122223333:on-call'),
+      ),
+    ],
   });
   template = Template.fromStack(stack);
 }, 120_000);
@@ -94,6 +101,26 @@ describe('ShoalOutbox', () => {
     expect(resourcesOf('AWS::SQS::Queue')[queueId]?.Properties).toMatchObject({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 86400,
+    });
+  });
+
+  it('alarms while the failure queue holds a notice, notifying the alarm actions given', () => {
+    const alarms = Object.values(resourcesOf('AWS::CloudWatch::Alarm'));
+
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(outbox.failureQueue), 'QueueName'] } },
+      ],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: ['arn:aws:sns:eu-west-1:111122223333:on-call'],
     });
   });
 
