@@ -3,7 +3,15 @@
  * it printed, leaves) or by partition (standalone). Reads to the end and exits, or follows (`-f`).
  */
 import type { ConsumedRecord, Consumer, Shoal, StartFrom } from '../client/index.js';
-import { type CliEnvironment, clientFrom, Progress, parseCommand, UsageError, write } from './context.js';
+import {
+  type CliEnvironment,
+  clientFrom,
+  Progress,
+  parseCommand,
+  runEnd,
+  UsageError,
+  write,
+} from './context.js';
 import { compileFormat, recordJson, textFormat } from './format.js';
 import { wholeNumber } from './topics.js';
 
@@ -152,13 +160,7 @@ async function printRecords(
   progress: Progress,
 ): Promise<number> {
   let printed = 0;
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const onSignal = () => finish();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const end = runEnd(consumer, follow);
   try {
     await consumer.run({
       eachBatchAutoResolve: false,
@@ -175,17 +177,14 @@ async function printRecords(
         for (const record of taken) resolveOffset(record.offset);
         printed += taken.length;
         progress.add(taken.length);
-        if (count !== undefined && printed >= count) finish();
+        if (count !== undefined && printed >= count) end.finish();
       },
     });
-    const watcher = follow ? undefined : setInterval(() => consumer.caughtUp() && finish(), 50);
-    await Promise.race([finished, consumer.whenStopped()]);
-    clearInterval(watcher);
+    await end.reached();
     await consumer.disconnect();
     await consumer.whenStopped();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    end.dispose();
     progress.stop();
     await disconnectQuietly(consumer);
   }

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { Shoal } from '../client/index.js';
+import { type Consumer, Shoal } from '../client/index.js';
 
 /** A mistake in the command line: printed with a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {
@@ -124,6 +124,41 @@ export async function write(stream: Writable, chunk: string | Buffer): Promise<v
       stream.once('error', onError);
     });
   }
+}
+
+/** How often a run that stops once caught up checks whether it is. */
+const CAUGHT_UP_CHECK_MS = 50;
+
+/**
+ * When a `consumer.run` loop of a command ends: on SIGINT or SIGTERM, when the command calls
+ * `finish` (a count reached), when the consumer stops, or, unless following, once it has caught up.
+ * `dispose` removes the signal handlers.
+ */
+export function runEnd(consumer: Pick<Consumer, 'caughtUp' | 'whenStopped'>, follow: boolean) {
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const onSignal = () => finish();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    finish: () => finish(),
+    async reached(): Promise<void> {
+      const watcher = follow
+        ? undefined
+        : setInterval(() => consumer.caughtUp() && finish(), CAUGHT_UP_CHECK_MS);
+      try {
+        await Promise.race([finished, consumer.whenStopped()]);
+      } finally {
+        clearInterval(watcher);
+      }
+    },
+    dispose(): void {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /**

@@ -6,7 +6,15 @@
  * of `<from>` is in `<to>` once.
  */
 import type { ConsumedRecord } from '../client/index.js';
-import { type CliEnvironment, clientFrom, Progress, parseCommand, UsageError, write } from './context.js';
+import {
+  type CliEnvironment,
+  clientFrom,
+  Progress,
+  parseCommand,
+  runEnd,
+  UsageError,
+  write,
+} from './context.js';
 import { wholeNumber } from './topics.js';
 
 export const PIPE_HELP = `Usage: shoal pipe <from-topic> <to-topic> --group <group> [options]
@@ -55,13 +63,7 @@ export async function pipeCommand(args: readonly string[], io: CliEnvironment): 
   await consumer.subscribe({ topics: [from], from: values['from-beginning'] ? 'earliest' : 'latest' });
   const progress = new Progress(io.stderr, 'copied', !values.quiet);
   let copied = 0;
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const onSignal = () => finish();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const end = runEnd(consumer, values.follow === true);
   try {
     await consumer.run({
       eachBatchAutoResolve: false,
@@ -78,15 +80,12 @@ export async function pipeCommand(args: readonly string[], io: CliEnvironment): 
         for (const record of taken) resolveOffset(record.offset);
         copied += taken.length;
         progress.add(taken.length);
-        if (count !== undefined && copied >= count) finish();
+        if (count !== undefined && copied >= count) end.finish();
       },
     });
-    const watcher = values.follow ? undefined : setInterval(() => consumer.caughtUp() && finish(), 50);
-    await Promise.race([finished, consumer.whenStopped()]);
-    clearInterval(watcher);
+    await end.reached();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    end.dispose();
     progress.stop();
     await consumer.disconnect().catch(() => undefined);
   }
