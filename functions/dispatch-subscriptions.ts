@@ -33,7 +33,7 @@ import {
 } from '../shared/subscription-services.js';
 import { watchNotifierFor } from '../shared/watch-services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** Time kept back at the end of an invocation for releasing leases and publishing metrics. */
 const SAFETY_MS = 10_000;

@@ -13,10 +13,11 @@ import { DynamoDbTopicStore } from '../shared/adapters/dynamodb/topic-store.js';
 import { readOutboxConfig } from '../shared/config.js';
 import { LogService } from '../shared/domain/log-service.js';
 import { type OutboxMapping, type OutboxStreamRecord, relayOutbox } from '../shared/domain/outbox-relay.js';
+import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { partitionLogFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: 'shoal' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 export type RelayHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
