@@ -81,6 +81,20 @@ class InterferingLog extends MemoryPartitionLog {
   }
 }
 
+/** The segment bucket in memory with a hook that runs once before the first read of one object. */
+class RacedObjects extends MemorySegmentObjects {
+  beforeFirstReadOf: { key: string; hook: () => Promise<void> } | undefined;
+
+  override async readRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const race = this.beforeFirstReadOf;
+    if (race?.key === key) {
+      this.beforeFirstReadOf = undefined;
+      await race.hook();
+    }
+    return super.readRange(key, start, end);
+  }
+}
+
 /** A clock whose sleeps pass manual time, so that long polls end. */
 function sleepingClock(clock: ManualClock, onSleep?: () => Promise<void>): Clock {
   return {
@@ -98,7 +112,7 @@ async function world(input: Partial<CreateTopicInput> = {}) {
   const topics = new MemoryTopicStore();
   const log = new InterferingLog({ now: clock.now });
   const manifest = new MemorySegmentManifest(log.heads);
-  const objects = new MemorySegmentObjects();
+  const objects = new RacedObjects();
   const reader = new SegmentReader(manifest, objects);
   const service = new LogService(topics, log, clock, reader);
   const topicService = new TopicService(topics, log, clock);
@@ -583,6 +597,32 @@ describe('LogService.fetch across tiers', () => {
     };
 
     await expect(service.fetch('t', 0, 0, WAIT_NONE)).rejects.toBeInstanceOf(OffsetOutOfRangeError);
+  });
+
+  it('answers the records of one segment when retention deleted the next before the fetch read it', async () => {
+    const w = await world({ segmentMs: 1_000 });
+    await w.service.produce('t', [record('a'), record('b')]);
+    w.clock.advance(1_001);
+    await w.archiver.archivePartition(w.topic, 0);
+    await w.service.produce('t', [record('c')]);
+    w.clock.advance(1_001);
+    await w.archiver.archivePartition(w.topic, 0);
+    await w.service.produce('t', [record('d')]);
+    const [first, second] = await w.manifest.segmentsFrom(w.topic, 0, 0, 2);
+    if (!first || !second) throw new Error('archived above');
+    // Retention runs between the fetch's reads of the two segments and deletes both.
+    w.objects.beforeFirstReadOf = {
+      key: second.key,
+      hook: async () => {
+        await w.objects.deleteObjects([first.key, second.key]);
+        await w.manifest.advanceLogStartOffset(w.topic, 0, 0, second.lastOffset + 1, 0);
+      },
+    };
+
+    const fetched = await w.service.fetch('t', 0, 0, WAIT_NONE);
+
+    expect(values(fetched.records)).toEqual(['a', 'b']);
+    expect(fetched).toMatchObject({ nextOffset: 2, logStartOffset: 3 });
   });
 
   it('fails with SegmentMissingError when a segment is gone that retention did not delete', async () => {
