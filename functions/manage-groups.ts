@@ -1,5 +1,6 @@
 /** Lambda entry for consumer groups: membership, heartbeats, commits, describe, reset and delete. */
 
+import { type CoreRuntime, getDefaultCoreRuntime } from '../shared/core-runtime.js';
 import type { ResetTarget } from '../shared/domain/group-service.js';
 import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
@@ -13,10 +14,10 @@ import {
   MemberId,
   ResetOffsetsRequest,
 } from '../shared/http/schemas.js';
-import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
+import { lazyS3Bucket } from '../shared/lazy-s3-bucket.js';
 import { servicesFor } from '../shared/services.js';
 
-export function createHandler(runtime: Runtime): HttpHandler {
+export function createHandler(runtime: CoreRuntime): HttpHandler {
   const { groups } = servicesFor(runtime);
   return createHttpHandler(
     'manage-groups',
@@ -83,4 +84,8 @@ export function createHandler(runtime: Runtime): HttpHandler {
   );
 }
 
-export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));
+/**
+ * Groups and offsets live in the tables; only a reset to a timestamp may read the log's payload
+ * objects or segments, so the S3 client is imported at the first such read, not at each cold start.
+ */
+export const handler = lazyHandler(() => createHandler(getDefaultCoreRuntime(lazyS3Bucket)));

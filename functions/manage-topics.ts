@@ -1,13 +1,13 @@
 /** Lambda entry for health, the OpenAPI document and topic administration. */
+import { type CoreRuntime, getDefaultCoreRuntime, noBucket } from '../shared/core-runtime.js';
 import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
 import { openApiDocument } from '../shared/http/openapi.js';
 import { renderTopic, renderTopicSummary } from '../shared/http/render.js';
 import { CreateTopicRequest, TopicName, UpdateTopicRequest } from '../shared/http/schemas.js';
-import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
-export function createHandler(runtime: Runtime): HttpHandler {
+export function createHandler(runtime: CoreRuntime): HttpHandler {
   const { topics } = servicesFor(runtime);
   return createHttpHandler(
     'manage-topics',
@@ -52,4 +52,7 @@ function withoutUndefined<T extends object>(body: T): { [K in keyof T]: Exclude<
   };
 }
 
-export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));
+/** Topics live in the tables; the role has no access to the segment bucket (`FUNCTION_ACCESS`). */
+export const handler = lazyHandler(() =>
+  createHandler(getDefaultCoreRuntime(() => noBucket('manage-topics'))),
+);

@@ -7,10 +7,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../shared/adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from '../shared/adapters/dynamodb/partition-log.js';
+import { type CoreRuntime, getDefaultCoreRuntime, noBucket } from '../shared/core-runtime.js';
 import { LIMITS } from '../shared/domain/limits.js';
 import { LagMonitor, type LagSample } from '../shared/observability/lag-monitor.js';
 import { SERVICE_NAME } from '../shared/observability/telemetry.js';
-import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -27,7 +27,7 @@ export type MeasureLagHandler = (
 
 /** Builds the handler for a runtime; its metrics go to `runtime.telemetry`. */
 export function createHandler(
-  runtime: Runtime,
+  runtime: CoreRuntime,
   options: { readonly nowMs?: () => number } = {},
 ): MeasureLagHandler {
   const { config, documents, telemetry } = runtime;
@@ -73,6 +73,7 @@ export function createHandler(
 let built: MeasureLagHandler | undefined;
 
 export const handler: MeasureLagHandler = (event, context) => {
-  built ??= createHandler(getDefaultRuntime());
+  // Heads, offsets and batch items only: the role has no access to the segment bucket.
+  built ??= createHandler(getDefaultCoreRuntime(() => noBucket('measure-lag')));
   return built(event, context);
 };

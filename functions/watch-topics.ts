@@ -8,10 +8,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { type CoreRuntime, getDefaultCoreRuntime, noBucket } from '../shared/core-runtime.js';
 import { problemFor } from '../shared/http/problem.js';
 import { WatchClientMessage } from '../shared/http/watch-schemas.js';
 import { SERVICE_NAME } from '../shared/observability/telemetry.js';
-import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 import { watchPosterFor, watchServiceFor } from '../shared/watch-services.js';
 
@@ -30,7 +30,7 @@ export type WatchEvent = Pick<APIGatewayProxyWebsocketEventV2, 'body'> & {
 
 export type WatchHandler = (event: WatchEvent) => Promise<{ statusCode: number }>;
 
-export function createHandler(runtime: Runtime, poster = watchPosterFor(runtime)): WatchHandler {
+export function createHandler(runtime: CoreRuntime, poster = watchPosterFor(runtime)): WatchHandler {
   if (poster === undefined) throw new Error('The watch API needs SHOAL_WATCH_ENDPOINT to answer connections');
   const watches = watchServiceFor(runtime);
   const { groups } = servicesFor(runtime);
@@ -103,6 +103,7 @@ function parseJson(text: string): unknown {
 let built: WatchHandler | undefined;
 
 export const handler: WatchHandler = (event) => {
-  built ??= createHandler(getDefaultRuntime());
+  // Watches and heartbeats: the role has no access to the segment bucket.
+  built ??= createHandler(getDefaultCoreRuntime(() => noBucket('watch-topics')));
   return built(event);
 };

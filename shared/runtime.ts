@@ -1,76 +1,35 @@
 /**
  * The composition root of the AWS side: builds the SDK clients once per process (module scope in a
- * Lambda, once per local stack) from the config, and hands them to the adapters.
+ * Lambda, once per local stack) from the config, and hands them to the adapters. This module holds
+ * the S3 clients; a function that never calls S3, or only on rare requests, builds its runtime from
+ * `core-runtime.ts` instead and keeps the S3 client out of its bundle or its cold start.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { translateThrottling } from './adapters/dynamodb/error-boundary.js';
-import { instrumentDynamoDb } from './adapters/dynamodb/sdk-metrics.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { readConfig, type ShoalConfig } from './config.js';
-import { type Clock, systemClock } from './domain/clock.js';
+import { type CoreRuntime, type CoreRuntimeOptions, createCoreRuntime } from './core-runtime.js';
 import { powertoolsTelemetry } from './observability/powertools-telemetry.js';
-import { noTelemetry, type Telemetry } from './observability/telemetry.js';
+import { s3ClientsFor } from './s3-clients.js';
 
-/** What every handler needs: the config and the clients built from it. */
-export interface Runtime {
-  readonly config: ShoalConfig;
-  readonly dynamodb: DynamoDBClient;
-  readonly documents: DynamoDBDocumentClient;
+/** What a handler that calls S3 needs: the core runtime, with the S3 clients behind its bucket. */
+export interface Runtime extends CoreRuntime {
   readonly s3: S3Client;
   /**
    * Signs presigned URLs only: like `s3`, without the default request checksums, which would sign
    * a checksum of the empty body into an upload URL.
    */
   readonly s3Presigner: S3Client;
-  /** Where handlers report metrics: EMF in Lambda, nowhere on the local stack. */
-  readonly telemetry: Telemetry;
-  /** Time and chance for every service built on this runtime; tests give a manual one. */
-  readonly clock: Clock;
 }
 
 /** Options for tests and the local stack. */
-export interface RuntimeOptions {
-  /** Called with each new client, e.g. to add fault-injecting middleware in tests. */
-  readonly decorateDynamoDb?: (client: DynamoDBClient) => void;
+export interface RuntimeOptions extends CoreRuntimeOptions {
+  /** Called with the S3 client (not the presigner), e.g. to add fault-injecting middleware in tests. */
   readonly decorateS3?: (client: S3Client) => void;
-  /** Where metrics go; with one, DynamoDB retries and throttles are counted too. @default noTelemetry */
-  readonly telemetry?: Telemetry;
-  /** The services' clock. @default systemClock */
-  readonly clock?: Clock;
 }
-
-/** The local stack's fixed credentials; DynamoDB Local and the S3 server accept any. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'shoal', secretAccessKey: 'shoal-local' };
 
 /** Builds the clients for a config: endpoints and static credentials when it points at the local stack. */
 export function createRuntime(config: ShoalConfig, options: RuntimeOptions = {}): Runtime {
-  const dynamodb = new DynamoDBClient({
-    region: config.region,
-    ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
-    maxAttempts: 4,
-  });
-  translateThrottling(dynamodb);
-  options.decorateDynamoDb?.(dynamodb);
-  const telemetry = options.telemetry ?? noTelemetry;
-  if (options.telemetry) instrumentDynamoDb(dynamodb, telemetry);
-  const documents = DynamoDBDocumentClient.from(dynamodb, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const s3Settings = {
-    region: config.region,
-    ...(config.s3Endpoint
-      ? { endpoint: config.s3Endpoint, credentials: LOCAL_CREDENTIALS, forcePathStyle: true }
-      : {}),
-  };
-  const s3 = new S3Client(s3Settings);
-  options.decorateS3?.(s3);
-  const s3Presigner = new S3Client({
-    ...s3Settings,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  return { config, dynamodb, documents, s3, s3Presigner, telemetry, clock: options.clock ?? systemClock };
+  const clients = s3ClientsFor(config, options);
+  return { ...createCoreRuntime(config, clients.bucket, options), ...clients };
 }
 
 let defaultRuntime: Runtime | undefined;

@@ -1,19 +1,22 @@
 /**
  * Wires adapters into domain services for one runtime. Handlers call `servicesFor(runtime)` once
- * per process.
+ * per process. `servicesFor` and `partitionLogFor` reach the segment bucket through the runtime's
+ * ports only (`CoreRuntime.bucket`), so functions that never call S3 bundle none of it; the
+ * archiver's, the rescue's and the reaper's wiring takes the S3 clients (`Runtime`).
  */
 import { DynamoDbGroupStore } from './adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from './adapters/dynamodb/partition-log.js';
 import { DynamoDbSegmentManifest } from './adapters/dynamodb/segment-manifest.js';
 import { DynamoDbTopicRemains } from './adapters/dynamodb/topic-remains.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
-import { S3PresignedObjects } from './adapters/s3/presigned-objects.js';
 import { S3SegmentObjects } from './adapters/s3/segment-objects.js';
+import type { CoreRuntime } from './core-runtime.js';
 import { Archiver, type ArchiverOptions } from './domain/archiver.js';
 import { BatchRescuer } from './domain/archiver-rescue.js';
 import { GroupService } from './domain/group-service.js';
 import { LogService } from './domain/log-service.js';
 import { SegmentReader, type SegmentReaderOptions } from './domain/segment-reader.js';
+import { TopicCache } from './domain/topic-cache.js';
 import { TopicReaper, type TopicReaperOptions } from './domain/topic-reaper.js';
 import { TopicService } from './domain/topic-service.js';
 import type { PresignedObjects } from './ports/record-uploads.js';
@@ -27,13 +30,13 @@ export interface Services {
   readonly presigned: PresignedObjects;
 }
 
-export function servicesFor(runtime: Runtime): Services {
+export function servicesFor(runtime: CoreRuntime): Services {
   const { config, documents } = runtime;
-  const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
+  // Produce and fetch read topics through this process's cache; everything else reads them fresh.
+  const topicStore = new TopicCache(new DynamoDbTopicStore(documents, config.metaTableName), runtime.clock);
   const partitionLog = partitionLogFor(runtime);
-  const tiers = tieredStorageFor(runtime);
-  const presigned = presignedObjectsFor(runtime);
-  const log = new LogService(topicStore, partitionLog, runtime.clock, tiers.reader, presigned);
+  const { presigned } = runtime.bucket;
+  const log = new LogService(topicStore, partitionLog, runtime.clock, segmentReaderFor(runtime), presigned);
   return {
     presigned,
     topics: new TopicService(topicStore, partitionLog),
@@ -54,21 +57,24 @@ export function servicesFor(runtime: Runtime): Services {
  * meta table, and the payload objects of large appends in the segment bucket.
  */
 export function partitionLogFor(
-  runtime: Runtime,
+  runtime: CoreRuntime,
   options: { readonly payloadInlineBytesMax?: number } = {},
 ): DynamoDbPartitionLog {
-  const { config, documents, s3 } = runtime;
+  const { config, documents } = runtime;
   return new DynamoDbPartitionLog(documents, {
     logTableName: config.logTableName,
     metaTableName: config.metaTableName,
-    payloads: new S3SegmentObjects(s3, config.segmentBucketName),
+    payloads: runtime.bucket.objects,
     ...options,
   });
 }
 
-/** Presigned URLs to the segment bucket of a runtime, and the reads of uploads. */
-export function presignedObjectsFor(runtime: Runtime): S3PresignedObjects {
-  return new S3PresignedObjects(runtime.s3Presigner, runtime.s3, runtime.config.segmentBucketName);
+/** The reader of a runtime's archived segments (and rescued batches), for fetches and lookups. */
+export function segmentReaderFor(runtime: CoreRuntime, options?: SegmentReaderOptions): SegmentReader {
+  const manifest = new DynamoDbSegmentManifest(runtime.documents, {
+    metaTableName: runtime.config.metaTableName,
+  });
+  return new SegmentReader(manifest, runtime.bucket.objects, options);
 }
 
 /** The S3 tier's parts for one runtime: the archiver and the rescue, and the reader fetches use. */
@@ -88,7 +94,8 @@ export interface TieredStorageOptions {
 
 export function tieredStorageFor(runtime: Runtime, options: TieredStorageOptions = {}): TieredStorage {
   const { config, documents, s3 } = runtime;
-  const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
+  // Produce and fetch read topics through this process's cache; everything else reads them fresh.
+  const topicStore = new TopicCache(new DynamoDbTopicStore(documents, config.metaTableName), runtime.clock);
   const partitionLog = partitionLogFor(runtime);
   const manifest = new DynamoDbSegmentManifest(documents, { metaTableName: config.metaTableName });
   const objects = new S3SegmentObjects(s3, config.segmentBucketName);

@@ -8,13 +8,13 @@ import { DynamoDbGroupStore } from './adapters/dynamodb/group-store.js';
 import { DynamoDbSubscriptionStore } from './adapters/dynamodb/subscription-store.js';
 import { DynamoDbTopicStore } from './adapters/dynamodb/topic-store.js';
 import { ENV, type ShoalConfig } from './config.js';
+import type { CoreRuntime } from './core-runtime.js';
 import { Dispatcher, type DispatcherOptions } from './domain/dispatcher.js';
 import { InvalidRequestError } from './domain/errors.js';
 import { isModuleTarget, type SubscriptionTarget } from './domain/subscription.js';
 import { SubscriptionService, type TargetCheck } from './domain/subscription-service.js';
 import { locateModule, type ModuleFolders, moduleFoldersOf } from './module-folders.js';
 import type { FunctionInvoker } from './ports/function-invoker.js';
-import type { Runtime } from './runtime.js';
 import { partitionLogFor, servicesFor } from './services.js';
 
 export interface SubscriptionServices {
@@ -36,7 +36,7 @@ export function bootstrapServersOf(config: ShoalConfig): string {
 }
 
 export function subscriptionServicesFor(
-  runtime: Runtime,
+  runtime: CoreRuntime,
   options: SubscriptionServicesOptions = {},
 ): SubscriptionServices {
   const { config, documents } = runtime;

@@ -9,13 +9,13 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { ApiGatewayConnectionPoster } from './adapters/apigateway/connection-poster.js';
 import { parseLogPartitionKey } from './adapters/dynamodb/keys.js';
 import { DynamoDbWatchStore } from './adapters/dynamodb/watch-store.js';
+import type { CoreRuntime } from './core-runtime.js';
 import { type AppendMark, type NotifyReport, TopicWatchService } from './domain/topic-watch.js';
 import type { ConnectionPoster } from './ports/topic-watch.js';
-import type { Runtime } from './runtime.js';
 import { servicesFor } from './services.js';
 
 /** The poster of the deployed watch API (from the config's endpoint); undefined without one. */
-export function watchPosterFor(runtime: Runtime): ConnectionPoster | undefined {
+export function watchPosterFor(runtime: CoreRuntime): ConnectionPoster | undefined {
   const endpoint = runtime.config.watchEndpoint;
   if (endpoint === undefined) return undefined;
   return new ApiGatewayConnectionPoster(
@@ -23,7 +23,7 @@ export function watchPosterFor(runtime: Runtime): ConnectionPoster | undefined {
   );
 }
 
-export function watchServiceFor(runtime: Runtime): TopicWatchService {
+export function watchServiceFor(runtime: CoreRuntime): TopicWatchService {
   return new TopicWatchService(
     servicesFor(runtime).topics,
     new DynamoDbWatchStore(runtime.documents, runtime.config.metaTableName),
@@ -53,7 +53,7 @@ export function appendMarksOf(event: unknown): AppendMark[] {
 /** Notifies the watchers of a stream event's appends; a no-op without a poster or appends. */
 export type WatchNotifier = (event: unknown) => Promise<NotifyReport | undefined>;
 
-export function watchNotifierFor(runtime: Runtime, poster = watchPosterFor(runtime)): WatchNotifier {
+export function watchNotifierFor(runtime: CoreRuntime, poster = watchPosterFor(runtime)): WatchNotifier {
   if (poster === undefined) return async () => undefined;
   const watches = watchServiceFor(runtime);
   return async (event) => {
