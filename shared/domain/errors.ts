@@ -42,6 +42,13 @@ export class TopicNotFoundError extends ShoalError {
   }
 }
 
+/**
+ * The topic incarnation a request read (maybe a cached copy) was deleted meanwhile: its heads are
+ * tombstones. A missing topic to the caller; the log service first retries on a fresh read, which
+ * may find the topic created again.
+ */
+export class TopicDeletedError extends TopicNotFoundError {}
+
 export class TopicExistsError extends ShoalError {
   override name = 'TopicExistsError';
   constructor(readonly topic: string) {

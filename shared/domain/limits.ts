@@ -143,6 +143,19 @@ export const LIMITS = {
   localRetentionMsMax: 10 * 365 * 24 * 60 * 60 * 1000,
   /** Topics listed in one answer. */
   topicsListedMax: 10_000,
+  /**
+   * How old a cached topic may be when produce and fetch use it (`topic-cache.ts`), like a Kafka
+   * producer's metadata: a partition added elsewhere is seen by keyed records this much later at
+   * most. A deleted topic is refused at once whatever the cache holds (its heads are tombstones).
+   */
+  topicCacheAgeMsMax: 10_000,
+  /** Topics one process keeps cached. */
+  topicCacheEntriesMax: 1_000,
+  /**
+   * How long the tombstone heads of a deleted topic are kept: far longer than the cache age plus the
+   * longest request, so nothing that read the topic before its deletion can append after it.
+   */
+  headTombstoneMs: 24 * 60 * 60 * 1000,
   /** Binary search steps of an offset-for-timestamp lookup (2^60 offsets). */
   timestampSearchStepsMax: 60,
   /** Consumer group ids: the same characters as topic names, at most this long. */

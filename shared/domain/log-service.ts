@@ -13,13 +13,15 @@ import type {
   StoredBatch,
 } from '../ports/partition-log.js';
 import type { PresignedObjects } from '../ports/record-uploads.js';
-import type { TopicStore } from '../ports/topic-store.js';
+import type { TopicFreshness, TopicStore } from '../ports/topic-store.js';
 import { backoffMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   IdempotencyKeyReusedError,
   OffsetOutOfRangeError,
+  PartitionNotFoundError,
   RetryableError,
+  TopicDeletedError,
   TopicNotFoundError,
 } from './errors.js';
 import { LIMITS } from './limits.js';
@@ -116,8 +118,19 @@ export class LogService {
     inputs: readonly ProduceRecordInput[],
     idempotencyKey?: string,
   ): Promise<ProduceResult> {
-    const topic = await this.requireTopic(topicName);
     checkRecordCount(inputs);
+    // An upload is named under the topic incarnation that granted it: read that one, not a copy.
+    if (inputs.some((input) => isUploadReference(input.value))) {
+      return this.produceTo(await this.requireTopic(topicName, 'strong'), inputs, idempotencyKey);
+    }
+    return this.onTopic(topicName, (topic) => this.produceTo(topic, inputs, idempotencyKey));
+  }
+
+  private async produceTo(
+    topic: Topic,
+    inputs: readonly ProduceRecordInput[],
+    idempotencyKey: string | undefined,
+  ): Promise<ProduceResult> {
     // A repeated Idempotency-Key is caught by the append transaction's own condition, so the
     // common first attempt spends no read on it. Uploads count by their id, not their bytes.
     const requestHash = idempotencyKey === undefined ? '' : hashProduceRequest(topic.name, inputs);
@@ -149,7 +162,7 @@ export class LogService {
    * @throws TopicNotFoundError, InvalidRequestError, LimitExceededError
    */
   async createUpload(topicName: string, bytes: number): Promise<UploadGrant> {
-    const topic = await this.requireTopic(topicName);
+    const topic = await this.requireTopic(topicName, 'strong');
     return grantUpload(this.requireUploads(), topic, bytes, this.clock.now());
   }
 
@@ -191,7 +204,7 @@ export class LogService {
     // of such a write that then reports the head as moved (by itself).
     let unresolved: FailedAttempt[] = [];
     for (let attempt = 1; attempt <= LIMITS.appendAttemptsMax; attempt++) {
-      const heads = await this.log.readHeads(topic, touched);
+      const heads = await this.liveHeads(topic, touched);
       const settled = await this.settle(topic, heads, unresolved);
       if (settled.landed) return { topic: topic.name, records: settled.landed, duplicate: false };
       unresolved = settled.pending;
@@ -214,7 +227,7 @@ export class LogService {
       }
       await this.clock.sleep(backoffMs(attempt, this.clock.random));
     }
-    const settled = await this.settle(topic, await this.log.readHeads(topic, touched), unresolved);
+    const settled = await this.settle(topic, await this.liveHeads(topic, touched), unresolved);
     if (settled.landed) return { topic: topic.name, records: settled.landed, duplicate: false };
     throw new RetryableError(
       `Gave up appending to ${topic.name} after ${LIMITS.appendAttemptsMax} attempts: other producers kept winning the race for the partition head`,
@@ -256,13 +269,19 @@ export class LogService {
     offset: number,
     limits: FetchLimits,
   ): Promise<FetchResult> {
-    const topic = await this.requireTopic(topicName);
+    return this.onTopic(topicName, (topic) => this.fetchFrom(topic, partition, offset, limits));
+  }
+
+  private async fetchFrom(
+    topic: Topic,
+    partition: number,
+    offset: number,
+    limits: FetchLimits,
+  ): Promise<FetchResult> {
     requirePartition(topic, partition);
     const head = await this.waitForRecords(topic, partition, offset, limits.waitMs);
+    // A topic deleted during the wait was noticed by its tombstone heads (TopicDeletedError).
     if (offset < head.logStartOffset || offset > head.highWatermark) {
-      // A topic deleted (or deleted and created again) during the wait has no head of its own any
-      // more: that is a missing topic, not an offset out of range.
-      await this.requireIncarnation(topic);
       throw new OffsetOutOfRangeError(topic.name, partition, offset, head.logStartOffset, head.highWatermark);
     }
     if (offset === head.highWatermark) {
@@ -362,7 +381,10 @@ export class LogService {
    * archived segments (by the manifest and each segment's index), then over DynamoDB.
    */
   async offsetForTimestamp(topicName: string, partition: number, timestamp: number): Promise<number> {
-    const topic = await this.requireTopic(topicName);
+    return this.onTopic(topicName, (topic) => this.offsetForTimestampIn(topic, partition, timestamp));
+  }
+
+  private async offsetForTimestampIn(topic: Topic, partition: number, timestamp: number): Promise<number> {
     requirePartition(topic, partition);
     const head = await this.readHead(topic, partition);
     if (head.maxTimestamp < timestamp) return head.highWatermark;
@@ -442,9 +464,16 @@ export class LogService {
   }
 
   private async readHead(topic: Topic, partition: number): Promise<PartitionHead> {
-    const [head] = await this.log.readHeads(topic, [partition]);
+    const [head] = await this.liveHeads(topic, [partition]);
     assert.ok(head);
     return head;
+  }
+
+  /** Strongly consistent heads. @throws TopicDeletedError when the incarnation was deleted */
+  private async liveHeads(topic: Topic, partitions: readonly number[]): Promise<PartitionHead[]> {
+    const heads = await this.log.readHeads(topic, partitions);
+    if (heads.some((head) => head.deleted)) throw new TopicDeletedError(topic.name);
+    return heads;
   }
 
   private assignPartitions(
@@ -509,17 +538,29 @@ export class LogService {
     return { topic: topic.name, records: deserializePositions(response), duplicate: true };
   }
 
-  private async requireTopic(name: string): Promise<Topic> {
-    const topic = await this.topics.get(name);
+  private async requireTopic(name: string, freshness: TopicFreshness): Promise<Topic> {
+    const topic = await this.topics.get(name, freshness);
     if (!topic) throw new TopicNotFoundError(name);
     return topic;
   }
 
-  /** @throws TopicNotFoundError when `topic` was deleted since it was read, even if re-created. */
-  private async requireIncarnation(topic: Topic): Promise<void> {
-    const current = await this.topics.get(topic.name);
-    if (current?.topicId !== topic.topicId) throw new TopicNotFoundError(topic.name);
+  /**
+   * Runs `work` on the topic as cached (`topic-cache.ts`), and once more on a fresh read when the
+   * copy proved stale: its incarnation deleted (maybe created again), or short of a partition added
+   * since. What `work` wrote before it noticed went to the deleted incarnation, which nothing reads.
+   */
+  private async onTopic<T>(name: string, work: (topic: Topic) => Promise<T>): Promise<T> {
+    const cached = await this.requireTopic(name, 'cached');
+    try {
+      return await work(cached);
+    } catch (error) {
+      if (!(error instanceof TopicDeletedError || error instanceof PartitionNotFoundError)) throw error;
+      const fresh = await this.requireTopic(name, 'strong');
+      if (fresh.topicId === cached.topicId && fresh.partitionCount === cached.partitionCount) throw error;
+      return work(fresh);
+    }
   }
+
 }
 
 /** The append of the placed records, with the request's idempotency record when it has a key. */

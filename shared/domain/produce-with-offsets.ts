@@ -264,12 +264,21 @@ async function replayStored(
   return { ...deserializeTransactionResult(earlier.response), duplicate: true };
 }
 
-/** The heads of every planned topic's partitions, strongly consistent, in the plan's order. */
+/**
+ * The heads of every planned topic's partitions, strongly consistent, in the plan's order.
+ * @throws TopicNotFoundError when a topic was deleted since it was read (its heads are tombstones)
+ */
 async function readHeads(
   deps: TransactionDependencies,
   planned: readonly PlannedTopic[],
 ): Promise<PartitionHead[][]> {
-  return Promise.all(planned.map((entry) => deps.partitionLog.readHeads(entry.topic, entry.partitions)));
+  return Promise.all(
+    planned.map(async (entry) => {
+      const heads = await deps.partitionLog.readHeads(entry.topic, entry.partitions);
+      if (heads.some((head) => head.deleted)) throw new TopicNotFoundError(entry.topic.name);
+      return heads;
+    }),
+  );
 }
 
 /** One attempt's request and the answer it gives if it applies. */

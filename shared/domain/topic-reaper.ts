@@ -1,8 +1,9 @@
 /**
  * The topic reaper: removes what a deleted topic leaves behind (batch items, S3 segments, rescued
  * batches and payload objects, manifest entries, committed offsets) in bounded, resumable steps.
- * Deleting a topic removes its name and partition heads at once, so nothing can read or write it;
- * the rest is only storage to stop paying for. Every step deletes what is still there, so a run cut
+ * Deleting a topic removes its name and turns its partition heads into tombstones at once, so
+ * nothing can read or write it (the tombstones expire by TTL a day later); the rest is only storage
+ * to stop paying for. Every step deletes what is still there, so a run cut
  * short (its budget, its deadline, a failure) is finished by the next one; a topic is forgotten only
  * after a pass finds nothing left. Idempotency items are not listed by topic: their TTL (24 h)
  * removes them.

@@ -96,9 +96,10 @@ export class TopicService {
    * stored (`topic-reaper.ts`). @throws TopicNotFoundError
    */
   async delete(name: string): Promise<void> {
-    const topic = await this.topics.delete(name, this.clock.now());
+    const deletedAtMs = this.clock.now();
+    const topic = await this.topics.delete(name, deletedAtMs);
     if (!topic) throw new TopicNotFoundError(name);
-    await this.log.deletePartitionHeads(topic);
+    await this.log.closePartitions(topic, deletedAtMs);
   }
 
   private async describeTopic(topic: Topic): Promise<TopicDescription> {

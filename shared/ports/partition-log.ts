@@ -15,6 +15,11 @@ export interface PartitionHead extends PartitionState {
    * retention has not grown.
    */
   readonly retentionClassFloorDays: number;
+  /**
+   * The topic incarnation was deleted: its head is a tombstone (`closePartitions`), which reads as
+   * empty and which no append passes. Absent on a live head.
+   */
+  readonly deleted?: true;
 }
 
 /** One item to write: a contiguous run of encoded records of one partition. */
@@ -147,8 +152,14 @@ export interface PartitionLog {
   ): Promise<StoredEncodedBatch[]>;
   /** The batch holding `offset` (or the first after it), undefined past the end. */
   readBatchAt(topic: Topic, partition: number, offset: number): Promise<StoredBatch | undefined>;
-  /** Removes the heads and idempotency records of a deleted topic incarnation (bounded work). */
-  deletePartitionHeads(topic: Topic): Promise<void>;
+  /**
+   * Turns every head of a deleted topic incarnation into a tombstone, kept `LIMITS.headTombstoneMs`:
+   * it reads as empty and `deleted`, and no append passes it, so a request that read the topic
+   * before its deletion (or a cached copy of it) cannot write to it after. Bounded work.
+   *
+   * @throws RetryableError when some heads are left open (throttled).
+   */
+  closePartitions(topic: Topic, deletedAtMs: number): Promise<void>;
 }
 
 /** One topic's part of an append with a commit: the heads it expects and the batches it writes. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { PartitionLog } from '../../shared/ports/partition-log.js';
+import type { PartitionHead, PartitionLog } from '../../shared/ports/partition-log.js';
 import type { ManualClock } from '../support/manual-clock.js';
 import { batch, emptyHead, freshTopic, text } from './fixtures.js';
 
@@ -371,9 +371,9 @@ export function partitionLogContract(name: string, make: () => Promise<Partition
       });
     });
 
-    it('forgets the heads of a deleted topic', async () => {
+    it('closes every partition of a deleted topic: heads read as deleted and empty', async () => {
       const { log } = await make();
-      const topic = freshTopic();
+      const topic = freshTopic(3);
       await log.append({
         topic,
         appendId: randomUUID(),
@@ -381,9 +381,52 @@ export function partitionLogContract(name: string, make: () => Promise<Partition
         batches: [batch(0, 0, 1), batch(1, 0, 2)],
       });
 
-      await log.deletePartitionHeads(topic);
+      await log.closePartitions(topic, 9_000);
 
-      expect(await log.readHeads(topic, [0, 1])).toEqual([emptyHead(0), emptyHead(1)]);
+      expect(await log.readHeads(topic, [0, 1, 2])).toEqual(
+        [0, 1, 2].map((partition) => ({ ...emptyHead(partition), deleted: true })),
+      );
+    });
+
+    it('takes no append on a closed partition, whatever head the writer read before', async () => {
+      const { log } = await make();
+      const topic = freshTopic(3);
+      await log.append({
+        topic,
+        appendId: randomUUID(),
+        expectedHeads: [emptyHead(1)],
+        batches: [batch(1, 0, 2)],
+      });
+      const readBefore = await log.readHeads(topic, [0, 1, 2]);
+      await log.closePartitions(topic, 9_000);
+
+      // A writer that read the heads before the deletion, and one that reads the tombstones after.
+      const stale = [
+        { expectedHeads: [readBefore[1] as PartitionHead], batches: [batch(1, 2, 1)] },
+        { expectedHeads: [readBefore[2] as PartitionHead], batches: [batch(2, 0, 1)] },
+        { expectedHeads: [emptyHead(0)], batches: [batch(0, 0, 1)] },
+      ];
+      for (const attempt of stale) {
+        expect(await log.append({ topic, appendId: randomUUID(), ...attempt })).toEqual({
+          kind: 'head-moved',
+        });
+      }
+      expect(
+        (await log.readHeads(topic, [0, 1, 2])).every((head) => head.deleted && head.highWatermark === 0),
+      ).toBe(true);
+      expect(await log.readBatchAt(topic, 0, 0)).toBeUndefined();
+      expect(await log.readBatchAt(topic, 2, 0)).toBeUndefined();
+
+      // A new incarnation under the same name has heads of its own.
+      const again = { ...freshTopic(3), name: topic.name };
+      expect(
+        await log.append({
+          topic: again,
+          appendId: randomUUID(),
+          expectedHeads: [emptyHead(0)],
+          batches: [batch(0, 0, 1)],
+        }),
+      ).toEqual({ kind: 'appended' });
     });
   });
 }

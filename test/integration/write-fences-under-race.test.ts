@@ -5,6 +5,7 @@
  * the only thing left to refuse the stale write is the condition inside DynamoDB: each test shows
  * DynamoDB Local cancelling the held-back write, and the service's answer afterwards.
  */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../shared/runtime.js';
 import { type Services, servicesFor } from '../../shared/services.js';
@@ -78,6 +79,62 @@ describe('the append fence: the head condition inside the transaction', () => {
     );
     const described = await api.get('/v1/topics/race-append');
     expect(described.body.partitions[0].highWatermark).toBe(6);
+  });
+});
+
+describe('the deletion fence: tombstone heads inside the transaction', () => {
+  /** Batch items stored under one topic incarnation's partition. */
+  async function batchItems(topicId: string, partition: number): Promise<number> {
+    const { Count } = await runtime.documents.send(
+      new QueryCommand({
+        TableName: runtime.config.logTableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `${topicId}#${partition}` },
+        ConsistentRead: true,
+      }),
+    );
+    return Count ?? 0;
+  }
+
+  it('fails an append to an empty partition whose topic another process deleted after the heads were read', async () => {
+    await createTopic('race-delete', 1);
+    const { topicId } = (await other.topics.describe('race-delete')).topic;
+    // The partition is empty: its head was absent when read, so the append expects none, and only
+    // the tombstone the deletion left in its place can refuse it.
+    const race = races.before(
+      'TransactWriteItems',
+      async () => {
+        await other.topics.delete('race-delete');
+      },
+      { matches: touchesKey('H#') },
+    );
+
+    const answer = await api.post('/v1/topics/race-delete/records', { records: [{ value: str('late') }] });
+
+    expect(race.outcomes[0]).toEqual({
+      error: 'TransactionCanceledException',
+      reasons: ['ConditionalCheckFailed', 'None'],
+    });
+    expect(answer.status).toBe(404);
+    expect(await batchItems(topicId, 0)).toBe(0);
+    expect((await api.get('/v1/topics/race-delete')).status).toBe(404);
+  });
+
+  it('appends through a copy cached before the topic was deleted and created again to the new incarnation', async () => {
+    await createTopic('race-recreate', 1);
+    const first = await api.post('/v1/topics/race-recreate/records', { records: [{ value: str('old') }] });
+    expect(first.status).toBe(200);
+    const { topicId: oldId } = (await other.topics.describe('race-recreate')).topic;
+    await other.topics.delete('race-recreate');
+    await other.topics.create({ name: 'race-recreate', partitions: 1 });
+
+    // The API's process still holds the first incarnation in its topic cache.
+    const answer = await api.post('/v1/topics/race-recreate/records', { records: [{ value: str('new') }] });
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.records.map((r: { offset: number }) => r.offset)).toEqual([0]);
+    expect(await readValues('race-recreate', 0)).toEqual([{ offset: 0, value: 'new' }]);
+    expect(await batchItems(oldId, 0)).toBe(1);
   });
 });
 

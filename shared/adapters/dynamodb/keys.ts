@@ -8,6 +8,7 @@
  * | topic             | `T#<name>`                  | `T`    | id, pc (partitions), ca, config: ret (retentionMs), rb (retentionBytes), sm (segmentMs), sb (segmentBytes), lr (localRetentionMs) |
  * | topic directory   | `TOPICS`                    | name   | same as topic (so a list is one Query)  |
  * | partition head    | `H#<topicId>#<partition>`   | `H`    | hw, lso, ao, mt (max timestamp so far), ab (archived bytes), tc (retention class floor, days) |
+ * | head tombstone    | `H#<topicId>#<partition>`   | `H`    | dl (deleted at), x (TTL): a deleted topic's head, which no append passes |
  * | idempotency key   | `I#<topicId>#<key>`         | `I`    | h (request hash), r (answer), xm, x     |
  * | idempotency key of an append with a commit | `I#G#<groupId>#<key>` | `I` | same as above; scoped to the group incarnation |
  * | consumer group    | `G#<group>`                 | `G`    | gid, gen, asg (member → topic → partitions), tp (topic → id, pc), ca |

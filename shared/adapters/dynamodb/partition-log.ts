@@ -34,7 +34,7 @@ import {
   isTransactionConflict,
   s3WriteFailureAsRetryable,
 } from '../sdk-errors.js';
-import { deleteItems } from './batch-delete.js';
+import { putItems } from './batch-delete.js';
 import { commitRefusal, commitTransactItems } from './group-store.js';
 import { batchKey, commitIdempotencyKey, headKey, idempotencyKey, logPartitionKey } from './keys.js';
 import { type QueryInput, queryPages } from './query.js';
@@ -73,6 +73,8 @@ interface HeadItem {
   readonly mt?: number;
   readonly ab?: number;
   readonly tc?: number;
+  /** Deleted at (epoch ms): the head is a tombstone (`closePartitions`). */
+  readonly dl?: number;
 }
 
 /**
@@ -109,7 +111,7 @@ export interface DynamoDbPartitionLogOptions {
  * The hot tier in DynamoDB. An append is one TransactWriteItems:
  *
  * ```
- *  meta  H#<topicId>#<p>   UPDATE hw := hw + n     IF hw = expected   (or absent when expected = 0)
+ *  meta  H#<topicId>#<p>   UPDATE hw := hw + n     IF hw = expected   (or absent, and no tombstone, when expected = 0)
  *  log   <topicId>#<p>,sk  PUT batch (sk = last)   IF attribute_not_exists(pk)
  *  meta  I#<topicId>#<key> PUT answer              IF attribute_not_exists(pk) OR xm < now
  *
@@ -173,6 +175,7 @@ export class DynamoDbPartitionLog implements PartitionLog, TransactionalLog {
         maxTimestamp: item?.mt ?? 0,
         archivedBytes: item?.ab ?? 0,
         retentionClassFloorDays: item?.tc ?? 0,
+        ...(item?.dl === undefined ? {} : { deleted: true as const }),
       };
     });
   }
@@ -219,8 +222,11 @@ export class DynamoDbPartitionLog implements PartitionLog, TransactionalLog {
           TableName: this.options.metaTableName,
           Key: headKey(topic.topicId, head.partition),
           UpdateExpression: 'SET hw = :next, mt = :mt',
+          // A tombstone (`dl`, no `hw`) fails both: a deleted topic takes no append.
           ConditionExpression:
-            head.highWatermark === 0 ? 'attribute_not_exists(hw) OR hw = :expected' : 'hw = :expected',
+            head.highWatermark === 0
+              ? 'attribute_not_exists(dl) AND (attribute_not_exists(hw) OR hw = :expected)'
+              : 'hw = :expected',
           ExpressionAttributeValues: {
             ':next': head.highWatermark + recordCount,
             ':mt': last.maxTimestampSoFar,
@@ -530,12 +536,21 @@ export class DynamoDbPartitionLog implements PartitionLog, TransactionalLog {
     return data;
   }
 
-  async deletePartitionHeads(topic: Topic): Promise<void> {
-    const keys = Array.from({ length: topic.partitionCount }, (_, partition) =>
-      headKey(topic.topicId, partition),
-    );
-    // Heads a throttled deletion leaves behind belong to a topic id nothing names any more.
-    await deleteItems(this.documents, this.options.metaTableName, keys);
+  async closePartitions(topic: Topic, deletedAtMs: number): Promise<void> {
+    // A tombstone replaces the head whole: no `hw`, so no append's condition passes it (headUpdates).
+    const tombstones = Array.from({ length: topic.partitionCount }, (_, partition) => ({
+      ...headKey(topic.topicId, partition),
+      dl: deletedAtMs,
+      x: Math.ceil((deletedAtMs + LIMITS.headTombstoneMs) / 1000),
+    }));
+    const open = await putItems(this.documents, this.options.metaTableName, tombstones);
+    if (open > 0) {
+      throw new RetryableError(
+        `DynamoDB left ${open} of ${topic.name}'s ${topic.partitionCount} partitions open; the topic is deleted, its partitions are not closed yet`,
+        'throttled',
+        1,
+      );
+    }
   }
 }
 

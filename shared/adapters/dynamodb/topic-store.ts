@@ -1,9 +1,13 @@
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../../domain/errors.js';
 import { type Topic, type TopicConfig, withConfigDefaults } from '../../domain/topic.js';
 import type { TopicStore } from '../../ports/topic-store.js';
 import { anyConditionFailed, conditionFailedAt } from '../sdk-errors.js';
 import { deletedTopicKey, TOPIC_DIRECTORY_PK, topicDirectoryKey, topicKey } from './keys.js';
 import { queryItems } from './query.js';
+
+/** Reads and deletes of one topic deletion, at most: each lost only to a concurrent update. */
+const DELETE_ATTEMPTS_MAX = 3;
 
 /** Config attributes are absent on topics stored before the attribute existed. */
 interface TopicItem {
@@ -57,8 +61,8 @@ function fromItem(item: Record<string, unknown>): Topic {
 }
 
 /**
- * Topics in the meta table: the topic item (read on every produce and fetch, keyed by name so reads
- * spread over partitions) and a copy under one directory key so listing is a single Query, never
+ * Topics in the meta table: the topic item (read by produce and fetch, through each process's
+ * `TopicCache`; keyed by name so reads spread over partitions) and a copy under one directory key so listing is a single Query, never
  * a Scan. Both change together in one transaction.
  */
 export class DynamoDbTopicStore implements TopicStore {
@@ -96,6 +100,7 @@ export class DynamoDbTopicStore implements TopicStore {
     }
   }
 
+  /** Always strongly consistent: this store keeps no copies (see `TopicFreshness`). */
   async get(name: string): Promise<Topic | undefined> {
     const { Item } = await this.documents.send(
       new GetCommand({ TableName: this.tableName, Key: topicKey(name), ConsistentRead: true }),
@@ -147,32 +152,38 @@ export class DynamoDbTopicStore implements TopicStore {
     }
   }
 
+  /**
+   * Deletes the incarnation and partition count it read, so the topic it answers names every
+   * partition to close (`PartitionLog.closePartitions`); a concurrent change is read again.
+   */
   async delete(name: string, deletedAtMs: number): Promise<Topic | undefined> {
-    const topic = await this.get(name);
-    if (!topic) return undefined;
-    const remove = (key: { pk: string; sk: string }) => ({
-      Delete: {
-        TableName: this.tableName,
-        Key: key,
-        ConditionExpression: 'id = :id',
-        ExpressionAttributeValues: { ':id': topic.topicId },
-      },
-    });
-    try {
-      await this.documents.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            remove(topicKey(name)),
-            remove(topicDirectoryKey(name)),
-            { Put: { TableName: this.tableName, Item: deletedTopicItem(topic, deletedAtMs) } },
-          ],
-        }),
-      );
-      return topic;
-    } catch (error) {
-      if (anyConditionFailed(error)) return undefined;
-      throw error;
+    for (let attempt = 1; attempt <= DELETE_ATTEMPTS_MAX; attempt++) {
+      const topic = await this.get(name);
+      if (!topic) return undefined;
+      const remove = (key: { pk: string; sk: string }) => ({
+        Delete: {
+          TableName: this.tableName,
+          Key: key,
+          ConditionExpression: 'id = :id AND pc = :pc',
+          ExpressionAttributeValues: { ':id': topic.topicId, ':pc': topic.partitionCount },
+        },
+      });
+      try {
+        await this.documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              remove(topicKey(name)),
+              remove(topicDirectoryKey(name)),
+              { Put: { TableName: this.tableName, Item: deletedTopicItem(topic, deletedAtMs) } },
+            ],
+          }),
+        );
+        return topic;
+      } catch (error) {
+        if (!anyConditionFailed(error)) throw error;
+      }
     }
+    throw new ConflictError(`Topic '${name}' kept changing while it was being deleted; try again`);
   }
 }
 

@@ -27,6 +27,8 @@ export interface MemoryHeadItem {
   mt?: number;
   ab?: number;
   tc?: number;
+  /** Deleted at (epoch ms): a tombstone (`closePartitions`). */
+  dl?: number;
 }
 
 /** A batch item: keyed by its last offset, as the log table's sort key. */
@@ -63,8 +65,9 @@ export class MemoryHeads {
     return item;
   }
 
-  delete(topicId: string, partition: number): void {
-    this.items.delete(headId(topicId, partition));
+  /** Replaces the item whole, as a PutItem does. */
+  put(topicId: string, partition: number, item: MemoryHeadItem): void {
+    this.items.set(headId(topicId, partition), item);
   }
 }
 
@@ -80,6 +83,7 @@ export function toPartitionHead(partition: number, item: MemoryHeadItem | undefi
     maxTimestamp: item?.mt ?? 0,
     archivedBytes: item?.ab ?? 0,
     retentionClassFloorDays: item?.tc ?? 0,
+    ...(item?.dl === undefined ? {} : { deleted: true as const }),
   };
 }
 
@@ -95,7 +99,7 @@ export interface MemoryPartitionLogOptions {
  * to its end before another starts, as a transaction would):
  *
  * ```
- *  head   hw = expected (or absent when expected = 0)      → hw := expected + records, mt := last batch's
+ *  head   hw = expected (or absent, no tombstone, when 0)  → hw := expected + records, mt := last batch's
  *  batch  no batch item with the same last offset          → put
  *  key    no idempotency item, or one whose expiry passed  → put
  * ```
@@ -132,10 +136,11 @@ export class MemoryPartitionLog implements PartitionLog {
       if (stored && !(stored.expiresAt < this.now())) return { kind: 'idempotency-key-exists' };
     }
     for (const expected of request.expectedHeads) {
-      const stored = this.heads.get(topic.topicId, expected.partition)?.hw;
+      const head = this.heads.get(topic.topicId, expected.partition);
+      const stored = head?.hw;
       const unchanged =
         expected.highWatermark === 0
-          ? stored === undefined || stored === 0
+          ? head?.dl === undefined && (stored === undefined || stored === 0)
           : stored === expected.highWatermark;
       if (!unchanged) return { kind: 'head-moved' };
     }
@@ -224,9 +229,9 @@ export class MemoryPartitionLog implements PartitionLog {
     return item ? toStoredBatch(item) : undefined;
   }
 
-  async deletePartitionHeads(topic: Topic): Promise<void> {
+  async closePartitions(topic: Topic, deletedAtMs: number): Promise<void> {
     for (let partition = 0; partition < topic.partitionCount; partition++) {
-      this.heads.delete(topic.topicId, partition);
+      this.heads.put(topic.topicId, partition, { dl: deletedAtMs });
     }
   }
 
