@@ -94,8 +94,7 @@ export interface TieredStorageOptions {
 
 export function tieredStorageFor(runtime: Runtime, options: TieredStorageOptions = {}): TieredStorage {
   const { config, documents, s3 } = runtime;
-  // Produce and fetch read topics through this process's cache; everything else reads them fresh.
-  const topicStore = new TopicCache(new DynamoDbTopicStore(documents, config.metaTableName), runtime.clock);
+  const topicStore = new DynamoDbTopicStore(documents, config.metaTableName);
   const partitionLog = partitionLogFor(runtime);
   const manifest = new DynamoDbSegmentManifest(documents, { metaTableName: config.metaTableName });
   const objects = new S3SegmentObjects(s3, config.segmentBucketName);
