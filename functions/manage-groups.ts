@@ -1,6 +1,6 @@
 /** Lambda entry for consumer groups: membership, heartbeats, commits, describe, reset and delete. */
 
-import { type CoreRuntime, getDefaultCoreRuntime } from '../shared/core-runtime.js';
+import type { CoreRuntime } from '../shared/core-runtime.js';
 import type { ResetTarget } from '../shared/domain/group-service.js';
 import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
@@ -14,7 +14,7 @@ import {
   MemberId,
   ResetOffsetsRequest,
 } from '../shared/http/schemas.js';
-import { lazyS3Bucket } from '../shared/lazy-s3-bucket.js';
+import { getDefaultRuntime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
 export function createHandler(runtime: CoreRuntime): HttpHandler {
@@ -85,7 +85,8 @@ export function createHandler(runtime: CoreRuntime): HttpHandler {
 }
 
 /**
- * Groups and offsets live in the tables; only a reset to a timestamp may read the log's payload
- * objects or segments, so the S3 client is imported at the first such read, not at each cold start.
+ * With the S3 client, though only a reset to a timestamp reads the log's payload objects or
+ * segments: importing it at that first read instead measured no faster at a cold start (the
+ * dynamic import's lazily evaluated modules grew the bundle by 79 KiB; BENCHMARKS.md, cold starts).
  */
-export const handler = lazyHandler(() => createHandler(getDefaultCoreRuntime(lazyS3Bucket)));
+export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

@@ -1,5 +1,5 @@
 /** Lambda entry for subscriptions: create, list, describe (lag, errors, dead letters) and delete. */
-import { type CoreRuntime, getDefaultCoreRuntime } from '../shared/core-runtime.js';
+import type { CoreRuntime } from '../shared/core-runtime.js';
 import type { TargetCheck } from '../shared/domain/subscription-service.js';
 import { createHttpHandler, parseBody, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
@@ -9,7 +9,7 @@ import {
   SubscriptionName,
   toSubscriptionInput,
 } from '../shared/http/subscription-schemas.js';
-import { lazyS3Bucket } from '../shared/lazy-s3-bucket.js';
+import { getDefaultRuntime } from '../shared/runtime.js';
 import { subscriptionServicesFor } from '../shared/subscription-services.js';
 
 /** `checkTarget` is for tests; by default module targets are accepted on the local stack only. */
@@ -45,8 +45,5 @@ export function createHandler(
   );
 }
 
-/**
- * Subscriptions live in the tables; starting AT_TIMESTAMP and the age of an archived record read
- * the log's payload objects or segments, so the S3 client is imported at the first such read.
- */
-export const handler = lazyHandler(() => createHandler(getDefaultCoreRuntime(lazyS3Bucket)));
+/** With the S3 client: starting AT_TIMESTAMP and an archived record's age read the log's segments. */
+export const handler = lazyHandler(() => createHandler(getDefaultRuntime()));

@@ -9,14 +9,14 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { type CoreRuntime, getDefaultCoreRuntime } from '../shared/core-runtime.js';
+import type { CoreRuntime } from '../shared/core-runtime.js';
 import { InvalidRequestError, SubscriptionNotFoundError } from '../shared/domain/errors.js';
 import type { Subscription } from '../shared/domain/subscription.js';
 import type { SubscriptionService, TargetCheck } from '../shared/domain/subscription-service.js';
 import { problemFor } from '../shared/http/problem.js';
 import { CreateSubscriptionRequest, toSubscriptionInput } from '../shared/http/subscription-schemas.js';
-import { lazyS3Bucket } from '../shared/lazy-s3-bucket.js';
 import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { getDefaultRuntime } from '../shared/runtime.js';
 import { subscriptionServicesFor } from '../shared/subscription-services.js';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -174,7 +174,6 @@ export function createHandler(
 let built: SubscriptionResourceHandler | undefined;
 
 export const handler: SubscriptionResourceHandler = (event, context) => {
-  // As the subscriptions API: the S3 client is imported at the first read that needs it.
-  built ??= createHandler(getDefaultCoreRuntime(lazyS3Bucket));
+  built ??= createHandler(getDefaultRuntime());
   return built(event, context);
 };

@@ -15,8 +15,8 @@ import { type Clock, systemClock } from './domain/clock.js';
 import { powertoolsTelemetry } from './observability/powertools-telemetry.js';
 import { noTelemetry, type Telemetry } from './observability/telemetry.js';
 import type { PayloadObjects } from './ports/partition-log.js';
-import type { PresignedObjects, UploadRead } from './ports/record-uploads.js';
-import type { RescuedBatch, SegmentObjects } from './ports/segment-archive.js';
+import type { PresignedObjects } from './ports/record-uploads.js';
+import type { SegmentObjects } from './ports/segment-archive.js';
 
 /**
  * The segment bucket as the services use it: segments, rescued batches and the payload objects of
@@ -32,7 +32,7 @@ export interface CoreRuntime {
   readonly config: ShoalConfig;
   readonly dynamodb: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
-  /** The segment bucket: S3 adapters (`runtime.ts`), loaded on first use, or refused. */
+  /** The segment bucket: S3 adapters (`runtime.ts`), or refused ({@link noBucket}). */
   readonly bucket: SegmentBucket;
   /** Where handlers report metrics: EMF in Lambda, nowhere on the local stack. */
   readonly telemetry: Telemetry;
@@ -77,9 +77,9 @@ export function createCoreRuntime(
 let defaultCoreRuntime: CoreRuntime | undefined;
 
 /**
- * The process-wide runtime from `process.env` of a function that calls S3 rarely or never, built
+ * The process-wide runtime from `process.env` of a function that never calls S3, built
  * on first use and reused by warm invocations; its metrics go to CloudWatch (EMF through
- * Powertools). `bucketFor` says how it reaches the bucket: {@link lazyBucket} or {@link noBucket}.
+ * Powertools). `bucketFor` says how it reaches the bucket ({@link noBucket}).
  */
 export function getDefaultCoreRuntime(bucketFor: (config: ShoalConfig) => SegmentBucket): CoreRuntime {
   if (!defaultCoreRuntime) {
@@ -109,48 +109,5 @@ export function noBucket(functionName: string): SegmentBucket {
       putObject: refuse,
     },
     presigned: { presignPut: refuse, presignGet: refuse, readUpload: refuse },
-  };
-}
-
-/**
- * The bucket of a function that needs S3 on rare requests only (a group reset to a timestamp that
- * reaches a segment, the age of an archived record): `load` (a dynamic import of the S3 adapters)
- * runs at the first call, not at the cold start; a failed load is tried again at the next call.
- */
-export function lazyBucket(load: () => Promise<SegmentBucket>): SegmentBucket {
-  let loading: Promise<SegmentBucket> | undefined;
-  const loaded = () => {
-    loading ??= load().catch((error: unknown) => {
-      loading = undefined;
-      throw error;
-    });
-    return loading;
-  };
-  return {
-    objects: {
-      putSegment: async (key: string, bytes: Uint8Array, tags: Readonly<Record<string, string>>) =>
-        (await loaded()).objects.putSegment(key, bytes, tags),
-      readRange: async (key: string, start: number, end: number) =>
-        (await loaded()).objects.readRange(key, start, end),
-      tagSegment: async (key: string, tags: Readonly<Record<string, string>>) =>
-        (await loaded()).objects.tagSegment(key, tags),
-      deleteObjects: async (keys: readonly string[]) => (await loaded()).objects.deleteObjects(keys),
-      putRescued: async (topicId: string, partition: number, batch: RescuedBatch) =>
-        (await loaded()).objects.putRescued(topicId, partition, batch),
-      getRescued: async (topicId: string, partition: number, baseOffset: number) =>
-        (await loaded()).objects.getRescued(topicId, partition, baseOffset),
-      listRescued: async (topicId: string, partition: number, belowOffset: number, limit: number) =>
-        (await loaded()).objects.listRescued(topicId, partition, belowOffset, limit),
-      putObject: async (key: string, bytes: Uint8Array, tags: Readonly<Record<string, string>>) =>
-        (await loaded()).objects.putObject(key, bytes, tags),
-    },
-    presigned: {
-      presignPut: async (key: string, bytes: number, expiresInMs: number) =>
-        (await loaded()).presigned.presignPut(key, bytes, expiresInMs),
-      presignGet: async (key: string, expiresInMs: number) =>
-        (await loaded()).presigned.presignGet(key, expiresInMs),
-      readUpload: async (key: string, bytesMax: number): Promise<UploadRead> =>
-        (await loaded()).presigned.readUpload(key, bytesMax),
-    },
   };
 }

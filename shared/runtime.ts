@@ -1,8 +1,8 @@
 /**
  * The composition root of the AWS side: builds the SDK clients once per process (module scope in a
  * Lambda, once per local stack) from the config, and hands them to the adapters. This module holds
- * the S3 clients; a function that never calls S3, or only on rare requests, builds its runtime from
- * `core-runtime.ts` instead and keeps the S3 client out of its bundle or its cold start.
+ * the S3 clients; a function that never calls S3 builds its runtime from `core-runtime.ts` instead
+ * and keeps the S3 client out of its bundle.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readConfig, type ShoalConfig } from './config.js';

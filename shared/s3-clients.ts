@@ -1,8 +1,6 @@
 /**
  * The S3 clients of a runtime and the segment bucket's adapters over them: what `runtime.ts` adds
- * to the core runtime, and what a function that needs S3 on rare requests only imports at the
- * first of them (`lazy-s3-bucket.ts`). Its one export keeps that dynamic import small: esbuild keeps
- * every export of a module imported dynamically.
+ * to the core runtime (`core-runtime.ts`).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3PresignedObjects } from './adapters/s3/presigned-objects.js';
