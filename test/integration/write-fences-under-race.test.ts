@@ -7,8 +7,10 @@
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbTopicRemains } from '../../shared/adapters/dynamodb/topic-remains.js';
+import { withConfigDefaults } from '../../shared/domain/topic.js';
 import { createRuntime, type Runtime } from '../../shared/runtime.js';
-import { type Services, servicesFor } from '../../shared/services.js';
+import { partitionLogFor, type Services, servicesFor } from '../../shared/services.js';
 import { createRaces, type Races, touchesKey } from '../support/between-read-and-write.js';
 import { type ApiClient, apiClient, str } from '../support/http-client.js';
 import { createTestRuntime, startTestApi } from '../support/local-aws.js';
@@ -118,6 +120,44 @@ describe('the deletion fence: tombstone heads inside the transaction', () => {
     expect(answer.status).toBe(404);
     expect(await batchItems(topicId, 0)).toBe(0);
     expect((await api.get('/v1/topics/race-delete')).status).toBe(404);
+  });
+
+  it('closes every partition of a topic whose partitions were added between the read and the write of its deletion', async () => {
+    await createTopic('race-grow', 2);
+    const race = races.before(
+      'TransactWriteItems',
+      async () => {
+        await other.topics.update('race-grow', { partitions: 4 });
+      },
+      { matches: touchesKey('T#race-grow') },
+    );
+
+    const answer = await api.delete('/v1/topics/race-grow');
+
+    expect(race.outcomes[0]).toEqual({
+      error: 'TransactionCanceledException',
+      reasons: ['ConditionalCheckFailed', 'ConditionalCheckFailed', 'None'],
+    });
+    expect(answer.status).toBe(204);
+    const deleted = await other.topics.describe('race-grow').catch((error: Error) => error.name);
+    expect(deleted).toBe('TopicNotFoundError');
+    const remains = await new DynamoDbTopicRemains(runtime.documents, {
+      metaTableName: runtime.config.metaTableName,
+      logTableName: runtime.config.logTableName,
+    }).listDeleted(1_000);
+    const topic = remains.find((entry) => entry.name === 'race-grow');
+    expect(topic?.partitionCount).toBe(4);
+    const heads = await partitionLogFor(runtime).readHeads(
+      {
+        name: 'race-grow',
+        topicId: topic?.topicId ?? '',
+        partitionCount: 4,
+        config: withConfigDefaults({ retentionMs: 86_400_000 }),
+        createdAt: 0,
+      },
+      [0, 1, 2, 3],
+    );
+    expect(heads.map((head) => head.deleted)).toEqual([true, true, true, true]);
   });
 
   it('appends through a copy cached before the topic was deleted and created again to the new incarnation', async () => {
