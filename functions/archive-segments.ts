@@ -2,13 +2,12 @@
  * Lambda entry of the archiver, invoked on a schedule (EventBridge in AWS, a timer on the local
  * stack). One invocation is one pass over every partition; the event's content does not matter.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { ArchiveRunReport } from '../shared/domain/archiver.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { type TieredStorageOptions, tieredStorageFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 /** What an invocation returns (and logs). */
 export interface ArchiveSummary {

@@ -7,7 +7,7 @@
  * The policy names the one method ARN asked about, never a wildcard: API Gateway caches it under
  * the token, method and path, and a policy reused for another request can then only deny.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { readSecretString } from '../shared/adapters/secrets-manager/secret-string.js';
 import {
@@ -27,9 +27,9 @@ import {
 } from '../shared/authorization/jwt-keys.js';
 import { type AuthorizerConfig, readAuthorizerConfig } from '../shared/config.js';
 import { findRoute } from '../shared/http/route-table.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 /** What the authorizer needs; tests pass their own keys and clock. */
 export interface AuthorizerDependencies {

@@ -11,13 +11,13 @@
  * subscription CloudWatch metrics (EMF through Powertools Metrics, namespace `Shoal`, dimensions
  * `service` and `Subscription`).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { parseLogPartitionKey } from '../shared/adapters/dynamodb/keys.js';
 import { LambdaInvoker } from '../shared/adapters/lambda/lambda-invoker.js';
 import type { DispatchReport, DispatchTrigger } from '../shared/domain/dispatcher.js';
+import { createLogger } from '../shared/observability/logger.js';
 import {
   DIMENSION,
   METRICS_NAMESPACE,
@@ -33,7 +33,7 @@ import {
 } from '../shared/subscription-services.js';
 import { watchNotifierFor } from '../shared/watch-services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 /** Time kept back at the end of an invocation for releasing leases and publishing metrics. */
 const SAFETY_MS = 10_000;

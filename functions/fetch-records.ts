@@ -1,18 +1,17 @@
 /** Lambda entry for reading records and looking up offsets by time. */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { LIMITS } from '../shared/domain/limits.js';
 import type { LogRecord } from '../shared/domain/record.js';
 import { createHttpHandler, parseParameters, parsePathParameter } from '../shared/http/http-handler.js';
 import { type HttpHandler, lazyHandler } from '../shared/http/lambda-http.js';
 import { renderFetchResult } from '../shared/http/render.js';
 import { FetchQuery, OffsetsQuery, PartitionParam, TopicName } from '../shared/http/schemas.js';
+import { createLogger } from '../shared/observability/logger.js';
 import { countFetched } from '../shared/observability/record-metrics.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
 import type { PresignedObjects } from '../shared/ports/record-uploads.js';
 import { getDefaultRuntime, type Runtime } from '../shared/runtime.js';
 import { servicesFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 export function createHandler(runtime: Runtime): HttpHandler {
   const { log, presigned } = servicesFor(runtime);

@@ -3,17 +3,17 @@
  * group's lag and every partition's archive lag, published as CloudWatch metrics for the dashboard
  * and the alarms (`infra/observability.ts`). It only reads.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../shared/adapters/dynamodb/group-store.js';
 import { DynamoDbPartitionLog } from '../shared/adapters/dynamodb/partition-log.js';
 import { type CoreRuntime, getDefaultCoreRuntime, noBucket } from '../shared/core-runtime.js';
 import { LIMITS } from '../shared/domain/limits.js';
 import { LagMonitor, type LagSample } from '../shared/observability/lag-monitor.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
+import { withSourceMappedErrors } from '../shared/observability/source-maps.js';
 import { servicesFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 /** Time kept back at the end of an invocation for publishing the metrics. */
 const SAFETY_MS = 5_000;
@@ -72,8 +72,8 @@ export function createHandler(
 
 let built: MeasureLagHandler | undefined;
 
-export const handler: MeasureLagHandler = (event, context) => {
+export const handler: MeasureLagHandler = withSourceMappedErrors(async (event, context) => {
   // Heads, offsets and batch items only: the role has no access to the segment bucket.
   built ??= createHandler(getDefaultCoreRuntime(() => noBucket('measure-lag')));
   return built(event, context);
-};
+});

@@ -3,13 +3,12 @@
  * stack). One invocation removes what deleted topics left behind, within its bounds
  * (`shared/domain/topic-reaper.ts`); the next one goes on where it stopped.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { ReapReport, TopicReaperOptions } from '../shared/domain/topic-reaper.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { topicReaperFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 export type ReapHandler = (event?: unknown) => Promise<ReapReport>;
 

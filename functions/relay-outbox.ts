@@ -7,17 +7,16 @@
  * Partial failures are reported with `batchItemFailures`: Lambda retries from the first record not
  * relayed, and the records after it that were relayed replay their first answer.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDbTopicStore } from '../shared/adapters/dynamodb/topic-store.js';
 import { readOutboxConfig } from '../shared/config.js';
 import { LogService } from '../shared/domain/log-service.js';
 import { type OutboxMapping, type OutboxStreamRecord, relayOutbox } from '../shared/domain/outbox-relay.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { partitionLogFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 export type RelayHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 

@@ -7,16 +7,15 @@
  * ReportBatchItemFailures): the stream resumes at the first batch not rescued, so nothing is
  * skipped and the batches before it are not stored twice (storing twice would be harmless anyway).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { parseLogPartitionKey } from '../shared/adapters/dynamodb/keys.js';
 import { type RemovedBatch, RescueFailedError } from '../shared/domain/archiver-rescue.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
 import { backgroundEntry, type Runtime } from '../shared/runtime.js';
 import { tieredStorageFor } from '../shared/services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 export type RescueHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 

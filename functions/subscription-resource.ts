@@ -7,7 +7,6 @@
  * Properties: `Subscription`, the API's create request as JSON text (CloudFormation turns every
  * other property value into a string). The physical id is the subscription name.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import type { CoreRuntime } from '../shared/core-runtime.js';
 import { InvalidRequestError, SubscriptionNotFoundError } from '../shared/domain/errors.js';
@@ -15,11 +14,12 @@ import type { Subscription } from '../shared/domain/subscription.js';
 import type { SubscriptionService, TargetCheck } from '../shared/domain/subscription-service.js';
 import { problemFor } from '../shared/http/problem.js';
 import { CreateSubscriptionRequest, toSubscriptionInput } from '../shared/http/subscription-schemas.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
+import { withSourceMappedErrors } from '../shared/observability/source-maps.js';
 import { getDefaultRuntime } from '../shared/runtime.js';
 import { subscriptionServicesFor } from '../shared/subscription-services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 /** What CloudFormation is told. */
 export interface CustomResourceResponse {
@@ -173,7 +173,7 @@ export function createHandler(
 
 let built: SubscriptionResourceHandler | undefined;
 
-export const handler: SubscriptionResourceHandler = (event, context) => {
+export const handler: SubscriptionResourceHandler = withSourceMappedErrors(async (event, context) => {
   built ??= createHandler(getDefaultRuntime());
   return built(event, context);
-};
+});

@@ -6,16 +6,16 @@
  * the costs). Every answer goes down the connection through the poster; the route's own answer is
  * only the status API Gateway expects.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { type CoreRuntime, getDefaultCoreRuntime, noBucket } from '../shared/core-runtime.js';
 import { problemFor } from '../shared/http/problem.js';
 import { WatchClientMessage } from '../shared/http/watch-schemas.js';
-import { SERVICE_NAME } from '../shared/observability/telemetry.js';
+import { createLogger } from '../shared/observability/logger.js';
+import { withSourceMappedErrors } from '../shared/observability/source-maps.js';
 import { servicesFor } from '../shared/services.js';
 import { watchPosterFor, watchServiceFor } from '../shared/watch-services.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 /** The largest message the function reads (a watch of 32 topics of 249 characters fits well). */
 const MESSAGE_BYTES_MAX = 16 * 1024;
@@ -102,8 +102,8 @@ function parseJson(text: string): unknown {
 
 let built: WatchHandler | undefined;
 
-export const handler: WatchHandler = (event) => {
+export const handler: WatchHandler = withSourceMappedErrors(async (event) => {
   // Watches and heartbeats: the role has no access to the segment bucket.
   built ??= createHandler(getDefaultCoreRuntime(() => noBucket('watch-topics')));
   return built(event);
-};
+});

@@ -8,6 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { readConfig, type ShoalConfig } from './config.js';
 import { type CoreRuntime, type CoreRuntimeOptions, createCoreRuntime } from './core-runtime.js';
 import { powertoolsTelemetry } from './observability/powertools-telemetry.js';
+import { mapErrorStack } from './observability/source-maps.js';
 import { s3ClientsFor } from './s3-clients.js';
 
 /** What a handler that calls S3 needs: the core runtime, with the S3 clients behind its bucket. */
@@ -59,6 +60,9 @@ export function backgroundEntry<Args extends unknown[], Result>(
     built ??= build(runtime);
     try {
       return await built(...args);
+    } catch (error) {
+      // Lambda logs what the handler throws: with its stack mapped, it names the sources.
+      throw mapErrorStack(error);
     } finally {
       runtime.telemetry.flush();
     }

@@ -2,19 +2,19 @@
  * Turns a table of operations into an API Gateway proxy handler: finds the route, hands the
  * operation a parsed request, maps its answer or error to HTTP. Handlers stay thin.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { InvalidRequestError, LimitExceededError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
-import { METRIC, noTelemetry, SERVICE_NAME, type Telemetry } from '../observability/telemetry.js';
+import { createLogger } from '../observability/logger.js';
+import { METRIC, noTelemetry, type Telemetry } from '../observability/telemetry.js';
 import { JsonText } from './json-text.js';
 import type { HttpHandler } from './lambda-http.js';
 import { jsonStringBytes, jsonTextJsonStringBytesMax } from './payload-size.js';
 import { internalErrorResult, problemFor, problemResult } from './problem.js';
 import { type FunctionName, findRoute, type OperationId, type OperationIdOf } from './route-table.js';
 
-const logger = new Logger({ serviceName: SERVICE_NAME });
+const logger = createLogger();
 
 /** What an operation sees of a request. */
 export interface HttpRequest {

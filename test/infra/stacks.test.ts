@@ -220,6 +220,16 @@ describe('stateless stack', () => {
     expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length + BACKGROUND_FUNCTIONS.length + 2);
   });
 
+  it('starts no function with --enable-source-maps: errors are mapped when logged, not every stack at every start', () => {
+    const functions = Object.values(resourcesOf(statelessTemplate, 'AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThan(FUNCTION_NAMES.length);
+    for (const fn of functions) {
+      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      expect(String(variables?.NODE_OPTIONS ?? '')).not.toContain('--enable-source-maps');
+    }
+  });
+
   it('keeps the logical ids the API functions were deployed with before ShoalFunction built them', () => {
     // Function, log group, role, role policy: a new id would replace the function and leave its
     // retained log group behind.
