@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryGroupStore } from '../../shared/adapters/memory/group-store.js';
 import { MemoryPartitionLog } from '../../shared/adapters/memory/partition-log.js';
 import { MemoryTopicStore } from '../../shared/adapters/memory/topic-store.js';
-import { OffsetRegressionError } from '../../shared/domain/errors.js';
+import { OffsetRegressionError, TopicNotFoundError } from '../../shared/domain/errors.js';
 import { GroupService } from '../../shared/domain/group-service.js';
 import { LogService } from '../../shared/domain/log-service.js';
 import { TopicService } from '../../shared/domain/topic-service.js';
@@ -210,5 +210,31 @@ describe('the answer of a commit over several topics', () => {
     const result = await service.commit('g', { offsets });
 
     expect(result.offsets).toEqual(offsets);
+  });
+});
+
+describe('the partitions a reset names', () => {
+  it('resets each named partition once, in partition order', async () => {
+    const { service } = await world();
+
+    const result = await service.reset('g', {
+      topic: 't',
+      to: { kind: 'offset', offset: 1 },
+      partitions: [1, 0, 1],
+    });
+
+    expect(result.offsets).toEqual([
+      { topic: 't', partition: 0, offset: 1 },
+      { topic: 't', partition: 1, offset: 0 },
+    ]);
+  });
+
+  it('fails for a topic that does not exist, and creates no group', async () => {
+    const { service } = await world();
+
+    await expect(service.reset('g', { topic: 'absent', to: { kind: 'earliest' } })).rejects.toBeInstanceOf(
+      TopicNotFoundError,
+    );
+    expect(await service.list()).toEqual([]);
   });
 });

@@ -188,6 +188,18 @@ describe('a produce that names uploads', () => {
     await expect(w.log.produce('t', [named(notUtf8)])).resolves.toMatchObject({ records: [{ offset: 0 }] });
   });
 
+  it('answers a repeat under the same Idempotency-Key with the first answer, though the upload is gone', async () => {
+    const w = await world();
+    const id = await w.upload(utf8('once'));
+    const first = await w.log.produce('t', [named(id, 'STRING')], 'key-1');
+    w.uploads.objects.clear();
+
+    const again = await w.log.produce('t', [named(id, 'STRING')], 'key-1');
+
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(await w.highWatermark()).toBe(1);
+  });
+
   it('refuses an upload id of another shape before reading any upload', async () => {
     const w = await world();
 
