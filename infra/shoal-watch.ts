@@ -41,6 +41,11 @@ export interface ShoalWatchProps {
   readonly memorySize?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The stack output that names the watch URL; a second ShoalWatch in one stack needs its own.
+   * @default 'WatchUrl'
+   */
+  readonly outputName?: string;
 }
 
 const RATE_LIMIT_DEFAULT = 100;
@@ -114,12 +119,30 @@ export class ShoalWatch extends Construct {
     const endpoint = this.stage.callbackUrl;
     this.watchFunction.function.addEnvironment(ENV.watchEndpoint, endpoint);
     props.notifier.function.addEnvironment(ENV.watchEndpoint, endpoint);
-    new CfnOutput(Stack.of(this), 'WatchUrl', {
+    new CfnOutput(Stack.of(this), this.outputNameOf(props.outputName), {
       value: this.url,
       description:
         "The consumers' watchUrl: idle consumers wait for notifications here instead of long polling",
     });
     this.acknowledgeFindings();
+  }
+
+  /**
+   * `WatchUrl`, or for a second ShoalWatch in the stack (two ShoalLogs, say) the construct path
+   * before it, so that each keeps an output; a name asked for must be free.
+   */
+  private outputNameOf(asked: string | undefined): string {
+    const stack = Stack.of(this);
+    if (asked !== undefined) {
+      if (stack.node.tryFindChild(asked)) {
+        throw new Error(
+          `ShoalWatch ${this.node.path}: the stack has an output '${asked}' already; choose another outputName`,
+        );
+      }
+      return asked;
+    }
+    if (!stack.node.tryFindChild('WatchUrl')) return 'WatchUrl';
+    return `${this.node.path.slice(stack.node.path.length).replace(/[^A-Za-z0-9]/g, '')}WatchUrl`;
   }
 
   /** `execute-api:ManageConnections` for `POST @connections/*` of this stage, acknowledged for cdk-nag. */

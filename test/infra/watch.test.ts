@@ -72,6 +72,17 @@ describe('ShoalWatch', () => {
     template.hasOutput('WatchUrl', {});
   });
 
+  it('gives a second watch in the stack an output of its own, by its path or the outputName asked for', () => {
+    const stack = Stack.of(build({}));
+    expect(stack.node.tryFindChild('WatchUrl')).toBeDefined();
+    expect(stack.node.tryFindChild('Other0WatchUrl')).toBeDefined();
+    build({ outputName: 'AnalyticsWatchUrl' });
+    expect(stack.node.tryFindChild('AnalyticsWatchUrl')).toBeDefined();
+    expect(() => build({ outputName: 'AnalyticsWatchUrl' })).toThrow(
+      /has an output 'AnalyticsWatchUrl' already; choose another outputName/,
+    );
+  });
+
   it('fails when a throttling limit is not a whole number in range', () => {
     expect(() => build({ throttlingRateLimit: 0 })).toThrow(
       /throttlingRateLimit must be a whole number from 1 to 10000, got 0/,
