@@ -6,21 +6,24 @@
  * first invocation of a new execution environment does:
  *
  * - bundle bytes, and the share of zod, the S3 client and the rest of the AWS SDK in it;
- * - import ms (module evaluation: Lambda's INIT phase) and first-event ms (clients built, first
- *   requests), the median of `runs` processes, with `--enable-source-maps` (as deployed) and
- *   without it.
+ * - import ms (module evaluation: Lambda's INIT phase), the CPU ms the process spent on it (user
+ *   and system, all threads: steadier than wall time on a busy machine), and first-event ms
+ *   (clients built, first requests), the median of `runs` processes, as deployed (no
+ *   `--enable-source-maps`: a logged error's stack is mapped when it is logged,
+ *   `shared/observability/source-maps.ts`) and with that flag, as deployed before.
  *
  * This machine is not Lambda (Node 20 here, Node 22 there; no network latency to DynamoDB), so the
  * figures compare functions and settings with each other rather than predict Lambda's INIT time.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Metafile } from 'esbuild';
-import { ESBUILD_TARGET, FUNCTIONS_DIR, REQUIRE_BANNER } from '../infra/shoal-function.js';
+import { ESBUILD_TARGET, FUNCTIONS_DIR, PROJECT_ROOT, REQUIRE_BANNER } from '../infra/shoal-function.js';
 import { startLocalStack } from '../local/stack.js';
 import { ENV } from '../shared/config.js';
 import { percentile } from './stats.js';
@@ -30,6 +33,8 @@ interface ColdStartCase {
   readonly name: string;
   /** Builds the event from the names the setup created. */
   readonly event: (names: { topic: string; group: string }) => unknown;
+  /** Settings the function reads besides the tables and bucket (`infra/` sets them in AWS). */
+  readonly env?: (names: { topic: string; group: string }) => Record<string, string>;
 }
 
 export interface ColdStartRow {
@@ -37,14 +42,21 @@ export interface ColdStartRow {
   readonly bundleBytes: number;
   /** Bytes of the bundle's output that come from each group of inputs. */
   readonly shares: { readonly zod: number; readonly s3Client: number; readonly otherAwsSdk: number };
-  /** Medians over the runs, ms. */
-  readonly sourceMaps: ColdStartTimes;
-  readonly noSourceMaps: ColdStartTimes;
+  /** Medians over the runs, ms: as deployed, and with `--enable-source-maps`. */
+  readonly deployed: ColdStartTimes;
+  readonly enableSourceMaps: ColdStartTimes;
 }
 
 export interface ColdStartTimes {
   readonly importMs: number;
+  /** User and system CPU time of the process during the import. */
+  readonly importCpuMs: number;
   readonly firstEventMs: number;
+  /**
+   * The first stack mapped after the event (`shared/observability/source-maps.ts`, as a logged or
+   * thrown error is): reading and parsing the bundle's map. Paid by the first error, not the start.
+   */
+  readonly firstMappedStackMs: number;
   /** What the first event answered (status code, or `ok` for background functions). */
   readonly outcome: string;
 }
@@ -103,24 +115,91 @@ const CASES: readonly ColdStartCase[] = [
   { name: 'measure-lag', event: () => ({}) },
   { name: 'reap-topics', event: () => ({}) },
   { name: 'dispatch-subscriptions', event: () => ({}) },
+  {
+    name: 'watch-topics',
+    // A new connection: the function answers it without a message to post.
+    event: () => ({ requestContext: { connectionId: 'cold', eventType: 'CONNECT' } }),
+    env: () => ({ [ENV.watchEndpoint]: 'http://127.0.0.1:9' }),
+  },
+  { name: 'rescue-batches', event: () => ({ Records: [] }) },
+  {
+    name: 'relay-outbox',
+    event: () => ({ Records: [] }),
+    env: ({ topic }) => ({
+      [ENV.outboxTopic]: topic,
+      [ENV.outboxKeyAttribute]: 'id',
+      [ENV.outboxValueAttribute]: 'body',
+    }),
+  },
+  {
+    name: 'authorize-token',
+    // No bearer token: refused before any key is looked up, as a request without one is.
+    event: () => ({
+      type: 'REQUEST',
+      methodArn: 'arn:aws:execute-api:eu-west-1:1:a/prod/GET/v1/topics',
+      headers: {},
+    }),
+    env: () => ({
+      [ENV.jwtAlgorithms]: 'RS256',
+      [ENV.jwtIssuer]: 'https://issuer.example',
+      [ENV.jwtAudience]: 'shoal',
+      [ENV.jwtJwks]: '{"keys":[]}',
+    }),
+  },
 ];
 
 /** The child: imports the bundle, handles the event; prints the times. */
 const CHILD = `
 const { performance } = await import('node:perf_hooks');
 const started = performance.now();
+const cpuStarted = process.cpuUsage();
 const module = await import(process.env.COLD_BUNDLE_URL);
 const imported = performance.now();
+const cpu = process.cpuUsage(cpuStarted);
 const context = { awsRequestId: 'cold', functionName: 'cold', getRemainingTimeInMillis: () => 60000 };
-const answer = await module.handler(JSON.parse(process.env.COLD_EVENT), context);
-const handled = performance.now();
-process.stdout.write(JSON.stringify({
-  importMs: imported - started, firstEventMs: handled - imported,
-  outcome: answer && typeof answer === 'object' && 'statusCode' in answer
+let outcome;
+try {
+  const answer = await module.handler(JSON.parse(process.env.COLD_EVENT), context);
+  outcome = answer && typeof answer === 'object' && 'statusCode' in answer
     ? String(answer.statusCode) + (answer.statusCode >= 400 ? ' ' + String(answer.body).slice(0, 300) : '')
-    : 'ok',
+    : 'ok';
+} catch (error) {
+  outcome = 'threw ' + String(error?.message).slice(0, 300);
+}
+const handled = performance.now();
+const { sourceMappedStack } = await import(process.env.COLD_MAPPER_URL);
+const mapping = performance.now();
+const mappedStack = sourceMappedStack('Error: cold\\n    at handler (' + process.env.COLD_BUNDLE_URL + ':' + process.env.COLD_FRAME + ')');
+const mapped = performance.now();
+process.stdout.write(JSON.stringify({
+  importMs: imported - started, importCpuMs: (cpu.user + cpu.system) / 1000, firstEventMs: handled - imported,
+  firstMappedStackMs: mappedStack.includes('index.mjs') ? -1 : mapped - mapping, outcome,
 }));
 `;
+
+/** A `line:column` of the bundle that its map maps to a source: a frame the child maps. */
+async function mappedPositionIn(file: string): Promise<string> {
+  const map = new SourceMap(JSON.parse(await readFile(`${file}.map`, 'utf8')));
+  for (let line = 1; line <= 50; line++) {
+    if ('fileName' in map.findOrigin(line, 20)) return `${line}:20`;
+  }
+  throw new Error(`no mapped position in the first lines of ${file}`);
+}
+
+/** The stack mapper the functions bundle, on its own, for timing its first use. */
+async function bundleMapper(outDir: string): Promise<string> {
+  const file = join(outDir, 'source-maps.mjs');
+  await build({
+    entryPoints: [join(PROJECT_ROOT, 'shared/observability/source-maps.ts')],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    logLevel: 'silent',
+  });
+  return file;
+}
 
 async function bundle(
   name: string,
@@ -207,7 +286,9 @@ const median = (values: readonly number[]) =>
 function medianTimes(samples: readonly ColdStartTimes[]): ColdStartTimes {
   return {
     importMs: median(samples.map((sample) => sample.importMs)),
+    importCpuMs: median(samples.map((sample) => sample.importCpuMs)),
     firstEventMs: median(samples.map((sample) => sample.firstEventMs)),
+    firstMappedStackMs: median(samples.map((sample) => sample.firstMappedStackMs)),
     outcome: [...new Set(samples.map((sample) => sample.outcome))].join('/'),
   };
 }
@@ -246,9 +327,13 @@ export async function measureColdStarts(
     const rows: ColdStartRow[] = [];
     for (const [index, testCase] of cases.entries()) {
       const built = await bundle(testCase.name, join(scratch, 'bundles'));
+      const mapper = await bundleMapper(join(scratch, 'bundles'));
       const childEnv = {
         ...env,
+        ...testCase.env?.(names),
         COLD_BUNDLE_URL: `file://${built.file}`,
+        COLD_MAPPER_URL: `file://${mapper}`,
+        COLD_FRAME: await mappedPositionIn(built.file),
         COLD_EVENT: JSON.stringify(testCase.event(names)),
       };
       const withMaps: ColdStartTimes[] = [];
@@ -261,12 +346,12 @@ export async function measureColdStarts(
         name: testCase.name,
         bundleBytes: built.bytes,
         shares: sharesOf(built.metafile),
-        sourceMaps: medianTimes(withMaps),
-        noSourceMaps: medianTimes(withoutMaps),
+        deployed: medianTimes(withoutMaps),
+        enableSourceMaps: medianTimes(withMaps),
       };
       rows.push(row);
       onProgress(
-        `[${index + 1}/${cases.length}] ${row.name}: ${kib(row.bundleBytes)} KiB, import ${row.sourceMaps.importMs.toFixed(0)} ms, first event ${row.sourceMaps.firstEventMs.toFixed(0)} ms`,
+        `[${index + 1}/${cases.length}] ${row.name}: ${kib(row.bundleBytes)} KiB, import ${row.deployed.importMs.toFixed(0)} ms, first event ${row.deployed.firstEventMs.toFixed(0)} ms`,
       );
     }
     return rows;
@@ -279,15 +364,19 @@ export async function measureColdStarts(
 const kib = (bytes: number) => (bytes / 1024).toFixed(0);
 const percent = (part: number, whole: number) => `${whole === 0 ? 0 : Math.round((100 * part) / whole)}%`;
 
+/** A first answer in a table cell: the status, or what was thrown. */
+const answerOf = (outcome: string) =>
+  outcome.startsWith('threw ') ? outcome.split(' ', 2).join(' ') : outcome.split(' ', 1)[0];
+
 /** The table BENCHMARKS.md quotes. */
 export function coldStartTable(rows: readonly ColdStartRow[]): string {
   const lines = [
-    '| function | bundle KiB | zod | S3 client | rest of AWS SDK | import ms | first event ms | import ms, no source maps | first event ms, no source maps | first answer |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| function | bundle KiB | zod | S3 client | rest of AWS SDK | import ms | import CPU ms | first event ms | import ms, --enable-source-maps | import CPU ms, --enable-source-maps | first mapped stack ms | first answer |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.name} | ${kib(row.bundleBytes)} | ${percent(row.shares.zod, row.bundleBytes)} | ${percent(row.shares.s3Client, row.bundleBytes)} | ${percent(row.shares.otherAwsSdk, row.bundleBytes)} | ${row.sourceMaps.importMs.toFixed(0)} | ${row.sourceMaps.firstEventMs.toFixed(0)} | ${row.noSourceMaps.importMs.toFixed(0)} | ${row.noSourceMaps.firstEventMs.toFixed(0)} | ${row.sourceMaps.outcome.split(' ', 1)[0]} |`,
+      `| ${row.name} | ${kib(row.bundleBytes)} | ${percent(row.shares.zod, row.bundleBytes)} | ${percent(row.shares.s3Client, row.bundleBytes)} | ${percent(row.shares.otherAwsSdk, row.bundleBytes)} | ${row.deployed.importMs.toFixed(0)} | ${row.deployed.importCpuMs.toFixed(0)} | ${row.deployed.firstEventMs.toFixed(0)} | ${row.enableSourceMaps.importMs.toFixed(0)} | ${row.enableSourceMaps.importCpuMs.toFixed(0)} | ${row.deployed.firstMappedStackMs.toFixed(0)} | ${answerOf(row.deployed.outcome)} |`,
     );
   }
   return lines.join('\n');
