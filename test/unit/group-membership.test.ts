@@ -18,11 +18,23 @@ import { manualClock } from '../support/manual-clock.js';
 
 const SESSION_MS = 10_000;
 
-/** The in-memory store with a hook before the next membership write, and a switch that refuses them all. */
+/**
+ * The in-memory store with a hook before the next membership write, a switch that refuses them all,
+ * and a deletion reported lost after it applied.
+ */
 class ContendedGroupStore extends MemoryGroupStore {
   beforeNextMembershipWrite: (() => Promise<void>) | undefined;
   refuseAll = false;
   membershipWrites = 0;
+  /** Applies the next deletion but reports it as not applied (a timeout after the write). */
+  reportNextDeleteLost = false;
+
+  override async delete(group: string, groupId: string, generation: number): Promise<boolean> {
+    const applied = await super.delete(group, groupId, generation);
+    if (!this.reportNextDeleteLost) return applied;
+    this.reportNextDeleteLost = false;
+    return false;
+  }
 
   override async writeMembership(change: MembershipChange): Promise<boolean> {
     this.membershipWrites++;
@@ -178,5 +190,17 @@ describe('joins and leaves that race', () => {
 
     expect(error).toBeInstanceOf(RetryableError);
     expect(groups.membershipWrites).toBe(LIMITS.groupWriteAttemptsMax);
+  });
+});
+
+describe('a group deletion whose outcome was unknown', () => {
+  it('answers deleted when the deletion had landed', async () => {
+    const { service, groups } = await world();
+    await service.commit('g', { offsets: [{ topic: 't', partition: 0, offset: 0 }] });
+    groups.reportNextDeleteLost = true;
+
+    await service.delete('g');
+
+    expect(await service.list()).toEqual([]);
   });
 });
