@@ -24,6 +24,16 @@ import { ShoalFunction } from './shoal-function.js';
 /** An ACL given as entries or in its text form (`topic:orders:Write`). */
 export type AclInput = readonly (AclEntry | string)[];
 
+/**
+ * Whether an ACL lets its holder consume a topic (Read on some topic, or All): such a holder may
+ * open the watch WebSocket of idle consumers (`ShoalWatch.grantConnect`).
+ */
+export function readsTopics(acl: AclInput): boolean {
+  return aclOf(acl).some(
+    (entry) => entry.resourceType === 'topic' && (entry.operation === 'Read' || entry.operation === 'All'),
+  );
+}
+
 function aclOf(input: AclInput): AclEntry[] {
   const texts = input.filter((entry): entry is string => typeof entry === 'string');
   const parsed = parseAcl(texts);
@@ -88,6 +98,13 @@ export function grantShoalAccess(grantee: iam.IGrantable, api: apigateway.RestAp
   if (allow.length === 0) return iam.Grant.drop(grantee, `${EXECUTE_API_INVOKE} on no route`);
   const grant = iam.Grant.addToPrincipal({ grantee, actions: [EXECUTE_API_INVOKE], resourceArns: allow });
   if (deny.length > 0) grantee.grantPrincipal.addToPrincipalPolicy(denyStatement(deny));
+  // A role's or user's statements land in its default policy: acknowledge Shoal's wildcards there.
+  const principal = grantee.grantPrincipal;
+  const defaultPolicy =
+    principal instanceof iam.Role || principal instanceof iam.User
+      ? principal.node.tryFindChild('DefaultPolicy')
+      : undefined;
+  if (defaultPolicy) acknowledgeRouteWildcards(defaultPolicy, grant.principalStatements);
   return grant;
 }
 
@@ -126,23 +143,31 @@ export class ShoalAccessPolicy extends Construct {
         ),
       statements,
     });
-    const wildcards = statements
-      .filter((statement) => statement.effect === iam.Effect.ALLOW)
-      .flatMap((statement) => statement.resources)
-      .map((resource) => flattenForNag(Stack.of(this).resolve(resource)))
-      .filter((resource) => resource.includes('*'));
-    if (wildcards.length > 0) {
-      Validations.of(this.policy).acknowledge(
-        ...wildcards.map((resource) => ({
-          id: `AwsSolutions-IAM5[Resource::${resource}]`,
-          reason:
-            'execute-api:Invoke only, on one stage of this API; the wildcard stands for a path parameter the ACL ' +
-            'leaves open (a member id, a partition, or a resource named by prefix or *), and Deny statements cut ' +
-            'off any route of the same method the wildcard would otherwise reach.',
-        })),
-      );
-    }
+    acknowledgeRouteWildcards(this.policy, statements);
   }
+}
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 for each wildcard route ARN of these statements on the
+ * policy that holds them: they are Shoal's, not the caller's choice, so a user's app fails only on
+ * its own resources.
+ */
+function acknowledgeRouteWildcards(policy: Construct, statements: readonly iam.PolicyStatement[]): void {
+  const wildcards = statements
+    .filter((statement) => statement.effect === iam.Effect.ALLOW)
+    .flatMap((statement) => statement.resources)
+    .map((resource) => flattenForNag(Stack.of(policy).resolve(resource)))
+    .filter((resource) => resource.includes('*'));
+  if (wildcards.length === 0) return;
+  Validations.of(policy).acknowledge(
+    ...wildcards.map((resource) => ({
+      id: `AwsSolutions-IAM5[Resource::${resource}]`,
+      reason:
+        'execute-api:Invoke only, on one stage of this API; the wildcard stands for a path parameter the ACL ' +
+        'leaves open (a member id, a partition, or a resource named by prefix or *), and Deny statements cut ' +
+        'off any route of the same method the wildcard would otherwise reach.',
+    })),
+  );
 }
 
 /** Renders a resolved ARN the way cdk-nag names it in a finding (`<AWS::Region>`, `<LogicalId>`). */
@@ -312,6 +337,8 @@ export function createAccessPolicies(
   scope: Construct,
   restApi: apigateway.RestApi,
   policies: Readonly<Record<string, AclInput>>,
+  /** The watch WebSocket of idle consumers: a policy that reads a topic may also connect to it. */
+  watch?: { connectStatement(): iam.PolicyStatement },
 ): Record<string, ShoalAccessPolicy> {
   const created: Record<string, ShoalAccessPolicy> = {};
   for (const [name, acl] of Object.entries(policies)) {
@@ -321,6 +348,7 @@ export function createAccessPolicies(
       );
     }
     const policy = new ShoalAccessPolicy(scope, `${name}Access`, { api: restApi, acl });
+    if (watch && readsTopics(acl)) policy.policy.addStatements(watch.connectStatement());
     new CfnOutput(scope, `${name}AccessPolicyArn`, {
       description: `Managed policy granting Shoal access: ${name}`,
       value: policy.policy.managedPolicyArn,

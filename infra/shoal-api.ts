@@ -696,7 +696,7 @@ export class ShoalStatelessStack extends Stack implements IShoalLog {
     this.tieredStorage = new ShoalTieredStorage(this, 'TieredStorage', { ...tieredStorage, storage });
     this.subscriptions = new ShoalSubscriptions(this, 'Subscriptions', { ...subscriptions, storage });
     this.watch = new ShoalWatch(this, 'Watch', { storage, notifier: this.subscriptions.dispatcher });
-    this.accessPolicies = createAccessPolicies(this, this.api.restApi, accessPolicies ?? {});
+    this.accessPolicies = createAccessPolicies(this, this.api.restApi, accessPolicies ?? {}, this.watch);
     // Keep last: the dashboard graphs every function created before it.
     this.observability =
       observability === false

@@ -11,6 +11,7 @@ import {
   type AclInput,
   createAccessPolicies,
   grantShoalAccess,
+  readsTopics,
   type ShoalAccessPolicy,
   validateAccessPolicyNames,
 } from './authorization.js';
@@ -103,7 +104,12 @@ export class ShoalLog extends Construct implements IShoalLog {
             functions: shoalFunctions(this.api, this.tieredStorage, this.subscriptions),
             ...backgroundWatchOf(this),
           });
-    this.accessPolicies = createAccessPolicies(this, this.api.restApi, props.accessPolicies ?? {});
+    this.accessPolicies = createAccessPolicies(
+      this,
+      this.api.restApi,
+      props.accessPolicies ?? {},
+      this.watch,
+    );
   }
 
   /** @inheritdoc */
@@ -123,12 +129,16 @@ export class ShoalLog extends Construct implements IShoalLog {
 
   /**
    * Lets a principal invoke what an ACL allows, e.g. `['topic:orders:Read', 'group:billing:Read']`
-   * (see `docs/authorization.md`).
+   * (see `docs/authorization.md`); an ACL that reads a topic may also connect to the watch
+   * WebSocket of idle consumers.
    *
    * @returns the grant of the Allow statement (see {@link grantShoalAccess}).
    */
   grant(grantee: iam.IGrantable, acl: AclInput): iam.Grant {
-    return grantShoalAccess(grantee, this.api.restApi, acl);
+    const grant = grantShoalAccess(grantee, this.api.restApi, acl);
+    // A consumer waits on the watch WebSocket once it is idle (and long polls without it).
+    if (readsTopics(acl)) this.watch.grantConnect(grantee);
+    return grant;
   }
 
   /**

@@ -128,6 +128,33 @@ export class ShoalWatch extends Construct {
   }
 
   /**
+   * Lets a principal open a watch connection (`execute-api:Invoke` on this stage's `$connect`). What
+   * it then watches is not checked against its ACL: a notification carries a topic's partitions and
+   * high watermarks, no records (`docs/authorization.md`). `ShoalLog.grant` calls this for an ACL
+   * that reads a topic.
+   */
+  grantConnect(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.connectArn()],
+    });
+  }
+
+  /** The statement of {@link grantConnect}, for a managed policy. */
+  connectStatement(): iam.PolicyStatement {
+    return new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [this.connectArn()] });
+  }
+
+  private connectArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: this.webSocketApi.apiId,
+      resourceName: `${this.stage.stageName}/$connect`,
+    });
+  }
+
+  /**
    * `WatchUrl`, or for a second ShoalWatch in the stack (two ShoalLogs, say) the construct path
    * before it, so that each keeps an output; a name asked for must be free.
    */

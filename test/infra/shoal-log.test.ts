@@ -33,6 +33,7 @@ let shoal: ShoalLog;
 let template: Template;
 let ordersService: iam.Role;
 let ordersGrant: iam.Grant;
+let billingService: iam.Role;
 
 beforeAll(() => {
   // Bundling is proven by the stacks' tests and `cdk synth`; this file needs the templates only.
@@ -57,12 +58,17 @@ beforeAll(() => {
     accessPolicies: {
       OrdersProducer: ['topic:orders:Write'],
       Monitor: ['cluster:*:Describe', 'topic:*:Describe'],
+      BillingConsumer: ['topic:orders:Read', 'group:billing:Read'],
     },
   });
   ordersService = new iam.Role(stack, 'OrdersService', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
   });
   ordersGrant = shoal.grant(ordersService, ['cluster:*:Create']);
+  billingService = new iam.Role(stack, 'BillingService', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
+  shoal.grant(billingService, ['topic:orders:Read', 'group:billing:Read']);
   template = Template.fromStack(stack);
 }, 180_000);
 
@@ -147,19 +153,52 @@ describe('authorization', () => {
     );
   });
 
+  it('lets an ACL that reads a topic connect to the watch WebSocket ($connect of its stage only), and no other', () => {
+    const connectArn = JSON.stringify(
+      stack.resolve(
+        stack.formatArn({
+          service: 'execute-api',
+          resource: shoal.watch.webSocketApi.apiId,
+          resourceName: `${shoal.watch.stage.stageName}/$connect`,
+        }),
+      ),
+    );
+    /** The watch ARNs an Allow of these statements names (statements of one action may be merged). */
+    const connects = (statements: PolicyStatement[]) =>
+      statements
+        .filter((statement) => statement.Effect === 'Allow')
+        .flatMap((statement) => [statement.Resource].flat().map((arn) => JSON.stringify(arn)))
+        .filter((arn) => arn.includes('$connect'));
+    expect(connects(statementsOfRole(logicalIdOf(billingService)))).toEqual([connectArn]);
+    expect(connects(statementsOfRole(logicalIdOf(ordersService)))).toEqual([]);
+
+    const managed = (name: string) =>
+      (shoal.accessPolicies[name]?.node.findChild('Policy').node.defaultChild as iam.CfnManagedPolicy)
+        .logicalId;
+    const documentOf = (name: string) =>
+      (
+        resourcesOf('AWS::IAM::ManagedPolicy')[stack.resolve(managed(name))]?.Properties.PolicyDocument as {
+          Statement: PolicyStatement[];
+        }
+      ).Statement;
+    expect(connects(documentOf('BillingConsumer'))).toEqual([connectArn]);
+    expect(connects(documentOf('OrdersProducer'))).toEqual([]);
+    expect(connects(documentOf('Monitor'))).toEqual([]);
+  });
+
   it('creates each access policy with execute-api:Invoke only, and outputs its ARN', () => {
     const policies = Object.values(resourcesOf('AWS::IAM::ManagedPolicy')).filter((policy) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('execute-api'),
     );
 
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(3);
     for (const policy of policies) {
       const statements = (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
       expect(statements.flatMap(actionsOf)).toEqual(statements.map(() => 'execute-api:Invoke'));
     }
     expect(
       Object.keys(template.findOutputs('*')).filter((name) => name.includes('AccessPolicyArn')),
-    ).toHaveLength(2);
+    ).toHaveLength(3);
   });
 });
 
