@@ -204,3 +204,68 @@ describe('a group deletion whose outcome was unknown', () => {
     expect(await service.list()).toEqual([]);
   });
 });
+
+describe('member items the group record does not list, and listed members without an item', () => {
+  it('never counts a member item left behind by a crash, and removes it with the next membership write', async () => {
+    const { service, groups, clock } = await world();
+    const a = await join(service, ['t']);
+    const { record } = await groups.read('g');
+    if (!record) throw new Error('joined above');
+    const now = clock.now();
+    // A crash between writes: a member item the record does not list.
+    await groups.writeMembership({
+      expectedGeneration: record.generation,
+      record,
+      createMembers: [
+        {
+          memberId: 'orphan',
+          groupId: record.groupId,
+          topics: ['t'],
+          sessionTimeoutMs: SESSION_MS,
+          joinedAt: now,
+          lastHeartbeat: now,
+          deadline: now + SESSION_MS,
+          seenGeneration: record.generation,
+        },
+      ],
+      updateMembers: [],
+      removeMembers: [],
+      now,
+    });
+
+    const described = await service.describe('g');
+    const b = await join(service, ['t']);
+
+    expect(described.members.map((m) => m.memberId)).toEqual([a.memberId]);
+    expect(described.generation).toBe(1);
+    expect(b.generation).toBe(2);
+    const after = await groups.read('g');
+    expect(after.members.map((m) => m.memberId).sort()).toEqual([a.memberId, b.memberId].sort());
+  });
+
+  it('counts a listed member without an item as gone: a new generation gives its partitions away', async () => {
+    const { service, groups, clock } = await world();
+    const a = await join(service, ['t']);
+    const { record } = await groups.read('g');
+    if (!record) throw new Error('joined above');
+    const [first, ...rest] = record.assignments[a.memberId] ?? [];
+    await groups.writeMembership({
+      expectedGeneration: record.generation,
+      record: {
+        ...record,
+        generation: record.generation + 1,
+        assignments: { [a.memberId]: rest, ghost: first ? [first] : [] },
+      },
+      createMembers: [],
+      updateMembers: [],
+      removeMembers: [],
+      now: clock.now(),
+    });
+
+    const after = await service.heartbeat('g', a.memberId, 2);
+
+    expect(after.generation).toBe(3);
+    expect(after.assignments).toHaveLength(2);
+    expect((await service.describe('g')).members.map((m) => m.memberId)).toEqual([a.memberId]);
+  });
+});
