@@ -269,7 +269,14 @@ export class LogService {
     offset: number,
     limits: FetchLimits,
   ): Promise<FetchResult> {
-    return this.onTopic(topicName, (topic) => this.fetchFrom(topic, partition, offset, limits));
+    // A second try on a fresh topic (see onTopic) waits only what is left of the wait.
+    const startedAt = this.clock.now();
+    return this.onTopic(topicName, (topic) =>
+      this.fetchFrom(topic, partition, offset, {
+        ...limits,
+        waitMs: Math.max(0, limits.waitMs - (this.clock.now() - startedAt)),
+      }),
+    );
   }
 
   private async fetchFrom(
@@ -560,7 +567,6 @@ export class LogService {
       return work(fresh);
     }
   }
-
 }
 
 /** The append of the placed records, with the request's idempotency record when it has a key. */

@@ -461,6 +461,28 @@ describe('LogService.fetch', () => {
   });
 });
 
+describe('LogService.fetch of a topic deleted and created again during the wait', () => {
+  it('waits on the new incarnation only for what is left of the wait', async () => {
+    const { clock, topics, log, topicService } = await world();
+    const waiting = new LogService(
+      topics,
+      log,
+      sleepingClock(clock, async () => {
+        const current = await topics.get('t');
+        if (current?.partitionCount === 1) return;
+        await topicService.delete('t');
+        await topicService.create({ name: 't', partitions: 1 });
+      }),
+    );
+    const startedAt = clock.now();
+
+    const answer = await waiting.fetch('t', 0, 0, { ...WAIT_NONE, waitMs: 1_000 });
+
+    expect(answer).toMatchObject({ records: [], highWatermark: 0 });
+    expect(clock.now() - startedAt).toBeLessThanOrEqual(1_000);
+  });
+});
+
 describe('LogService.fetch of a deleted topic', () => {
   it('fails with TopicNotFoundError for a topic deleted during the wait', async () => {
     const { clock, topics, log, service, topicService } = await world();
