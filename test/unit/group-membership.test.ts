@@ -269,3 +269,29 @@ describe('member items the group record does not list, and listed members withou
     expect((await service.describe('g')).members.map((m) => m.memberId)).toEqual([a.memberId]);
   });
 });
+
+describe('the partitions of a group', () => {
+  it('takes groupPartitionsMax partitions and refuses a join that would assign one more', async () => {
+    const { service, topicService } = await world();
+    // 't' (2) and 'u' (1) exist: fill up to the limit with topics of partitionsMax partitions.
+    const full = LIMITS.groupPartitionsMax - 3;
+    const names: string[] = [];
+    for (let left = full, i = 0; left > 0; i++) {
+      const partitions = Math.min(left, LIMITS.partitionsMax);
+      await topicService.create({ name: `big-${i}`, partitions });
+      names.push(`big-${i}`);
+      left -= partitions;
+    }
+    await topicService.create({ name: 'one-more', partitions: 1 });
+
+    const joined = await join(service, ['t', 'u', ...names]);
+    const error = await rejection(join(service, ['t', 'u', 'one-more', ...names]));
+
+    expect(joined.assignments).toHaveLength(LIMITS.groupPartitionsMax);
+    expect(error).toMatchObject({
+      limit: 'groupPartitions',
+      value: LIMITS.groupPartitionsMax + 1,
+      max: LIMITS.groupPartitionsMax,
+    });
+  });
+});
