@@ -33,7 +33,7 @@ export function createHandler(
   const { config, documents, telemetry } = runtime;
   const { groups, topics } = servicesFor(runtime);
   const groupStore = new DynamoDbGroupStore(documents, config.metaTableName);
-  // Reads partition heads only: no payload objects.
+  // Reads partition heads and batch TTLs only: no payload objects.
   const partitionLog = new DynamoDbPartitionLog(documents, {
     logTableName: config.logTableName,
     metaTableName: config.metaTableName,
@@ -45,13 +45,8 @@ export function createHandler(
       readCommitted: (group) => groupStore.readOffsets(group, LIMITS.groupOffsetsListedMax),
       listTopics: () => topics.list(),
       readHeads: (topic, partitions, consistency) => partitionLog.readHeads(topic, partitions, consistency),
-      expiryOfBatchAt: async (topic, partition, offset) => {
-        const [batch] = await partitionLog.readEncodedBatches(topic, partition, offset, {
-          batchesMax: 1,
-          bytesMax: 1,
-        });
-        return batch?.expiresAt;
-      },
+      // The TTL only: reading the batch would need its payload object, which this function cannot read.
+      expiryOfBatchAt: (topic, partition, offset) => partitionLog.readExpiryAt(topic, partition, offset),
     },
     telemetry,
     nowMs,

@@ -3,6 +3,7 @@
  * bytes per topic, answers the API gave as busy or failed, and the DynamoDB retries and throttles
  * the SDK would otherwise hide.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as createLagHandler } from '../../functions/measure-lag.js';
 import { METRIC, RecordingTelemetry } from '../../shared/observability/telemetry.js';
@@ -134,5 +135,24 @@ describe('lag monitor', () => {
     // The default hot-tier retention is one day: the headroom is what is left of it.
     expect(telemetry.total(METRIC.archiveHeadroomMsMin)).toBeLessThanOrEqual(24 * 3600_000 - 60_000);
     expect(telemetry.total(METRIC.archiveLagAgeMsMax)).toBeGreaterThanOrEqual(age);
+  });
+
+  it('measures the archive lag of a batch stored in a payload object, which the lag monitor cannot read', async () => {
+    expect((await api.post('/v1/topics', { name: 'unarchived-large', partitions: 1 })).status).toBe(201);
+    // Batches over PAYLOAD_INLINE_BYTES_MAX (4 KiB) keep their bytes in a payload object: random
+    // text, so that compression leaves it that large.
+    const value = randomBytes(15_000).toString('base64');
+    expect(
+      (await api.post('/v1/topics/unarchived-large/records', { records: [{ value: str(value) }] })).status,
+    ).toBe(200);
+    const later = Date.now() + 60_000;
+    telemetry.flushed.length = 0;
+
+    const sample = await createLagHandler(runtime, { nowMs: () => later })();
+
+    expect(sample.errors).toBe(0);
+    const dimensions = { topic: 'unarchived-large' };
+    expect(telemetry.total(METRIC.archiveLagRecords, dimensions)).toBe(1);
+    expect(telemetry.total(METRIC.archiveLagAgeMs, dimensions)).toBeGreaterThanOrEqual(59_000);
   });
 });

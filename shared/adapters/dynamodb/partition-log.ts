@@ -474,6 +474,23 @@ export class DynamoDbPartitionLog implements PartitionLog, TransactionalLog {
       expiresAt: item.x === undefined ? undefined : item.x * 1000,
     }));
   }
+  /**
+   * The TTL (epoch ms) of the batch holding `offset`, or of the first after it: one item's key and
+   * TTL read, never its bytes (which may be in a payload object). Undefined past the end, or for a
+   * batch stored without a TTL.
+   */
+  async readExpiryAt(topic: Topic, partition: number, offset: number): Promise<number | undefined> {
+    const page = await this.documents.send(
+      new QueryCommand({
+        ...this.batchesFrom(topic, partition, offset),
+        Limit: 1,
+        ProjectionExpression: 'x',
+      }),
+    );
+    const expiresAtS = page.Items?.[0]?.x;
+    return typeof expiresAtS === 'number' ? expiresAtS * 1000 : undefined;
+  }
+
   /** The Query of a partition's batches whose last offset is at or after `fromOffset`. */
   private batchesFrom(topic: Topic, partition: number, fromOffset: number): QueryInput {
     return {
