@@ -132,6 +132,9 @@ export class ShoalSubscriptions extends Construct implements IShoalLog {
     metaTable.grantReadWriteData(dispatcherRole);
     // Records older than the hot tier are read from segments.
     dispatcherRole.addManagedPolicy(props.storage.segmentReadPolicy);
+    // Dead letters and an exactly-once subscription's outputs are appends: a batch over the inline
+    // size keeps its bytes in a payload object, which the append writes first.
+    dispatcherRole.addManagedPolicy(props.storage.payloadWritePolicy);
 
     return dispatcher;
   }

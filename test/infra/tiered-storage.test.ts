@@ -308,7 +308,7 @@ describe('the segment bucket lifecycle backstop', () => {
     });
   });
 
-  it('lets the produce function alone write payload objects and uploads, and nothing else of the bucket', () => {
+  it('lets the functions that append (produce, and the dispatcher for dead letters and outputs) write payload objects and uploads, and nothing else of the bucket', () => {
     const policy = stateful.storage.payloadWritePolicy;
 
     const payloads = objectActionsUnder(policy, PAYLOAD_KEY_PREFIX);
@@ -321,9 +321,12 @@ describe('the segment bucket lifecycle backstop', () => {
     const uploads = objectActionsUnder(policy, UPLOAD_KEY_PREFIX);
     expect(uploads).toEqual(expect.arrayContaining(['s3:PutObject', 's3:GetObject*']));
     expect(uploads.filter((action) => /^s3:Delete/.test(action))).toEqual([]);
-    expect(rolesAttaching(policy)).toEqual([
-      logicalIdOf(stateless, stateless.api.functions['produce-records'].role as iam.IRole),
-    ]);
+    expect(rolesAttaching(policy).sort()).toEqual(
+      [
+        logicalIdOf(stateless, stateless.api.functions['produce-records'].role as iam.IRole),
+        logicalIdOf(stateless, stateless.subscriptions.dispatcherRole),
+      ].sort(),
+    );
   });
 });
 
