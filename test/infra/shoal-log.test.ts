@@ -172,15 +172,15 @@ describe('authorization', () => {
     expect(connects(statementsOfRole(logicalIdOf(billingService)))).toEqual([connectArn]);
     expect(connects(statementsOfRole(logicalIdOf(ordersService)))).toEqual([]);
 
-    const managed = (name: string) =>
-      (shoal.accessPolicies[name]?.node.findChild('Policy').node.defaultChild as iam.CfnManagedPolicy)
-        .logicalId;
-    const documentOf = (name: string) =>
-      (
-        resourcesOf('AWS::IAM::ManagedPolicy')[stack.resolve(managed(name))]?.Properties.PolicyDocument as {
-          Statement: PolicyStatement[];
-        }
-      ).Statement;
+    const documentOf = (name: string): PolicyStatement[] => {
+      const policy = shoal.accessPolicies[name];
+      if (!policy) throw new Error(`no access policy ${name}`);
+      const logicalId = stack.resolve((policy.policy.node.defaultChild as iam.CfnManagedPolicy).logicalId);
+      const resource = resourcesOf('AWS::IAM::ManagedPolicy')[logicalId];
+      return (
+        (resource?.Properties.PolicyDocument as { Statement: PolicyStatement[] } | undefined)?.Statement ?? []
+      );
+    };
     expect(connects(documentOf('BillingConsumer'))).toEqual([connectArn]);
     expect(connects(documentOf('OrdersProducer'))).toEqual([]);
     expect(connects(documentOf('Monitor'))).toEqual([]);
