@@ -182,6 +182,21 @@ describe('produce and fetch through a cached copy', () => {
     expect((await log.readHeads(deleted, [1]))[0]).toMatchObject({ deleted: true, highWatermark: 0 });
   });
 
+  it('answer 404 for a topic whose deletion closed some partitions only (cut short), not a retryable race', async () => {
+    const { store, log, a } = await world();
+    await a.log.produce('t', [record('warm')]);
+    const topic = await store.get('t');
+    if (!topic) throw new Error('created by world()');
+    // The deletion removed the topic, then closed partition 0 and was throttled before partition 1.
+    await store.delete('t', START);
+    await log.closePartitions({ ...topic, partitionCount: 1 }, START);
+
+    await expect(a.log.produce('t', [record('p0'), record('p1', { partition: 1 })])).rejects.toBeInstanceOf(
+      TopicNotFoundError,
+    );
+    expect(await log.readBatchAt(topic, 1, 0)).toBeUndefined();
+  });
+
   it('write to and read from the new incarnation of a topic deleted and created again elsewhere', async () => {
     const { a, b } = await world();
     await a.log.produce('t', [record('old-0'), record('old-1')]);
