@@ -87,6 +87,20 @@ export class MemoryGroupStore implements GroupStore {
   }
 
   async commit(commit: OffsetCommit): Promise<CommitOutcome> {
+    const refused = this.commitRefusal(commit);
+    if (refused) return refused;
+    this.applyCommit(commit);
+    return { kind: 'committed' };
+  }
+
+  /**
+   * Which condition of a commit fails now, in the order the DynamoDB adapter reports them (the
+   * group fence, the member, the first offset that regresses); undefined when all hold.
+   * Package-internal: `commit` and `MemoryTransactionalLog` check with it before applying.
+   */
+  commitRefusal(
+    commit: OffsetCommit,
+  ): Exclude<CommitOutcome, { kind: 'committed' | 'conflict' | 'unknown' }> | undefined {
     const items = this.groups.get(commit.group);
     const record = items?.record;
     if (!items || record?.groupId !== commit.groupId || record.generation !== commit.generation) {
@@ -105,11 +119,21 @@ export class MemoryGroupStore implements GroupStore {
         return { kind: 'regressed', index };
       }
     }
+    return undefined;
+  }
+
+  /**
+   * Refreshes the committing member and writes the offsets, unchecked: call `commitRefusal` first,
+   * in the same turn. Package-internal, like `commitRefusal`.
+   */
+  applyCommit(commit: OffsetCommit): void {
+    const items = this.groups.get(commit.group);
+    if (!items) throw new Error(`Group ${commit.group} has no items to commit to`);
+    const member = commit.member ? items.members.get(commit.member.memberId) : undefined;
     if (commit.member && member) items.members.set(member.memberId, withLiveness(member, commit.member));
     for (const offset of commit.offsets) {
       items.offsets.set(offsetId(offset.topic, offset.partition), { ...offset, groupId: commit.groupId });
     }
-    return { kind: 'committed' };
   }
 
   async readOffset(group: string, topic: string, partition: number): Promise<CommittedOffset | undefined> {

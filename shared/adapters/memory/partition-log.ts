@@ -131,47 +131,90 @@ export class MemoryPartitionLog implements PartitionLog {
   async append(request: AppendRequest): Promise<AppendOutcome> {
     const { topic } = request;
     const keyId = request.idempotency ? idempotencyId(topic.topicId, request.idempotency.key) : undefined;
-    if (keyId !== undefined) {
-      const stored = this.idempotency.get(keyId);
-      if (stored && !(stored.expiresAt < this.now())) return { kind: 'idempotency-key-exists' };
+    if (keyId !== undefined && this.idempotencyHeld(keyId, this.now())) {
+      return { kind: 'idempotency-key-exists' };
     }
-    for (const expected of request.expectedHeads) {
+    if (!this.appendPasses(topic, request.expectedHeads, request.batches)) return { kind: 'head-moved' };
+    this.applyAppend(topic, request.appendId, request.expectedHeads, request.batches);
+    if (keyId !== undefined && request.idempotency) this.putIdempotency(keyId, request.idempotency);
+    return { kind: 'appended' };
+  }
+
+  /**
+   * Whether the head and batch conditions of an append to one topic hold: every head still at the
+   * high watermark expected (an expected empty head fails on a tombstone), every batch's key free.
+   * Package-internal: the append and `MemoryTransactionalLog` check with it before applying.
+   */
+  appendPasses(
+    topic: Topic,
+    expectedHeads: readonly PartitionHead[],
+    batches: readonly BatchToWrite[],
+  ): boolean {
+    for (const expected of expectedHeads) {
       const head = this.heads.get(topic.topicId, expected.partition);
       const stored = head?.hw;
       const unchanged =
         expected.highWatermark === 0
           ? head?.dl === undefined && (stored === undefined || stored === 0)
           : stored === expected.highWatermark;
-      if (!unchanged) return { kind: 'head-moved' };
+      if (!unchanged) return false;
     }
-    for (const batch of request.batches) {
-      if (this.batchAt(topic.topicId, batch.partition, lastOffsetOf(batch))) return { kind: 'head-moved' };
-    }
-    for (const expected of request.expectedHeads) {
-      const ofPartition = request.batches.filter((batch) => batch.partition === expected.partition);
+    return !batches.some((batch) => this.batchAt(topic.topicId, batch.partition, lastOffsetOf(batch)));
+  }
+
+  /**
+   * Moves each head past its partition's batches and stores the batches, unchecked: call
+   * `appendPasses` first, in the same turn. Package-internal, like `appendPasses`.
+   */
+  applyAppend(
+    topic: Topic,
+    appendId: string,
+    expectedHeads: readonly PartitionHead[],
+    batches: readonly BatchToWrite[],
+  ): void {
+    for (const expected of expectedHeads) {
+      const ofPartition = batches.filter((batch) => batch.partition === expected.partition);
       const last = ofPartition[ofPartition.length - 1];
       if (!last) throw new Error(`Expected head of partition ${expected.partition} has no batch`);
       const head = this.heads.upsert(topic.topicId, expected.partition);
       head.hw = expected.highWatermark + ofPartition.reduce((sum, batch) => sum + batch.recordCount, 0);
       head.mt = last.maxTimestampSoFar;
     }
-    for (const batch of request.batches) {
+    for (const batch of batches) {
       const items = this.partitionBatches(topic.topicId, batch.partition);
       items.push({
         baseOffset: batch.baseOffset,
         lastOffset: lastOffsetOf(batch),
         maxTimestampSoFar: batch.maxTimestampSoFar,
         data: batch.data.slice(),
-        appendId: request.appendId,
+        appendId,
         // DynamoDB's TTL attribute holds whole seconds.
         expiresAt: Math.ceil(batch.expiresAt / 1000) * 1000,
       });
       items.sort((a, b) => a.lastOffset - b.lastOffset);
     }
-    if (keyId !== undefined && request.idempotency) {
-      this.idempotency.set(keyId, { ...request.idempotency, response: request.idempotency.response.slice() });
-    }
-    return { kind: 'appended' };
+  }
+
+  /**
+   * Whether a live idempotency record holds the item `id` at `now` (its expiry not passed), the
+   * condition a new record's put fails on. Package-internal: ids of another scope (a group
+   * incarnation's, `MemoryTransactionalLog`) share the map as they share the meta table.
+   */
+  idempotencyHeld(id: string, now: number): boolean {
+    const stored = this.idempotency.get(id);
+    return stored !== undefined && !(stored.expiresAt < now);
+  }
+
+  /** Stores an idempotency record under the item `id`, unchecked. Package-internal. */
+  putIdempotency(id: string, record: IdempotencyRecord): void {
+    this.idempotency.set(id, { ...record, response: record.response.slice() });
+  }
+
+  /** The live idempotency record of the item `id` at `now`, or undefined. Package-internal. */
+  readIdempotencyItem(id: string, now: number): IdempotencyRecord | undefined {
+    const stored = this.idempotency.get(id);
+    if (!stored || stored.expiresAt < now) return undefined;
+    return stored;
   }
 
   async appendLanded(topic: Topic, appendId: string, firstBatch: BatchToWrite): Promise<boolean> {
@@ -179,9 +222,7 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   async readIdempotency(topic: Topic, key: string, now: number): Promise<IdempotencyRecord | undefined> {
-    const stored = this.idempotency.get(idempotencyId(topic.topicId, key));
-    if (!stored || stored.expiresAt < now) return undefined;
-    return stored;
+    return this.readIdempotencyItem(idempotencyId(topic.topicId, key), now);
   }
 
   async readBatches(
