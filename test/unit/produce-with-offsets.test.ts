@@ -1,0 +1,530 @@
+/**
+ * The append with a commit (`POST /v1/groups/{group}/transactions`, guarantee 10) through
+ * GroupService on the in-memory ports with a manual clock: the answer, all or nothing on every
+ * refusal, a zombie fenced with a 409, offsets above the high watermark or below the committed one,
+ * the Idempotency-Key's replay and reuse, retries after a rival moved a head or a timeout, and the
+ * bounds of one transaction.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryGroupStore } from '../../shared/adapters/memory/group-store.js';
+import { MemoryPartitionLog } from '../../shared/adapters/memory/partition-log.js';
+import { MemoryTopicStore } from '../../shared/adapters/memory/topic-store.js';
+import { MemoryTransactionalLog } from '../../shared/adapters/memory/transactional-log.js';
+import {
+  FencedError,
+  GroupNotEmptyError,
+  IdempotencyKeyReusedError,
+  InvalidCommitOffsetError,
+  InvalidRequestError,
+  LimitExceededError,
+  OffsetRegressionError,
+  RetryableError,
+  TopicNotFoundError,
+} from '../../shared/domain/errors.js';
+import { GroupService } from '../../shared/domain/group-service.js';
+import { LIMITS } from '../../shared/domain/limits.js';
+import { LogService } from '../../shared/domain/log-service.js';
+import type { ProduceWithOffsetsInput } from '../../shared/domain/produce-with-offsets.js';
+import type { ProduceRecordInput } from '../../shared/domain/record.js';
+import { TopicService } from '../../shared/domain/topic-service.js';
+import { problemFor } from '../../shared/http/problem.js';
+import type {
+  AppendWithCommitOutcome,
+  AppendWithCommitRequest,
+  IdempotencyRecord,
+  TransactionalLog,
+} from '../../shared/ports/partition-log.js';
+import { manualClock } from '../support/manual-clock.js';
+
+const START = 1_800_000_000_000;
+const SESSION_MS = 10_000;
+const NO_LIMITS = { recordsMax: 10_000, bytesMax: 10_000_000 };
+
+/**
+ * The in-memory transactional log with hooks: `before` runs before each transaction (a rival
+ * writer, a rebalance), and `reportUnknown` answers `unknown` after applying (a timeout after the
+ * request left).
+ */
+class HookedTransactionalLog implements TransactionalLog {
+  before: (() => Promise<void>) | undefined;
+  reportUnknown = 0;
+  readonly outcomes: AppendWithCommitOutcome['kind'][] = [];
+
+  constructor(private readonly inner: MemoryTransactionalLog) {}
+
+  async appendWithCommit(request: AppendWithCommitRequest): Promise<AppendWithCommitOutcome> {
+    await this.before?.();
+    const outcome = await this.inner.appendWithCommit(request);
+    this.outcomes.push(outcome.kind);
+    if (this.reportUnknown > 0) {
+      this.reportUnknown--;
+      return { kind: 'unknown', cause: new Error('timed out') };
+    }
+    return outcome;
+  }
+
+  readCommitIdempotency(groupId: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
+    return this.inner.readCommitIdempotency(groupId, key, now);
+  }
+}
+
+const value = (text: string) => ({ type: 'STRING' as const, bytes: new TextEncoder().encode(text) });
+const record = (text: string, partition = 0): ProduceRecordInput => ({
+  key: null,
+  value: value(text),
+  headers: [],
+  partition,
+});
+
+/** Topics `in` (5 records in partition 0, 3 in 1), `out` and `out2` (empty), and a member of `g` owning `in`. */
+async function world() {
+  const clock = manualClock(START);
+  const topics = new MemoryTopicStore();
+  const partitionLog = new MemoryPartitionLog({ now: clock.now });
+  const groups = new MemoryGroupStore();
+  const transactional = new HookedTransactionalLog(
+    new MemoryTransactionalLog({ log: partitionLog, groups, now: clock.now }),
+  );
+  const log = new LogService(topics, partitionLog, clock);
+  const topicService = new TopicService(topics, partitionLog, clock);
+  const service = new GroupService(groups, topics, partitionLog, log, clock, transactional);
+  for (const name of ['in', 'out', 'out2']) await topicService.create({ name, partitions: 2 });
+  await log.produce(
+    'in',
+    [0, 0, 0, 0, 0, 1, 1, 1].map((partition) => record('i', partition)),
+  );
+  const member = await service.join('g', { topics: ['in'], sessionTimeoutMs: SESSION_MS });
+
+  /** A transaction of the member: `outputs` records to `out` partition 0, offset `offset` of `in` 0. */
+  const input = (
+    offset: number,
+    outputs = ['a', 'b'],
+    generation = member.generation,
+  ): ProduceWithOffsetsInput => ({
+    memberId: member.memberId,
+    generation,
+    offsets: [{ topic: 'in', partition: 0, offset }],
+    topics: [{ topic: 'out', records: outputs.map((text) => record(text)) }],
+  });
+  const head = async (topic: string, partition = 0) => {
+    const found = await topics.get(topic);
+    if (!found) throw new Error(`no topic ${topic}`);
+    return (await partitionLog.readHeads(found, [partition]))[0]?.highWatermark;
+  };
+  const texts = async (topic: string, partition = 0) => {
+    const found = await topics.get(topic);
+    if (!found) throw new Error(`no topic ${topic}`);
+    const batches = await partitionLog.readBatches(found, partition, 0, NO_LIMITS);
+    return batches.flatMap((batch) =>
+      batch.records.map((entry) => new TextDecoder().decode(entry.value?.bytes)),
+    );
+  };
+  const committed = async (partition = 0) => (await groups.readOffset('g', 'in', partition))?.offset;
+  return {
+    clock,
+    topics,
+    partitionLog,
+    groups,
+    transactional,
+    log,
+    topicService,
+    service,
+    member,
+    input,
+    head,
+    texts,
+    committed,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+describe('produceWithOffsets: the answer', () => {
+  it('appends to every topic, commits the offsets and refreshes the member, in one transaction', async () => {
+    const { service, member, clock, groups, head, texts, committed } = await world();
+    clock.advance(4_000);
+
+    const result = await service.produceWithOffsets('g', {
+      memberId: member.memberId,
+      generation: member.generation,
+      offsets: [
+        { topic: 'in', partition: 0, offset: 3, metadata: 'm' },
+        { topic: 'in', partition: 1, offset: 2 },
+      ],
+      topics: [
+        { topic: 'out', records: [record('a'), record('b'), record('c', 1)] },
+        { topic: 'out2', records: [record('x', 1)] },
+      ],
+    });
+
+    expect(result).toEqual({
+      group: 'g',
+      generation: 1,
+      topics: [
+        {
+          topic: 'out',
+          records: [
+            { partition: 0, offset: 0, timestamp: START + 4_000 },
+            { partition: 0, offset: 1, timestamp: START + 4_000 },
+            { partition: 1, offset: 0, timestamp: START + 4_000 },
+          ],
+        },
+        { topic: 'out2', records: [{ partition: 1, offset: 0, timestamp: START + 4_000 }] },
+      ],
+      offsets: [
+        { topic: 'in', partition: 0, offset: 3 },
+        { topic: 'in', partition: 1, offset: 2 },
+      ],
+      duplicate: false,
+    });
+    expect(await texts('out')).toEqual(['a', 'b']);
+    expect(await texts('out', 1)).toEqual(['c']);
+    expect(await texts('out2', 1)).toEqual(['x']);
+    expect(await head('out2', 0)).toBe(0);
+    expect(await committed(0)).toBe(3);
+    expect(await committed(1)).toBe(2);
+    expect(await groups.readOffset('g', 'in', 0)).toMatchObject({
+      metadata: 'm',
+      committedAt: START + 4_000,
+    });
+    const [stored] = (await groups.read('g')).members;
+    expect(stored).toMatchObject({ lastHeartbeat: START + 4_000, deadline: START + 4_000 + SESSION_MS });
+  });
+
+  it('commits for a standalone consumer (no member, no generation) while the group has no live member', async () => {
+    const { service, clock, groups, texts } = await world();
+    const whileLive = await rejection(
+      service.produceWithOffsets('g', {
+        offsets: [{ topic: 'in', partition: 1, offset: 3 }],
+        topics: [{ topic: 'out', records: [record('s')] }],
+      }),
+    );
+    clock.advance(SESSION_MS + 1);
+
+    const result = await service.produceWithOffsets('solo', {
+      offsets: [{ topic: 'in', partition: 1, offset: 3 }],
+      topics: [{ topic: 'out', records: [record('s')] }],
+    });
+
+    expect(result.offsets).toEqual([{ topic: 'in', partition: 1, offset: 3 }]);
+    expect(await texts('out')).toEqual(['s']);
+    expect((await groups.readOffset('solo', 'in', 1))?.offset).toBe(3);
+    expect(whileLive).toBeInstanceOf(GroupNotEmptyError);
+    expect(await groups.readOffset('g', 'in', 1)).toBeUndefined();
+  });
+});
+
+describe('produceWithOffsets: all or nothing', () => {
+  it('fences a zombie (its generation moved on) with a 409 stale-generation, and writes nothing', async () => {
+    const { service, input, head, committed } = await world();
+    await service.join('g', { topics: ['in'], sessionTimeoutMs: SESSION_MS });
+
+    const error = await rejection(service.produceWithOffsets('g', input(3, ['a'], 1)));
+
+    expect(error).toBeInstanceOf(FencedError);
+    expect(error).toMatchObject({ reason: 'stale-generation', generation: 2 });
+    expect(problemFor(error)).toMatchObject({
+      status: 409,
+      slug: 'fenced-stale-generation',
+      errorCode: 40910,
+    });
+    expect(await head('out')).toBe(0);
+    expect(await committed()).toBeUndefined();
+  });
+
+  it('fences a member whose generation moves between its group read and the transaction', async () => {
+    const { service, transactional, input, head, committed } = await world();
+    transactional.before = async () => {
+      transactional.before = undefined;
+      await service.join('g', { topics: ['in'], sessionTimeoutMs: SESSION_MS });
+    };
+
+    const error = await rejection(service.produceWithOffsets('g', input(3)));
+
+    expect(transactional.outcomes).toEqual(['generation-changed']);
+    expect(error).toMatchObject({ name: 'FencedError', reason: 'stale-generation', generation: 2 });
+    expect(await head('out')).toBe(0);
+    expect(await committed()).toBeUndefined();
+  });
+
+  it('fences a member past its session timeout as unknown, and writes nothing', async () => {
+    const { service, clock, input, head, committed } = await world();
+    clock.advance(SESSION_MS + 1);
+
+    const error = await rejection(service.produceWithOffsets('g', input(3)));
+
+    expect(error).toMatchObject({ name: 'FencedError', reason: 'unknown-member' });
+    expect(problemFor(error)?.status).toBe(409);
+    expect(await head('out')).toBe(0);
+    expect(await committed()).toBeUndefined();
+  });
+
+  it('refuses an offset above the high watermark, and writes nothing', async () => {
+    const { service, input, head, committed } = await world();
+
+    const error = await rejection(service.produceWithOffsets('g', input(6)));
+
+    expect(error).toBeInstanceOf(InvalidCommitOffsetError);
+    expect(error).toMatchObject({ topic: 'in', partition: 0, offset: 6, highWatermark: 5 });
+    expect(await head('out')).toBe(0);
+    expect(await committed()).toBeUndefined();
+    // The high watermark itself is the largest offset there is to commit.
+    await service.produceWithOffsets('g', input(5));
+    expect(await committed()).toBe(5);
+  });
+
+  it('refuses an offset below the committed one, naming both, and writes nothing', async () => {
+    const { service, input, head, committed } = await world();
+    await service.produceWithOffsets('g', input(4));
+
+    const error = await rejection(service.produceWithOffsets('g', input(2, ['late'])));
+
+    expect(error).toBeInstanceOf(OffsetRegressionError);
+    expect(error).toMatchObject({ group: 'g', topic: 'in', partition: 0, offset: 2, committedOffset: 4 });
+    expect(await head('out')).toBe(2);
+    expect(await committed()).toBe(4);
+  });
+
+  it('refuses a partition the member does not own, and writes nothing', async () => {
+    const { service, member, head } = await world();
+    const other = await service.join('g', { topics: ['in'], sessionTimeoutMs: SESSION_MS });
+    const ownedByOther = other.assignments[0];
+    if (!ownedByOther) throw new Error('the second member owns nothing');
+
+    const error = await rejection(
+      service.produceWithOffsets('g', {
+        memberId: member.memberId,
+        generation: other.generation,
+        offsets: [{ topic: 'in', partition: ownedByOther.partition, offset: 1 }],
+        topics: [{ topic: 'out', records: [record('a')] }],
+      }),
+    );
+
+    expect(error).toMatchObject({ name: 'FencedError', reason: 'not-owner' });
+    expect(await head('out')).toBe(0);
+  });
+});
+
+describe('produceWithOffsets: Idempotency-Key', () => {
+  it('answers a repeat with the first answer and writes nothing again, even after a rebalance', async () => {
+    const { service, input, head, committed, clock } = await world();
+    const first = await service.produceWithOffsets('g', input(3), 'k1');
+    clock.advance(1_000);
+
+    const again = await service.produceWithOffsets('g', input(3), 'k1');
+    await service.join('g', { topics: ['in'], sessionTimeoutMs: SESSION_MS });
+    const afterRebalance = await service.produceWithOffsets('g', input(3), 'k1');
+
+    expect(first.duplicate).toBe(false);
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(afterRebalance).toEqual({ ...first, duplicate: true });
+    expect(await head('out')).toBe(2);
+    expect(await committed()).toBe(3);
+  });
+
+  it('refuses the key with another request, and writes nothing', async () => {
+    const { service, input, head, committed } = await world();
+    await service.produceWithOffsets('g', input(3), 'k1');
+
+    const otherRecords = await rejection(service.produceWithOffsets('g', input(3, ['other']), 'k1'));
+    const otherOffset = await rejection(service.produceWithOffsets('g', input(4), 'k1'));
+
+    expect(otherRecords).toBeInstanceOf(IdempotencyKeyReusedError);
+    expect(otherOffset).toBeInstanceOf(IdempotencyKeyReusedError);
+    expect(problemFor(otherOffset)?.status).toBe(422);
+    expect(await head('out')).toBe(2);
+    expect(await committed()).toBe(3);
+    // Another key is another request.
+    await service.produceWithOffsets('g', input(4), 'k2');
+    expect(await head('out')).toBe(4);
+  });
+
+  it('takes the key again once its window passed', async () => {
+    const { service, clock, texts } = await world();
+    clock.advance(SESSION_MS + 1);
+    const solo = {
+      offsets: [{ topic: 'in', partition: 0, offset: 1 }],
+      topics: [{ topic: 'out', records: [record('s')] }],
+    };
+    await service.produceWithOffsets('solo', solo, 'k');
+    clock.advance(LIMITS.idempotencyWindowMs);
+    const atWindow = await service.produceWithOffsets('solo', solo, 'k');
+    clock.advance(1);
+
+    const after = await service.produceWithOffsets('solo', solo, 'k');
+
+    expect(atWindow.duplicate).toBe(true);
+    expect(after.duplicate).toBe(false);
+    expect(after.topics[0]?.records[0]?.offset).toBe(1);
+    expect(await texts('out')).toEqual(['s', 's']);
+  });
+});
+
+describe('produceWithOffsets: races', () => {
+  it('places again after a rival moved a head, after the rival records', async () => {
+    const { service, transactional, log, input, texts, committed } = await world();
+    let rivals = 2;
+    transactional.before = async () => {
+      if (rivals-- > 0) await log.produce('out', [record('rival')]);
+    };
+
+    const result = await service.produceWithOffsets('g', input(3));
+
+    expect(transactional.outcomes).toEqual(['head-moved', 'head-moved', 'appended']);
+    expect(result.topics[0]?.records.map((position) => position.offset)).toEqual([2, 3]);
+    expect(await texts('out')).toEqual(['rival', 'rival', 'a', 'b']);
+    expect(await committed()).toBe(3);
+  });
+
+  it('gives up with a retryable error when rivals always win, having written nothing', async () => {
+    const { service, transactional, log, input, texts, committed } = await world();
+    transactional.before = async () => {
+      await log.produce('out', [record('rival')]);
+    };
+
+    const error = await rejection(service.produceWithOffsets('g', input(3)));
+
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error).toMatchObject({ reason: 'contention' });
+    expect(problemFor(error)?.status).toBe(503);
+    expect(transactional.outcomes).toHaveLength(LIMITS.appendAttemptsMax);
+    expect(await texts('out')).toEqual(Array(LIMITS.appendAttemptsMax).fill('rival'));
+    expect(await committed()).toBeUndefined();
+  });
+
+  it('answers once when a transaction applied but timed out, without applying it twice', async () => {
+    const { service, transactional, input, texts, committed } = await world();
+    transactional.reportUnknown = 1;
+
+    const result = await service.produceWithOffsets('g', input(3));
+
+    expect(transactional.outcomes).toEqual(['appended']);
+    expect(result).toMatchObject({ duplicate: false, offsets: [{ topic: 'in', partition: 0, offset: 3 }] });
+    expect(result.topics[0]?.records.map((position) => position.offset)).toEqual([0, 1]);
+    expect(await texts('out')).toEqual(['a', 'b']);
+    expect(await committed()).toBe(3);
+  });
+
+  it('does not take a timed-out attempt that did not apply for one that did', async () => {
+    const { service, transactional, log, input, texts } = await world();
+    let rivals = 1;
+    transactional.before = async () => {
+      if (rivals-- > 0) await log.produce('out', [record('rival')]);
+    };
+    transactional.reportUnknown = 1;
+
+    const result = await service.produceWithOffsets('g', input(3));
+
+    expect(transactional.outcomes).toEqual(['head-moved', 'appended']);
+    expect(result.topics[0]?.records.map((position) => position.offset)).toEqual([1, 2]);
+    expect(await texts('out')).toEqual(['rival', 'a', 'b']);
+  });
+});
+
+describe('produceWithOffsets: bounds and bad input', () => {
+  it(`refuses more than ${LIMITS.transactionTopicsMax} topics, and writes nothing`, async () => {
+    const { service, input, committed } = await world();
+    const topics = Array.from({ length: LIMITS.transactionTopicsMax + 1 }, (_, i) => ({
+      topic: `t${i}`,
+      records: [record('a')],
+    }));
+
+    const error = await rejection(service.produceWithOffsets('g', { ...input(3), topics }));
+
+    expect(error).toBeInstanceOf(LimitExceededError);
+    expect(error).toMatchObject({
+      limit: 'transactionTopics',
+      value: LIMITS.transactionTopicsMax + 1,
+      max: LIMITS.transactionTopicsMax,
+    });
+    expect(problemFor(error)?.status).toBe(413);
+    expect(await committed()).toBeUndefined();
+  });
+
+  it(`refuses more than ${LIMITS.recordsPerRequestMax} records over all topics`, async () => {
+    const { service, input, head } = await world();
+    const half = LIMITS.recordsPerRequestMax / 2;
+
+    const error = await rejection(
+      service.produceWithOffsets('g', {
+        ...input(3),
+        topics: [
+          { topic: 'out', records: Array(half).fill(record('a')) },
+          { topic: 'out2', records: Array(half + 1).fill(record('b')) },
+        ],
+      }),
+    );
+
+    expect(error).toMatchObject({ name: 'LimitExceededError', limit: 'recordsPerRequest', value: 10_001 });
+    expect(await head('out')).toBe(0);
+  });
+
+  it('refuses a transaction of more DynamoDB items than one transaction holds, and takes the largest that fits', async () => {
+    const { service, topicService, input, committed } = await world();
+    await topicService.create({ name: 'wide', partitions: 49 });
+    const across = (partitions: number) => [
+      { topic: 'wide', records: Array.from({ length: partitions }, (_, p) => record('w', p)) },
+    ];
+
+    // The group, the member, one offset, a head and a batch per partition: 3 + 2 × 49 = 101.
+    const error = await rejection(service.produceWithOffsets('g', { ...input(3), topics: across(49) }));
+    // With 48 partitions and the Idempotency-Key: 3 + 96 + 1 = 100.
+    const withKey = await service.produceWithOffsets('g', { ...input(3), topics: across(48) }, 'k');
+    const tooManyWithKey = await rejection(
+      service.produceWithOffsets(
+        'g',
+        {
+          ...input(4),
+          topics: across(48),
+          offsets: [
+            { topic: 'in', partition: 0, offset: 4 },
+            { topic: 'in', partition: 1, offset: 1 },
+          ],
+        },
+        'k2',
+      ),
+    );
+
+    expect(error).toMatchObject({
+      name: 'LimitExceededError',
+      limit: 'transactionItems',
+      value: 101,
+      max: 100,
+    });
+    expect(withKey.topics[0]?.records).toHaveLength(48);
+    expect(tooManyWithKey).toMatchObject({ limit: 'transactionItems', value: 101 });
+    expect(await committed()).toBe(3);
+  });
+
+  it('refuses malformed requests before writing anything', async () => {
+    const { service, input, head } = await world();
+    const refused = async (changes: Partial<ProduceWithOffsetsInput>) =>
+      rejection(service.produceWithOffsets('g', { ...input(3), ...changes }));
+
+    expect(await refused({ topics: [] })).toMatchObject({ name: 'InvalidRequestError', field: 'topics' });
+    expect(
+      await refused({
+        topics: [
+          { topic: 'out', records: [record('a')] },
+          { topic: 'out', records: [record('b')] },
+        ],
+      }),
+    ).toMatchObject({ name: 'InvalidRequestError', field: 'topics[1]' });
+    expect(await refused({ topics: [{ topic: 'out', records: [] }] })).toBeInstanceOf(InvalidRequestError);
+    expect(await refused({ topics: [{ topic: 'missing', records: [record('a')] }] })).toBeInstanceOf(
+      TopicNotFoundError,
+    );
+    expect(await refused({ generation: undefined })).toMatchObject({ field: 'generation' });
+    expect(await rejection(service.produceWithOffsets('bad name!', input(3)))).toBeInstanceOf(
+      InvalidRequestError,
+    );
+    expect(await head('out')).toBe(0);
+  });
+});
