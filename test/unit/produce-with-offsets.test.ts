@@ -24,7 +24,7 @@ import {
 import { GroupService } from '../../shared/domain/group-service.js';
 import { LIMITS } from '../../shared/domain/limits.js';
 import { LogService } from '../../shared/domain/log-service.js';
-import type { ProduceWithOffsetsInput } from '../../shared/domain/produce-with-offsets.js';
+import { hashTransaction, type ProduceWithOffsetsInput } from '../../shared/domain/produce-with-offsets.js';
 import type { ProduceRecordInput } from '../../shared/domain/record.js';
 import { TopicService } from '../../shared/domain/topic-service.js';
 import { problemFor } from '../../shared/http/problem.js';
@@ -47,19 +47,21 @@ const NO_LIMITS = { recordsMax: 10_000, bytesMax: 10_000_000 };
  */
 class HookedTransactionalLog implements TransactionalLog {
   before: (() => Promise<void>) | undefined;
-  reportUnknown = 0;
+  /** Answers `unknown` after applying the transactions numbered so (1 for the first). */
+  reportUnknown: (call: number) => boolean = () => false;
+  /** Answered instead of the next transaction, which is not applied. */
+  answerNext: AppendWithCommitOutcome | undefined;
   readonly outcomes: AppendWithCommitOutcome['kind'][] = [];
 
   constructor(private readonly inner: MemoryTransactionalLog) {}
 
   async appendWithCommit(request: AppendWithCommitRequest): Promise<AppendWithCommitOutcome> {
     await this.before?.();
-    const outcome = await this.inner.appendWithCommit(request);
+    const forced = this.answerNext;
+    this.answerNext = undefined;
+    const outcome = forced ?? (await this.inner.appendWithCommit(request));
     this.outcomes.push(outcome.kind);
-    if (this.reportUnknown > 0) {
-      this.reportUnknown--;
-      return { kind: 'unknown', cause: new Error('timed out') };
-    }
+    if (this.reportUnknown(this.outcomes.length)) return { kind: 'unknown', cause: new Error('timed out') };
     return outcome;
   }
 
@@ -401,7 +403,7 @@ describe('produceWithOffsets: races', () => {
 
   it('answers once when a transaction applied but timed out, without applying it twice', async () => {
     const { service, transactional, input, texts, committed } = await world();
-    transactional.reportUnknown = 1;
+    transactional.reportUnknown = (call) => call === 1;
 
     const result = await service.produceWithOffsets('g', input(3));
 
@@ -418,7 +420,7 @@ describe('produceWithOffsets: races', () => {
     transactional.before = async () => {
       if (rivals-- > 0) await log.produce('out', [record('rival')]);
     };
-    transactional.reportUnknown = 1;
+    transactional.reportUnknown = (call) => call === 1;
 
     const result = await service.produceWithOffsets('g', input(3));
 
@@ -517,7 +519,21 @@ describe('produceWithOffsets: bounds and bad input', () => {
         ],
       }),
     ).toMatchObject({ name: 'InvalidRequestError', field: 'topics[1]' });
-    expect(await refused({ topics: [{ topic: 'out', records: [] }] })).toBeInstanceOf(InvalidRequestError);
+    expect(await refused({ topics: [{ topic: 'out', records: [] }] })).toMatchObject({
+      name: 'InvalidRequestError',
+      field: 'topics[0]',
+    });
+    expect(
+      await refused({
+        topics: [
+          { topic: 'out2', records: [record('a')] },
+          {
+            topic: 'out',
+            records: [record('a'), { ...record('b'), value: { type: 'STRING', uploadId: 'u-1' } }],
+          },
+        ],
+      }),
+    ).toMatchObject({ name: 'InvalidRequestError', field: 'topics[1]' });
     expect(await refused({ topics: [{ topic: 'missing', records: [record('a')] }] })).toBeInstanceOf(
       TopicNotFoundError,
     );
@@ -526,5 +542,132 @@ describe('produceWithOffsets: bounds and bad input', () => {
       InvalidRequestError,
     );
     expect(await head('out')).toBe(0);
+  });
+});
+
+describe('produceWithOffsets: more edges', () => {
+  it(`takes exactly ${LIMITS.transactionTopicsMax} topics`, async () => {
+    const { service, topicService, input } = await world();
+    const topics = [];
+    for (let i = 0; i < LIMITS.transactionTopicsMax; i++) {
+      await topicService.create({ name: `t${i}`, partitions: 1 });
+      topics.push({ topic: `t${i}`, records: [record('a')] });
+    }
+
+    const result = await service.produceWithOffsets('g', { ...input(3), topics });
+
+    expect(result.topics).toHaveLength(LIMITS.transactionTopicsMax);
+  });
+
+  it(`takes exactly ${LIMITS.recordsPerRequestMax} records`, async () => {
+    const { service, input, head } = await world();
+
+    await service.produceWithOffsets('g', {
+      ...input(3),
+      topics: [{ topic: 'out', records: Array(LIMITS.recordsPerRequestMax).fill(record('a')) }],
+    });
+
+    expect(await head('out')).toBe(LIMITS.recordsPerRequestMax);
+  });
+
+  it('counts no member item for a standalone consumer: 49 partitions fit its transaction', async () => {
+    const { service, topicService, clock, head } = await world();
+    await topicService.create({ name: 'wide', partitions: 49 });
+    clock.advance(SESSION_MS + 1);
+
+    // The group, one offset, a head and a batch per partition: 2 + 2 × 49 = 100.
+    await service.produceWithOffsets('solo', {
+      offsets: [{ topic: 'in', partition: 0, offset: 1 }],
+      topics: [{ topic: 'wide', records: Array.from({ length: 49 }, (_, p) => record('w', p)) }],
+    });
+
+    expect(await head('wide', 48)).toBe(1);
+  });
+
+  it('answers a fenced member with a key and nothing stored under it with the fence, not a replay', async () => {
+    const { service, input, member } = await world();
+    await service.join('g', { topics: ['in'], sessionTimeoutMs: SESSION_MS });
+
+    const zombie = await rejection(service.produceWithOffsets('g', input(3, ['a'], 1), 'k'));
+    const noGroup = await rejection(
+      service.produceWithOffsets('none', { ...input(3), memberId: member.memberId }, 'k'),
+    );
+
+    expect(zombie).toMatchObject({ name: 'FencedError', reason: 'stale-generation' });
+    expect(noGroup).toMatchObject({ name: 'FencedError', reason: 'unknown-member' });
+  });
+
+  it('tries again when the key was taken but expired before it could be read back', async () => {
+    const { service, transactional, input, head } = await world();
+    transactional.answerNext = { kind: 'idempotency-key-exists' };
+
+    const result = await service.produceWithOffsets('g', input(3), 'k');
+
+    expect(transactional.outcomes).toEqual(['idempotency-key-exists', 'appended']);
+    expect(result.duplicate).toBe(false);
+    expect(await head('out')).toBe(2);
+  });
+
+  it('answers with the last attempt when it applied but timed out after every other lost its race', async () => {
+    const { service, transactional, log, input, texts, committed } = await world();
+    transactional.before = async () => {
+      if (transactional.outcomes.length < LIMITS.appendAttemptsMax - 1)
+        await log.produce('out', [record('r')]);
+    };
+    transactional.reportUnknown = (call) => call === LIMITS.appendAttemptsMax;
+
+    const result = await service.produceWithOffsets('g', input(3));
+
+    expect(transactional.outcomes.at(-1)).toBe('appended');
+    expect(transactional.outcomes).toHaveLength(LIMITS.appendAttemptsMax);
+    expect(result.topics[0]?.records[0]?.offset).toBe(LIMITS.appendAttemptsMax - 1);
+    expect((await texts('out')).slice(-2)).toEqual(['a', 'b']);
+    expect(await committed()).toBe(3);
+  });
+
+  it('refuses a topic deleted after it was read (its heads are tombstones), and writes nothing', async () => {
+    const { service, topics, partitionLog, clock, input, committed } = await world();
+    const out = await topics.get('out');
+    if (!out) throw new Error('no topic out');
+    const get = topics.get.bind(topics);
+    topics.get = async (name) => {
+      const found = await get(name);
+      if (name === 'out') await partitionLog.closePartitions(out, clock.now());
+      return found;
+    };
+
+    const error = await rejection(service.produceWithOffsets('g', input(3)));
+
+    expect(error).toBeInstanceOf(TopicNotFoundError);
+    expect(await committed()).toBeUndefined();
+  });
+});
+
+describe('hashTransaction', () => {
+  const base: ProduceWithOffsetsInput = {
+    memberId: 'c',
+    generation: 1,
+    offsets: [{ topic: 'in', partition: 0, offset: 3 }],
+    topics: [{ topic: 'out', records: [record('a')] }],
+  };
+
+  it('tells every field apart, and the edges between them', () => {
+    const hashes = [
+      hashTransaction('ab', base),
+      hashTransaction('a', { ...base, memberId: 'bc' }),
+      hashTransaction('ab', { ...base, generation: 2 }),
+      hashTransaction('ab', { ...base, offsets: [{ topic: 'in', partition: 0, offset: 3, metadata: '' }] }),
+      hashTransaction('ab', {
+        ...base,
+        offsets: [{ topic: 'in', partition: 0, offset: 3, metadata: '\u0000' }],
+      }),
+      hashTransaction('ab', { ...base, offsets: [{ topic: 'in', partition: 0, offset: 3, metadata: 'm' }] }),
+      hashTransaction('ab', { ...base, offsets: [{ topic: 'in', partition: 0, offset: 4 }] }),
+      hashTransaction('ab', { ...base, offsets: [{ topic: 'in', partition: 1, offset: 3 }] }),
+      hashTransaction('ab', { ...base, topics: [{ topic: 'out', records: [record('b')] }] }),
+    ];
+
+    expect(new Set(hashes).size).toBe(hashes.length);
+    expect(hashTransaction('ab', base)).toBe(hashTransaction('ab', { ...base }));
   });
 });
