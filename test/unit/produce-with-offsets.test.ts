@@ -51,18 +51,34 @@ class HookedTransactionalLog implements TransactionalLog {
   reportUnknown: (call: number) => boolean = () => false;
   /** Answered instead of the next transaction, which is not applied. */
   answerNext: AppendWithCommitOutcome | undefined;
+  /** Holds the next transaction back, answering `unknown`: it is still on its way (`releaseHeld`). */
+  holdNext = false;
+  private held: AppendWithCommitRequest | undefined;
   readonly outcomes: AppendWithCommitOutcome['kind'][] = [];
 
   constructor(private readonly inner: MemoryTransactionalLog) {}
 
   async appendWithCommit(request: AppendWithCommitRequest): Promise<AppendWithCommitOutcome> {
     await this.before?.();
+    if (this.holdNext) {
+      this.holdNext = false;
+      this.held = request;
+      this.outcomes.push('unknown');
+      return { kind: 'unknown', cause: new Error('timed out') };
+    }
     const forced = this.answerNext;
     this.answerNext = undefined;
     const outcome = forced ?? (await this.inner.appendWithCommit(request));
     this.outcomes.push(outcome.kind);
     if (this.reportUnknown(this.outcomes.length)) return { kind: 'unknown', cause: new Error('timed out') };
     return outcome;
+  }
+
+  /** Applies the transaction held back, as a slow request that lands after its timeout. */
+  async releaseHeld(): Promise<AppendWithCommitOutcome['kind'] | undefined> {
+    const held = this.held;
+    this.held = undefined;
+    return held && (await this.inner.appendWithCommit(held)).kind;
   }
 
   readCommitIdempotency(groupId: string, key: string, now: number): Promise<IdempotencyRecord | undefined> {
@@ -632,14 +648,69 @@ describe('produceWithOffsets: more edges', () => {
     const get = topics.get.bind(topics);
     topics.get = async (name) => {
       const found = await get(name);
-      if (name === 'out') await partitionLog.closePartitions(out, clock.now());
+      // Deleted, its closing cut short: one head of the two written is a tombstone.
+      if (name === 'out') partitionLog.heads.put(out.topicId, 1, { dl: clock.now() });
       return found;
     };
 
-    const error = await rejection(service.produceWithOffsets('g', input(3)));
+    const error = await rejection(
+      service.produceWithOffsets('g', {
+        ...input(3),
+        topics: [{ topic: 'out', records: [record('a', 0), record('b', 1)] }],
+      }),
+    );
 
     expect(error).toBeInstanceOf(TopicNotFoundError);
     expect(await committed()).toBeUndefined();
+  });
+});
+
+describe('produceWithOffsets: lost races and late landings', () => {
+  it('creates the group of a standalone consumer again when its first creation was lost', async () => {
+    const { service, groups, clock, committed } = await world();
+    clock.advance(SESSION_MS + 1);
+    const write = groups.writeMembership.bind(groups);
+    let lost = 1;
+    groups.writeMembership = async (change) => (lost-- > 0 ? false : write(change));
+
+    const result = await service.produceWithOffsets('solo', {
+      offsets: [{ topic: 'in', partition: 0, offset: 2 }],
+      topics: [{ topic: 'out', records: [record('s')] }],
+    });
+
+    expect(result.generation).toBe((await groups.read('solo')).record?.generation);
+    expect((await groups.readOffset('solo', 'in', 0))?.offset).toBe(2);
+    expect(await committed()).toBeUndefined();
+  });
+
+  it('keeps no Idempotency-Key for a transaction sent without one', async () => {
+    const { service, input, head } = await world();
+    await service.produceWithOffsets('g', input(3));
+
+    const keyed = await service.produceWithOffsets('g', input(4, ['c']), 'undefined');
+
+    expect(keyed.duplicate).toBe(false);
+    expect(await head('out')).toBe(3);
+  });
+
+  it('answers with an attempt that timed out and landed late, and does not append twice', async () => {
+    const { service, transactional, input, texts, committed } = await world();
+    transactional.holdNext = true;
+    let released = false;
+    transactional.before = async () => {
+      // The second attempt's request goes out just after the first one, still on its way, lands.
+      if (transactional.outcomes.length === 1 && !released) {
+        released = true;
+        await transactional.releaseHeld();
+      }
+    };
+
+    const result = await service.produceWithOffsets('g', input(3));
+
+    expect(transactional.outcomes).toEqual(['unknown', 'head-moved']);
+    expect(result.topics[0]?.records.map((position) => position.offset)).toEqual([0, 1]);
+    expect(await texts('out')).toEqual(['a', 'b']);
+    expect(await committed()).toBe(3);
   });
 });
 
@@ -662,6 +733,10 @@ describe('hashTransaction', () => {
         offsets: [{ topic: 'in', partition: 0, offset: 3, metadata: '\u0000' }],
       }),
       hashTransaction('ab', { ...base, offsets: [{ topic: 'in', partition: 0, offset: 3, metadata: 'm' }] }),
+      hashTransaction('ab', {
+        ...base,
+        offsets: [{ topic: 'in', partition: 0, offset: 3, metadata: 'undefined' }],
+      }),
       hashTransaction('ab', { ...base, offsets: [{ topic: 'in', partition: 0, offset: 4 }] }),
       hashTransaction('ab', { ...base, offsets: [{ topic: 'in', partition: 1, offset: 3 }] }),
       hashTransaction('ab', { ...base, topics: [{ topic: 'out', records: [record('b')] }] }),
