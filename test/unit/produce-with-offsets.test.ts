@@ -5,6 +5,7 @@
  * the Idempotency-Key's replay and reuse, retries after a rival moved a head or a timeout, and the
  * bounds of one transaction.
  */
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryGroupStore } from '../../shared/adapters/memory/group-store.js';
 import { MemoryPartitionLog } from '../../shared/adapters/memory/partition-log.js';
@@ -519,6 +520,38 @@ describe('produceWithOffsets: bounds and bad input', () => {
     expect(withKey.topics[0]?.records).toHaveLength(48);
     expect(tooManyWithKey).toMatchObject({ limit: 'transactionItems', value: 101 });
     expect(await committed()).toBe(3);
+  });
+
+  it(`refuses more than ${LIMITS.transactionBytesMax} stored bytes over all topics, and takes less`, async () => {
+    const { service, input, head } = await world();
+    const large = (count: number) =>
+      Array.from({ length: count }, () => ({
+        ...record('x'),
+        value: { type: 'BINARY' as const, bytes: randomBytes(370_000) },
+      }));
+
+    // Random bytes do not compress: 11 × 370,000 bytes over two topics pass 4,000,000.
+    const error = await rejection(
+      service.produceWithOffsets('g', {
+        ...input(3),
+        topics: [
+          { topic: 'out', records: large(6) },
+          { topic: 'out2', records: large(5) },
+        ],
+      }),
+    );
+    const fits = await service.produceWithOffsets('g', {
+      ...input(3),
+      topics: [
+        { topic: 'out', records: large(5) },
+        { topic: 'out2', records: large(5) },
+      ],
+    });
+
+    expect(error).toMatchObject({ name: 'LimitExceededError', limit: 'transactionBytes', max: 4_000_000 });
+    expect((error as LimitExceededError).value).toBeGreaterThan(11 * 370_000);
+    expect(fits.topics.map((entry) => entry.records.length)).toEqual([5, 5]);
+    expect(await head('out')).toBe(5);
   });
 
   it('refuses malformed requests before writing anything', async () => {
