@@ -23,7 +23,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Metafile } from 'esbuild';
-import { ESBUILD_TARGET, FUNCTIONS_DIR, PROJECT_ROOT, REQUIRE_BANNER } from '../infra/shoal-function.js';
+import {
+  ESBUILD_TARGET,
+  FUNCTIONS_DIR,
+  PROJECT_ROOT,
+  SHOAL_ESBUILD_OPTIONS,
+} from '../infra/shoal-function.js';
 import { startLocalStack } from '../local/stack.js';
 import { ENV } from '../shared/config.js';
 import { percentile } from './stats.js';
@@ -207,17 +212,9 @@ async function bundle(
 ): Promise<{ file: string; bytes: number; metafile: Metafile }> {
   const file = join(outDir, name, 'index.mjs');
   const result = await build({
+    ...SHOAL_ESBUILD_OPTIONS,
     entryPoints: [join(FUNCTIONS_DIR, `${name}.ts`)],
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: ESBUILD_TARGET,
-    mainFields: ['module', 'main'],
-    banner: { js: REQUIRE_BANNER },
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
     metafile: true,
     logLevel: 'silent',
   });

@@ -70,6 +70,22 @@ export const SHOAL_BUNDLING: nodejs.BundlingOptions = {
 };
 
 /**
+ * {@link SHOAL_BUNDLING} as esbuild's own options, for code that runs esbuild itself (the cold-start
+ * bench, the bundle tests) and must bundle exactly as the CDK app does.
+ */
+export const SHOAL_ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: ESBUILD_TARGET,
+  mainFields: SHOAL_BUNDLING.mainFields ?? [],
+  banner: { js: REQUIRE_BANNER },
+  minify: SHOAL_BUNDLING.minify ?? false,
+  sourcemap: SHOAL_BUNDLING.sourceMap ?? false,
+  sourcesContent: SHOAL_BUNDLING.sourcesContent ?? true,
+} as const;
+
+/**
  * Bundles built ahead of time, one folder per function (`<name>/index.mjs`), beside the module that
  * holds this code: present in the published `shoal-cdk` package (built by `packages/build.ts` from
  * the same `functions/<name>.ts` with {@link SHOAL_BUNDLING}'s settings), absent in this repository.

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS_DIR, SHOAL_BUNDLING } from '../../infra/shoal-function.js';
+import { FUNCTIONS_DIR, SHOAL_ESBUILD_OPTIONS } from '../../infra/shoal-function.js';
 
 /** The inputs of `functions/<name>.ts` bundled with the CDK app's settings. */
 async function bundledInputs(name: string): Promise<string[]> {
@@ -16,13 +16,7 @@ async function bundledInputs(name: string): Promise<string[]> {
     entryPoints: [join(FUNCTIONS_DIR, `${name}.ts`)],
     outfile: `${name}/index.mjs`,
     write: false,
-    bundle: true,
-    platform: 'node',
-    format: SHOAL_BUNDLING.format,
-    target: SHOAL_BUNDLING.target,
-    mainFields: SHOAL_BUNDLING.mainFields,
-    banner: { js: SHOAL_BUNDLING.banner ?? '' },
-    minify: SHOAL_BUNDLING.minify,
+    ...SHOAL_ESBUILD_OPTIONS,
     metafile: true,
     logLevel: 'silent',
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHOAL_BUNDLING } from '../../infra/shoal-function.js';
+import { SHOAL_BUNDLING, SHOAL_ESBUILD_OPTIONS } from '../../infra/shoal-function.js';
 import { mapErrorStack, sourceMappedStack } from '../../shared/observability/source-maps.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/source-maps/failing-handler.ts', import.meta.url));
@@ -41,15 +41,7 @@ beforeAll(async () => {
   await build({
     entryPoints: [FIXTURE],
     outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    format: SHOAL_BUNDLING.format,
-    target: SHOAL_BUNDLING.target,
-    mainFields: SHOAL_BUNDLING.mainFields,
-    banner: { js: SHOAL_BUNDLING.banner ?? '' },
-    minify: SHOAL_BUNDLING.minify,
-    sourcemap: SHOAL_BUNDLING.sourceMap,
-    sourcesContent: SHOAL_BUNDLING.sourcesContent,
+    ...SHOAL_ESBUILD_OPTIONS,
     logLevel: 'silent',
   });
   output = await runNode(CHILD, { BUNDLE_URL: pathToFileURL(bundle).href });
