@@ -8,6 +8,8 @@
  *   mutants killable in milliseconds, without Java. The DynamoDB and S3 adapters are proved by
  *   the contract suite's integration half instead, too slow to rerun per mutant.
  * - One worker: the machine has 2 cores and other work.
+ * - Runs side by side (one per file group) each take their own tempDirName, ignored here so one
+ *   sandbox never copies another's.
  * - Incremental: a rerun tests only the mutants whose code or covering tests changed since
  *   reports/stryker-incremental.json (kept out of git, like the rest of reports/).
  *
@@ -19,7 +21,7 @@ export default {
   vitest: { configFile: 'stryker.vitest.config.ts', related: true },
   coverageAnalysis: 'perTest',
   mutate: ['shared/domain/**/*.ts', 'shared/adapters/**/*.ts'],
-  ignorePatterns: ['cdk.out', 'dist', '.shoal', '.test-stack', '.scratch', 'reports', 'bench/results.json'],
+  ignorePatterns: ['cdk.out', 'dist', '.shoal', '.test-stack', '.scratch', 'reports', 'bench/results.json', '.stryker-tmp*'],
   concurrency: 1,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
