@@ -58,7 +58,7 @@ async function world() {
     return grant.uploadId;
   };
   const highWatermark = async () => (await partitionLog.readHeads(topic, [0]))[0]?.highWatermark;
-  return { clock, log, uploads, topic, upload, highWatermark };
+  return { clock, log, uploads, topic, upload, highWatermark, topics, partitionLog };
 }
 
 const named = (uploadId: string, type: TypedBytes['type'] = 'BINARY'): ProduceRecordInput => ({
@@ -246,5 +246,96 @@ describe('a produce that names uploads', () => {
     });
     // At the limit the request goes on to read the uploads, which are missing.
     expect(at).toMatchObject({ field: 'records[0].value.uploadId' });
+  });
+});
+
+describe('upload bounds and shapes, each side of the edge', () => {
+  it('reads an id of up to 8 digits of bytes, and nothing after them', () => {
+    const hex = 'f'.repeat(32);
+
+    expect(grantedBytesOf(`${hex}-99999999`)).toBe(99_999_999);
+    expect(grantedBytesOf(`${hex}-100000000`)).toBeUndefined();
+    expect(grantedBytesOf(`${hex}-7x`)).toBeUndefined();
+    expect(grantedBytesOf(`${hex}7`)).toBeUndefined();
+  });
+
+  it('refuses a byte count past the safe integers as malformed, not as too large', async () => {
+    const w = await world();
+
+    const error = await rejection(w.log.createUpload('t', 2 ** 53));
+
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error).toMatchObject({ field: 'bytes' });
+  });
+
+  it('names the limit, the value and the maximum of an upload too large to grant', async () => {
+    const w = await world();
+
+    const over = await rejection(w.log.createUpload('t', LIMITS.uploadBytesMax + 1));
+
+    expect(over).toMatchObject({
+      limit: 'uploadBytes',
+      value: LIMITS.uploadBytesMax + 1,
+      max: LIMITS.uploadBytesMax,
+    });
+    expect(w.uploads.presigned).toEqual([]);
+  });
+
+  it('names the limit and the maximum of a request that names too many uploads', async () => {
+    const w = await world();
+    const ids = Array.from({ length: LIMITS.uploadsPerRequestMax + 1 }, (_, n) => `${'a'.repeat(31)}${n}-1`);
+
+    const over = await rejection(
+      w.log.produce(
+        't',
+        ids.map((id) => named(id)),
+      ),
+    );
+
+    expect(over).toBeInstanceOf(LimitExceededError);
+    expect(over).toMatchObject({ max: LIMITS.uploadsPerRequestMax });
+  });
+
+  it('appends a null value beside an upload', async () => {
+    const w = await world();
+    const id = await w.upload(new Uint8Array([4, 2]));
+    const tombstone: ProduceRecordInput = { key: null, value: null, headers: [], partition: 0 };
+
+    await w.log.produce('t', [tombstone, named(id)]);
+
+    const fetched = await w.log.fetch('t', 0, 0, { recordsMax: 10, bytesMax: 1_000_000, waitMs: 0 });
+    expect(fetched.records.map((r) => r.value)).toEqual([
+      null,
+      { type: 'BINARY', bytes: new Uint8Array([4, 2]) },
+    ]);
+  });
+
+  it('refuses a JSON upload that begins with a byte order mark, and keeps the mark of a STRING upload', async () => {
+    const w = await world();
+    const bom = [0xef, 0xbb, 0xbf];
+    const json = await w.upload(new Uint8Array([...bom, ...utf8('{"a":1}')]));
+    const string = await w.upload(new Uint8Array([...bom, ...utf8('hi')]));
+
+    const refused = await rejection(w.log.produce('t', [named(json, 'JSON')]));
+    await w.log.produce('t', [named(string, 'STRING')]);
+
+    expect(refused).toBeInstanceOf(InvalidRequestError);
+    expect(refused).toMatchObject({ field: 'records[0].value' });
+    const fetched = await w.log.fetch('t', 0, 0, { recordsMax: 10, bytesMax: 1_000_000, waitMs: 0 });
+    expect(fetched.records.map((r) => r.value)).toEqual([
+      { type: 'STRING', bytes: new Uint8Array([...bom, ...utf8('hi')]) },
+    ]);
+  });
+
+  it('finds an upload only in the topic it was granted for', async () => {
+    const w = await world();
+    const id = await w.upload(new Uint8Array(3));
+    await new TopicService(w.topics, w.partitionLog, w.clock).create({ name: 'u', partitions: 1 });
+
+    const elsewhere = await rejection(w.log.produce('u', [named(id)]));
+
+    expect(elsewhere).toBeInstanceOf(InvalidRequestError);
+    expect(elsewhere).toMatchObject({ field: 'records[0].value.uploadId' });
+    await expect(w.log.produce('t', [named(id)])).resolves.toMatchObject({ records: [{ offset: 0 }] });
   });
 });
