@@ -165,6 +165,83 @@ describe('ByteBudget', () => {
   it('refuses a budget that is not a positive whole number of bytes', () => {
     expect(() => new ByteBudget(0)).toThrow(RangeError);
     expect(() => new ByteBudget(1.5)).toThrow(RangeError);
+    expect(() => new ByteBudget(-100)).toThrow(RangeError);
+    expect(() => new ByteBudget(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+    expect(() => new ByteBudget(Number.NaN)).toThrow(RangeError);
+    expect(new ByteBudget(1).capacityBytes).toBe(1);
+  });
+
+  it('grants at once what fits exactly, and every waiter that fits when bytes come back', async () => {
+    const budget = new ByteBudget(100);
+    const first = await budget.reserve(60);
+    const granted: number[] = [];
+    const track = (bytes: number) =>
+      budget.reserve(bytes).then((release) => {
+        granted.push(bytes);
+        return release;
+      });
+    const exact = track(40);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(granted).toEqual([40]);
+    expect(budget.reservedBytes).toBe(100);
+
+    const waiters = [track(70), track(30)];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(granted).toEqual([40]);
+    first();
+    (await exact)();
+    await Promise.all(waiters);
+
+    expect(granted).toEqual([40, 70, 30]);
+    expect(budget.reservedBytes).toBe(100);
+  });
+
+  it('reserves whole bytes, nothing for a negative size, and at most the capacity', async () => {
+    const budget = new ByteBudget(100);
+
+    const fraction = await budget.reserve(10.2);
+    expect(budget.reservedBytes).toBe(11);
+    fraction();
+    const negative = await budget.reserve(-5);
+    expect(budget.reservedBytes).toBe(0);
+    negative();
+    const huge = await budget.reserve(1_000);
+    expect(budget.reservedBytes).toBe(100);
+    huge();
+    expect(budget.reservedBytes).toBe(0);
+  });
+
+  it('lets a task larger than the budget run alone: others wait until it is done', async () => {
+    const budget = new ByteBudget(100);
+    const huge = await budget.reserve(1_000);
+    let smallGranted = false;
+    const small = budget.reserve(1).then((release) => {
+      smallGranted = true;
+      return release;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(smallGranted).toBe(false);
+
+    huge();
+    (await small)();
+
+    expect(smallGranted).toBe(true);
+    expect(budget.reservedBytes).toBe(0);
+  });
+
+  it('starts a new peak from what is reserved when reset', async () => {
+    const budget = new ByteBudget(100);
+    const first = await budget.reserve(80);
+    first();
+    const held = await budget.reserve(30);
+
+    budget.resetPeak();
+    expect(budget.peakBytes).toBe(30);
+    const more = await budget.reserve(20);
+    more();
+    held();
+
+    expect(budget.peakBytes).toBe(50);
   });
 
   it('derives the budget from the Lambda memory size, and none outside Lambda', () => {
