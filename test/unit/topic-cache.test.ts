@@ -140,6 +140,83 @@ describe('TopicCache', () => {
     await cache.get('x', 'cached');
     expect(counted.reads).toBe(4);
   });
+
+  it('keeps copies for the age given in its options', async () => {
+    const { clock, store } = await world();
+    const counted = new CountingStore(store);
+    const cache = new TopicCache(counted, clock, { ageMsMax: 50 });
+    await cache.get('t', 'cached');
+    clock.advance(49);
+    await cache.get('t', 'cached');
+    expect(counted.reads).toBe(1);
+
+    clock.advance(1);
+    await cache.get('t', 'cached');
+    expect(counted.reads).toBe(2);
+  });
+
+  it('renews the age of a copy on every store read', async () => {
+    const { clock, a } = await world();
+    await a.cache.get('t', 'cached');
+    clock.advance(LIMITS.topicCacheAgeMsMax - 1);
+    await a.cache.get('t', 'strong');
+    clock.advance(LIMITS.topicCacheAgeMsMax - 1);
+    await a.cache.get('t', 'cached');
+    expect(a.counted.reads).toBe(2);
+  });
+
+  it('drops its copy when a strong read finds the topic gone', async () => {
+    const { a, b } = await world();
+    await a.cache.get('t', 'cached');
+    await b.topics.delete('t');
+
+    expect(await a.cache.get('t')).toBeUndefined();
+    expect(await a.cache.get('t', 'cached')).toBeUndefined();
+  });
+
+  it('does not evict another copy when a topic it holds is read again', async () => {
+    const clock = manualClock(START);
+    const store = new MemoryTopicStore();
+    const topics = new TopicService(store, new MemoryPartitionLog({ now: clock.now }), clock);
+    for (const name of ['x', 'y']) await topics.create({ name, partitions: 1 });
+    const counted = new CountingStore(store);
+    const cache = new TopicCache(counted, clock, { entriesMax: 2 });
+    await cache.get('x', 'cached');
+    await cache.get('y', 'cached');
+
+    await cache.get('y', 'strong');
+    await cache.get('x', 'cached');
+    expect(counted.reads).toBe(3);
+  });
+
+  it('forgets its copy of a topic created again through it', async () => {
+    const { a, b } = await world();
+    const old = await a.cache.get('t', 'cached');
+    await b.topics.delete('t');
+
+    const created = await a.topics.create({ name: 't', partitions: 1 });
+
+    expect(created.topic.topicId).not.toBe(old?.topicId);
+    expect((await a.cache.get('t', 'cached'))?.topicId).toBe(created.topic.topicId);
+  });
+
+  it('forgets its copy when an update through it loses to another process', async () => {
+    const { a, b } = await world();
+    const stale = await a.cache.get('t', 'cached');
+    if (!stale) throw new Error('created by world()');
+    await b.topics.update('t', { partitions: 3 });
+
+    expect(await a.cache.update(stale, { partitionCount: 4, config: stale.config })).toBe(false);
+    expect((await a.cache.get('t', 'cached'))?.partitionCount).toBe(3);
+  });
+
+  it('lists topics from the store, up to the limit', async () => {
+    const { a, b } = await world();
+    await b.topics.create({ name: 'u', partitions: 1 });
+
+    expect((await a.cache.list(10)).map((topic) => topic.name)).toEqual(['t', 'u']);
+    expect((await a.cache.list(1)).map((topic) => topic.name)).toEqual(['t']);
+  });
 });
 
 describe('produce and fetch through a cached copy', () => {
