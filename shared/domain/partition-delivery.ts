@@ -164,8 +164,9 @@ export class PartitionDeliveryRun {
     this.measure();
   }
 
-  /** Records an unexpected failure of this run's delivery (best effort). */
+  /** Records an unexpected failure of this run's delivery (best effort), and measures the lag it leaves. */
   async recordFailure(error: unknown): Promise<void> {
+    this.measure();
     const message = error instanceof Error ? error.message : String(error);
     this.count({ errors: 1 });
     await this.progress.flush(this.failure(message, this.committed), this.currentRetry());
