@@ -160,12 +160,19 @@ export async function deliveryWorld(options: WorldOptions = {}) {
     async () => {},
     clock,
   );
+  /** Each fetch the dispatcher made: where from, and how many records it asked for. */
+  const fetches: { offset: number; recordsMax: number }[] = [];
+  const fetchingLog = Object.create(log) as LogService;
+  fetchingLog.fetch = (topic, partition, offset, limits) => {
+    fetches.push({ offset, recordsMax: limits.recordsMax });
+    return log.fetch(topic, partition, offset, limits);
+  };
   const dispatcher = new Dispatcher(
     {
       subscriptions: subscriptionStore,
       topics,
       partitionLog,
-      log,
+      log: fetchingLog,
       groupStore: groupStore.asPort(),
       groups,
       invoker,
@@ -219,6 +226,7 @@ export async function deliveryWorld(options: WorldOptions = {}) {
     manual,
     sleeps,
     hooks,
+    fetches,
     topics,
     partitionLog,
     memoryGroups,
