@@ -261,3 +261,37 @@ describe('assignKeylessPartitions', () => {
     expect(act).toThrow(RangeError);
   });
 });
+
+describe('assignKeylessPartitions at its bounds', () => {
+  it('stays in range even when random returns 1, outside its contract', () => {
+    // Act
+    const partitions = assignKeylessPartitions([10, 10], 5, () => 1, 10);
+
+    // Assess
+    expect(partitions).toEqual([4, 0]);
+  });
+
+  it('moves on after every record when stickyBatchBytes is 1', () => {
+    // Act
+    const partitions = assignKeylessPartitions([1, 1, 1, 1], 3, () => 0, 1);
+
+    // Assess
+    expect(partitions).toEqual([0, 1, 2, 0]);
+  });
+
+  it.each([1.5, Number.NaN, 2 ** 53, -1])('fails when stickyBatchBytes is %d, naming it', (sticky) => {
+    // Act
+    const act = () => assignKeylessPartitions([10], 3, () => 0, sticky);
+
+    // Assess
+    expect(act).toThrow(new RangeError(`stickyBatchBytes must be a positive integer, got ${sticky}`));
+  });
+
+  it.each([2.5, 2 ** 53, 0])('fails when the partition count is %d, naming it', (count) => {
+    // Act
+    const act = () => assignKeylessPartitions([10], count, () => 0);
+
+    // Assess
+    expect(act).toThrow(new RangeError(`partitionCount must be a positive integer, got ${count}`));
+  });
+});
