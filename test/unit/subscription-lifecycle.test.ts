@@ -18,6 +18,7 @@ import {
   SubscriptionExistsError,
   SubscriptionNotFoundError,
 } from '../../shared/domain/errors.js';
+import type { CommittedOffset } from '../../shared/domain/group.js';
 import { GroupService } from '../../shared/domain/group-service.js';
 import { LogService } from '../../shared/domain/log-service.js';
 import {
@@ -59,11 +60,20 @@ class RivalStore extends MemorySubscriptionStore {
   }
 }
 
+/** A group store that also answers offset items an earlier incarnation of the group left behind. */
+class LeftoverGroupStore extends MemoryGroupStore {
+  readonly leftovers: CommittedOffset[] = [];
+
+  override async readOffsets(group: string, limit: number): Promise<CommittedOffset[]> {
+    return [...(await super.readOffsets(group, limit)), ...this.leftovers];
+  }
+}
+
 async function world() {
   const clock = manualClock(START);
   const topics = new MemoryTopicStore();
   const partitionLog = new MemoryPartitionLog({ now: clock.now });
-  const groupStore = new MemoryGroupStore();
+  const groupStore = new LeftoverGroupStore();
   const store = new RivalStore();
   const log = new LogService(topics, partitionLog, clock);
   const groups = new GroupService(groupStore, topics, partitionLog, log, clock);
@@ -89,7 +99,7 @@ async function world() {
       Array.from({ length: count }, () => ({ key: null, value, headers: [], partition, timestamp })),
     );
   };
-  return { clock, store, groups, topicService, service, refused, produce };
+  return { clock, log, topics, store, groupStore, groups, topicService, service, refused, produce };
 }
 
 const input = (extra: Partial<SubscriptionInput> = {}): SubscriptionInput => ({
@@ -248,6 +258,58 @@ describe('SubscriptionService.describe: positions', () => {
       [null, 2],
       [null, 0],
     ]);
+  });
+  it('shows the lag from the committed offset', async () => {
+    const w = await world();
+    await w.produce(0, 3);
+    await w.service.create(input());
+    await w.produce(0, 2, START - 4_000);
+
+    const [first] = (await w.service.describe('sub')).partitions;
+
+    expect(first).toMatchObject({
+      committedOffset: 3,
+      highWatermark: 5,
+      lag: 2,
+      oldestUndeliveredAgeMs: 4_000,
+    });
+  });
+
+  it('ignores offset items an earlier incarnation of its group left behind', async () => {
+    const w = await world();
+    await w.produce(0, 3);
+    await w.service.create(input());
+    const topic = await w.topics.get('t');
+    w.groupStore.leftovers.push({
+      topic: 't',
+      partition: 0,
+      offset: 1,
+      metadata: undefined,
+      topicId: topic?.topicId ?? '',
+      groupId: 'an-earlier-incarnation',
+      committedAt: START - 1,
+    });
+
+    const described = await w.service.describe('sub');
+
+    expect(described.partitions.map((row) => row.committedOffset)).toEqual([3, 0]);
+  });
+
+  it('looks up the oldest undelivered age of the first 256 lagging partitions only', async () => {
+    const w = await world();
+    await w.topicService.create({ name: 'wide', partitions: 257 });
+    await w.service.create(input({ name: 'wide-sub', topic: 'wide', startingPosition: 'TRIM_HORIZON' }));
+    const value = { type: 'STRING' as const, bytes: new Uint8Array([1]) };
+    for (let partition = 0; partition < 257; partition++) {
+      await w.log.produce('wide', [{ key: null, value, headers: [], partition, timestamp: START - 1_000 }]);
+    }
+
+    const described = await w.service.describe('wide-sub');
+
+    const ages = described.partitions.map((row) => row.oldestUndeliveredAgeMs);
+    expect(ages.slice(0, 256).every((age) => age === 1_000)).toBe(true);
+    expect(ages[256]).toBe(0);
+    expect(described.totals.lag).toBe(257);
   });
 });
 
