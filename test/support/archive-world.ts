@@ -111,6 +111,7 @@ export class HookedManifest extends MemorySegmentManifest {
 export class CountingObjects extends MemorySegmentObjects {
   rescueListings = 0;
   readonly retagged: string[] = [];
+  failDeleteOnce = false;
   private readonly deletedRescues = new Set<string>();
 
   override async listRescued(topicId: string, partition: number, belowOffset: number, limit: number) {
@@ -132,6 +133,10 @@ export class CountingObjects extends MemorySegmentObjects {
   }
 
   override async deleteObjects(keys: readonly string[]): Promise<void> {
+    if (this.failDeleteOnce) {
+      this.failDeleteOnce = false;
+      throw new Error('crashed before deleting the objects');
+    }
     for (const key of keys) if (key.startsWith(RESCUE_KEY_PREFIX)) this.deletedRescues.add(key);
     return super.deleteObjects(keys);
   }

@@ -272,7 +272,7 @@ describe('a tail that is not ready to roll', () => {
     expect(report.archivedOffset).toBe(2);
   });
 
-  it('rolls by size once the batches appended since fill a segment, as a cold archiver would', async () => {
+  it('rolls by size as soon as the batches appended since fill a segment', async () => {
     const w = await archiveWorld({ segmentMs: SEGMENT_MS, segmentBytes: 1024 });
     const topic = await w.topic();
     const warm = w.archiver();
