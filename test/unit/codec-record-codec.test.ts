@@ -508,3 +508,195 @@ describe('rawValueRange and decodeBatchAt at their bounds', () => {
     expect(fromNull[0]?.valueAt).toBeUndefined();
   });
 });
+
+describe('decodeBatch refusals of foreign or malformed bytes', () => {
+  it.each([
+    ['the input is empty', new Uint8Array(0), /Empty batch/],
+    ['the format version is 2', Uint8Array.of(0x20, 0, 0), /version 2 \(expected 1\)/],
+    ['the format version is 0', Uint8Array.of(0x00, 0, 0), /version 0/],
+    ['the codec is unknown', Uint8Array.of(0x1f, 0, 0), /Unknown batch codec 15/],
+    [
+      'the record count cannot fit in the bytes left',
+      rawBatch(3, 0, 0, 0, 0, 0),
+      /Record count 3 does not fit in 5 bytes/,
+    ],
+    ['a type tag is unknown', rawBatch(1, 0, 0, 9, 0, 0, 0), /Unknown key type tag 9/],
+    ['a value type tag is unknown', rawBatch(1, 0, 0, 0, 4, 0, 0), /Unknown value type tag 4/],
+    [
+      'the header count cannot fit in the bytes left',
+      rawBatch(1, 0, 0, 0, 0, 3, 0, 0, 0, 0),
+      /Header count 3 does not fit in 4 bytes/,
+    ],
+    ['a header name is not UTF-8', rawBatch(1, 0, 0, 0, 0, 1, 1, 0xff, 0), /header name is not valid UTF-8/],
+    ['bytes follow the last record', rawBatch(1, 0, 0, 0, 0, 0, 7, 7), /2 unexpected bytes/],
+    ['a varint exceeds 2^53', rawBatch(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), /exceeds 2\^53/],
+    [
+      'a varint runs over 8 bytes',
+      rawBatch(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+      /longer than 8/,
+    ],
+    ['the record count is cut off', rawBatch(0x81), /record count cut off/],
+    ['a key is cut off', rawBatch(1, 0x80, 0x80, 0, 0), /key type cut off/],
+    [
+      'a timestamp is beyond year 9999',
+      rawBatch(1, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0),
+      /outside 0\.\.253402300799999/,
+    ],
+    [
+      'the compressed body is not brotli',
+      Uint8Array.of(0x13, 1, 2, 3, 4, 5),
+      /does not decompress with brotli/,
+    ],
+    [
+      'the deflate body is not deflate',
+      Uint8Array.of(0x11, 0xff, 0xff, 0xff),
+      /does not decompress with deflate-raw/,
+    ],
+  ])('fails when %s', (_, data, message) => {
+    // Act
+    const act = () => decodeBatch(data, 0);
+
+    // Assess
+    expect(act).toThrow(CorruptBatchError);
+    expect(act).toThrow(message);
+  });
+
+  it('fails when a brotli body decompresses beyond BATCH_BODY_BYTES_MAX', () => {
+    // Prepare
+    const zeros = new Uint8Array(BATCH_BODY_BYTES_MAX + 1);
+    const bomb = brotliCompressSync(zeros, { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } });
+
+    // Act
+    const act = () => decodeBatch(Uint8Array.of(0x13, ...bomb), 0);
+
+    // Assess
+    expect(act).toThrow(/does not decompress with brotli/);
+  });
+
+  it('fails when a raw or compressed batch is cut anywhere', () => {
+    // Prepare
+    const records = makeEventRecords(seededRandom(3), 'typical', 3);
+    const raw = encodeBatch(records, NONE);
+    const compressed = encodeBatch(records, { codec: 'brotli', level: 5 });
+
+    for (const batch of [raw, compressed]) {
+      for (let length = 0; length < batch.length; length++) {
+        // Act
+        const act = () => decodeBatch(batch.subarray(0, length), 0);
+
+        // Assess
+        expect(act, `cut to ${length} bytes`).toThrow(CorruptBatchError);
+      }
+    }
+  });
+
+  it('decodes a batch that starts inside a larger buffer, and copies its bytes out', () => {
+    // Prepare
+    const buffer = Buffer.concat([Buffer.of(9, 9, 9), Buffer.from(KNOWN_BATCH), Buffer.of(9)]);
+    const view = buffer.subarray(3, 3 + KNOWN_BATCH.byteLength);
+
+    // Act
+    const records = decodeBatch(view, 0);
+    buffer.fill(0);
+
+    // Assess
+    expect(records).toEqual(decodeBatch(KNOWN_BATCH, 0));
+    expect(Buffer.isBuffer(records[0]?.key?.bytes)).toBe(false);
+  });
+});
+
+describe('encodeBatch refusals of bad timestamps', () => {
+  it.each([-1, 253_402_300_800_000, 1.5, Number.NaN])('fails when a timestamp is %d', (timestamp) => {
+    // Act
+    const act = () => encodeBatch([{ key: null, value: null, headers: [], timestamp }], NONE);
+
+    // Assess
+    expect(act).toThrow(RangeError);
+    expect(act).toThrow(`must be an integer in 0..253402300799999, got ${timestamp}`);
+  });
+
+  it('encodes the first and the last millisecond it accepts', () => {
+    // Prepare
+    const records: RecordInput[] = [
+      { key: null, value: null, headers: [], timestamp: 253_402_300_799_999 },
+      { key: null, value: null, headers: [], timestamp: 0 },
+    ];
+
+    // Act
+    const decoded = decodeBatch(encodeBatch(records, NONE), 0);
+
+    // Assess
+    expect(decoded.map((record) => record.timestamp)).toEqual([253_402_300_799_999, 0]);
+  });
+});
+
+describe('encodedRecordBytes without a base timestamp', () => {
+  it('counts the timestamp delta at its widest, 7 bytes', () => {
+    // Prepare
+    const record: RecordInput = {
+      key: null,
+      value: { type: 'STRING', bytes: utf8('ab') },
+      headers: [],
+      timestamp: 3,
+    };
+
+    // Act
+    const unknownBase = encodedRecordBytes(record);
+    const knownBase = encodedRecordBytes(record, 3);
+
+    // Assess
+    expect(unknownBase).toBe(7 + 1 + 1 + 1 + 2 + 1);
+    expect(knownBase).toBe(1 + 1 + 1 + 1 + 2 + 1);
+  });
+});
+
+describe('splitIntoChunks edges', () => {
+  it('gives a first record larger than chunkBytesMax a chunk of its own, never an empty one', () => {
+    // Act
+    const chunks = splitIntoChunks([500, 10, 10], (size) => size, 100);
+
+    // Assess
+    expect(chunks).toEqual([[500], [10, 10]]);
+  });
+
+  it('returns no chunk for no records', () => {
+    // Act
+    const chunks = splitIntoChunks([], (size: number) => size, 100);
+
+    // Assess
+    expect(chunks).toEqual([]);
+  });
+
+  it('counts the bytes of a chunk from zero again after closing one', () => {
+    // Act
+    const chunks = splitIntoChunks([70, 70, 30, 10], (size) => size, 100);
+
+    // Assess
+    expect(chunks).toEqual([[70], [70, 30], [10]]);
+  });
+});
+
+describe('compression choice', () => {
+  it('stores the body raw when compression would not make it smaller', () => {
+    // Prepare
+    const record = valueOnly(noise(2_000, 5));
+
+    // Act
+    const stored = encodeBatch([record]);
+
+    // Assess
+    expect(stored).toEqual(encodeBatch([record], NONE));
+  });
+
+  it('compresses with DEFAULT_BATCH_COMPRESSION by default', () => {
+    // Prepare
+    const records = makeEventRecords(seededRandom(2), 'typical', 5);
+
+    // Act
+    const stored = encodeBatch(records);
+
+    // Assess
+    expect(hex(stored)).toBe(hex(encodeBatch(records, DEFAULT_BATCH_COMPRESSION)));
+    expect(stored[0]).toBe(0x13);
+  });
+});

@@ -178,6 +178,28 @@ describe('encodeSegment refusals', () => {
     expect(same.index.maxTimestampSoFar).toBe(300);
   });
 
+  it('fails when there is no batch', () => {
+    // Act
+    const act = () => encodeSegment([]);
+
+    // Assess
+    expect(act).toThrow(RangeError);
+    expect(act).toThrow('A segment holds at least one batch');
+  });
+
+  it('fails when a batch does not start right after the previous one', () => {
+    // Prepare
+    const [first, second] = KNOWN as [EncodedBatch, EncodedBatch];
+
+    // Act
+    const gap = () => encodeSegment([first, { ...second, baseOffset: 8 }]);
+    const overlap = () => encodeSegment([first, { ...second, baseOffset: 6 }]);
+
+    // Assess
+    expect(gap).toThrow(/expected one at 7, got 8\.\.9/);
+    expect(overlap).toThrow(RangeError);
+  });
+
   it('takes a batch of one record', () => {
     // Act
     const segment = encodeSegment([
@@ -235,6 +257,28 @@ describe('decodeSegmentIndex refusals', () => {
     // Assess
     expect(act).toThrow(CorruptSegmentError);
     expect(act).toThrow(/15 were read/);
+  });
+
+  it('fails when the tail has no room for the trailer', () => {
+    // Act
+    const act = () => decodeSegmentIndex(tailOf(KNOWN_INDEX).subarray(15), 14);
+
+    // Assess
+    expect(act).toThrow(CorruptSegmentError);
+    expect(act).toThrow(/15 bytes has no room/);
+  });
+
+  it('fails when a byte of the index was altered (checksum)', () => {
+    // Prepare
+    const tail = tailOf(KNOWN_INDEX);
+    tail[1] = 0x06;
+
+    // Act
+    const act = () => decodeSegmentIndex(tail, 14);
+
+    // Assess
+    expect(act).toThrow(CorruptSegmentError);
+    expect(act).toThrow(/checksum/);
   });
 
   it('fails when the trailer magic is not SHOALSEG', () => {

@@ -370,6 +370,57 @@ describe('SegmentReader.batches', () => {
   });
 });
 
+describe('SegmentReader.batches within a segment', () => {
+  it('skips the frames before the offset that the read of a whole segment brings', async () => {
+    // Prepare: one index entry, so the read starts at the first frame.
+    const w = world();
+    await w.archive([3, 3, 3]);
+
+    // Act
+    const batches = await readAll(w.reader(), 7, 9);
+
+    // Assess
+    expect(ranges(batches)).toEqual([[6, 8]]);
+  });
+
+  it('makes no request past endOffset when it reads frame by frame', async () => {
+    // Prepare
+    const w = world();
+    const { entry, segment } = await w.archive([1, 1, 1, 1], { interval: 1 });
+    const positions = framePositions(segment);
+    const reader = w.reader({ smallSegmentBytesMax: 0 });
+
+    // Act
+    const batches = await readAll(reader, 0, 2, { recordsMax: 1, bytesMax: 1 });
+
+    // Assess
+    expect(ranges(batches)).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    expect(w.objects.reads.slice(1)).toEqual([
+      [entry.key, positions[0], positions[1]],
+      [entry.key, positions[1], positions[2]],
+    ]);
+  });
+
+  it('fails when a frame runs past the next index entry', async () => {
+    // Prepare
+    const w = world();
+    const { entry, segment, batches } = await w.archive([1, 1, 1], { interval: 1 });
+    const corrupt = segment.bytes.slice();
+    expect(corrupt[4]).toBe(batches[0]?.data.byteLength);
+    corrupt[4] = 0x7f;
+    await w.objects.putSegment(entry.key, corrupt, {});
+
+    // Act: one record wanted, so the range ends at the second frame.
+    const read = readAll(w.reader({ smallSegmentBytesMax: 0 }), 0, 3, { recordsMax: 1, bytesMax: 1 });
+
+    // Assess
+    await expect(read).rejects.toThrow(/No complete frame at position 0/);
+  });
+});
+
 describe('SegmentReader range requests', () => {
   it('reads a small segment whole in one request, and then from its cache', async () => {
     // Prepare
@@ -451,6 +502,32 @@ describe('SegmentReader range requests', () => {
       [entry.key, 0, entry.objectBytes],
     ]);
     expect(reader.stats.segmentCacheHits).toBe(0);
+  });
+
+  it('counts 256 bytes and 64 per entry of each index against indexCacheBytesMax', async () => {
+    // Prepare: two segments of one index entry each, 320 bytes each in the cache.
+    const w = world();
+    const { entry: first } = await w.archive([1]);
+    const { entry: second } = await w.archive([1]);
+    const fits = w.reader({ smallSegmentBytesMax: 0, indexCacheBytesMax: 640 });
+    const tight = w.reader({ smallSegmentBytesMax: 0, indexCacheBytesMax: 639 });
+    const indexReads = (from: number) =>
+      w.objects.reads
+        .slice(from)
+        .filter(([key, start]) => start === (key === first.key ? first : second).indexPosition);
+
+    // Act
+    await readAll(fits, 0, 2);
+    await readAll(fits, 0, 2);
+    const tightFrom = w.objects.reads.length;
+    await readAll(tight, 0, 2);
+    await readAll(tight, 0, 2);
+
+    // Assess
+    expect(indexReads(0).length - indexReads(tightFrom).length).toBe(2);
+    expect(fits.stats.indexCacheHits).toBe(2);
+    expect(indexReads(tightFrom)).toHaveLength(4);
+    expect(tight.stats.indexCacheHits).toBe(0);
   });
 
   it('starts reading at the index entry at or before the offset', async () => {
@@ -682,6 +759,32 @@ describe('SegmentReader.offsetForTimestamp', () => {
     expect(answers).toEqual([0, 1, 5, 6, 8, 9, 12, 15]);
   });
 
+  it('reads from the index entry before the timestamp to the entry after the next', async () => {
+    // Prepare
+    const w = await timeline(1);
+    const reader = w.reader({ smallSegmentBytesMax: 0 });
+    const [, second] = w.segments;
+    const positions = second ? framePositions(second.segment) : [];
+
+    // Act: offsets 5-6 (150, 170), 7 (160), 8-9 (180, 190); 161 is first reached at offset 6.
+    const found = await reader.offsetForTimestamp(TOPIC, 0, 0, 20, 161, 64);
+
+    // Assess: the first entry (none is below 161) to the entry after the next one.
+    expect(found).toBe(6);
+    expect(w.objects.reads.at(-1)).toEqual([second?.entry.key, positions[0], positions[2]]);
+  });
+
+  it('skips the records before fromOffset in the batch it scans', async () => {
+    // Prepare
+    const w = await timeline();
+
+    // Act: offsets 5 (150) and 6 (170) share a batch.
+    const found = await w.reader().offsetForTimestamp(TOPIC, 0, 6, 20, 100, 64);
+
+    // Assess
+    expect(found).toBe(6);
+  });
+
   it('is undefined when every archived record is older', async () => {
     // Prepare
     const w = await timeline();
@@ -824,6 +927,18 @@ describe('LruCache', () => {
     expect(cache.get('a')).toBe('A');
     expect(cache.get('b')).toBe('B');
     expect(cache.get('c')).toBeUndefined();
+    expect(cache.bytes).toBe(10);
+  });
+
+  it('keeps a value of exactly bytesMax', () => {
+    // Prepare
+    const cache = new LruCache<string>(10);
+
+    // Act
+    cache.set('a', 'A', 10);
+
+    // Assess
+    expect(cache.get('a')).toBe('A');
     expect(cache.bytes).toBe(10);
   });
 
