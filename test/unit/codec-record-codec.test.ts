@@ -433,6 +433,31 @@ describe('rawValueRange and decodeBatchAt at their bounds', () => {
     expect(ranges).toEqual([undefined, undefined, undefined]);
   });
 
+  it('finds no range in a compressed batch of one record, and marks no value apart in it', () => {
+    // Prepare
+    // Half noise, half zeros: compressed, and still over recordInlineBytesMax.
+    const value = new Uint8Array(LIMITS.recordInlineBytesMax * 2);
+    value.set(noise(LIMITS.recordInlineBytesMax, 6));
+    const record = valueOnly(value);
+    const compressed = encodeBatch([record], { codec: 'deflate-raw', level: 1 });
+    const text = encodeBatch([{ ...record, value: { type: 'STRING', bytes: utf8('a'.repeat(5000)) } }], {
+      codec: 'brotli',
+      level: 1,
+    });
+
+    // Act
+    const range = rawValueRange(text);
+    const [decoded] = decodeBatchAt(compressed, 0, 'k', 0);
+
+    // Assess
+    expect(range).toBeUndefined();
+    expect(compressed[0]).toBe(0x11);
+    expect(compressed.byteLength).toBeGreaterThan(LIMITS.recordInlineBytesMax);
+    expect(rawValueRange(compressed)).toBeUndefined();
+    expect(decoded?.valueAt).toBeUndefined();
+    expect(decoded?.value?.bytes.byteLength).toBe(LIMITS.recordInlineBytesMax * 2);
+  });
+
   it('finds the range of a known record', () => {
     // Prepare: format, count, base, delta, STRING key "k", BINARY value of 3 bytes at 9..12.
     const batch = rawBatch(1, 0, 0, 2, 1, 0x6b, 3, 3, 9, 9, 9, 0);
