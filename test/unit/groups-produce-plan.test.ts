@@ -17,7 +17,7 @@ import {
   withTimestamp,
 } from '../../shared/domain/produce-plan.js';
 import type { ProduceRecord } from '../../shared/domain/record.js';
-import { decodeBatch } from '../../shared/domain/record-codec.js';
+import { decodeBatch, encodedRecordBytes } from '../../shared/domain/record-codec.js';
 import { resolveTopicConfig, type Topic } from '../../shared/domain/topic.js';
 import type { PartitionHead } from '../../shared/ports/partition-log.js';
 
@@ -140,6 +140,28 @@ describe('placeRecords', () => {
     expect(decodeBatch(later.batches[0]?.data ?? new Uint8Array(), 3).map((r) => r.offset)).toEqual([
       3, 4, 5,
     ]);
+  });
+});
+
+describe('a record at recordInlineBytesMax', () => {
+  /** A value whose record encodes to exactly `target` bytes. */
+  function valueFor(target: number): ProduceRecord {
+    let length = target - 64;
+    for (let i = 0; i < 4; i++) length += target - encodedRecordBytes(withTimestamp(value(length), 0));
+    expect(encodedRecordBytes(withTimestamp(value(length), 0))).toBe(target);
+    return value(length);
+  }
+
+  it('shares the inline path (compressed, not apart) at the limit, and is stored apart a byte over it', () => {
+    const records = [valueFor(LIMITS.recordInlineBytesMax), valueFor(LIMITS.recordInlineBytesMax + 1)];
+    const stamped = records.map((record) => withTimestamp(record, 0));
+
+    const chunks = chunkByPartition([0, 1], recordSizes(records), stamped);
+
+    expect(chunks.map((entry) => entry.chunks.map((chunk) => chunk.apart))).toEqual([[false], [true]]);
+    // A record of one repeated byte compresses to little unless it is stored apart, uncompressed.
+    expect(chunks[0]?.chunks[0]?.data.byteLength).toBeLessThan(10_000);
+    expect(chunks[1]?.chunks[0]?.data.byteLength).toBeGreaterThan(300_000);
   });
 });
 
