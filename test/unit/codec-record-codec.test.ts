@@ -309,6 +309,20 @@ describe('decodeBatch refusals', () => {
     expect(records).toEqual([{ offset: 0, timestamp: 1, key: null, value: null, headers: [] }]);
   });
 
+  it('reads a record that ends with headers of an empty name and an empty value', () => {
+    // Prepare: one record with no key or value and two headers of two bytes each, the last bytes.
+    const data = rawBatch(1, 0, 0, 0, 0, 2, 0, 0, 0, 0);
+
+    // Act
+    const records = decodeBatch(data, 0);
+
+    // Assess
+    expect(records[0]?.headers).toEqual([
+      { name: '', value: new Uint8Array(0) },
+      { name: '', value: new Uint8Array(0) },
+    ]);
+  });
+
   it('fails when a header value runs past the end, and reads one that ends at the end', () => {
     // Prepare: one record with one header "a" whose value says 2 bytes.
     const cut = rawBatch(1, 0, 0, 0, 0, 1, 1, 0x61, 2, 9);
