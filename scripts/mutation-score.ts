@@ -35,7 +35,10 @@ export interface DatedReport {
 }
 
 export interface Score {
+  /** Killed and timed out: Stryker counts a mutant that hangs the tests as detected. */
   readonly detected: number;
+  /** The timed out among `detected`: on a loaded machine some may be slow tests, not hangs. */
+  readonly timedOut: number;
   readonly survived: number;
   readonly noCoverage: number;
   readonly ignored: number;
@@ -83,11 +86,13 @@ export function mergeReports(reports: readonly DatedReport[]): Map<string, Repor
 
 export function scoreOf(mutants: readonly ReportMutant[]): Score {
   let detected = 0;
+  let timedOut = 0;
   let survived = 0;
   let noCoverage = 0;
   let ignored = 0;
   let errors = 0;
   for (const { status } of mutants) {
+    if (status === 'Timeout') timedOut += 1;
     if (DETECTED.has(status)) detected += 1;
     else if (status === 'Survived') survived += 1;
     else if (status === 'NoCoverage') noCoverage += 1;
@@ -97,6 +102,7 @@ export function scoreOf(mutants: readonly ReportMutant[]): Score {
   const valid = detected + survived + noCoverage;
   return {
     detected,
+    timedOut,
     survived,
     noCoverage,
     ignored,
@@ -123,7 +129,7 @@ export function scoreTable(byFile: ReadonlyMap<string, readonly ReportMutant[]>)
 function formatRow(name: string, score: Score): string {
   const percent = score.scorePercent === undefined ? '-' : `${score.scorePercent.toFixed(2)}%`;
   const valid = score.detected + score.survived + score.noCoverage;
-  return `| ${name} | ${valid} | ${score.detected} | ${score.survived} | ${score.noCoverage} | ${score.ignored} | ${percent} |`;
+  return `| ${name} | ${valid} | ${score.detected} | ${score.timedOut} | ${score.survived} | ${score.noCoverage} | ${score.ignored} | ${percent} |`;
 }
 
 function reportPaths(root: string): string[] {
@@ -164,8 +170,10 @@ function main(): void {
   }));
   const table = scoreTable(mergeReports(reports));
   console.log(`${paths.length} reports: ${paths.map((path) => relative(root, path)).join(', ')}\n`);
-  console.log('| file or folder | mutants | detected | survived | no coverage | ignored | score |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(
+    '| file or folder | mutants | detected | of which timed out | survived | no coverage | ignored | score |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, score] of table) console.log(formatRow(name, score));
   if (values.json) writeFileSync(values.json, `${JSON.stringify(Object.fromEntries(table), null, 2)}\n`);
 }

@@ -33,6 +33,7 @@ describe('mutation score', () => {
     ]);
     expect(score).toEqual({
       detected: 2,
+      timedOut: 1,
       survived: 1,
       noCoverage: 1,
       ignored: 1,
