@@ -284,7 +284,13 @@ describe('requirePartition', () => {
     name: 'orders',
     topicId: 'id-1',
     partitionCount: 3,
-    config: resolveTopicConfig({}),
+    config: {
+      retentionMs: -1,
+      retentionBytes: -1,
+      segmentMs: 1_000,
+      segmentBytes: 1024,
+      localRetentionMs: 1_000,
+    },
     createdAt: 0,
   };
 
