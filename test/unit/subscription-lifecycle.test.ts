@@ -297,19 +297,39 @@ describe('SubscriptionService.describe: positions', () => {
 
   it('looks up the oldest undelivered age of the first 256 lagging partitions only', async () => {
     const w = await world();
-    await w.topicService.create({ name: 'wide', partitions: 257 });
+    await w.topicService.create({ name: 'wide', partitions: 258 });
     await w.service.create(input({ name: 'wide-sub', topic: 'wide', startingPosition: 'TRIM_HORIZON' }));
     const value = { type: 'STRING' as const, bytes: new Uint8Array([1]) };
-    for (let partition = 0; partition < 257; partition++) {
+    // Partition 0 stays empty, caught up: the lookups go to the lagging partitions 1 to 256.
+    for (let partition = 1; partition < 258; partition++) {
       await w.log.produce('wide', [{ key: null, value, headers: [], partition, timestamp: START - 1_000 }]);
     }
 
     const described = await w.service.describe('wide-sub');
 
     const ages = described.partitions.map((row) => row.oldestUndeliveredAgeMs);
-    expect(ages.slice(0, 256).every((age) => age === 1_000)).toBe(true);
-    expect(ages[256]).toBe(0);
+    expect(ages[0]).toBe(0);
+    expect(ages.slice(1, 257).every((age) => age === 1_000)).toBe(true);
+    expect(ages[257]).toBe(0);
     expect(described.totals.lag).toBe(257);
+  });
+
+  it('shows no committed offsets once its group is gone, though offset items of it are left behind', async () => {
+    const w = await world();
+    await w.produce(0, 3);
+    await w.service.create(input());
+    const topic = await w.topics.get('t');
+    const [left] = await w.groupStore.readOffsets('sub', 10);
+    await w.groups.delete('sub');
+    if (left) w.groupStore.leftovers.push(left);
+
+    const described = await w.service.describe('sub');
+
+    expect(left).toMatchObject({ partition: 0, offset: 3, topicId: topic?.topicId });
+    expect(described.partitions.map((row) => [row.committedOffset, row.lag])).toEqual([
+      [null, 3],
+      [null, 0],
+    ]);
   });
 });
 
