@@ -24,6 +24,8 @@ const START = 1_800_000_000_000;
 class MemoryUploads implements PresignedObjects {
   readonly objects = new Map<string, Uint8Array>();
   readonly presigned: { key: string; bytes: number; expiresInMs: number }[] = [];
+  /** Keys read, in order: a produce checks what it can before reading any. */
+  readonly reads: string[] = [];
 
   async presignPut(key: string, bytes: number, expiresInMs: number): Promise<string> {
     this.presigned.push({ key, bytes, expiresInMs });
@@ -35,6 +37,7 @@ class MemoryUploads implements PresignedObjects {
   }
 
   async readUpload(key: string, bytesMax: number): Promise<UploadRead> {
+    this.reads.push(key);
     const bytes = this.objects.get(key);
     if (!bytes) return { kind: 'missing' };
     if (bytes.byteLength > bytesMax) return { kind: 'too-large', objectBytes: bytes.byteLength };
@@ -203,10 +206,13 @@ describe('a produce that names uploads', () => {
   it('refuses an upload id of another shape before reading any upload', async () => {
     const w = await world();
 
-    const error = await rejection(w.log.produce('t', [named('not-an-upload')]));
+    const fine = await w.upload(new Uint8Array(1));
+
+    const error = await rejection(w.log.produce('t', [named(fine), named('not-an-upload')]));
 
     expect(error).toBeInstanceOf(InvalidRequestError);
-    expect(error).toMatchObject({ field: 'records[0].value.uploadId' });
+    expect(error).toMatchObject({ field: 'records[1].value.uploadId' });
+    expect(w.uploads.reads).toEqual([]);
   });
 
   it('takes uploadsPerRequestMax uploads in one request and refuses one more', async () => {
