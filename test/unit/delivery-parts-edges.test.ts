@@ -9,9 +9,11 @@ import { MemorySubscriptionStore } from '../../shared/adapters/memory/subscripti
 import { MemoryTopicStore } from '../../shared/adapters/memory/topic-store.js';
 import { type BatchEvent, buildBatchEvent, readInvocation } from '../../shared/domain/batch-invocation.js';
 import { type GivenUp, writeDeadLetters } from '../../shared/domain/dead-letter.js';
+import { settleBatch } from '../../shared/domain/delivery.js';
 import { OutputRecordsError, outputRecordsOf } from '../../shared/domain/delivery-output.js';
 import { DeliveryProgress } from '../../shared/domain/delivery-progress.js';
 import { TopicNotFoundError } from '../../shared/domain/errors.js';
+import { readBatchAnswer } from '../../shared/domain/kafka-event.js';
 import { LogService } from '../../shared/domain/log-service.js';
 import type { LogRecord } from '../../shared/domain/record.js';
 import { resolveSubscriptionConfig, type Subscription } from '../../shared/domain/subscription.js';
@@ -196,5 +198,83 @@ describe('progress whose save failed', () => {
     expect(w.progress.leaseEndsWithin(501)).toBe(true);
     expect(w.progress.isDue(undefined, retry)).toBe(true);
     expect(w.progress.isDue(undefined, undefined)).toBe(false);
+  });
+});
+
+describe('settleBatch at its edges', () => {
+  const settle = (
+    outcome: Parameters<typeof settleBatch>[0]['outcome'],
+    retryAttempts: number,
+    attempts?: number,
+  ) =>
+    settleBatch({
+      batchStart: 10,
+      batchEnd: 20,
+      outcome,
+      retry: attempts === undefined ? undefined : { start: 10, end: 20, attempts, retryAt: 0 },
+      policy: { bisectBatchOnError: false, retryAttempts },
+      now: 1_000,
+      backoffMs: (n) => n * 100,
+    });
+
+  it('retries a batch exactly retryAttempts times before it gives up', () => {
+    expect(settle({ kind: 'failure', progressTo: 10 }, 2, 1).retry).toMatchObject({ attempts: 2 });
+    expect(settle({ kind: 'failure', progressTo: 10 }, 2, 2)).toEqual({
+      commitTo: 20,
+      retry: undefined,
+      deadLetter: { from: 10, to: 20, attempts: 3 },
+      bisected: false,
+    });
+  });
+
+  it('backs a throttled first attempt off as a first retry, counting nothing', () => {
+    expect(settle({ kind: 'throttled' }, 2)).toEqual({
+      commitTo: 10,
+      retry: { start: 10, end: 20, attempts: 0, retryAt: 1_100 },
+      deadLetter: undefined,
+      bisected: false,
+    });
+  });
+});
+
+describe('readBatchAnswer: the identifiers it takes', () => {
+  const reason = (itemIdentifier: unknown, offsets = [0, 1, 2]) => {
+    const answer = readBatchAnswer({ batchItemFailures: [{ itemIdentifier }] }, 'orders', 10, offsets);
+    return answer.kind === 'invalid' ? answer.reason : answer;
+  };
+  const malformed = (got: string) =>
+    `batchItemFailures[0].itemIdentifier must be {"partition": "orders-10", "offset": <n>} or "orders-10-<n>", got ${got}`;
+
+  it('reads partitions of more than one digit in the string form', () => {
+    expect(reason('orders-10-1')).toEqual({ kind: 'partial', failedOffset: 1 });
+  });
+
+  it('takes offset 0, and an offset as decimal digits only', () => {
+    expect(reason({ partition: 'orders-10', offset: 0 })).toEqual({ kind: 'partial', failedOffset: 0 });
+    expect(reason({ partition: 'orders-10', offset: '2' })).toEqual({ kind: 'partial', failedOffset: 2 });
+    expect(reason({ partition: 'orders-10', offset: ' 1' })).toBe(
+      malformed('{"partition":"orders-10","offset":" 1"}'),
+    );
+    expect(reason({ partition: 'orders-10', offset: '1 ' })).toBe(
+      malformed('{"partition":"orders-10","offset":"1 "}'),
+    );
+    expect(reason({ partition: 'orders-10', offset: [1] })).toBe(
+      malformed('{"partition":"orders-10","offset":[1]}'),
+    );
+    expect(reason({ partition: 'orders-10', offset: null })).toBe(
+      malformed('{"partition":"orders-10","offset":null}'),
+    );
+    expect(reason({ partition: 'orders-10', offset: -1 })).toBe(
+      malformed('{"partition":"orders-10","offset":-1}'),
+    );
+    expect(reason({ partition: 'orders-10', offset: 1.5 })).toBe(
+      malformed('{"partition":"orders-10","offset":1.5}'),
+    );
+    expect(reason({ partition: 10, offset: 1 })).toBe(malformed('{"partition":10,"offset":1}'));
+  });
+
+  it('names an item that is null', () => {
+    const answer = readBatchAnswer({ batchItemFailures: [null] }, 'orders', 10, [0]);
+    expect(answer).toEqual({ kind: 'invalid', reason: malformed('nothing') });
   });
 });
