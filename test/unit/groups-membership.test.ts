@@ -346,3 +346,48 @@ describe('join refusals', () => {
     expect(await service.list()).toEqual([]);
   });
 });
+
+describe('a heartbeat after one of several subscribed topics changed', () => {
+  it('starts a new generation when one of two topics was deleted and created again, the other unchanged', async () => {
+    const { service, topicService } = await world();
+    const a = await join(service, ['t', 'u']);
+    await topicService.delete('u');
+    await topicService.create({ name: 'u', partitions: 1 });
+
+    const after = await service.heartbeat('g', a.memberId, a.generation);
+
+    expect(after.generation).toBe(2);
+  });
+
+  it('starts a new generation when one topic came back and another went, as many topics as before', async () => {
+    const { service, topicService } = await world();
+    const a = await join(service, ['t', 'u', 'w']);
+    await topicService.delete('w');
+    const withoutW = await service.heartbeat('g', a.memberId, a.generation);
+    await topicService.create({ name: 'w', partitions: 2 });
+    await topicService.delete('u');
+
+    const after = await service.heartbeat('g', a.memberId, withoutW.generation);
+
+    expect(withoutW.generation).toBe(2);
+    expect(after.generation).toBe(3);
+    expect(after.assignments.map((tp) => `${tp.topic}-${tp.partition}`)).toEqual([
+      't-0',
+      't-1',
+      't-2',
+      't-3',
+      'w-0',
+      'w-1',
+    ]);
+  });
+
+  it('writes no member item of its own when it starts the new generation', async () => {
+    const { service, topicService, groups } = await world();
+    const a = await join(service, ['t', 'u']);
+    await topicService.delete('u');
+
+    await service.heartbeat('g', a.memberId, a.generation);
+
+    expect((await groups.read('g')).members.map((m) => m.memberId)).toEqual([a.memberId]);
+  });
+});

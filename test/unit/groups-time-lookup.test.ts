@@ -151,8 +151,43 @@ describe('offsetForTimestamp in the hot tier', () => {
       reads.push(log.batchReads);
     }
 
-    // 64 batches: at most 7 halvings, and one more read of the batch the search ends at.
-    expect(Math.max(...reads)).toBeLessThanOrEqual(8);
+    // 64 batches of one record: the range halves at most 7 times, and the search ends on the batch
+    // it last read, with no read more.
+    expect(Math.max(...reads)).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('offsetForTimestamp over a hot tier with batches gone', () => {
+  /** Batches 0-9 at one time, 10-19 a TTL later; DynamoDB then deletes the first ten (nothing archived them). */
+  async function expired() {
+    const w = await world({ localRetentionMs: 1_000 });
+    for (let batch = 0; batch < 10; batch++) await w.produce([1_000 + batch]);
+    w.clock.advance(5_000);
+    for (let batch = 10; batch < 20; batch++) await w.produce([1_000 + batch]);
+    return w;
+  }
+
+  it('answers the first record left at or after the timestamp, in a bounded number of reads', async () => {
+    const w = await expired();
+    w.log.deleteExpired(w.clock.now());
+    const found: number[] = [];
+    const reads: number[] = [];
+
+    for (const timestamp of [999, 1_005, 1_010, 1_015, 1_019]) {
+      w.log.batchReads = 0;
+      found.push(await w.hotOnly.offsetForTimestamp('t', 0, timestamp));
+      reads.push(w.log.batchReads);
+    }
+
+    expect(found).toEqual([10, 10, 10, 15, 19]);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(61);
+  });
+
+  it('answers the high watermark once every batch is gone', async () => {
+    const w = await expired();
+    w.log.deleteExpired(w.clock.now() + 10_000);
+
+    expect(await w.hotOnly.offsetForTimestamp('t', 0, 1_000)).toBe(20);
   });
 });
 
