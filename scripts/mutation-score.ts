@@ -25,7 +25,9 @@ export interface ReportMutant {
 }
 
 export interface MutationReport {
-  readonly files: Readonly<Record<string, { readonly mutants: readonly ReportMutant[] }>>;
+  readonly files: Readonly<
+    Record<string, { readonly source?: string; readonly mutants: readonly ReportMutant[] }>
+  >;
 }
 
 /** One report and when it was written: a later report's mutant replaces an earlier one's. */
@@ -61,6 +63,27 @@ function mutantKey(file: string, mutant: ReportMutant): string {
     mutant.mutatorName,
     mutant.replacement ?? '',
   ].join('\u0000');
+}
+
+/**
+ * The reports with each file's mutants kept only where the report measured the file as it is now
+ * (`readSource` answers its current text): after an edit a mutant's place means other code, and
+ * an older run's verdict on it says nothing. Also names every file left out of some report.
+ */
+export function currentOnly(
+  reports: readonly DatedReport[],
+  readSource: (file: string) => string | undefined,
+): { reports: DatedReport[]; stale: Set<string> } {
+  const stale = new Set<string>();
+  const kept = reports.map(({ report, writtenAtMs }) => {
+    const files = Object.entries(report.files).filter(([file, { source }]) => {
+      const current = source === undefined || source === readSource(file);
+      if (!current) stale.add(file);
+      return current;
+    });
+    return { report: { files: Object.fromEntries(files) }, writtenAtMs };
+  });
+  return { reports: kept, stale };
 }
 
 /** Every file's mutants, the newest report's status for each mutant that several reports hold. */
@@ -168,8 +191,19 @@ function main(): void {
     report: JSON.parse(readFileSync(path, 'utf8')) as MutationReport,
     writtenAtMs: statSync(path).mtimeMs,
   }));
-  const table = scoreTable(mergeReports(reports));
-  console.log(`${paths.length} reports: ${paths.map((path) => relative(root, path)).join(', ')}\n`);
+  const current = currentOnly(reports, (file) => {
+    try {
+      return readFileSync(resolve(root, file), 'utf8');
+    } catch {
+      return undefined;
+    }
+  });
+  const table = scoreTable(mergeReports(current.reports));
+  console.log(`${paths.length} reports: ${paths.map((path) => relative(root, path)).join(', ')}`);
+  if (current.stale.size > 0) {
+    console.log(`Left out where a report measured an earlier text: ${[...current.stale].sort().join(', ')}`);
+  }
+  console.log('');
   console.log(
     '| file or folder | mutants | detected | of which timed out | survived | no coverage | ignored | score |',
   );

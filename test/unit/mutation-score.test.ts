@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  currentOnly,
   type MutationReport,
   mergeReports,
   type ReportMutant,
@@ -99,5 +100,18 @@ describe('mutation score', () => {
     expect(table.get('shared/adapters/memory/')?.scorePercent).toBe(100);
     expect(table.get('shared/')).toMatchObject({ detected: 2, survived: 1, scorePercent: (100 * 2) / 3 });
     expect(table.get('shared/domain/a.ts')?.detected).toBe(1);
+  });
+
+  it('leaves out a file that a report measured before its last edit, and keeps the files still as measured', () => {
+    const measured: MutationReport = {
+      files: {
+        'a.ts': { source: 'const a = 1;', mutants: [mutant(1, 'Killed')] },
+        'b.ts': { source: 'const b = 1;', mutants: [mutant(1, 'Survived')] },
+      },
+    };
+    const now: Record<string, string> = { 'a.ts': 'const a = 1;', 'b.ts': 'const b = 2;' };
+    const { reports, stale } = currentOnly([{ report: measured, writtenAtMs: 1 }], (file) => now[file]);
+    expect([...stale]).toEqual(['b.ts']);
+    expect([...mergeReports(reports).keys()]).toEqual(['a.ts']);
   });
 });
