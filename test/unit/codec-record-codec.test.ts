@@ -108,6 +108,16 @@ describe('batch layout', () => {
     ]);
   });
 
+  it('writes a length of 128 in two varint bytes', () => {
+    // Act
+    const batch = encodeBatch([valueOnly(new Uint8Array(128).fill(5))], NONE);
+
+    // Assess: count, base, delta, null key, BINARY tag, then 128 as 0x80 0x01.
+    expect(hex(batch.subarray(0, 8))).toBe('1001000000038001');
+    expect(batch.byteLength).toBe(8 + 128 + 1);
+    expect(decodeBatch(batch, 0)[0]?.value?.bytes).toEqual(new Uint8Array(128).fill(5));
+  });
+
   it('writes an empty batch as a count of 0 and a base timestamp of 0', () => {
     // Act
     const batch = encodeBatch([], NONE);
@@ -382,6 +392,8 @@ describe('encodedRecordBytes of UTF-8 header names', () => {
     ['a high surrogate before a letter', '\ud800a'],
     ['a high surrogate before U+E000', '\ud800\ue000'],
     ['a high surrogate before U+DBFF', '\ud800\udbff'],
+    ['U+0800 before a low surrogate', '\u0800\udc00'],
+    ['two low surrogates', '\udc00\udfff'],
     ['mixed text', 'ключ-🔑-k'],
   ])('counts %s as TextEncoder encodes it', (_, name) => {
     // Prepare
