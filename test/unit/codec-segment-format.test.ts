@@ -114,6 +114,23 @@ describe('segment layout', () => {
     expect(second).toEqual([{ ...KNOWN[1], position: 8, end: 14 }]);
   });
 
+  it('writes a batch length and a timestamp of 128 in two varint bytes', () => {
+    // Prepare
+    const batch: EncodedBatch = {
+      baseOffset: 0,
+      lastOffset: 0,
+      maxTimestampSoFar: 128,
+      data: new Uint8Array(128),
+    };
+
+    // Act
+    const segment = encodeSegment([batch]);
+
+    // Assess
+    expect(hex(segment.bytes.subarray(0, 6))).toBe('000180018001');
+    expect(decodeFrames(segment.bytes.subarray(0, segment.index.indexPosition), 0, 0, 0)).toHaveLength(1);
+  });
+
   it('places one index entry at the first frame when the interval is larger than the frames', () => {
     // Act
     const segment = encodeSegment(KNOWN);
