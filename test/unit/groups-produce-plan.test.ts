@@ -165,6 +165,27 @@ describe('a record at recordInlineBytesMax', () => {
   });
 });
 
+describe('recordSizes refusing key and headers over recordInlineBytesMax', () => {
+  it('names the bytes of key and headers alone, not counting the value', () => {
+    const keyOnly = (keyBytes: number): ProduceRecord => ({
+      key: { type: 'BINARY', bytes: bytes(keyBytes) },
+      value: null,
+      headers: [],
+    });
+    const overBy = encodedRecordBytes(withTimestamp(keyOnly(LIMITS.recordInlineBytesMax), 0));
+    const record: ProduceRecord = { ...keyOnly(LIMITS.recordInlineBytesMax), value: value(1_000).value };
+
+    const error = limitError(() => recordSizes([record]));
+
+    expect(overBy).toBeGreaterThan(LIMITS.recordInlineBytesMax);
+    expect(error).toMatchObject({ limit: 'recordKeyAndHeadersBytes', max: LIMITS.recordInlineBytesMax });
+    // The value's 1,000 bytes are not counted; a byte or two of its framing is.
+    expect(error.value).toBeGreaterThanOrEqual(overBy);
+    expect(error.value).toBeLessThan(overBy + 10);
+    expect(error.message).toContain(`has ${error.value} bytes of key and headers`);
+  });
+});
+
 describe('checkCommitTransaction', () => {
   /** `partitions` partitions of `chunksEach` items of `dataBytes` bytes each. */
   const layout = (partitions: number, chunksEach: number, dataBytes = 1, apart = false): PartitionChunks[] =>
