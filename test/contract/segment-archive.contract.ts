@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SegmentMissingError } from '../../shared/domain/segment-format.js';
+import { rescueKey } from '../../shared/domain/segment-keys.js';
 import type { Topic } from '../../shared/domain/topic.js';
 import type { PartitionLog } from '../../shared/ports/partition-log.js';
 import type { SegmentEntry, SegmentManifest, SegmentObjects } from '../../shared/ports/segment-archive.js';
@@ -261,6 +262,25 @@ export function segmentArchiveContract(name: string, make: () => Promise<Segment
       expect(await objects.listRescued(topicId, 2, 100, 10)).toEqual([]);
       // (A limit below the count is not asked here: the local S3 server fails every truncated
       // listing, see S3SegmentObjects.removeUnder.)
+    });
+
+    it('forgets a rescued batch whose key is deleted, as the archiver cleans them up', async () => {
+      const { objects } = await make();
+      const topicId = randomUUID();
+      for (const baseOffset of [0, 3]) {
+        await objects.putRescued(topicId, 0, {
+          baseOffset,
+          lastOffset: baseOffset + 2,
+          maxTimestampSoFar: 100 + baseOffset,
+          data: new Uint8Array([baseOffset]),
+        });
+      }
+
+      await objects.deleteObjects([rescueKey(topicId, 0, 0)]);
+
+      expect(await objects.getRescued(topicId, 0, 0)).toBeUndefined();
+      expect(await objects.listRescued(topicId, 0, 10, 10)).toEqual([3]);
+      expect(await objects.getRescued(topicId, 0, 3)).toMatchObject({ baseOffset: 3, lastOffset: 5 });
     });
   });
 }

@@ -45,7 +45,11 @@ export class MemorySegmentObjects implements SegmentObjects, PayloadObjects {
   }
 
   async deleteObjects(keys: readonly string[]): Promise<void> {
-    for (const key of keys) this.objects.delete(key);
+    // A rescued batch is an object under its rescue key in S3: deleting the key deletes it too.
+    for (const key of keys) {
+      this.objects.delete(key);
+      this.rescued.delete(key);
+    }
   }
 
   async putRescued(topicId: string, partition: number, batch: RescuedBatch): Promise<void> {
