@@ -88,7 +88,10 @@ describe('dispatcher defaults', () => {
     w.invoker.register(FN, () => undefined);
     const other = await w.topics.get('other');
     if (!other) throw new Error('created');
-    const appends: DispatchTrigger = { kind: 'appends', partitions: [{ topicId: other.topicId, partition: 0 }] };
+    const appends: DispatchTrigger = {
+      kind: 'appends',
+      partitions: [{ topicId: other.topicId, partition: 0 }],
+    };
     await w.run();
     await w.subscriptions.create({
       name: 'sub2',
@@ -98,7 +101,12 @@ describe('dispatcher defaults', () => {
       maxBatchingWindowMs: 0,
     });
     await w.log.produce('other', [
-      { key: null, value: { type: 'STRING', bytes: new TextEncoder().encode('o') }, headers: [], partition: 0 },
+      {
+        key: null,
+        value: { type: 'STRING', bytes: new TextEncoder().encode('o') },
+        headers: [],
+        partition: 0,
+      },
     ]);
 
     w.manual.advance(9_999);
