@@ -280,8 +280,9 @@ export async function checkedOffsets(
 }
 
 /**
- * Moves a topic's committed offsets, backwards too, while the group has no live member. An
- * explicit offset is clamped to [logStartOffset, highWatermark], as Kafka's tool does.
+ * Moves a topic's committed offsets, backwards too, while the group has no live member, and the
+ * group's generation on by one. An explicit offset is clamped to [logStartOffset, highWatermark],
+ * as Kafka's tool does.
  *
  * @throws GroupNotEmptyError, TopicNotFoundError, PartitionNotFoundError
  */
@@ -321,8 +322,11 @@ export async function resetOffsets(
     }
     if (!(await deps.groups.resetOffsets(group, record.groupId, record.generation, offsets)))
       return undefined;
+    // The store moved the generation on with the offsets: a reset starts a new epoch, so an
+    // exactly-once delivery replaying from a position it delivered before writes under a key of
+    // its own, and no commit of the old generation lands.
     return {
-      generation: record.generation,
+      generation: record.generation + 1,
       offsets: offsets.map(({ topic: name, partition, offset }) => ({ topic: name, partition, offset })),
     };
   });

@@ -77,8 +77,11 @@ export interface GroupStore {
   /** Committed offsets of the group in topic and partition order, at most `limit`. */
   readOffsets(group: string, limit: number): Promise<CommittedOffset[]>;
   /**
-   * Overwrites offsets (backwards too) while the group item still has `generation`; `false`
-   * otherwise. Applied in transactions of at most 99 offsets each.
+   * Overwrites offsets (backwards too) while the group item still has `generation`, and moves the
+   * generation on by one with the last of them: a reset is a new epoch of the group, so whatever
+   * was keyed or fenced by the old generation (an exactly-once delivery's transaction key, a
+   * member's commit) no longer matches. `false` otherwise. Applied in transactions of at most 99
+   * offsets each.
    */
   resetOffsets(
     group: string,

@@ -368,6 +368,28 @@ export function groupStoreContract(name: string, make: () => Promise<GroupStore>
         expect((await groups.readOffset(name, 't', 0))?.offset).toBe(2);
       });
 
+      it('moves the generation on with a reset, once, also over more offsets than one transaction takes', async () => {
+        const groups = await make();
+        const { name, groupId } = await groupWithA(groups);
+        const offsets = Array.from({ length: 150 }, (_, partition) => ({
+          topic: 't',
+          partition,
+          offset: 1,
+          metadata: undefined,
+          topicId: 't-id',
+          committedAt: NOW,
+        }));
+
+        expect(await groups.resetOffsets(name, groupId, 1, offsets)).toBe(true);
+
+        expect((await groups.read(name)).record?.generation).toBe(2);
+        expect(await groups.readOffsets(name, 200)).toHaveLength(150);
+        // A reset of the old generation is refused from now on.
+        expect(await groups.resetOffsets(name, groupId, 1, offsets.slice(0, 1))).toBe(false);
+        expect(await groups.resetOffsets(name, groupId, 2, offsets.slice(0, 1))).toBe(true);
+        expect((await groups.read(name)).record?.generation).toBe(3);
+      });
+
       it('reads offsets in topic and partition order, at most limit', async () => {
         const groups = await make();
         const { name, groupId } = await groupWithA(groups);

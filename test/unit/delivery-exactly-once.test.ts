@@ -366,6 +366,34 @@ describe('exactly-once delivery: position moved by another run', () => {
     expect(await w.texts('out')).toEqual(['D', 'E']);
     expect(await w.committed()).toBe(5);
   });
+
+  it('delivers again after a reset back to a position it delivered before, and appends the outputs again', async () => {
+    // A reset is a new epoch of the group: the replay the operator asked for writes under keys of
+    // its own. Before the reset moved the generation, every replayed transaction met the stored
+    // key of the first delivery and went back to the same offset until the keys expired.
+    const w = await exactlyOnceWorld({ batchSize: 2 });
+    await w.produce('a', 'b', 'c');
+    w.invoker.register(FN, (event) => {
+      w.manual.advance(1_000); // each invocation takes a second, so a run that loops ends at its deadline
+      return upperCase(event);
+    });
+    await w.run(20_000);
+    const before = (await w.memoryGroups.read('sub')).record?.generation ?? -1;
+
+    const reset = await w.groups.reset('sub', { topic: 't', to: { kind: 'earliest' } });
+    const report = await w.run(20_000);
+
+    expect(reset.generation).toBe(before + 1);
+    expect(report.failures).toEqual([]);
+    expect(w.batches()).toEqual([[0, 1], [2], [0, 1], [2]]);
+    expect(await w.texts('out')).toEqual(['A', 'B', 'C', 'A', 'B', 'C']);
+    expect(await w.committed()).toBe(3);
+    const id = w.subscription.subscriptionId;
+    expect(w.transactional.requests.map((r) => r.idempotency?.key).slice(2)).toEqual([
+      `shoal-eos:${id}:0:${before + 1}:0`,
+      `shoal-eos:${id}:0:${before + 1}:2`,
+    ]);
+  });
 });
 
 describe('exactly-once delivery: failed transactions', () => {

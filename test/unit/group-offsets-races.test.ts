@@ -114,7 +114,8 @@ describe('a standalone commit or reset that loses the race to create the group',
 
     const result = await service.reset('g', { topic: 't', to: { kind: 'earliest' }, partitions: [0] });
 
-    expect(result).toEqual({ generation: 0, offsets: [{ topic: 't', partition: 0, offset: 0 }] });
+    // The rival's group was at generation 0; the reset moved it on.
+    expect(result).toEqual({ generation: 1, offsets: [{ topic: 't', partition: 0, offset: 0 }] });
     expect(await committedOffset(service)).toBe(0);
   });
 });

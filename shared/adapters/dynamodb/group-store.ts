@@ -355,14 +355,29 @@ export class DynamoDbGroupStore implements GroupStore {
         await this.documents.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                ConditionCheck: {
-                  TableName: this.tableName,
-                  Key: groupKey(group),
-                  ConditionExpression: 'gid = :gid AND gen = :gen',
-                  ExpressionAttributeValues: { ':gid': groupId, ':gen': generation },
-                },
-              },
+              start + perTransaction >= offsets.length
+                ? {
+                    // The last transaction moves the generation on: the reset's new epoch.
+                    Update: {
+                      TableName: this.tableName,
+                      Key: groupKey(group),
+                      UpdateExpression: 'SET gen = :next',
+                      ConditionExpression: 'gid = :gid AND gen = :gen',
+                      ExpressionAttributeValues: {
+                        ':gid': groupId,
+                        ':gen': generation,
+                        ':next': generation + 1,
+                      },
+                    },
+                  }
+                : {
+                    ConditionCheck: {
+                      TableName: this.tableName,
+                      Key: groupKey(group),
+                      ConditionExpression: 'gid = :gid AND gen = :gen',
+                      ExpressionAttributeValues: { ':gid': groupId, ':gen': generation },
+                    },
+                  },
               ...puts,
             ],
           }),

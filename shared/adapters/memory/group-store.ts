@@ -163,6 +163,7 @@ export class MemoryGroupStore implements GroupStore {
       // A reset writes the offset afresh: it keeps no metadata, as the DynamoDB Put writes none.
       items.offsets.set(offsetId(offset.topic, offset.partition), { ...kept, metadata: undefined, groupId });
     }
+    items.record = { ...items.record, generation: generation + 1 };
     return true;
   }
 
